@@ -1,0 +1,1 @@
+"""nanotwin desktop application (PySide6, pyqtgraph, vispy)."""
