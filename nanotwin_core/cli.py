@@ -1,0 +1,423 @@
+"""The ``nanotwin`` command: parses arguments and calls the core packages, nothing else.
+
+Every user error (bad name, size <= 0, unreadable file, crystal too large) prints one line
+``nanotwin: error: ...`` and exits with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from nanotwin_core._version import __version__
+from nanotwin_core.errors import Cancelled, NanotwinError
+
+EXIT_USAGE = 2
+
+
+# ----------------------------------------------------------------------------- parsing helpers
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def parse_range(text: str, n: int, what: str) -> tuple[float, ...]:
+    """Parse 'A:B' (n=2) or 'A:B:C' (n=3) into floats, with a clear message."""
+    parts = text.split(":")
+    if len(parts) != n:
+        form = "MIN:MAX" if n == 2 else "MIN:MAX:STEP"
+        raise NanotwinError(f"{what} must look like {form}, got {text!r}")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        raise NanotwinError(f"{what}: not a number in {text!r}") from None
+    if values[1] <= values[0]:
+        raise NanotwinError(f"{what}: MAX must be larger than MIN in {text!r}")
+    if n == 3 and values[2] <= 0:
+        raise NanotwinError(f"{what}: STEP must be > 0 in {text!r}")
+    return values
+
+
+def parse_adp(text: str | None) -> dict[str, float]:
+    """'Pb=2.99,Cs=8.9' -> {'Pb': 2.99, 'Cs': 8.9} (B in Å^2)."""
+    out: dict[str, float] = {}
+    if not text:
+        return out
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise NanotwinError(f"--adp expects GROUP=B pairs, got {item!r}")
+        try:
+            b = float(value)
+        except ValueError:
+            raise NanotwinError(f"--adp: B of {name.strip()} is not a number: {value!r}") from None
+        if b < 0:
+            raise NanotwinError(f"--adp: B of {name.strip()} must be >= 0 Å^2")
+        out[name.strip()] = b
+    return out
+
+
+def parse_keyvals(text: str, what: str) -> dict[str, float]:
+    """'Dab=8.19,sab=0.24' -> dict of floats."""
+    out: dict[str, float] = {}
+    for item in text.split(","):
+        name, sep, value = item.strip().partition("=")
+        if not sep:
+            raise NanotwinError(f"{what} expects NAME=VALUE pairs, got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise NanotwinError(f"{what}: {name.strip()} is not a number: {value!r}") from None
+    return out
+
+
+# ----------------------------------------------------------------------------- argument groups
+def add_model_options(p: argparse.ArgumentParser, *, population: bool = True) -> None:
+    g = p.add_argument_group("model")
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--structure", metavar="NAME", help="built-in structure (see `nanotwin structures`)")
+    src.add_argument("--cif", metavar="FILE", help="structure from a CIF file")
+    g.add_argument("--shape", choices=("prism", "cuboid", "sphere"), default="prism")
+    g.add_argument("--size-ab", type=_positive_float, metavar="NM",
+                   help="prism base diameter D_ab in nm (nearest whole number of cells)")
+    g.add_argument("--size-c", type=_positive_float, metavar="NM", help="prism length L_c in nm")
+    g.add_argument("--size", type=_positive_float, metavar="NM", help="cuboid edge or sphere diameter in nm")
+    g.add_argument("--twin", action="append", default=[], metavar="LAW",
+                   help='twin law, e.g. "1/2<001>{110}" or "1/2[-110](110)" (repeatable)')
+    dens = g.add_mutually_exclusive_group()
+    dens.add_argument("--boundaries", type=_nonneg_int, metavar="N", help="number of twin boundaries per law")
+    dens.add_argument("--domain-size", type=_positive_float, metavar="NM", help="mean twin-domain size in nm")
+    g.add_argument("--seed", type=int, default=0, help="random seed for boundary placement [0]")
+    g.add_argument("--coherent-element", default="Pb", metavar="EL",
+                   help="element whose sublattice twin shifts must preserve [Pb]")
+    g.add_argument("--allow-incoherent", action="store_true",
+                   help="accept twin shifts that break the coherent sublattice (warns)")
+    g.add_argument("--exclude", action="append", default=[], metavar="A:B",
+                   help="element pair left out of the Debye sum (repeatable)")
+    if population:
+        g.add_argument("--population", metavar="SPEC",
+                       help='size population instead of one crystal: "Dab=8.19,sab=0.24,Lc=9.79,sc=0.20" '
+                            '(prisms) or "D=5.0,sD=0.2" (spheres, cuboids); sizes in nm')
+
+
+def add_grid_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("grid and radiation")
+    grid = g.add_mutually_exclusive_group()
+    grid.add_argument("--q", metavar="QMIN:QMAX:QSTEP", help="uniform Q grid in 1/Å")
+    grid.add_argument("--tth", metavar="MIN:MAX:STEP", help="2theta grid in degrees (needs --wavelength)")
+    rad = g.add_mutually_exclusive_group()
+    rad.add_argument("--wavelength", type=_positive_float, metavar="Å",
+                     help="wavelength in Å (switches on anomalous dispersion)")
+    rad.add_argument("--energy", type=_positive_float, metavar="KEV", help="photon energy in keV")
+    g.add_argument("--no-anomalous", action="store_true", help="f' = f'' = 0")
+    g.add_argument("--radiation", choices=("xray", "neutron"), default="xray")
+    g.add_argument("--adp", metavar="GROUP=B,...",
+                   help="isotropic B (Å^2) per ADP group (Pb, Cs, X_ax, X_eq, ...) or element")
+    g.add_argument("--polarization", default="none", metavar="none|lab|sync[:F]",
+                   help="polarization correction for 2theta output [none]")
+    g.add_argument("--threads", type=int, default=None, help="numba threads [all cores]")
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_structures(args: argparse.Namespace) -> int:
+    from nanotwin_core.structures.library import structure_table
+
+    rows = structure_table()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    headers = ("name", "space group", "cell (Å, °)", "source")
+    keys = ("name", "spacegroup", "cell", "source")
+    widths = [max(len(h), *(len(str(r[k])) for r in rows)) for h, k in zip(headers, keys, strict=True)]
+    widths[-1] = 0
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for r in rows:
+        print("  ".join(str(r[k]).ljust(w) for k, w in zip(keys, widths, strict=True)).rstrip())
+    return 0
+
+
+def load_structure(args: argparse.Namespace):
+    """The structure named by --structure or read from --cif."""
+    if getattr(args, "cif", None):
+        from nanotwin_core.structures.cif import read_cif
+
+        return read_cif(args.cif)
+    from nanotwin_core.structures.library import get_structure
+
+    if not getattr(args, "structure", None):
+        raise NanotwinError("give a structure: --structure NAME (see `nanotwin structures`) or --cif FILE")
+    return get_structure(args.structure)
+
+
+def build_from_args(args: argparse.Namespace):
+    """One crystal from the MODEL options."""
+    from nanotwin_core.builder import build_crystal
+
+    structure = load_structure(args)
+    if args.shape == "prism":
+        if args.size is not None and (args.size_ab is None and args.size_c is None):
+            size_ab = size_c = args.size
+        else:
+            size_ab, size_c = args.size_ab, args.size_c
+        if size_ab is None or size_c is None:
+            raise NanotwinError("a prism needs --size-ab NM and --size-c NM")
+        kwargs = dict(size_ab_nm=size_ab, size_c_nm=size_c)
+    else:
+        if args.size is None:
+            raise NanotwinError(f"a {args.shape} needs --size NM")
+        kwargs = dict(size_nm=args.size)
+    if args.twin and args.boundaries is None and args.domain_size is None:
+        args.boundaries = 1
+    return build_crystal(
+        structure,
+        shape=args.shape,
+        twins=tuple(args.twin),
+        boundaries=args.boundaries,
+        domain_size_nm=args.domain_size,
+        seed=args.seed,
+        coherent_element=args.coherent_element,
+        allow_incoherent=args.allow_incoherent,
+        **kwargs,
+    )
+
+
+def _describe(crystal) -> str:
+    info = crystal.info
+    comp = crystal.composition()
+    formula = " ".join(f"{el}{comp[el]:g}" for el in sorted(comp))
+    parts = [f"{crystal.n_atoms} atoms ({formula})"]
+    if "D_ab_nm" in info:
+        parts.append(f"D_ab = {info['D_ab_nm']:.3f} nm, L_c = {info['L_c_nm']:.3f} nm")
+    elif "size_nm" in info:
+        parts.append(f"size = {info['size_nm']:.3f} nm")
+    if info.get("n_variants", 1) > 1 or info.get("n_boundaries"):
+        parts.append(f"{info.get('n_boundaries', 0)} boundaries, {info.get('n_domains', 1)} domains, "
+                     f"{info.get('n_variants', 1)} variants")
+    return "; ".join(parts)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from nanotwin_core.io.xyz import write_xyz
+
+    if getattr(args, "population", None):
+        raise NanotwinError("build makes one crystal: --population is for simulate and fit")
+    crystal = build_from_args(args)
+    write_xyz(crystal, args.out)
+    print(f"wrote {args.out}: {_describe(crystal)}")
+    return 0
+
+
+def _q_grid(args: argparse.Namespace):
+    """(q, x, x_kind, wavelength) from the GRID options."""
+    import numpy as np
+
+    from nanotwin_core.scattering.form_factors import wavelength_from_energy
+
+    wavelength = args.wavelength
+    if wavelength is None and args.energy is not None:
+        wavelength = wavelength_from_energy(args.energy)
+    if args.tth:
+        lo, hi, step = parse_range(args.tth, 3, "--tth")
+        if wavelength is None:
+            raise NanotwinError("--tth needs --wavelength (or --energy)")
+        if not 0 < lo and hi < 180:
+            raise NanotwinError("--tth range must lie inside (0, 180) degrees")
+        x = np.arange(lo, hi + step * 0.5, step)
+        q = 4 * np.pi * np.sin(np.radians(x) / 2) / wavelength
+        return q, x, "tth", wavelength
+    lo, hi, step = parse_range(args.q or "0.5:20:0.005", 3, "--q")
+    if lo <= 0:
+        raise NanotwinError("--q: QMIN must be > 0 1/Å")
+    q = np.arange(lo, hi + step * 0.5, step)
+    return q, q, "q", wavelength
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from nanotwin_core.io.data import write_pattern
+    from nanotwin_core.scattering import compute_histograms, debye_intensity
+    from nanotwin_core.scattering.form_factors import energy_from_wavelength
+
+    q, x, x_kind, wavelength = _q_grid(args)
+    energy = args.energy or (energy_from_wavelength(wavelength) if wavelength else None)
+    adp = parse_adp(args.adp)
+    if args.xyz:
+        from nanotwin_core.io.xyz import read_xyz
+
+        crystal = read_xyz(args.xyz)
+        source = f"xyz {args.xyz}"
+    else:
+        if args.population:
+            raise NanotwinError("--population in simulate is not available yet in this version")
+        crystal = build_from_args(args)
+        source = _describe(crystal)
+    t0 = time.perf_counter()
+    hist = compute_histograms(crystal, n_threads=args.threads)
+    intensity = debye_intensity(
+        hist, q, b_iso=adp, radiation=args.radiation, energy_kev=energy,
+        anomalous=not args.no_anomalous,
+    )
+    if x_kind == "tth" and args.polarization != "none":
+        from nanotwin_core.scattering import polarization_factor
+
+        intensity = intensity * polarization_factor(x, args.polarization)
+    elapsed = time.perf_counter() - t0
+    header = [
+        f"nanotwin {__version__} simulate",
+        f"model: {source}",
+        f"axis: {'2theta (degrees)' if x_kind == 'tth' else 'Q (1/A)'}",
+        f"wavelength: {wavelength:.8g} A" if wavelength else "wavelength: none",
+        "anomalous: " + ("off" if args.no_anomalous or energy is None else f"on at {energy:.5g} keV")
+        + (" (no wavelength or energy given: f' = f'' = 0)" if energy is None else ""),
+        f"radiation: {args.radiation}",
+        f"adp (B, A^2): {json.dumps(adp) if adp else 'B = 0 for every group'}",
+        f"polarization: {args.polarization}",
+        f"atoms: {crystal.n_atoms}; pairs: {int(hist.n_pairs)}; time: {elapsed:.3f} s",
+        f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
+    ]
+    write_pattern(args.out, x, intensity, header_lines=header)
+    print(f"wrote {args.out}: {len(x)} points, {crystal.n_atoms} atoms, {elapsed:.3f} s")
+    if args.pdf:
+        from nanotwin_core.io.data import write_gr
+        from nanotwin_core.scattering import compute_pdf
+
+        if args.qmax is None or args.rmax is None:
+            raise NanotwinError("--pdf needs --qmax Q and --rmax R")
+        r, g = compute_pdf(
+            hist, qmin=args.qmin, qmax=args.qmax, rmax=args.rmax, rstep=args.rstep,
+            qdamp=args.qdamp, lorch=args.lorch, b_iso=adp, radiation=args.radiation,
+            energy_kev=energy, anomalous=not args.no_anomalous,
+        )
+        write_gr(args.pdf, r, g, header_lines=header[:2] + [
+            f"qmin: {args.qmin} qmax: {args.qmax} qdamp: {args.qdamp} lorch: {args.lorch}",
+            "columns: r (A) G(r) (1/A^2)",
+        ])
+        print(f"wrote {args.pdf}: {len(r)} points")
+    del np
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from nanotwin_core import demos
+
+    if args.list or not args.name:
+        for name, demo in demos.DEMOS.items():
+            print(f"{name:24s} {demo.title}")
+        return 0
+    out = Path(args.out or f"nanotwin-demo-{args.name}")
+    result = demos.run_demo(args.name, out, progress=lambda msg: print(msg, flush=True))
+    for path in result.files:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        from nanotwin_app.main import run_gui
+    except ImportError as exc:
+        if "nanotwin_app.main" not in str(exc) and "run_gui" not in str(exc):
+            raise NanotwinError(f"the GUI cannot start: {exc}") from exc
+        raise NanotwinError(
+            "the graphical workbench is not part of this version yet; "
+            "use `nanotwin demo --list` for the headless demos"
+        ) from None
+    return run_gui(args)
+
+
+# ----------------------------------------------------------------------------- main
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="nanotwin",
+        description="Twinned nanocrystals, Debye scattering powder patterns and PDFs, refinement.",
+    )
+    p.add_argument("--version", action="version", version=f"nanotwin {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("structures", help="list the built-in structures")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=cmd_structures)
+
+    b = sub.add_parser("build", help="build one nanocrystal and write extended XYZ")
+    add_model_options(b)
+    b.add_argument("--out", required=True, metavar="FILE.xyz")
+    b.set_defaults(func=cmd_build)
+
+    sim = sub.add_parser("simulate", help="powder pattern (and PDF) by the Debye scattering equation")
+    add_model_options(sim)
+    sim.add_argument("--xyz", metavar="FILE", help="atoms from an XYZ file instead of a model")
+    add_grid_options(sim)
+    sim.add_argument("--out", required=True, metavar="FILE.xye")
+    pdf = sim.add_argument_group("pair distribution function")
+    pdf.add_argument("--pdf", metavar="FILE.gr", help="also write G(r)")
+    pdf.add_argument("--qmin", type=float, default=0.0, help="lower Q limit of the transform [0] 1/Å")
+    pdf.add_argument("--qmax", type=_positive_float, help="upper Q limit of the transform, 1/Å")
+    pdf.add_argument("--rmax", type=_positive_float, help="largest r, Å")
+    pdf.add_argument("--rstep", type=_positive_float, default=0.01, help="r step [0.01] Å")
+    pdf.add_argument("--qdamp", type=float, default=0.0, help="Gaussian envelope exp(-(r qdamp)^2/2) [0] 1/Å")
+    pdf.add_argument("--lorch", action="store_true", help="Lorch modification function")
+    sim.set_defaults(func=cmd_simulate)
+
+    d = sub.add_parser("demo", help="run a built-in demo headless (patterns + PNG)")
+    d.add_argument("name", nargs="?", help="demo name (see --list)")
+    d.add_argument("--list", action="store_true", help="list the demos")
+    d.add_argument("--out", metavar="DIR", help="output folder [nanotwin-demo-NAME]")
+    d.set_defaults(func=cmd_demo)
+
+    g = sub.add_parser("gui", help="open the graphical workbench")
+    g.add_argument("file", nargs="?", help="project, data, CIF or XYZ file to open")
+    g.add_argument("--demo", metavar="NAME", help="demo to open")
+    g.add_argument("--screenshot", metavar="PNG", help="run the demo, save a PNG of the window, exit")
+    g.set_defaults(func=cmd_gui)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nanotwin`` console script."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["gui"])
+    try:
+        return int(args.func(args) or 0)
+    except NanotwinError as exc:
+        print(f"nanotwin: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"nanotwin: error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print("nanotwin: error: out of memory; try a smaller crystal", file=sys.stderr)
+        return EXIT_USAGE
+    except Cancelled:
+        print("nanotwin: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("nanotwin: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

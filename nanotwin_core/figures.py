@@ -1,0 +1,66 @@
+"""Publication figures with matplotlib's Agg backend (headless PNG, SVG, PDF)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def demo_figure(result, path: str | Path, *, dpi: int = 130) -> Path:
+    """Two panels: the whole pattern (sqrt intensity) and the superstructure zoom.
+
+    Curves are normalised to the strongest peak of the first model so that the zoom compares
+    absolute superstructure heights; the file is written atomically.
+    """
+    plt = _pyplot()
+    demo = result.demo
+    q = result.q
+    ref = max(float(np.max(next(iter(result.intensities.values())))), 1e-300)
+    fig, (ax_all, ax_zoom) = plt.subplots(
+        1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.4, 1.0]}, layout="constrained"
+    )
+    lo, hi = demo.zoom
+    sel = (q >= lo) & (q <= hi)
+    for label, intensity in result.intensities.items():
+        y = intensity / ref
+        ax_all.plot(q, y, lw=0.9, label=label)
+        ax_zoom.plot(q[sel], y[sel], lw=1.1, label=label)
+    ax_all.set_yscale("function", functions=(_sqrt, np.square))
+    ax_all.set_xlabel("Q (1/Å)")
+    ax_all.set_ylabel("I / max")
+    ax_all.axvspan(lo, hi, color="0.9", zorder=0)
+    ax_all.set_title(demo.title, fontsize=10)
+    ax_zoom.set_xlabel("Q (1/Å)")
+    ax_zoom.set_title(f"superstructure region {lo}-{hi} 1/Å", fontsize=10)
+    ax_zoom.legend(fontsize=8, loc="upper left")
+    return save_figure(fig, path, dpi=dpi)
+
+
+def _sqrt(y):
+    return np.sqrt(np.clip(y, 0.0, None))
+
+
+def save_figure(fig, path: str | Path, *, dpi: int = 130) -> Path:
+    """Save a figure atomically (temporary file, then rename); the format follows the suffix."""
+    plt = _pyplot()
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if tmp.exists():
+            tmp.unlink()
+    return path

@@ -1,0 +1,57 @@
+"""Shared test configuration.
+
+- ``shared_data``: the project's sibling folder ``../shared/data`` (real files); tests that need
+  it skip with a reason where a user's clone lacks it (CI always has it).
+- Qt: plain widget tests run on the offscreen platform; tests marked ``gl`` need a real OpenGL
+  context (Xvfb + Mesa) and skip where no display exists, except under NANOTWIN_REQUIRE_GL=1
+  (set by .ci/run) where a missing display is an error, so a broken Xvfb cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# numba caches into a user cache folder, never into the package folder.
+if "NUMBA_CACHE_DIR" not in os.environ:
+    try:
+        import platformdirs
+
+        os.environ["NUMBA_CACHE_DIR"] = str(Path(platformdirs.user_cache_dir("nanotwin")) / "numba")
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        pass
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Without a display, Qt's xcb platform aborts the whole process: default to offscreen.
+    if not _has_display():
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def gl_unavailable(reason: str) -> None:
+    """Skip a GL test, or fail it when NANOTWIN_REQUIRE_GL=1 (CI must really run GL tests)."""
+    if os.environ.get("NANOTWIN_REQUIRE_GL") == "1":
+        pytest.fail(f"NANOTWIN_REQUIRE_GL=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "gl" in item.keywords and not _has_display():
+        gl_unavailable("no display: OpenGL tests need Xvfb + Mesa")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path of ../shared/data; skips the test where the folder is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real test data not found at {SHARED_DATA} (clone lacks ../shared)")
+    return SHARED_DATA

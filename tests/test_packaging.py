@@ -1,0 +1,51 @@
+"""The package layout promises: every package is installed, the core never imports Qt."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+QT_MODULES = ("PySide6", "PyQt5", "PyQt6", "qtpy", "pyqtgraph", "vispy", "superqt")
+
+
+def test_every_package_is_listed_in_pyproject() -> None:
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = set()
+    for init in (REPO / "nanotwin_core").rglob("__init__.py"):
+        found.add(".".join(init.parent.relative_to(REPO).parts))
+    for init in (REPO / "app").rglob("__init__.py"):
+        found.add(".".join(("nanotwin_app",) + init.parent.relative_to(REPO / "app").parts))
+    assert found - listed == set(), f"packages missing from pyproject: {sorted(found - listed)}"
+    assert listed - found == set(), f"pyproject lists packages that do not exist: {sorted(listed - found)}"
+
+
+def test_core_source_never_imports_qt() -> None:
+    offenders = []
+    for path in (REPO / "nanotwin_core").rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in QT_MODULES:
+                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno} imports {name}")
+    assert offenders == []
+
+
+def test_importing_the_core_loads_no_qt() -> None:
+    code = (
+        "import sys, importlib, pkgutil, nanotwin_core\n"
+        "for m in pkgutil.walk_packages(nanotwin_core.__path__, 'nanotwin_core.'):\n"
+        "    importlib.import_module(m.name)\n"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r}]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
