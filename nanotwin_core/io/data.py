@@ -283,8 +283,8 @@ def _parse_table(
         text = lines[i].strip()
         lineno = i + 1
         if not text or text.startswith(_COMMENT):
-            if text:
-                header.append(text) if not rows else None
+            if text and not rows:
+                header.append(text)
             continue
         toks = text.replace(",", " ").replace(";", " ").split()
         if not rows and not _is_float(toks[0]):

@@ -1,0 +1,1 @@
+"""Dock widgets that edit the workspace (model builder; refinement later)."""

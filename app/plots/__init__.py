@@ -1,0 +1,1 @@
+"""pyqtgraph pattern panel, superstructure zoom and tick rows."""

@@ -1,0 +1,1 @@
+"""3D crystal viewer: vispy adapters (``canvas``), pure adapter logic and the Qt panel."""

@@ -1,0 +1,242 @@
+"""Pure-numpy adapter logic for the 3D viewer: sizes, colours, visibility, clipping, planes.
+
+Nothing here imports Qt or vispy, so every function is tested without a GL context. The
+functions read core objects (``Crystal``) and return arrays; they never keep or change them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Shannon ionic radii (Å, CN 6 unless noted) used when nanotwin_core.structures.radii is absent.
+FALLBACK_RADII: dict[str, float] = {
+    "Cs": 1.88,  # CN 12
+    "Pb": 1.19,
+    "Cl": 1.81,
+    "Br": 1.96,
+    "I": 2.20,
+    "Rb": 1.72,
+    "K": 1.64,
+    "Sn": 1.18,
+    "O": 1.40,
+    "F": 1.33,
+    "Na": 1.02,
+}
+DEFAULT_RADIUS = 1.5
+
+ELEMENT_COLOURS: dict[str, tuple[float, float, float]] = {
+    "Cs": (0.55, 0.35, 0.80),
+    "Pb": (0.30, 0.32, 0.38),
+    "Cl": (0.25, 0.85, 0.25),
+    "Br": (0.70, 0.22, 0.12),
+    "I": (0.58, 0.05, 0.58),
+    "Sn": (0.45, 0.50, 0.55),
+    "O": (0.95, 0.10, 0.10),
+}
+
+# A qualitative palette (Okabe-Ito + tab10-like) for domains, variants and groups.
+PALETTE = np.array(
+    [
+        (0.00, 0.45, 0.70),
+        (0.90, 0.62, 0.00),
+        (0.00, 0.62, 0.45),
+        (0.80, 0.47, 0.65),
+        (0.34, 0.71, 0.91),
+        (0.84, 0.37, 0.00),
+        (0.94, 0.89, 0.26),
+        (0.55, 0.55, 0.55),
+        (0.58, 0.40, 0.74),
+        (0.55, 0.34, 0.29),
+    ]
+)
+
+COLOUR_MODES = ("domain", "variant", "element", "adp group")
+SPHERICAL_LIMIT = 30_000  # atoms: shaded spheres below, flat sprites above
+
+
+def element_radii() -> dict[str, float]:
+    """Ionic radii per element: the core's table when it exists, else the built-in fallback."""
+    radii = dict(FALLBACK_RADII)
+    try:
+        from nanotwin_core.structures import radii as core_radii
+    except ImportError:
+        return radii
+    for name in ("IONIC_RADII", "RADII", "ionic_radii"):
+        table = getattr(core_radii, name, None)
+        if isinstance(table, dict):
+            for key, value in table.items():
+                try:
+                    radii[str(key)] = float(value)
+                except (TypeError, ValueError):
+                    continue
+            break
+    return radii
+
+
+def _bare_element(symbol: str) -> str:
+    """'Br1-' or 'Br_ax' -> 'Br' (letters of the element symbol only)."""
+    out = ""
+    for ch in str(symbol):
+        if ch.isalpha() and (not out or ch.islower()):
+            out += ch
+        else:
+            break
+    return out or str(symbol)
+
+
+def atom_sizes(elements: np.ndarray, scale: float = 1.0, radii: dict[str, float] | None = None) -> np.ndarray:
+    """Marker diameters (scene units, Å) per atom: 2 x ionic radius x ``scale``."""
+    radii = element_radii() if radii is None else radii
+    uniq, inverse = np.unique(np.asarray(elements), return_inverse=True)
+    per = np.array([radii.get(_bare_element(e), DEFAULT_RADIUS) for e in uniq], dtype=np.float32)
+    return (2.0 * scale * per[inverse]).astype(np.float32)
+
+
+@dataclass
+class Colouring:
+    """RGBA per atom (float32, N x 4) and legend entries (label, rgb)."""
+
+    rgba: np.ndarray
+    legend: list[tuple[str, tuple[float, float, float]]]
+
+
+def _categorical(values: np.ndarray, labels: list[str] | None = None, colours=None) -> Colouring:
+    uniq, inverse = np.unique(np.asarray(values), return_inverse=True)
+    rgb = np.empty((len(uniq), 3))
+    for i, value in enumerate(uniq):
+        if colours is not None and str(value) in colours:
+            rgb[i] = colours[str(value)]
+        else:
+            rgb[i] = PALETTE[i % len(PALETTE)]
+    rgba = np.ones((len(inverse), 4), dtype=np.float32)
+    rgba[:, :3] = rgb[inverse]
+    names = labels or [str(v) for v in uniq]
+    legend = [(names[i], tuple(float(x) for x in rgb[i])) for i in range(len(uniq))]
+    return Colouring(rgba, legend)
+
+
+def colour_atoms(crystal, mode: str) -> Colouring:
+    """Colours for ``mode`` in COLOUR_MODES, with a legend."""
+    if mode == "domain":
+        col = _categorical(crystal.domain)
+        col.legend = [(f"domain {name}", rgb) for name, rgb in col.legend]
+        return col
+    if mode == "variant":
+        col = _categorical(crystal.variant)
+        col.legend = [(f"variant {name}", rgb) for name, rgb in col.legend]
+        return col
+    if mode == "element":
+        return _categorical(crystal.elements, colours=ELEMENT_COLOURS)
+    if mode == "adp group":
+        return _categorical(crystal.adp_groups)
+    raise ValueError(f"unknown colour mode {mode!r}; known: {', '.join(COLOUR_MODES)}")
+
+
+def element_mask(elements: np.ndarray, hidden: set[str] | frozenset[str]) -> np.ndarray:
+    """True for atoms whose element is not in ``hidden``."""
+    if not hidden:
+        return np.ones(len(elements), dtype=bool)
+    return ~np.isin(np.asarray(elements), list(hidden))
+
+
+def miller_normal(cell: np.ndarray, hkl) -> np.ndarray:
+    """Unit normal of the plane (h k l) of a cell (rows a, b, c): h a* + k b* + l c*."""
+    hkl = np.asarray(hkl, dtype=float)
+    if not np.any(hkl):
+        raise ValueError("(0 0 0) is not a plane")
+    recip = np.linalg.inv(np.asarray(cell, dtype=float)).T  # rows a*, b*, c* (no 2 pi)
+    n = hkl @ recip
+    return n / np.linalg.norm(n)
+
+
+def parse_hkl(text: str) -> tuple[int, int, int]:
+    """'1 1 0', '1,1,0', '110' or '1-10' -> (h, k, l); ValueError if it does not read."""
+    t = text.strip().strip("()")
+    parts = t.replace(",", " ").split()
+    if len(parts) == 1:
+        digits: list[int] = []
+        s = parts[0]
+        i = 0
+        while i < len(s):
+            sign = 1
+            if s[i] == "-":
+                sign, i = -1, i + 1
+            if i >= len(s) or not s[i].isdigit():
+                raise ValueError(f"cannot read Miller indices from {text!r}")
+            digits.append(sign * int(s[i]))
+            i += 1
+        parts = [str(d) for d in digits]
+    if len(parts) != 3:
+        raise ValueError(f"need three Miller indices h k l, got {text!r}")
+    hkl = tuple(int(p) for p in parts)
+    if not any(hkl):
+        raise ValueError("(0 0 0) is not a plane")
+    return hkl  # type: ignore[return-value]
+
+
+def projection_range(positions: np.ndarray, normal: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest position . normal (Å)."""
+    if len(positions) == 0:
+        return 0.0, 0.0
+    d = positions @ np.asarray(normal, dtype=float)
+    return float(d.min()), float(d.max())
+
+
+def clip_mask(positions: np.ndarray, normal: np.ndarray, centre: float, thickness: float) -> np.ndarray:
+    """True for atoms inside the slab |position . normal - centre| <= thickness / 2."""
+    d = positions @ np.asarray(normal, dtype=float)
+    return np.abs(d - centre) <= thickness / 2.0
+
+
+def boundary_polygons(crystal) -> list[np.ndarray]:
+    """The twin boundary polygons of ``crystal.info['boundaries']`` as (m, 3) arrays (m >= 3)."""
+    out = []
+    for poly in (crystal.info or {}).get("boundaries", []) or []:
+        try:
+            arr = np.asarray(poly, dtype=float).reshape(-1, 3)
+        except (TypeError, ValueError):
+            continue
+        if len(arr) >= 3 and np.all(np.isfinite(arr)):
+            out.append(arr)
+    return out
+
+
+def polygon_normal(poly: np.ndarray) -> np.ndarray:
+    """Unit normal of a planar polygon (Newell's method)."""
+    p = np.asarray(poly, dtype=float)
+    q = np.roll(p, -1, axis=0)
+    n = np.array(
+        [
+            np.sum((p[:, 1] - q[:, 1]) * (p[:, 2] + q[:, 2])),
+            np.sum((p[:, 2] - q[:, 2]) * (p[:, 0] + q[:, 0])),
+            np.sum((p[:, 0] - q[:, 0]) * (p[:, 1] + q[:, 1])),
+        ]
+    )
+    norm = np.linalg.norm(n)
+    return n / norm if norm > 0 else np.array([0.0, 0.0, 1.0])
+
+
+def triangulate(polygons: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Fan-triangulate convex polygons: vertices (V, 3) float32 and faces (F, 3) uint32."""
+    verts, faces = [], []
+    offset = 0
+    for poly in polygons:
+        m = len(poly)
+        verts.append(poly)
+        for i in range(1, m - 1):
+            faces.append((offset, offset + i, offset + i + 1))
+        offset += m
+    if not verts:
+        return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint32)
+    return np.concatenate(verts).astype(np.float32), np.asarray(faces, dtype=np.uint32)
+
+
+def boundary_normals(crystal) -> list[tuple[str, np.ndarray, float]]:
+    """Distinct boundary plane normals with a label and the plane offset (normal . point)."""
+    out: list[tuple[str, np.ndarray, float]] = []
+    for i, poly in enumerate(boundary_polygons(crystal)):
+        n = polygon_normal(poly)
+        out.append((f"boundary {i + 1}", n, float(poly.mean(axis=0) @ n)))
+    return out

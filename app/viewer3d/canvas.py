@@ -1,0 +1,195 @@
+"""The vispy scene of one crystal: atoms as markers, boundary planes, an axes gizmo.
+
+``CrystalCanvas`` is not a QWidget: it owns a ``SceneCanvas`` and the window embeds
+``canvas.native`` (vispy's ex02_control_vispy_from_qt pattern). It reads a core ``Crystal``
+through the pure functions of :mod:`nanotwin_app.viewer3d.adapters` and never changes it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from nanotwin_app.viewer3d import adapters
+from vispy import scene
+from vispy.color import Color
+
+SIZE_SCALE = 0.6  # marker diameter = 2 r x this: atoms touch less and the lattice stays readable
+
+
+class CrystalCanvas:
+    """A SceneCanvas with atoms, twin boundary planes and an axes gizmo."""
+
+    def __init__(self, size: tuple[int, int] = (800, 600), bgcolor: str = "#20242b") -> None:
+        import vispy
+
+        vispy.use("pyside6")
+        self.canvas = scene.SceneCanvas(keys="interactive", size=size, show=False, bgcolor=bgcolor)
+        self.view = self.canvas.central_widget.add_view()
+        self.view.camera = scene.TurntableCamera(fov=30, elevation=20, azimuth=30)
+        self.markers = scene.visuals.Markers(parent=self.view.scene, scaling="scene")
+        self.markers.antialias = 0.5
+        self.planes = scene.visuals.Mesh(parent=self.view.scene, color=(0.95, 0.85, 0.3, 0.25))
+        self.planes.set_gl_state("translucent", depth_test=True, cull_face=False)
+        self.planes.order = 10
+        self.planes.visible = False
+        # axes gizmo: its own small view in the lower-left corner sharing the camera rotation
+        self.gizmo_view = scene.widgets.ViewBox(parent=self.canvas.scene)
+        self.gizmo_view.interactive = False
+        self.gizmo_view.camera = scene.TurntableCamera(fov=0, elevation=20, azimuth=30)
+        self.gizmo_view.camera.interactive = False
+        self.gizmo_view.camera.center = (0.0, 0.0, 0.0)
+        self.gizmo_view.camera.scale_factor = 2.6
+        self.axes = scene.visuals.XYZAxis(parent=self.gizmo_view.scene, width=2)
+        self.view.camera.events.transform_change.connect(self._sync_gizmo)
+        self.canvas.events.resize.connect(self._place_gizmo)
+        self._place_gizmo()
+
+        self.crystal = None
+        self.colour_mode = "domain"
+        self.hidden_elements: set[str] = set()
+        self.clip: tuple[np.ndarray, float, float] | None = None  # normal, centre, thickness
+        self.show_boundaries = True
+        self._rgba = np.zeros((0, 4), np.float32)
+        self._sizes = np.zeros(0, np.float32)
+        self.legend: list[tuple[str, tuple[float, float, float]]] = []
+        self.visible_mask = np.zeros(0, dtype=bool)
+
+    # ---------------------------------------------------------------- gizmo
+    def _place_gizmo(self, event=None) -> None:
+        h = self.canvas.size[1]
+        self.gizmo_view.pos = (0, max(h - 90, 0))
+        self.gizmo_view.size = (90, 90)
+
+    def _sync_gizmo(self, event=None) -> None:
+        cam, giz = self.view.camera, self.gizmo_view.camera
+        giz.elevation, giz.azimuth, giz.roll = cam.elevation, cam.azimuth, cam.roll
+
+    # ---------------------------------------------------------------- data
+    def set_crystal(self, crystal, *, reset_view: bool = True) -> None:
+        """Show ``crystal`` (or nothing for None)."""
+        self.crystal = crystal
+        if crystal is None:
+            self._rgba = np.zeros((0, 4), np.float32)
+            self._sizes = np.zeros(0, np.float32)
+            self.legend = []
+        else:
+            self._sizes = adapters.atom_sizes(crystal.elements, SIZE_SCALE)
+            self.hidden_elements &= set(np.unique(crystal.elements).tolist())
+            self._recolour()
+        self._update_planes()
+        self._upload()
+        if reset_view:
+            self.reset_view()
+
+    def set_colour_mode(self, mode: str) -> None:
+        """Colour atoms by 'domain', 'variant', 'element' or 'adp group'."""
+        if mode not in adapters.COLOUR_MODES:
+            raise ValueError(f"unknown colour mode {mode!r}")
+        self.colour_mode = mode
+        if self.crystal is not None:
+            self._recolour()
+            self._upload()
+
+    def set_element_visible(self, element: str, visible: bool) -> None:
+        """Show or hide every atom of ``element``."""
+        if visible:
+            self.hidden_elements.discard(element)
+        else:
+            self.hidden_elements.add(element)
+        self._upload()
+
+    def set_clip(self, normal: np.ndarray | None, centre: float = 0.0, thickness: float = 6.0) -> None:
+        """Keep only atoms within a slab of ``thickness`` Å around position.normal = centre."""
+        self.clip = None if normal is None else (np.asarray(normal, float), float(centre), float(thickness))
+        self._upload()
+
+    def set_boundaries_visible(self, visible: bool) -> None:
+        """Show or hide the translucent twin boundary planes."""
+        self.show_boundaries = visible
+        self._update_planes()
+
+    # ---------------------------------------------------------------- drawing
+    def _recolour(self) -> None:
+        col = adapters.colour_atoms(self.crystal, self.colour_mode)
+        self._rgba, self.legend = col.rgba, col.legend
+
+    def _upload(self) -> None:
+        if self.crystal is None or self.crystal.n_atoms == 0:
+            self.visible_mask = np.zeros(0, dtype=bool)
+            self.markers.set_data(np.zeros((1, 3), np.float32), size=0.0, edge_width=0,
+                                  face_color=(0, 0, 0, 0))
+            self.markers.visible = False
+            self.canvas.update()
+            return
+        mask = adapters.element_mask(self.crystal.elements, self.hidden_elements)
+        if self.clip is not None:
+            normal, centre, thick = self.clip
+            mask &= adapters.clip_mask(self.crystal.positions, normal, centre, thick)
+        self.visible_mask = mask
+        n = int(mask.sum())
+        self.markers.visible = n > 0
+        if n == 0:
+            self.canvas.update()
+            return
+        self.markers.spherical = n < adapters.SPHERICAL_LIMIT
+        self.markers.set_data(
+            self.crystal.positions[mask].astype(np.float32),
+            size=self._sizes[mask],
+            edge_width=0,
+            face_color=self._rgba[mask],
+        )
+        self.canvas.update()
+
+    def _update_planes(self) -> None:
+        polys = adapters.boundary_polygons(self.crystal) if self.crystal is not None else []
+        if not polys or not self.show_boundaries:
+            self.planes.visible = False
+            return
+        verts, faces = adapters.triangulate(polys)
+        self.planes.set_data(vertices=verts, faces=faces, color=Color((0.98, 0.85, 0.25, 0.28)).rgba)
+        self.planes.visible = True
+
+    @property
+    def face_colours(self) -> np.ndarray:
+        """RGBA of the atoms currently drawn (the visible ones), as uploaded."""
+        return self._rgba[self.visible_mask] if len(self.visible_mask) else np.zeros((0, 4), np.float32)
+
+    @property
+    def n_drawn(self) -> int:
+        """Number of atoms currently drawn."""
+        return int(self.visible_mask.sum())
+
+    def reset_view(self) -> None:
+        """Frame the whole crystal."""
+        cam = self.view.camera
+        cam.elevation, cam.azimuth, cam.roll = 20.0, 30.0, 0.0
+        if self.crystal is not None and self.crystal.n_atoms:
+            p = self.crystal.positions
+            lo, hi = p.min(axis=0), p.max(axis=0)
+            cam.center = tuple((lo + hi) / 2)
+            cam.scale_factor = float(np.linalg.norm(hi - lo)) * 1.1 or 10.0
+        self._sync_gizmo()
+        self.canvas.update()
+
+    def render_image(self) -> np.ndarray:
+        """Render the scene offscreen: an (h, w, 4) uint8 array."""
+        return self.canvas.render()
+
+    def export_png(self, path: str) -> None:
+        """Save the current view as PNG."""
+        from vispy.io import write_png
+
+        write_png(path, self.render_image())
+
+    def time_frames(self, n: int = 10) -> float:
+        """Mean seconds per rendered frame over ``n`` renders (after one warm-up)."""
+        self.canvas.render()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            self.canvas.render()
+        return (time.perf_counter() - t0) / n
+
+    def close(self) -> None:
+        """Release the canvas."""
+        self.canvas.close()

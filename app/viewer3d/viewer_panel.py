@@ -1,0 +1,232 @@
+"""The central 3D panel: the vispy canvas plus its controls (colour, elements, planes, clip)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from nanotwin_app.viewer3d import adapters
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+CLIP_OFF = "no clip"
+CLIP_MILLER = "Miller plane (h k l)"
+LEGEND_MAX = 12
+
+
+def gl_available() -> bool:
+    """False on Qt platforms without OpenGL (offscreen, minimal) or when NANOTWIN_NO_GL=1."""
+    if os.environ.get("NANOTWIN_NO_GL") == "1":
+        return False
+    return QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+
+class ViewerPanel(QWidget):
+    """Canvas (or a placeholder where OpenGL is missing) with a control bar and a legend."""
+
+    status = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, *, use_gl: bool | None = None) -> None:
+        super().__init__(parent)
+        self.crystal = None
+        self.canvas = None
+        use_gl = gl_available() if use_gl is None else use_gl
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Colour by"))
+        self.colour_combo = QComboBox()
+        self.colour_combo.addItems(list(adapters.COLOUR_MODES))
+        self.colour_combo.setToolTip("Domains: regions between boundaries; variants: distinct total shifts")
+        bar.addWidget(self.colour_combo)
+        self.elements_box = QHBoxLayout()
+        bar.addLayout(self.elements_box)
+        self.planes_check = QCheckBox("Boundary planes")
+        self.planes_check.setChecked(True)
+        bar.addWidget(self.planes_check)
+        self.reset_button = QPushButton("Reset view")
+        bar.addWidget(self.reset_button)
+        bar.addStretch(1)
+        layout.addLayout(bar)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Clip"))
+        self.clip_combo = QComboBox()
+        self.clip_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.clip_combo.setMinimumContentsLength(16)
+        self.clip_combo.addItem(CLIP_OFF)
+        self.clip_combo.addItem(CLIP_MILLER)
+        self.clip_combo.setToolTip("Show a slab of atoms along a boundary normal or a Miller plane")
+        bar.addWidget(self.clip_combo)
+        self.hkl_edit = QLineEdit("1 1 0")
+        self.hkl_edit.setMaximumWidth(70)
+        self.hkl_edit.setToolTip("h k l in the parent cell: normal = h a* + k b* + l c*")
+        bar.addWidget(self.hkl_edit)
+        self.clip_slider = QSlider(Qt.Orientation.Horizontal)
+        self.clip_slider.setRange(0, 1000)
+        self.clip_slider.setValue(500)
+        self.clip_slider.setMinimumWidth(100)
+        self.clip_slider.setMaximumWidth(220)
+        self.clip_slider.setToolTip("Slab position along the normal")
+        bar.addWidget(self.clip_slider)
+        self.thick_slider = QSlider(Qt.Orientation.Horizontal)
+        self.thick_slider.setRange(2, 60)
+        self.thick_slider.setValue(8)
+        self.thick_slider.setMaximumWidth(80)
+        self.thick_slider.setToolTip("Slab thickness (Å)")
+        bar.addWidget(self.thick_slider)
+        bar.addStretch(1)
+        layout.addLayout(bar)
+
+        if use_gl:
+            from nanotwin_app.viewer3d.canvas import CrystalCanvas
+
+            self.canvas = CrystalCanvas()
+            self.canvas.canvas.native.setMinimumSize(200, 150)
+            layout.addWidget(self.canvas.canvas.native, 1)
+        else:
+            placeholder = QLabel("3D view not available here (no OpenGL context on this display)")
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(placeholder, 1)
+        self.legend_label = QLabel()
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        self.legend_label.setWordWrap(True)
+        layout.addWidget(self.legend_label)
+
+        self.element_checks: dict[str, QCheckBox] = {}
+        self.colour_combo.currentTextChanged.connect(self.set_colour_mode)
+        self.planes_check.toggled.connect(self._on_planes)
+        self.clip_combo.currentIndexChanged.connect(self._apply_clip)
+        self.hkl_edit.editingFinished.connect(self._apply_clip)
+        self.clip_slider.valueChanged.connect(self._apply_clip)
+        self.thick_slider.valueChanged.connect(self._apply_clip)
+        self.reset_button.clicked.connect(self.reset_view)
+
+    # ---------------------------------------------------------------- public
+    def set_crystal(self, crystal) -> None:
+        """Show ``crystal``: rebuild the element toggles and the clip choices."""
+        self.crystal = crystal
+        while self.elements_box.count():
+            item = self.elements_box.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.element_checks.clear()
+        if crystal is not None:
+            for el in np.unique(crystal.elements):
+                check = QCheckBox(str(el))
+                check.setChecked(True)
+                check.setToolTip(f"Show {el} atoms (Pb alone shows the coherent sublattice)")
+                check.toggled.connect(lambda on, e=str(el): self.set_element_visible(e, on))
+                self.elements_box.addWidget(check)
+                self.element_checks[str(el)] = check
+        self.clip_combo.blockSignals(True)
+        self.clip_combo.clear()
+        self.clip_combo.addItem(CLIP_OFF)
+        self.clip_combo.addItem(CLIP_MILLER)
+        if crystal is not None:
+            for label, _n, _d in adapters.boundary_normals(crystal):
+                self.clip_combo.addItem(f"along {label} normal")
+        self.clip_combo.blockSignals(False)
+        if self.canvas is not None:
+            self.canvas.hidden_elements.clear()
+            self.canvas.clip = None
+            self.canvas.set_crystal(crystal)
+        self._update_legend()
+
+    def set_colour_mode(self, mode: str) -> None:
+        """Colour by domain, variant, element or ADP group."""
+        if self.colour_combo.currentText() != mode:
+            self.colour_combo.setCurrentText(mode)
+            return
+        if self.canvas is not None:
+            self.canvas.set_colour_mode(mode)
+        self._update_legend()
+
+    def set_element_visible(self, element: str, visible: bool) -> None:
+        """Show or hide one element."""
+        if self.canvas is not None:
+            self.canvas.set_element_visible(element, visible)
+            self._report()
+
+    def reset_view(self) -> None:
+        """Frame the crystal and restore the default orientation."""
+        if self.canvas is not None:
+            self.canvas.reset_view()
+
+    def export_png(self, path: str) -> bool:
+        """Save the 3D view; False where there is no canvas."""
+        if self.canvas is None:
+            return False
+        self.canvas.export_png(path)
+        return True
+
+    def clip_normal(self) -> np.ndarray | None:
+        """The clip normal chosen in the controls (None = no clip)."""
+        if self.crystal is None:
+            return None
+        idx = self.clip_combo.currentIndex()
+        if idx <= 0:
+            return None
+        if idx == 1:
+            cell = self.crystal.cell
+            if cell is None:
+                self.status.emit("This crystal has no cell: Miller planes need one")
+                return None
+            try:
+                return adapters.miller_normal(cell, adapters.parse_hkl(self.hkl_edit.text()))
+            except ValueError as exc:
+                self.status.emit(str(exc))
+                return None
+        normals = adapters.boundary_normals(self.crystal)
+        return normals[idx - 2][1] if idx - 2 < len(normals) else None
+
+    # ---------------------------------------------------------------- private
+    def _on_planes(self, on: bool) -> None:
+        if self.canvas is not None:
+            self.canvas.set_boundaries_visible(on)
+
+    def _apply_clip(self, *_args) -> None:
+        if self.crystal is None:
+            return
+        normal = self.clip_normal()
+        if normal is None:
+            if self.canvas is not None:
+                self.canvas.set_clip(None)
+            self._report()
+            return
+        lo, hi = adapters.projection_range(self.crystal.positions, normal)
+        centre = lo + (hi - lo) * self.clip_slider.value() / 1000.0
+        if self.canvas is not None:
+            self.canvas.set_clip(normal, centre, float(self.thick_slider.value()))
+        self._report()
+
+    def _report(self) -> None:
+        if self.canvas is not None and self.crystal is not None:
+            self.status.emit(f"{self.canvas.n_drawn:,} of {self.crystal.n_atoms:,} atoms drawn")
+
+    def _update_legend(self) -> None:
+        if self.canvas is not None:
+            legend = self.canvas.legend
+        elif self.crystal is not None:
+            legend = adapters.colour_atoms(self.crystal, self.colour_combo.currentText()).legend
+        else:
+            legend = []
+        parts = []
+        for label, rgb in legend[:LEGEND_MAX]:
+            hexcol = "#" + "".join(f"{int(255 * c):02x}" for c in rgb)
+            parts.append(f"<span style='color:{hexcol}'>&#9632;</span>&nbsp;{label}")
+        if len(legend) > LEGEND_MAX:
+            parts.append(f"… {len(legend) - LEGEND_MAX} more")
+        self.legend_label.setText("&nbsp; ".join(parts))

@@ -1,0 +1,252 @@
+"""Placement of twin boundaries (planes) in a nanocrystal.
+
+A boundary is one plane (hkl) of a twin member at a *level* c: the plane holds the points whose
+fractional coordinates f satisfy f . (h, k, l) = c, i.e. the Cartesian plane n . r = c / |G| with
+n = G / |G|, G = h a* + k b* + l c* (Å^-1). Nodes with f . hkl > c are on its far side and are
+displaced by the member's shift. Levels are always placed midway between two consecutive layers
+of nodes (Pb layers) of the crystal, so no node lies on a plane.
+
+Placement modes: one plane at a fractional position of the crystal's extent along the normal
+(0.5 = through the centre), N parallel planes at equal spacing, N planes of several orientations
+(grouped by plane: a 2D network for two orientations, 3D for three), and random networks by
+density: per plane orientation, positions of a Poisson process whose mean spacing is the mean
+domain size, or a given number of boundaries per crystal; a numpy Generator (seeded) decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from nanotwin_core.builder.twin_laws import TwinMember
+from nanotwin_core.errors import NanotwinError
+
+_LEVEL_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """One twin boundary: ``member`` (shift and plane) at ``level`` = f . hkl of the plane."""
+
+    member: TwinMember
+    level: float
+    law: str = ""
+
+    @property
+    def plane(self) -> np.ndarray:
+        return np.array(self.member.plane, dtype=float)
+
+    @property
+    def shift_frac(self) -> np.ndarray:
+        return self.member.shift_frac
+
+    def far_side(self, frac: np.ndarray) -> np.ndarray:
+        """True for fractional positions (N, 3) on the far (displaced) side."""
+        return np.asarray(frac, dtype=float) @ self.plane > self.level
+
+    def normal(self, cell: np.ndarray) -> np.ndarray:
+        """Unit normal (Cartesian) pointing to the far side."""
+        g = np.linalg.inv(cell) @ self.plane
+        return g / np.linalg.norm(g)
+
+    def distance(self, cell: np.ndarray) -> float:
+        """Signed distance (Å) of the plane from the origin along ``normal``."""
+        g = np.linalg.inv(cell) @ self.plane
+        return float(self.level / np.linalg.norm(g))
+
+    def as_dict(self, cell: np.ndarray) -> dict:
+        """JSON-able description (plane, shift, normal, distance in Å)."""
+        return {"member": self.member.label, "law": self.law, "plane": list(self.member.plane),
+                "shift_frac": [float(x) for x in self.shift_frac], "level": float(self.level),
+                "normal": [float(x) for x in self.normal(cell)], "distance": self.distance(cell)}
+
+
+def layer_levels(node_frac: np.ndarray, plane: Sequence[int]) -> np.ndarray:
+    """Sorted distinct values of f . hkl over the nodes (the node layers parallel to the plane)."""
+    v = np.asarray(node_frac, dtype=float) @ np.asarray(plane, dtype=float)
+    return np.unique(np.round(v, _LEVEL_DECIMALS))
+
+
+def layer_midpoints(node_frac: np.ndarray, plane: Sequence[int]) -> np.ndarray:
+    """Levels midway between consecutive node layers (empty if the crystal has one layer)."""
+    lv = layer_levels(node_frac, plane)
+    return 0.5 * (lv[1:] + lv[:-1])
+
+
+def _snap(mids: np.ndarray, target: float) -> float:
+    return float(mids[int(np.argmin(np.abs(mids - target)))])
+
+
+def boundary_at(node_frac: np.ndarray, member: TwinMember, fraction: float = 0.5, law: str = "") -> Boundary:
+    """One boundary at ``fraction`` (0-1) of the crystal's extent along the plane normal.
+
+    ``fraction=0.5`` puts it through the centre (the layer midpoint nearest to it).
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise NanotwinError(f"boundary position must be a fraction in [0, 1], got {fraction}")
+    mids = layer_midpoints(node_frac, member.plane)
+    if len(mids) == 0:
+        raise NanotwinError(f"the crystal has a single layer of nodes parallel to ({member.plane}); "
+                            "no room for a twin boundary")
+    lv = layer_levels(node_frac, member.plane)
+    return Boundary(member, _snap(mids, lv[0] + fraction * (lv[-1] - lv[0])), law)
+
+
+def parallel_boundaries(node_frac: np.ndarray, member: TwinMember, n: int, law: str = "") -> list[Boundary]:
+    """``n`` parallel boundaries at equal spacing (fractions i/(n+1)), distinct layer midpoints."""
+    return _spread(node_frac, [(member, law)], n)
+
+
+def _spread(node_frac: np.ndarray, members: list[tuple[TwinMember, str]], n: int) -> list[Boundary]:
+    mids = layer_midpoints(node_frac, members[0][0].plane)
+    lv = layer_levels(node_frac, members[0][0].plane)
+    if n > len(mids):
+        raise NanotwinError(f"cannot place {n} distinct boundaries parallel to ({members[0][0].plane}): "
+                            f"the crystal has {len(lv)} node layers")
+    out: list[Boundary] = []
+    used: set[float] = set()
+    for i in range(n):
+        target = lv[0] + (i + 1) / (n + 1) * (lv[-1] - lv[0])
+        free = np.array([m for m in mids if m not in used])
+        level = _snap(free, target)
+        used.add(level)
+        member, law = members[i % len(members)]
+        out.append(Boundary(member, level, law))
+    return out
+
+
+def _by_plane(
+    members: Sequence[tuple[str, TwinMember]],
+) -> dict[tuple[int, int, int], list[tuple[TwinMember, str]]]:
+    groups: dict[tuple[int, int, int], list[tuple[TwinMember, str]]] = {}
+    for law, m in members:
+        groups.setdefault(m.plane, []).append((m, law))
+    return groups
+
+
+def regular_boundaries(
+    node_frac: np.ndarray, members: Sequence[tuple[str, TwinMember]], n: int
+) -> list[Boundary]:
+    """``n`` boundaries shared round-robin among the members, equally spaced per plane orientation.
+
+    One member and n = 1: a single plane through the centre. Members of the same plane alternate
+    along it; members of two (three) orientations make a 2D (3D) network.
+    """
+    if n < 0:
+        raise NanotwinError(f"number of boundaries must be >= 0, got {n}")
+    if n == 0 or not members:
+        return []
+    counts: dict[int, int] = {}
+    for i in range(n):
+        counts[i % len(members)] = counts.get(i % len(members), 0) + 1
+    per_plane: dict[tuple[int, int, int], list[tuple[TwinMember, str]]] = {}
+    for i, (law, m) in enumerate(members):
+        per_plane.setdefault(m.plane, []).extend([(m, law)] * counts.get(i, 0))
+    out: list[Boundary] = []
+    for _plane, items in per_plane.items():
+        if not items:
+            continue
+        # interleave members of one plane so that they alternate along the normal
+        order = sorted(range(len(items)), key=lambda j: (items[:j].count(items[j]), j))
+        out.extend(_spread(node_frac, [items[j] for j in order], len(items)))
+    return out
+
+
+def random_boundaries(node_frac: np.ndarray, cell: np.ndarray, members: Sequence[tuple[str, TwinMember]],
+                      rng: np.random.Generator, *, domain_size_nm: float | None = None,
+                      n_boundaries: int | None = None) -> list[Boundary]:
+    """A random network of boundaries.
+
+    With ``domain_size_nm``: for every plane orientation, positions of a Poisson process along the
+    normal with mean spacing = the mean domain size (nm), each snapped to the nearest layer
+    midpoint (duplicates dropped) and given a member of that plane at random. With
+    ``n_boundaries``: that many boundaries, each with a random orientation, member and free layer
+    midpoint.
+    """
+    groups = _by_plane(members)
+    out: list[Boundary] = []
+    if domain_size_nm is not None:
+        spacing = float(domain_size_nm) * 10.0
+        if not spacing > 0:
+            raise NanotwinError(f"domain_size_nm must be > 0 nm, got {domain_size_nm!r}")
+        for plane, items in groups.items():
+            mids = layer_midpoints(node_frac, plane)
+            if len(mids) == 0:
+                continue
+            lv = layer_levels(node_frac, plane)
+            glen = float(np.linalg.norm(np.linalg.inv(cell) @ np.array(plane, dtype=float)))
+            lo, hi = lv[0] / glen, lv[-1] / glen  # Å
+            x = lo + rng.exponential(spacing)
+            used: set[float] = set()
+            while x < hi:
+                level = _snap(mids, x * glen)
+                member, law = items[int(rng.integers(len(items)))]
+                if level not in used:
+                    used.add(level)
+                    out.append(Boundary(member, level, law))
+                x += rng.exponential(spacing)
+        return out
+    if n_boundaries is None:
+        raise NanotwinError("give domain_size_nm or n_boundaries for a random network")
+    planes = list(groups)
+    used_pl: dict[tuple[int, int, int], set[float]] = {p: set() for p in planes}
+    for _ in range(int(n_boundaries)):
+        free_planes = [p for p in planes
+                       if len(layer_midpoints(node_frac, p)) > len(used_pl[p])]
+        if not free_planes:
+            raise NanotwinError(f"cannot place {n_boundaries} distinct boundaries in this crystal")
+        plane = free_planes[int(rng.integers(len(free_planes)))]
+        mids = [m for m in layer_midpoints(node_frac, plane) if m not in used_pl[plane]]
+        level = float(mids[int(rng.integers(len(mids)))])
+        used_pl[plane].add(level)
+        member, law = groups[plane][int(rng.integers(len(groups[plane])))]
+        out.append(Boundary(member, level, law))
+    return out
+
+
+def boundary_polygon(boundary: Boundary, cell: np.ndarray, points: np.ndarray) -> list[list[float]]:
+    """The boundary plane clipped to the convex hull of ``points`` (Å): polygon vertices in order.
+
+    Returns [] if the plane misses the hull or the points are degenerate.
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    pts = np.asarray(points, dtype=float)
+    if len(pts) < 4:
+        return []
+    try:
+        hull = ConvexHull(pts)
+    except QhullError:
+        return []
+    n = boundary.normal(cell)
+    d = boundary.distance(cell)
+    edges = set()
+    for simplex in hull.simplices:
+        for a in range(3):
+            i, j = int(simplex[a]), int(simplex[(a + 1) % 3])
+            edges.add((min(i, j), max(i, j)))
+    cuts = []
+    for i, j in edges:
+        si, sj = pts[i] @ n - d, pts[j] @ n - d
+        if si * sj < 0:
+            t = si / (si - sj)
+            cuts.append(pts[i] + t * (pts[j] - pts[i]))
+    if len(cuts) < 3:
+        return []
+    cuts_arr = np.array(cuts)
+    centre = cuts_arr.mean(axis=0)
+    e1 = np.cross(n, [1.0, 0.0, 0.0])
+    if np.linalg.norm(e1) < 1e-6:
+        e1 = np.cross(n, [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(n, e1)
+    ang = np.arctan2((cuts_arr - centre) @ e2, (cuts_arr - centre) @ e1)
+    ordered = cuts_arr[np.argsort(ang)]
+    # drop near-duplicates
+    poly = [ordered[0]]
+    for p in ordered[1:]:
+        if np.linalg.norm(p - poly[-1]) > 1e-6:
+            poly.append(p)
+    return [[float(x) for x in p] for p in poly]

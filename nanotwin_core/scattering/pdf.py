@@ -1,0 +1,223 @@
+"""Total scattering S(Q), F(Q) and the pair distribution function G(r) (SCIENCE.md section 6).
+
+Conventions (diffpy/PDFgetX3, Faber-Ziman, per atom):
+- N = sum of occupancies; <|f|^2> = sum_a N_a o_a |f_a|^2 / N; <f> = sum_a N_a o_a f_a / N.
+- S(Q) = 1 + [I(Q)/N - <|f|^2>] / |<f>|^2 (I the full Debye sum, self terms included), so
+  S -> 1 at high Q; F(Q) = Q [S(Q) - 1] in 1/Å.
+- G(r) = (2/pi) sum_i F(Q_i) M(Q_i) sin(Q_i r) dQ_i over Qmin <= Q_i <= Qmax, times
+  exp(-(r Qdamp)^2 / 2); G in 1/Å^2. dQ_i is the grid step on a uniform grid (rectangle rule,
+  as an FFT of F sampled on that grid; also the convention of DebyeCalculator) and the
+  trapezoid weights on a non-uniform grid. M(Q) = 1, or with ``lorch=True`` the Lorch function
+  sin(pi Q / Qmax) / (pi Q / Qmax), which trades termination ripples for broader peaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from nanotwin_core.errors import NanotwinError
+from nanotwin_core.scattering.debye import debye_intensity, type_factors
+from nanotwin_core.scattering.form_factors import form_factor
+from nanotwin_core.scattering.types import PairHistograms
+
+
+def composition_averages(
+    composition: PairHistograms | Mapping[str, float],
+    q: np.ndarray,
+    *,
+    radiation: str = "xray",
+    energy_kev: float | None = None,
+    anomalous: bool = True,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """(N, <f> (complex, nq), <|f|^2> (nq)) from histograms or {element: occupancy-weighted count}."""
+    q = np.asarray(q, dtype=np.float64)
+    if isinstance(composition, PairHistograms):
+        f, _ = type_factors(
+            composition.types, q, radiation=radiation, energy_kev=energy_kev, anomalous=anomalous
+        )
+        w = np.asarray(composition.occupancy_sums, dtype=np.float64)
+    else:
+        items = [(str(k), float(v)) for k, v in composition.items() if float(v) > 0]
+        if not items:
+            raise NanotwinError("composition is empty")
+        f = np.array(
+            [
+                form_factor(el, q, radiation=radiation, energy_kev=energy_kev, anomalous_dispersion=anomalous)
+                for el, _ in items
+            ]
+        )
+        w = np.array([v for _, v in items])
+    n = float(w.sum())
+    if not n > 0:
+        raise NanotwinError("composition has no atoms")
+    mean_f = (w[:, None] * f).sum(axis=0) / n
+    mean_f2 = (w[:, None] * np.abs(f) ** 2).sum(axis=0) / n
+    return n, mean_f, mean_f2
+
+
+def structure_factor_from_intensity(
+    q: np.ndarray,
+    intensity: np.ndarray,
+    composition: PairHistograms | Mapping[str, float],
+    *,
+    radiation: str = "xray",
+    energy_kev: float | None = None,
+    anomalous: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(S(Q), F(Q)) of a full Debye sum I(Q) of one crystal (Faber-Ziman, per atom)."""
+    q = np.asarray(q, dtype=np.float64)
+    n, mean_f, mean_f2 = composition_averages(
+        composition, q, radiation=radiation, energy_kev=energy_kev, anomalous=anomalous
+    )
+    s = 1.0 + (np.asarray(intensity, dtype=np.float64) / n - mean_f2) / np.abs(mean_f) ** 2
+    return s, q * (s - 1.0)
+
+
+def total_scattering(hist: PairHistograms, q: np.ndarray, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """(S(Q), F(Q)) from histograms; keywords as ``debye_intensity``."""
+    q = np.asarray(q, dtype=np.float64)
+    intensity = debye_intensity(hist, q, **kwargs)
+    keep = {k: kwargs[k] for k in ("radiation", "energy_kev", "anomalous") if k in kwargs}
+    return structure_factor_from_intensity(q, intensity, hist, **keep)
+
+
+def _weights(q: np.ndarray) -> np.ndarray:
+    if len(q) < 2:
+        return np.ones_like(q)
+    d = np.diff(q)
+    if np.allclose(d, d[0], rtol=1e-6, atol=0):
+        return np.full(len(q), d[0])
+    w = np.zeros(len(q))
+    w[:-1] += d / 2
+    w[1:] += d / 2
+    return w
+
+
+def pdf_from_fq(
+    q: np.ndarray,
+    fq: np.ndarray,
+    r: np.ndarray,
+    *,
+    qmin: float | None = None,
+    qmax: float | None = None,
+    qdamp: float = 0.0,
+    lorch: bool = False,
+) -> np.ndarray:
+    """G(r) (1/Å^2) by the sine transform of F(Q) (see module doc); r in Å."""
+    q = np.asarray(q, dtype=np.float64)
+    fq = np.asarray(fq, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    if q.shape != fq.shape:
+        raise NanotwinError("q and F(Q) must have the same length")
+    w = _weights(q)
+    lo = -np.inf if qmin is None else qmin
+    hi = q.max() if qmax is None else qmax
+    sel = (q >= lo - 1e-12) & (q <= hi + 1e-12)
+    if not sel.any():
+        raise NanotwinError(f"no Q points between qmin={qmin} and qmax={qmax}")
+    qs, fs, ws = q[sel], fq[sel], w[sel]
+    if lorch:
+        x = np.pi * qs / hi
+        fs = fs * np.where(x == 0, 1.0, np.sin(x) / np.where(x == 0, 1.0, x))
+    g = np.empty(len(r))
+    a = fs * ws
+    for i0 in range(0, len(r), 512):
+        i1 = min(len(r), i0 + 512)
+        g[i0:i1] = np.sin(np.outer(r[i0:i1], qs)) @ a
+    g *= 2.0 / np.pi
+    if qdamp:
+        g *= np.exp(-0.5 * (r * qdamp) ** 2)
+    return g
+
+
+def pdf_from_intensity(
+    q: np.ndarray,
+    intensity: np.ndarray,
+    composition: PairHistograms | Mapping[str, float],
+    *,
+    r: np.ndarray | None = None,
+    rmin: float = 0.0,
+    rmax: float = 50.0,
+    rstep: float = 0.01,
+    qmin: float | None = None,
+    qmax: float | None = None,
+    qdamp: float = 0.0,
+    lorch: bool = False,
+    radiation: str = "xray",
+    energy_kev: float | None = None,
+    anomalous: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(r, G(r)) from a full Debye sum I(Q) of one crystal and its composition."""
+    _, fq = structure_factor_from_intensity(
+        q, intensity, composition, radiation=radiation, energy_kev=energy_kev, anomalous=anomalous
+    )
+    if r is None:
+        r = _r_grid(rmin, rmax, rstep)
+    return r, pdf_from_fq(q, fq, r, qmin=qmin, qmax=qmax, qdamp=qdamp, lorch=lorch)
+
+
+def _r_grid(rmin: float, rmax: float, rstep: float) -> np.ndarray:
+    if not rstep > 0 or not rmax > rmin:
+        raise NanotwinError(f"need rmax > rmin and rstep > 0 (got {rmin}, {rmax}, {rstep})")
+    return rmin + rstep * np.arange(int(np.floor((rmax - rmin) / rstep + 1e-9)) + 1)
+
+
+def compute_pdf(
+    hist: PairHistograms,
+    *,
+    qmin: float = 0.5,
+    qmax: float = 25.0,
+    qstep: float | None = None,
+    rmin: float = 0.0,
+    rmax: float = 50.0,
+    rstep: float = 0.01,
+    qdamp: float = 0.0,
+    lorch: bool = False,
+    b_iso: Mapping[str, float] | float | None = None,
+    radiation: str = "xray",
+    energy_kev: float | None = None,
+    anomalous: bool = True,
+    expansion: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(r, G(r)) of a crystal's histograms (Debye sum -> F(Q) -> sine transform).
+
+    qmin, qmax : range of the transform in 1/Å [0.5, 25]; qmin > 0 leaves out the small-angle
+        (particle shape) scattering, as measured data do.
+    qstep : Q grid step [min(0.01, pi / (4 rmax))], fine enough for every r <= rmax.
+    rmin, rmax, rstep : r grid in Å [0, 50, 0.01].
+    qdamp : Gaussian envelope exp(-(r qdamp)^2 / 2) on G [0]; lorch : Lorch function [False].
+    """
+    qmin = 0.0 if qmin is None else float(qmin)
+    if not qmax > qmin:
+        raise NanotwinError(f"qmax must exceed qmin (got {qmin}, {qmax})")
+    if qstep is None:
+        qstep = min(0.01, np.pi / (4.0 * max(rmax, 1.0)))
+    q = qmin + qstep * np.arange(int(np.floor((qmax - qmin) / qstep + 1e-9)) + 1)
+    if q[0] == 0.0:
+        q = q[1:]  # F(0) = 0 adds nothing
+    intensity = debye_intensity(
+        hist,
+        q,
+        b_iso=b_iso,
+        radiation=radiation,
+        energy_kev=energy_kev,
+        anomalous=anomalous,
+        expansion=expansion,
+    )
+    return pdf_from_intensity(
+        q,
+        intensity,
+        hist,
+        rmin=rmin,
+        rmax=rmax,
+        rstep=rstep,
+        qmin=qmin,
+        qmax=qmax,
+        qdamp=qdamp,
+        lorch=lorch,
+        radiation=radiation,
+        energy_kev=energy_kev,
+        anomalous=anomalous,
+    )

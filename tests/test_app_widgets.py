@@ -1,0 +1,331 @@
+"""Qt widgets offscreen (no GL): main window, menus, pattern panel, workers, drag and drop."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from nanotwin_app import jobs
+from nanotwin_app.docks.model_dock import TwinLawValidator
+from nanotwin_app.main_window import MainWindow
+from nanotwin_app.plots.pattern_panel import PatternPanel
+from nanotwin_app.workers import Task, TaskRunner
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QMenu
+
+from nanotwin_core.errors import Cancelled
+
+Q = np.linspace(0.5, 6.0, 800)
+
+
+def fake_result(**_kw) -> jobs.ComputeResult:
+    from test_app_adapters import two_domain_crystal
+
+    return jobs.ComputeResult(
+        crystal=two_domain_crystal(3),
+        curves={"untwinned": (Q, 1 + np.sin(3 * Q) ** 2), "twinned": (Q, 1 + np.cos(3 * Q) ** 2)},
+        caption="a caption", title="fake", n_pairs=1234, seconds=0.01, a_p=5.9,
+    )
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "run_demo", lambda name, progress=None, cancel=None: fake_result())
+    monkeypatch.setattr(jobs, "build_and_compute", lambda *a, progress=None, cancel=None, **k: fake_result())
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, use_gl=False, warm_up=False, headless=True)
+    qtbot.addWidget(w)
+    yield w
+    w.runner.shutdown(2000)
+    w.workspace.set_dirty(False)
+
+
+def write_xye(path):
+    lines = ["# axis: Q (1/A)", "# wavelength = 0.5654", *(f"{q:.4f} {10 + np.sin(q):.5f} 0.1" for q in Q)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def all_actions(menu: QMenu):
+    for act in menu.actions():
+        if act.menu() is not None:
+            yield from all_actions(act.menu())
+        elif not act.isSeparator():
+            yield act
+
+
+# ------------------------------------------------------------------ pattern panel
+def test_pattern_panel_shows_given_curves(qtbot):
+    panel = PatternPanel()
+    qtbot.addWidget(panel)
+    curves = {"untwinned": (Q, 1 + Q**2), "twinned": (Q, 2 + Q)}
+    panel.set_patterns(curves, caption="hello")
+    assert set(panel.curves) == set(curves)
+    for label, (q, y) in curves.items():
+        x_plot, y_plot = panel.curves[label].getData()
+        np.testing.assert_array_equal(x_plot, q)
+        np.testing.assert_array_equal(y_plot, y)
+    panel.set_y_scale("sqrt")
+    np.testing.assert_allclose(panel.curves["twinned"].getData()[1], np.sqrt(2 + Q))
+    panel.set_x_axis("d")
+    np.testing.assert_allclose(panel.curves["twinned"].getData()[0], 2 * np.pi / Q)
+    panel.set_x_axis("2theta")
+    panel.set_y_scale("log")
+    assert np.all(np.isfinite(panel.curves["untwinned"].getData()[1]))
+
+
+def test_zoom_region_moves_zoom_plot(qtbot):
+    panel = PatternPanel()
+    qtbot.addWidget(panel)
+    panel.set_patterns({"a": (Q, 1 + Q)})
+    lo, hi = panel.zoom_plot.getViewBox().viewRange()[0]
+    assert (lo, hi) == pytest.approx((1.5, 2.2), abs=1e-6)
+    panel.region.setRegion((1.6, 2.0))
+    assert panel.zoom_plot.getViewBox().viewRange()[0] == pytest.approx([1.6, 2.0], abs=1e-6)
+    panel.zoom_plot.setXRange(1.7, 2.1, padding=0)
+    assert panel.region.getRegion() == pytest.approx((1.7, 2.1), abs=1e-6)
+    # the zoom window follows a change of axis (kept in Q)
+    panel.set_x_axis("d")
+    lo, hi = panel.region.getRegion()
+    assert (lo, hi) == pytest.approx((2 * np.pi / 2.1, 2 * np.pi / 1.7), rel=1e-6)
+
+
+def test_tick_rows_and_export(qtbot, tmp_path):
+    panel = PatternPanel()
+    qtbot.addWidget(panel)
+    panel.set_patterns({"a": (Q, 1 + Q), "b": (Q, 2 + Q)})
+    panel.set_pseudocubic(5.87)
+    assert set(panel.tick_items) == {"fundamental", "R", "M", "X"}
+    pts = panel.tick_items["R"].points()
+    assert pts[0].data().startswith("R (1/2 1/2 1/2)")
+    assert panel.tick_items["R"].opts["hoverable"]
+    written = panel.export_table(tmp_path / "p.xye")
+    assert len(written) == 2 and all(p.exists() for p in written)
+    from nanotwin_core.io.data import read_pattern
+
+    back = read_pattern(written[1])
+    np.testing.assert_allclose(back.y, 2 + Q, rtol=1e-6)
+    csv = panel.export_table(tmp_path / "p.csv")[0]
+    table = np.loadtxt(csv, delimiter=",", comments="#", skiprows=2)
+    assert table.shape == (len(Q), 3)
+    panel.export_png(tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+# ------------------------------------------------------------------ workers
+def endless(progress=None, cancel=None):
+    """A fake long computation as a generator (every yield is a cancel point)."""
+    i = 0
+    while True:
+        time.sleep(0.01)
+        i += 1
+        yield i / (i + 1)
+
+
+def core_style(progress=None, cancel=None):
+    """A fake core call: polls cancel() and raises Cancelled."""
+    for _ in range(10_000):
+        if cancel():
+            raise Cancelled("stop")
+        progress(0.5)
+        time.sleep(0.01)
+    return "done"
+
+
+@pytest.mark.parametrize("fn", [endless, core_style])
+def test_worker_cancels_within_a_second(qtbot, fn):
+    runner = TaskRunner()
+    task = Task(fn)
+    with qtbot.waitSignal(task.progressed, timeout=2000):
+        runner.start(task)
+    t0 = time.perf_counter()
+    with qtbot.waitSignals([task.cancelled, task.finished], timeout=1000):
+        task.cancel()
+    assert time.perf_counter() - t0 < 1.0
+    assert runner.shutdown(1000)
+
+
+def test_worker_returns_and_reports_errors(qtbot):
+    runner = TaskRunner()
+    task = Task(lambda x, progress=None, cancel=None: x * 2, 21)
+    with qtbot.waitSignal(task.returned, timeout=2000) as blocker:
+        runner.start(task)
+    assert blocker.args == [42]
+    main_thread = threading.get_ident()
+    seen = {}
+
+    def boom(progress=None, cancel=None):
+        seen["thread"] = threading.get_ident()
+        raise jobs.CoreMissing("not yet")
+
+    bad = Task(boom)
+    with qtbot.waitSignal(bad.errored, timeout=2000) as blocker:
+        runner.start(bad)
+    assert "not yet" in blocker.args[0]
+    assert seen["thread"] != main_thread
+    runner.shutdown(1000)
+
+
+# ------------------------------------------------------------------ main window
+def test_main_window_constructs_with_menus(window):
+    titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert titles == ["File", "View", "Model", "Demos", "Help"]
+    assert not window.open_project_action.isEnabled()
+    assert "not yet" in window.open_project_action.toolTip()
+    from nanotwin_core.demos import DEMOS
+
+    assert set(window.demo_actions) == set(DEMOS)
+
+
+def test_every_enabled_action_runs(window, qtbot, tmp_path, monkeypatch):
+    data = write_xye(tmp_path / "data.xye")
+    saves = iter(range(1000))
+
+    def save_path(caption, filters, suggested=""):
+        suffix = ".csv" if "CSV" in filters and "pattern" not in suggested else ""
+        suffix = suffix or "." + (suggested.rsplit(".", 1)[-1] if suggested else "png")
+        return str(tmp_path / f"out{next(saves)}{suffix}")
+
+    monkeypatch.setattr(window, "ask_open_path", lambda caption, filters: str(data))
+    monkeypatch.setattr(window, "ask_save_path", save_path)
+    monkeypatch.setattr(window, "ask_discard", lambda: True)
+    # something to export first
+    with qtbot.waitSignal(window.demo_finished, timeout=5000):
+        window.run_demo("cspbbr3-298k")
+    triggered = 0
+    for menu_action in window.menuBar().actions():
+        for act in all_actions(menu_action.menu()):
+            if not act.isEnabled() or act.text().replace("&", "") == "Quit":
+                continue
+            act.trigger()
+            qtbot.wait(5)
+            triggered += 1
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=5000)
+    assert triggered >= 15
+    assert list(tmp_path.glob("out*"))
+    assert window.workspace.patterns.curves
+
+
+def test_demo_result_reaches_viewer_and_panel(window, qtbot):
+    with qtbot.waitSignal(window.demo_finished, timeout=5000) as blocker:
+        window.demo_actions["cspbbr3-298k"].trigger()
+    assert blocker.args == [True]
+    assert window.workspace.crystal is not None
+    assert window.viewer.crystal is window.workspace.crystal
+    assert set(window.pattern_panel.curves) == {"untwinned", "twinned"}
+    assert "a caption" in window.pattern_panel.caption_label.text()
+    assert window.atoms_label.text() == "atoms: 135"
+    assert "1,234" in window.pairs_label.text()
+    assert not window.workspace.dirty
+
+
+def test_build_marks_dirty_and_close_asks(window, qtbot, monkeypatch):
+    with qtbot.waitSignal(window.runner.busy_changed, timeout=5000, check_params_cb=lambda b: not b):
+        window.model_dock_widget.build_button.click()
+    assert window.workspace.dirty
+    asked = []
+    monkeypatch.setattr(window, "ask_discard", lambda: asked.append(1) or False)
+    assert not window.close()
+    assert asked
+    window.workspace.set_dirty(False)
+    monkeypatch.setattr(window, "ask_discard", lambda: pytest.fail("asked with nothing unsaved"))
+    assert window.close()
+
+
+def test_drop_xye_loads_it(window, tmp_path):
+    path = write_xye(tmp_path / "measured.xye")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPointF(10, 10).toPoint(), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    assert window.workspace.data is not None
+    assert len(window.workspace.data) == len(Q)
+    x, y = window.pattern_panel.data_curve.getData()
+    np.testing.assert_allclose(x, Q, atol=1e-4)
+    assert window.recent_files()[0].endswith("measured.xye")
+
+
+def test_unsupported_file_gives_message(window, tmp_path):
+    path = tmp_path / "thing.foo"
+    path.write_text("x")
+    assert not window.open_file(path)
+    assert "cannot open" in window.statusBar().currentMessage()
+
+
+def test_twin_law_validator_and_members(window):
+    dock = window.model_dock_widget
+    v = TwinLawValidator()
+    assert v.validate("1/2<001>{110}", 0)[0] == v.State.Acceptable
+    assert v.validate("1/2<00", 0)[0] == v.State.Intermediate
+    assert v.validate("hello", 0)[0] == v.State.Invalid
+    dock.twin_edit.setText("1/2<001>{110}")
+    assert dock.add_twin_from_edit()
+    assert dock.twin_list.count() == 1
+    assert "member" in dock.members_label.text()
+    assert window.workspace.settings.twins == ("1/2<001>{110}",)
+    dock.twin_edit.setText("1/2<0")
+    assert not dock.add_twin_from_edit()
+    dock.remove_selected_twin()
+    assert window.workspace.settings.twins == ()
+    assert "live updates for crystals up to" in dock.live_label.text()
+
+
+def test_run_gui_screenshot(qtbot, tmp_path, monkeypatch):
+    from argparse import Namespace
+
+    from nanotwin_app.main import run_gui
+
+    monkeypatch.setattr(jobs, "run_demo", lambda name, progress=None, cancel=None: fake_result())
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    shot = tmp_path / "shots" / "window.png"
+    code = run_gui(Namespace(file=None, demo="cspbbr3-298k", screenshot=str(shot)), settings=settings)
+    assert code == 0
+    assert shot.stat().st_size > 10_000
+    assert run_gui(Namespace(file=None, demo="no-such-demo", screenshot=str(shot)), settings=settings) == 2
+
+
+def test_warm_up_says_so(qtbot, tmp_path, monkeypatch):
+    from nanotwin_app.workers import WARMUP_MESSAGE
+
+    monkeypatch.setattr(jobs, "warm_up", lambda progress=None, cancel=None: time.sleep(0.2) or "ready")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, use_gl=False, warm_up=True, headless=True)
+    qtbot.addWidget(w)
+    assert w.statusBar().currentMessage() == WARMUP_MESSAGE
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "ready", timeout=3000)
+    w.runner.shutdown(1000)
+
+
+def test_live_rebuilds_last_request_wins(window, qtbot, monkeypatch):
+    calls = []
+
+    def slow_build(settings, structure=None, *, n_threads=None, progress=None, cancel=None, **kw):
+        calls.append((settings.domain_size_nm, n_threads))
+        for _ in range(200):
+            if cancel():
+                raise Cancelled("superseded")
+            time.sleep(0.005)
+        return fake_result()
+
+    monkeypatch.setattr(jobs, "build_and_compute", slow_build)
+    ws = window.workspace
+    ws.set_settings(ws.settings.with_(domain_size_nm=3.0, boundaries=None))
+    first = window.build_model(live=True)
+    assert first is not None
+    ws.set_settings(ws.settings.with_(domain_size_nm=2.0))
+    assert window.build_model(live=True) is None  # queued; the running one is cancelled
+    qtbot.waitUntil(lambda: len(calls) == 2 and not window.runner.running, timeout=5000)
+    assert calls == [(3.0, 1), (2.0, 1)]
+    assert window.workspace.crystal is not None
+    # too big for live updates: refused with a message
+    ws.set_settings(ws.settings.with_(size_ab_nm=40.0, size_c_nm=40.0))
+    assert window.build_model(live=True) is None
+    assert "live updates stop" in window.statusBar().currentMessage()
