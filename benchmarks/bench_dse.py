@@ -200,7 +200,7 @@ def main() -> None:
     )
     jobs = [(5.0, 30.0, 0.005)]
     if not args.no_exact15:
-        jobs.append((15.0, 30.0, 0.01))
+        jobs.append((15.0, 30.0, 0.02))
     for size, qmax, step in jobs:
         e = _subprocess(["--error", str(size), str(qmax), str(step)])
         for route in ("lattice", "all_pairs"):

@@ -320,6 +320,181 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def model_from_args(args: argparse.Namespace):
+    """A ``Model`` from --model FILE.toml, --demo NAME or the MODEL options."""
+    from nanotwin_core.model import Model, PopulationSpec, read_model_toml
+
+    if getattr(args, "model", None):
+        model = read_model_toml(args.model)
+    elif getattr(args, "demo", None):
+        from nanotwin_core.demos import get_demo
+
+        spec = get_demo(args.demo).models[-1]
+        model = Model(structure=spec.structure, shape="prism", size_ab_nm=spec.size_ab_nm,
+                      size_c_nm=spec.size_c_nm, twins=list(spec.twins), boundaries=spec.boundaries,
+                      domain_size_nm=spec.domain_size_nm, seeds=list(spec.seeds))
+    else:
+        if not args.structure and not args.cif:
+            raise NanotwinError(
+                "give a model: --structure NAME, --cif FILE, --model FILE.toml or --demo NAME"
+            )
+        model = Model(
+            structure=args.structure, cif=args.cif, shape=args.shape, size_ab_nm=args.size_ab,
+            size_c_nm=args.size_c, size_nm=args.size,
+            population=PopulationSpec.parse(args.population) if args.population else None,
+            twins=list(args.twin), boundaries=args.boundaries, domain_size_nm=args.domain_size,
+            seeds=[args.seed], coherent_element=args.coherent_element,
+            allow_incoherent=args.allow_incoherent, exclude=list(args.exclude),
+        )
+        if model.cif:
+            model.structure = None
+        if model.shape == "prism" and model.population is None and args.size is not None:
+            model.size_ab_nm = model.size_ab_nm or args.size
+            model.size_c_nm = model.size_c_nm or args.size
+    if args.twin and model.twins and model.boundaries is None and model.domain_size_nm is None:
+        model.boundaries = 1
+    model.adp.update(parse_adp(args.adp))
+    if args.wavelength:
+        model.wavelength = args.wavelength
+    if args.energy:
+        model.energy_kev = args.energy
+    if args.no_anomalous:
+        model.anomalous = False
+    model.radiation = args.radiation
+    return model.validate()
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from nanotwin_core.io.data import read_pattern
+    from nanotwin_core.io.project import Project, save_project
+    from nanotwin_core.refine.dse_fit import FitSettings, population_summary, run_fit
+    from nanotwin_core.refine.report import markdown_report, result_json
+    from nanotwin_core.scattering.form_factors import wavelength_from_energy
+
+    model = model_from_args(args)
+    wavelength = args.wavelength or (wavelength_from_energy(args.energy) if args.energy else None)
+    data = read_pattern(args.data, x_kind=args.x, wavelength=wavelength)
+    blank = read_pattern(args.blank, x_kind=args.x, wavelength=wavelength) if args.blank else None
+    order = None
+    if args.background:
+        kind, _, n = args.background.partition(":")
+        if kind != "chebyshev" or not n.isdigit():
+            raise NanotwinError(f"--background must look like chebyshev:N, got {args.background!r}")
+        order = int(n)
+    refine = tuple(r.strip() for r in args.refine.split(",") if r.strip())
+    if order is None and "background" in refine:
+        order = 4
+    caglioti = None
+    if args.caglioti:
+        values = parse_keyvals(",".join(f"{k}={v}" for k, v in zip("UVW", args.caglioti.split(","),
+                                                                    strict=False)), "--caglioti")
+        if len(values) != 3:
+            raise NanotwinError("--caglioti needs three numbers U,V,W (deg^2)")
+        caglioti = (values["U"], values["V"], values["W"])
+    settings = FitSettings(
+        refine=refine, background_order=order, blank=blank,
+        q_range=parse_range(args.range, 2, "--range") if args.range else None,
+        tth_range=parse_range(args.tth_range, 2, "--tth-range") if args.tth_range else None,
+        polarization=args.polarization, caglioti=caglioti, max_nfev=args.max_nfev,
+    )
+    t0 = time.perf_counter()
+
+    def show_progress(fraction: float, message: str) -> None:
+        if not args.quiet:
+            print(f"\r  building size database: {fraction:5.1%} {message:30s}", end="", flush=True)
+
+    def show_iteration(values: dict, rwp: float) -> None:
+        if not args.quiet:
+            print(f"\r  iteration: Rwp = {rwp:.5f}" + " " * 30, end="", flush=True)
+
+    problem, result = run_fit(model, data, settings, progress=show_progress, callback=show_iteration)
+    elapsed = time.perf_counter() - t0
+    if not args.quiet:
+        print()
+    populations = population_summary(problem, result)
+    summary = result_json(result, populations)
+    summary["model"] = model.to_dict()
+    summary["data"] = {"path": str(args.data), "x_kind": data.x_kind, "wavelength": data.wavelength}
+    summary["seconds"] = elapsed
+    if not data.sigma_is_absolute:
+        summary["note"] = "the data carry no sigma: GoF and Rexp are not absolute"
+    y_calc = np.zeros(len(data.x))
+    comps = problem.basis({p.name: p.value for p in result.params})
+    coeffs = np.array([result.params[n].value for n in problem.linear_names])
+    y_calc = comps @ coeffs
+    background = comps[:, 1:] @ coeffs[1:] if comps.shape[1] > 1 else np.zeros(len(data.x))
+    project = Project(
+        model=model.to_dict(),
+        data={"observed": {"x": data.x, "y": data.y, "sigma": data.sigma_used}},
+        data_meta={"observed": {"path": str(args.data), "x_kind": data.x_kind,
+                                "wavelength": data.wavelength, "sigma_source": data.sigma_source}},
+        cache={"fit": {"x": data.x, "y_calc": y_calc, "background": background,
+                       "mask": problem.mask.astype(np.int8)}},
+        cache_meta={"fit": {"columns": problem.linear_names}},
+        results={"fit": summary},
+        history=[{"command": "fit", "refine": list(refine), "gof": summary["gof"]}],
+    )
+    save_project(project, args.out)
+    pop = summary["population"]
+    print(f"GoF = {result.gof:.3f}  Rwp = {result.rwp:.4f}  Rexp = {result.rexp:.4f}  "
+          f"N = {result.n_points}  P = {result.n_params}  ({elapsed:.1f} s)")
+    from nanotwin_core.refine.report import format_esd
+
+    for prm in result.params:
+        if prm.refine and not prm.linear:
+            print(f"  {prm.name:12s} {format_esd(prm.value, prm.esd)}"
+                  + (f"  (at {prm.at_bound} bound)" if prm.at_bound else ""))
+    if pop.get("mean_D_nm") is not None:
+        print(f"  mean size {pop['mean_D_nm']:.3f} nm" + (f", L_c {pop['mean_L_nm']:.3f} nm" if pop.get(
+            "mean_L_nm") else "") + (f", D_eq {pop['D_eq_nm']:.3f} nm" if pop.get("D_eq_nm") else ""))
+    for msg in result.messages:
+        print(f"  note: {msg}")
+    print(f"wrote {args.out}")
+    if args.json:
+        _write_text(args.json, json.dumps(summary, indent=2, default=_json_default))
+        print(f"wrote {args.json}")
+    if args.report:
+        text = markdown_report(result, title=f"nanotwin fit of {Path(args.data).name}",
+                               data_note=summary.get("note"))
+        _write_text(args.report, text + _population_markdown(populations))
+        print(f"wrote {args.report}")
+    return 0
+
+
+def _population_markdown(populations: list[dict]) -> str:
+    from nanotwin_core.refine.report import format_esd
+
+    lines = ["", "## Size population", "", "| quantity | value |", "|---|---|"]
+    for pop in populations:
+        esd = pop.get("esd", {})
+        for key in ("Dab_nm", "sab", "Lc_nm", "sc", "mean_D_nm", "sD", "D_eq_nm", "s_eq", "aspect"):
+            if pop.get(key) is not None:
+                lines.append(f"| {key} | {format_esd(pop[key], esd.get(key))} |")
+        lines.append(f"| weighting | {pop.get('weighting')} |")
+    return "\n".join(lines) + "\n"
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _write_text(path: str, text: str) -> None:
+    import os
+
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, target)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from nanotwin_core import demos
 
@@ -379,6 +554,42 @@ def make_parser() -> argparse.ArgumentParser:
     pdf.add_argument("--qdamp", type=float, default=0.0, help="Gaussian envelope exp(-(r qdamp)^2/2) [0] 1/Å")
     pdf.add_argument("--lorch", action="store_true", help="Lorch modification function")
     sim.set_defaults(func=cmd_simulate)
+
+    ft = sub.add_parser("fit", help="refine a model against a measured pattern")
+    add_model_options(ft)
+    src = ft.add_argument_group("model source (instead of the MODEL options)")
+    src.add_argument("--model", metavar="FILE.toml", help="model file (see README)")
+    src.add_argument("--demo", metavar="NAME", help="start from a demo's model")
+    dat = ft.add_argument_group("data")
+    dat.add_argument("--data", required=True, metavar="FILE", help=".xye/.xy/.dat/.chi pattern")
+    dat.add_argument("--x", choices=("tth", "q"), help="what the first column is, for files without a header")
+    rad = dat.add_mutually_exclusive_group()
+    rad.add_argument("--wavelength", type=_positive_float, metavar="Å", help="wavelength in Å")
+    rad.add_argument("--energy", type=_positive_float, metavar="KEV", help="photon energy in keV")
+    dat.add_argument("--no-anomalous", action="store_true", help="f' = f'' = 0")
+    dat.add_argument("--radiation", choices=("xray", "neutron"), default="xray")
+    dat.add_argument("--blank", metavar="FILE", help="solvent/capillary pattern, scaled as a background")
+    rng = dat.add_mutually_exclusive_group()
+    rng.add_argument("--range", metavar="QMIN:QMAX", help="fitted Q range (1/Å)")
+    rng.add_argument("--tth-range", metavar="MIN:MAX", help="fitted 2theta range (degrees)")
+    par = ft.add_argument_group("refinement")
+    par.add_argument("--refine", default="scale,background,adp,size",
+                     help="what to refine: scale,background,adp,size,expansion,zero "
+                          "[scale,background,adp,size]")
+    par.add_argument("--background", metavar="chebyshev:N",
+                     help="Chebyshev background of order N [chebyshev:4]")
+    par.add_argument("--adp", metavar="GROUP=B,...", help="start B (Å^2) per ADP group or element")
+    par.add_argument("--polarization", default="sync", metavar="none|lab|sync[:F]",
+                     help="polarization correction for 2theta data [sync]")
+    par.add_argument("--caglioti", metavar="U,V,W", help="instrument resolution (deg^2), pseudo-Voigt")
+    par.add_argument("--max-nfev", type=int, default=200, help="largest number of model evaluations [200]")
+    out = ft.add_argument_group("output")
+    out.add_argument("--out", required=True, metavar="PROJECT.h5",
+                     help="project file with data, model and fit")
+    out.add_argument("--report", metavar="FILE.md", help="Markdown report")
+    out.add_argument("--json", metavar="FILE", help="figures of merit, parameters and sizes as JSON")
+    out.add_argument("--quiet", action="store_true", help="no progress lines")
+    ft.set_defaults(func=cmd_fit)
 
     d = sub.add_parser("demo", help="run a built-in demo headless (patterns + PNG)")
     d.add_argument("name", nargs="?", help="demo name (see --list)")

@@ -130,14 +130,14 @@ def test_kernel_fine_histogram_vs_numpy_reference() -> None:
     fine, fine_t = np.zeros((len(pairs), nbin)), np.zeros((len(pairs), nbin))
     assert flush_fine(hist, fine, fine_t) == len(pos) * (len(pos) - 1) // 2
     assert np.abs(fine - ref_c).sum() <= 2  # a distance exactly on a bin edge may round either way
-    # offsets are kept to 1/256 of a bin (rounded): the sums agree to ~ count / 512
-    assert np.max(np.abs(fine_t - ref_t) - ref_c / 256.0) < 1.0 + 1e-3
+    # offsets are kept to 1/4096 of a bin (rounded): the sums agree to ~ count / 8192
+    assert np.max(np.abs(fine_t - ref_t) - ref_c / 4096.0) < 1.0 + 1e-3
     assert fine.sum() == len(pos) * (len(pos) - 1) // 2
 
 
 def test_count_carry_is_detected_and_redone(monkeypatch) -> None:
-    """Two clumps of 6,000 atoms 0.999 fine bins apart: 3.6e7 pairs with offset ~1 in one fine
-    bin overflow its 32-bit offset field; the engine notices and recounts with short windows."""
+    """Two clumps of 6,000 atoms 0.999 fine bins apart: 7.2e7 pairs in one fine bin wrap its
+    24-bit count field; the engine notices and recounts with short flush windows."""
     import nanotwin_core.scattering.histograms as hmod
 
     smp = Sampling()
@@ -154,11 +154,15 @@ def test_count_carry_is_detected_and_redone(monkeypatch) -> None:
         return run(*args)
 
     monkeypatch.setattr(hmod, "_run_all_pairs", spy)
-    hist = compute_histograms(crystal, sampling=smp)
+    seen: list[float] = []
+    hist = compute_histograms(crystal, sampling=smp, progress=seen.append)
     assert calls == [hmod._FLUSH_PAIRS, hmod._SAFE_FLUSH_PAIRS]
+    assert seen[-1] == 1.0 and np.all(np.diff(seen) >= 0) and max(seen[:-1]) < 1.0
     assert hist.counts.sum() == pytest.approx(hist.n_pairs, rel=1e-12)
-    first_moment = (hist.counts * hist.r[None, :]).sum()
-    assert first_moment == pytest.approx(n * n * d, rel=1e-3)
+    q = np.array([5.0, 20.0, 30.0])
+    s = (hist.counts[0][None, :] * np.sinc(q[:, None] * hist.r[None, :] / np.pi)).sum(axis=1)
+    # half the pairs at 0, half at 0.999 dr_fine share one fine bin: only its variance is lost
+    assert np.allclose(s, n * (n - 1) + n * n * np.sinc(q * d / np.pi), rtol=(30 * d) ** 2 / 4)
 
 
 @pytest.mark.parametrize("kind", ["box", "multi"])
@@ -192,6 +196,7 @@ def test_rehistogram_new_cell_and_contents() -> None:
     crystal = prism(s, (3, 3, 2))
     table = build_pair_table(crystal.lattice)
     assert table.n_pairs == crystal.n_atoms * (crystal.n_atoms - 1) // 2
+    assert compute_histograms(crystal).pair_table.n_entries == table.n_entries
     # a new cell: same as building the strained crystal from scratch
     cell2 = Cell(8.3, 8.2, 11.9, 90, 90, 90)
     strained = prism(s.with_cell(cell2), (3, 3, 2))

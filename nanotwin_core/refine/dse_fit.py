@@ -258,9 +258,11 @@ def prepare_fit(
         pop = model.population
         kind = "prism" if shape == "prism" else "1d"
         if kind == "prism":
-            lo = choose_grid(BivariateLogNormal(pop.Dab * 0.7, pop.sab, pop.Lc * 0.7, pop.sc, pop.correlation),
-                             structure.cell, per_unit, tol=settings.grid_tol)
-            hi = choose_grid(BivariateLogNormal(pop.Dab * 1.4, pop.sab * 1.2, pop.Lc * 1.4, pop.sc * 1.2,
+            lo = choose_grid(
+                BivariateLogNormal(pop.Dab * 0.75, pop.sab, pop.Lc * 0.75, pop.sc, pop.correlation),
+                structure.cell, per_unit, tol=settings.grid_tol,
+            )
+            hi = choose_grid(BivariateLogNormal(pop.Dab * 1.25, pop.sab * 1.1, pop.Lc * 1.25, pop.sc * 1.1,
                                                 pop.correlation), structure.cell, per_unit,
                              tol=settings.grid_tol)
             grid = SizeGrid(units[0], units[1], min(lo.grid.nab_min, hi.grid.nab_min),
@@ -270,8 +272,9 @@ def prepare_fit(
             grid_out = choose_grid(BivariateLogNormal(pop.Dab, pop.sab, pop.Lc, pop.sc, pop.correlation),
                                    structure.cell, per_unit, tol=settings.grid_tol).intensity_fraction_out
         else:
-            lo = choose_grid_1d(LogNormal(pop.D * 0.7, pop.sD), units[0], per_unit, tol=settings.grid_tol)
-            hi = choose_grid_1d(LogNormal(pop.D * 1.4, pop.sD * 1.2), units[0], per_unit, tol=settings.grid_tol)
+            lo = choose_grid_1d(LogNormal(pop.D * 0.75, pop.sD), units[0], per_unit, tol=settings.grid_tol)
+            hi = choose_grid_1d(LogNormal(pop.D * 1.25, pop.sD * 1.1), units[0], per_unit,
+                                tol=settings.grid_tol)
             grid = SizeGrid1D(units[0], min(lo.grid.n_min, hi.grid.n_min), max(lo.grid.n_max, hi.grid.n_max),
                               per_unit)
             sizes = [(int(n),) for n in grid.n]
@@ -306,13 +309,13 @@ def prepare_fit(
         pop = model.population
         size_free = "size" in refine
         if kind == "prism":
-            params._add(Parameter("Dab_nm", pop.Dab, size_free, pop.Dab * 0.7, pop.Dab * 1.4))
-            params._add(Parameter("sab", pop.sab, size_free, 0.03, min(1.0, pop.sab * 1.2 + 0.2)))
-            params._add(Parameter("Lc_nm", pop.Lc, size_free, pop.Lc * 0.7, pop.Lc * 1.4))
-            params._add(Parameter("sc", pop.sc, size_free, 0.03, min(1.0, pop.sc * 1.2 + 0.2)))
+            params._add(Parameter("Dab_nm", pop.Dab, size_free, pop.Dab * 0.75, pop.Dab * 1.25))
+            params._add(Parameter("sab", pop.sab, size_free, 0.03, min(1.0, pop.sab * 1.1 + 0.1)))
+            params._add(Parameter("Lc_nm", pop.Lc, size_free, pop.Lc * 0.75, pop.Lc * 1.25))
+            params._add(Parameter("sc", pop.sc, size_free, 0.03, min(1.0, pop.sc * 1.1 + 0.1)))
         else:
-            params._add(Parameter("D_nm", pop.D, size_free, pop.D * 0.7, pop.D * 1.4))
-            params._add(Parameter("sD", pop.sD, size_free, 0.03, min(1.0, pop.sD * 1.2 + 0.2)))
+            params._add(Parameter("D_nm", pop.D, size_free, pop.D * 0.75, pop.D * 1.25))
+            params._add(Parameter("sD", pop.sD, size_free, 0.03, min(1.0, pop.sD * 1.1 + 0.1)))
     elif "size" in refine:
         messages.append("size not refined: the model is a single crystal (give --population)")
     params._add(Parameter("expansion", 0.0, "expansion" in refine, -0.05, 0.05))

@@ -176,7 +176,7 @@ def build_size_database(
         for p, (a, b) in enumerate(hist.pairs):
             ga, gb = sorted((local[a], local[b]))
             sinc[i, pair_index[(ga, gb)]] += s[p]
-        for a, t in enumerate(hist.types):
+        for a in range(len(hist.types)):
             self_sums[i, local[a]] += hist.occupancy_sums[a]
         n_atoms[i] = atoms
         if progress is not None:

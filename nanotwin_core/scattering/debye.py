@@ -334,8 +334,9 @@ def exact_debye(
         mask[rows - i0, rows] = False
         mask &= ~((excl[i0:i1, None] >= 0) & (excl[i0:i1, None] == excl[None, :]))
         if partial:
-            pe = np.array([{a, b} == els for a in base[i0:i1] for b in base]).reshape(d.shape)
-            mask &= pe
+            e1, e2 = sorted(els) if len(els) == 2 else (next(iter(els)),) * 2
+            bi_el, bj_el = base[i0:i1, None], base[None, :]
+            mask &= ((bi_el == e1) & (bj_el == e2)) | ((bi_el == e2) & (bj_el == e1))
         bi, bj = np.nonzero(mask)
         dd = d[bi, bj]
         for iq, qv in enumerate(q):

@@ -22,7 +22,7 @@ from nanotwin_core.scattering.types import AtomType, PairHistograms, type_pairs
 
 MAX_EXACT_PAIRS = 60_000_000  # exact (unbinned) all-pairs mode keeps every distance in memory
 _FLUSH_PAIRS = 1e9  # packed per-thread histograms are unpacked to float64 this often
-_SAFE_FLUSH_PAIRS = 1.6e7  # < 2^32 / 256: no bin's 32-bit offset field can overflow in a window
+_SAFE_FLUSH_PAIRS = 1.6e7  # < 2^24: no bin's count field (nor offset field) can wrap in a window
 
 
 def _threads(n_threads: int | None) -> int:
@@ -132,8 +132,15 @@ def _exclusion_pairs(excl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ii).astype(np.int64), np.concatenate(jj).astype(np.int64)
 
 
-def _run_all_pairs(x, y, z, tix, bounds, pidx, bstart, blen, cum, inv, nt, fine, fine_t, flush_pairs,
-                   progress, cancel) -> bool:
+def _hold(progress: Callable[[float], None], floor: float = 0.0) -> Callable[[float], None]:
+    """Progress of a pass that may need a recount: never 1 before the counts are checked, never
+    backwards (a recount stays at the level reached)."""
+    return lambda f: progress(max(floor, min(f, 0.999)))
+
+
+def _run_all_pairs(
+    x, y, z, tix, bounds, pidx, bstart, blen, cum, inv, nt, fine, fine_t, flush_pairs, progress, cancel
+) -> bool:
     """Run the kernel chunk by chunk (progress/cancel between chunks); False on a count carry."""
     hist = np.zeros((nt, fine.shape[0], fine.shape[1]), dtype=np.int64)
     total = float(cum[-1]) if len(cum) else 0.0
@@ -200,17 +207,51 @@ def all_pairs_histograms(
     old = numba.get_num_threads()
     numba.set_num_threads(nt)
     try:
-        ok = _run_all_pairs(x, y, z, tix, bounds, pidx, bstart, blen, cum, inv, nt, fine, fine_t,
-                            _FLUSH_PAIRS, progress, cancel)
-        if not ok:  # a fine bin got > 1.6e7 pairs between flushes: redo with short windows
+        ok = _run_all_pairs(
+            x,
+            y,
+            z,
+            tix,
+            bounds,
+            pidx,
+            bstart,
+            blen,
+            cum,
+            inv,
+            nt,
+            fine,
+            fine_t,
+            _FLUSH_PAIRS,
+            None if progress is None else _hold(progress),
+            cancel,
+        )
+        if not ok:  # a fine bin got > 1.7e7 pairs between flushes: redo with short windows
             fine[:] = 0.0
             fine_t[:] = 0.0
-            ok = _run_all_pairs(x, y, z, tix, bounds, pidx, bstart, blen, cum, inv, nt, fine, fine_t,
-                                _SAFE_FLUSH_PAIRS, progress, cancel)
+            ok = _run_all_pairs(
+                x,
+                y,
+                z,
+                tix,
+                bounds,
+                pidx,
+                bstart,
+                blen,
+                cum,
+                inv,
+                nt,
+                fine,
+                fine_t,
+                _SAFE_FLUSH_PAIRS,
+                None if progress is None else _hold(progress, 0.999),
+                cancel,
+            )
             if not ok:
                 raise RuntimeError("pair counts inconsistent (internal error)")
     finally:
         numba.set_num_threads(old)
+    if progress is not None:
+        progress(1.0)
     if len(ei):
         v = exact_type_pair_distances(x, y, z, ei, ej, np.empty(len(ei))) * inv
         kb = v.astype(np.int64)

@@ -5,13 +5,14 @@ type ``b >= a`` form one contiguous block and the type pair index is constant in
 Rows are taken four at a time (one load of partner j serves four distances).
 
 Each thread owns a private int64 histogram on the *fine* grid (nearest-lower bin k of width
-``dr_fine``). One pair adds ``2^32 + round(256 t)`` to its bin, t = d / dr_fine - k in [0, 1):
-the high 32 bits count the pairs, the low 32 bits sum their offsets in 1/256 of a fine bin, so
-every fine bin keeps its count and (to 5e-6 Å) its mean distance with ONE memory write per
-pair. The low field can carry into the count only after > 1.6e7 pairs in one bin between two
-flushes; the caller checks the total count after every flush and redoes the work with short
-flush windows if that ever happened. See ``sampling.py`` for how the fine histogram becomes
-the sampled histogram on the r grid.
+``dr_fine``). One pair adds ``2^40 + round(4096 t)`` to its bin, t = d / dr_fine - k in [0, 1):
+the high 24 bits count the pairs, the low 40 bits sum their offsets in 1/4096 of a fine bin.
+So every fine bin keeps its count and (to 1/8192 of a bin, 3e-7 Å at the default 0.0025 Å)
+its mean distance with ONE memory write per pair. The count field wraps only after
+2^24 = 1.7e7 pairs in one bin between two flushes (the offset field after 2.7e8); either
+corrupts the total count, which the caller checks after every flush, redoing the work with
+flush windows of 1.6e7 pairs (where neither can happen) if needed. See ``sampling.py`` for
+how the fine histogram becomes the sampled r-grid histogram.
 
 Exclusion groups (split sites) are handled by the caller: their few pairs are counted here like
 every other pair and then removed (``exclusion_pairs`` in histograms.py).
@@ -25,9 +26,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-T_SCALE = 256.0  # offset quantum: 1/256 of a fine bin
-COUNT_SHIFT = 32
-LOW_MASK = (1 << COUNT_SHIFT) - 1
+T_SCALE = 4096.0  # offset quantum: 1/4096 of a fine bin
+_TILE = 1024  # partner atoms per tile
+COUNT_SHIFT = 40
 
 
 @njit(nogil=True, cache=True, fastmath=True, inline="always")
@@ -38,7 +39,7 @@ def _dist(dx, dy, dz, inv_drf):  # pragma: no cover
 @njit(nogil=True, cache=True, fastmath=True, inline="always")
 def _put(h, v):  # pragma: no cover
     k = np.int64(v)
-    h[k] += np.int64(4294967296) + np.int64((v - k) * 256.0 + 0.5)
+    h[k] += np.int64(1099511627776) + np.int64((v - k) * 4096.0 + 0.5)
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=True)
@@ -58,13 +59,13 @@ def allpairs_fine_chunk(
         accumulated in place. The caller sizes M_fine for the bounding-box diagonal.
     """
     n_types = bounds.shape[0] - 1
-    n = x.shape[0]
     for t in prange(n_threads):
         h = hist[t]
-        b0 = np.empty(n)
-        b1 = np.empty(n)
-        b2 = np.empty(n)
-        b3 = np.empty(n)
+        # partner tiles keep the distance buffers in L1 and leave L2 to the histogram
+        b0 = np.empty(_TILE)
+        b1 = np.empty(_TILE)
+        b2 = np.empty(_TILE)
+        b3 = np.empty(_TILE)
         for c in range(c0 + t, c1, n_threads):
             i = bstart[c]
             ln = blen[c]
@@ -74,50 +75,49 @@ def allpairs_fine_chunk(
             for u in range(ln):
                 for v in range(u + 1, ln):
                     _put(haa, _dist(x[i + v] - x[i + u], y[i + v] - y[i + u], z[i + v] - z[i + u], inv_drf))
+            x0 = x[i]
+            y0 = y[i]
+            z0 = z[i]
+            x1 = y1 = z1 = x2 = y2 = z2 = x3 = y3 = z3 = 0.0
+            if ln == 4:
+                x1 = x[i + 1]
+                y1 = y[i + 1]
+                z1 = z[i + 1]
+                x2 = x[i + 2]
+                y2 = y[i + 2]
+                z2 = z[i + 2]
+                x3 = x[i + 3]
+                y3 = y[i + 3]
+                z3 = z[i + 3]
             for b in range(a, n_types):
-                j0 = max(i + ln, bounds[b])
-                j1 = bounds[b + 1]
-                if j1 <= j0:
-                    continue
                 hp = h[pidx[a, b]]
-                m = j1 - j0
-                if ln == 4:
-                    x0 = x[i]
-                    y0 = y[i]
-                    z0 = z[i]
-                    x1 = x[i + 1]
-                    y1 = y[i + 1]
-                    z1 = z[i + 1]
-                    x2 = x[i + 2]
-                    y2 = y[i + 2]
-                    z2 = z[i + 2]
-                    x3 = x[i + 3]
-                    y3 = y[i + 3]
-                    z3 = z[i + 3]
-                    for jj in range(m):
-                        j = j0 + jj
-                        xj = x[j]
-                        yj = y[j]
-                        zj = z[j]
-                        b0[jj] = _dist(xj - x0, yj - y0, zj - z0, inv_drf)
-                        b1[jj] = _dist(xj - x1, yj - y1, zj - z1, inv_drf)
-                        b2[jj] = _dist(xj - x2, yj - y2, zj - z2, inv_drf)
-                        b3[jj] = _dist(xj - x3, yj - y3, zj - z3, inv_drf)
-                    for jj in range(m):
-                        _put(hp, b0[jj])
-                        _put(hp, b1[jj])
-                        _put(hp, b2[jj])
-                        _put(hp, b3[jj])
-                else:
-                    for u in range(ln):
-                        xi = x[i + u]
-                        yi = y[i + u]
-                        zi = z[i + u]
+                for jt in range(max(i + ln, bounds[b]), bounds[b + 1], _TILE):
+                    m = min(_TILE, bounds[b + 1] - jt)
+                    if ln == 4:
                         for jj in range(m):
-                            j = j0 + jj
-                            b0[jj] = _dist(x[j] - xi, y[j] - yi, z[j] - zi, inv_drf)
+                            j = jt + jj
+                            xj = x[j]
+                            yj = y[j]
+                            zj = z[j]
+                            b0[jj] = _dist(xj - x0, yj - y0, zj - z0, inv_drf)
+                            b1[jj] = _dist(xj - x1, yj - y1, zj - z1, inv_drf)
+                            b2[jj] = _dist(xj - x2, yj - y2, zj - z2, inv_drf)
+                            b3[jj] = _dist(xj - x3, yj - y3, zj - z3, inv_drf)
                         for jj in range(m):
                             _put(hp, b0[jj])
+                            _put(hp, b1[jj])
+                            _put(hp, b2[jj])
+                            _put(hp, b3[jj])
+                    else:
+                        for u in range(ln):
+                            xi = x[i + u]
+                            yi = y[i + u]
+                            zi = z[i + u]
+                            for jj in range(m):
+                                j = jt + jj
+                                b0[jj] = _dist(x[j] - xi, y[j] - yi, z[j] - zi, inv_drf)
+                            for jj in range(m):
+                                _put(hp, b0[jj])
     return 0
 
 
@@ -133,9 +133,9 @@ def flush_fine(hist, fine, fine_t):  # pragma: no cover
             for k in range(n_b):
                 v = hist[t, p, k]
                 if v != 0:
-                    c = v >> 32
+                    c = v >> 40
                     fine[p, k] += c
-                    fine_t[p, k] += (v & 4294967295) / 256.0
+                    fine_t[p, k] += (v & 1099511627775) / 4096.0
                     acc += c
                     hist[t, p, k] = 0
         totals[p] = acc

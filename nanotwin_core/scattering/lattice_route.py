@@ -346,7 +346,7 @@ def rehistogram(
     ext[:, 2] += ext[:, 0]  # r = -r_step folds onto +r_step (sinc is even)
     counts = ext[:, 1:]
     keep = np.nonzero(counts.any(axis=0))[0]
-    r_max = _max_distance(table, nb, apos)
+    r_max = _max_distance(table, nb, apos, cstart)
     counts = counts[:, : (keep[-1] + 2 if len(keep) else 1)]
     return PairHistograms(
         types=list(table.types),
@@ -362,26 +362,16 @@ def rehistogram(
     )
 
 
-def _max_distance(table: LatticePairTable, nb: np.ndarray, apos: np.ndarray) -> float:
+def _max_distance(table: LatticePairTable, nb: np.ndarray, apos: np.ndarray, cstart: np.ndarray) -> float:
     """Largest pair distance (Å): checked on the entries with the longest node offsets."""
     if table.n_entries == 0 or len(apos) == 0:
         return 0.0
     ulen = np.linalg.norm(table.entry_u @ nb, axis=1)
     ext = float(np.max(np.linalg.norm(apos - apos.mean(axis=0), axis=1)))
-    cand = np.nonzero(ulen >= ulen.max() - 2.0 * ext - 1e-9)[0]
     best = 0.0
-    for e in cand:
-        k, l = table.entry_k[e], table.entry_l[e]
-        xi = apos[
-            np.nonzero(
-                np.repeat(np.arange(len(table.content_frac)), [len(f) for f in table.content_frac]) == k
-            )[0]
-        ]
-        xj = apos[
-            np.nonzero(
-                np.repeat(np.arange(len(table.content_frac)), [len(f) for f in table.content_frac]) == l
-            )[0]
-        ]
+    for e in np.nonzero(ulen >= ulen.max() - 2.0 * ext - 1e-9)[0]:
+        xi = apos[cstart[table.entry_k[e]] : cstart[table.entry_k[e] + 1]]
+        xj = apos[cstart[table.entry_l[e]] : cstart[table.entry_l[e] + 1]]
         d = np.sqrt((((table.entry_u[e] @ nb) + xj[None, :, :] - xi[:, None, :]) ** 2).sum(axis=2))
         best = max(best, float(d.max()))
     return best

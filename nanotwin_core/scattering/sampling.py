@@ -1,27 +1,36 @@
 """Distance sampling: how exact pair distances become weights on one uniform r grid.
 
-The scheme (two stages, both exact in the pair *count*):
+Default: r grid r_k = k * r_step from 0, r_step = 0.005 Å, quadratic 3-point weights.
 
-1. All-pairs route only (it has to stay at ~2 memory writes per pair): every distance d is
+1. All-pairs route only (it must stay at one memory write per pair): every distance d is
    counted in a fine histogram of width ``dr_fine = r_step / oversample`` (default
-   0.005/4 = 0.00125 Å, nearest-lower bin) together with the sum of its offsets inside the bin,
-   so each fine bin is represented by one point at the exact mean distance of its pairs with
-   the exact count (0th and 1st moments exact). Only the spread inside a fine bin (variance
-   <= dr_fine^2/12) is lost: it damps cross terms by at most exp(-Q^2 dr_fine^2/24), i.e.
-   < 2.6e-5 relative at Q = 20 1/Å and < 5.9e-5 at Q = 30. (A plain nearest-bin count without
-   the offset sum moves every distance by up to dr_fine/2; that first-order error measured
-   1.7e-4 of max(I) near the small-angle fringes of a 5 nm prism at oversample 8, too much.)
-   The lattice route has few distances and samples every one of them directly (step 2).
+   0.005/2 = 0.0025 Å, nearest-lower bin) together with the sum of its offset inside the bin
+   (to 1/4096 of a bin, packed in the same 64-bit word, see ``kernels_allpairs.py``). Each fine
+   bin then stands for one point at the mean distance of its pairs with the exact count (0th
+   moment exact, 1st to 3e-7 Å; 1/256 of a bin, 2.4e-6 Å, measured 3.7e-4 relative error at
+   15 nm: the offsets need the precision). Only the spread inside a fine bin (variance <= dr_fine^2/12,
+   worst case dr_fine^2/4 for a bin split between its two edges) is lost: it damps cross terms
+   by ~exp(-Q^2 var/2), i.e. <= 1e-4 relative at Q = 20 1/Å and <= 2.3e-4 at Q = 30 for a
+   uniform spread (measured far less, below). oversample = 2 keeps one pair-type row of the
+   per-thread histogram (8 bytes per fine bin) in a 1 MB L2 cache up to 15 nm crystals: at
+   15 nm the kernel ran 1.0e9 pairs/s with 2 against 0.6e9 with 4. (A plain nearest-bin count
+   moves every distance by up to dr_fine/2; that first-order error measured 1.7e-4 of max(I)
+   near the small-angle fringes of a 5 nm prism at oversample 8, too much.) The lattice route
+   has few distances and samples each one of them directly (step 2).
 2. Each distance (or fine-bin mean) x (in units of r_step) is spread onto the three nearest
-   points of the public grid r_k = k * r_step with the quadratic (3-point Lagrange-transpose) weights
-   w(-1) = t(t-1)/2, w(0) = 1-t^2, w(+1) = t(t+1)/2, t = x - round(x) in [-1/2, 1/2]. These keep
-   the 0th, 1st and 2nd moments of every distance exactly, so the sampled sinc sum errs only
-   by the third derivative term, ~ (Q r_step)^3 / 16 per pair with a sign that alternates with
-   t. Weights at r = -r_step (only for d < r_step/2) are folded onto +r_step (sinc is even).
+   grid points with the quadratic (transposed 3-point Lagrange) weights w(-1) = t(t-1)/2,
+   w(0) = 1 - t^2, w(+1) = t(t+1)/2, t = x - round(x) in [-1/2, 1/2]. They keep the 0th, 1st
+   and 2nd moments of every distance exactly, so the sampled sinc sum errs only by the third
+   derivative term, ~(Q r_step)^3 / 16 per pair with a sign that alternates with t. Weights at
+   r = -r_step (only for d < r_step/2) are folded onto +r_step (sinc is even).
 
-Measured against the exact double sum (B = 0, prisms of CsPbBr3 gamma, see
-``benchmarks/bench_dse.py`` and ``tests/test_dse_sampling.py``), with the defaults
-r_step = 0.005 Å, oversample = 8: see the report numbers in those files.
+Measured against the exact Debye sum (B = 0, CsPbBr3 gamma prisms, Q = 0.5-20 1/Å,
+``benchmarks/bench_dse.py``), defaults: 5 nm: max|dI|/max(I) = 1.5e-7 (lattice) / 2.1e-7
+(all pairs), max relative error where I > 1e-3 max(I) = 5.3e-6 / 5.4e-6 (1.4e-5 up to
+Q = 30); 15 nm: 1.2e-7 / 2.4e-7 and 1.4e-5 / 5.8e-5 (3.0e-5 / 5.8e-5 up to Q = 30). With
+oversample 4 the all-pairs numbers equal the lattice ones (2.0e-5 at 15 nm), with 1 they
+grow to 1.4e-6 / 2.1e-4. (r_step = 0.01 Å would still give 1.2e-6 / 3.5e-5 at 5 nm.)
+Targets: 1e-4 and 1e-3.
 
 ``scheme="linear"`` (two-point, keeps 0th and 1st moments) and ``"nearest"`` exist for
 comparison; ``sampling="exact"`` keeps every distinct distance with its multiplicity (no
@@ -37,7 +46,7 @@ import numpy as np
 from nanotwin_core.errors import NanotwinError
 
 DEFAULT_R_STEP = 0.005  # Å, step of the public r grid
-DEFAULT_OVERSAMPLE = 4  # fine bins per r_step in the all-pairs counting stage
+DEFAULT_OVERSAMPLE = 2  # fine bins per r_step in the all-pairs counting stage
 SCHEMES = ("quadratic", "linear", "nearest")
 SCHEME_CODES = {"nearest": 0, "linear": 1, "quadratic": 2}
 
@@ -48,7 +57,7 @@ class Sampling:
 
     scheme : "quadratic" (default), "linear", "nearest" or "exact" (raw distances, no grid).
     r_step : step of the public r grid in Å [0.005].
-    oversample : fine counting bins per r_step in the all-pairs route [4].
+    oversample : fine counting bins per r_step in the all-pairs route [2].
     """
 
     scheme: str = "quadratic"

@@ -90,6 +90,12 @@ class PairHistograms:
         return np.arange(self.counts.shape[1]) * self.r_step
 
     @property
+    def pair_table(self):
+        """The ``LatticePairTable`` behind lattice-route histograms (None otherwise); pass it to
+        ``rehistogram`` for a new cell or new content offsets without recounting."""
+        return self._cache.get("table")
+
+    @property
     def n_atoms(self) -> float:
         return float(np.sum(self.type_counts))
 

@@ -185,10 +185,10 @@ class Structure:
                         unassigned.remove(j)
                 # keep members together: unwrap around the seed, wrap the centre into [0, 1)
                 deltas = np.array([frac[j] - frac[seed] - np.round(frac[j] - frac[seed]) for j in cluster])
-                centre = frac[seed] + deltas.mean(axis=0)
-                shift = np.floor(centre + 1e-9)
+                base = frac[seed].copy()
+                shift = np.floor(base + deltas.mean(axis=0) + 1e-9)
                 for j, d in zip(cluster, deltas, strict=True):
-                    frac[j] = frac[seed] + d - shift
+                    frac[j] = base + d - shift
                     exclusion[j] = next_id
                 next_id += 1
 
