@@ -20,6 +20,13 @@ EXIT_USAGE = 2
 
 
 # ----------------------------------------------------------------------------- parsing helpers
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump): ``nanotwin build: error: ...``."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -524,12 +531,12 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- main
 def make_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="nanotwin",
         description="Twinned nanocrystals, Debye scattering powder patterns and PDFs, refinement.",
     )
     p.add_argument("--version", action="version", version=f"nanotwin {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("structures", help="list the built-in structures")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -198,7 +198,7 @@ def model_histograms(spec: ModelSpec, *, cancel: Callable[[], bool] | None = Non
         crystal = build_crystal(
             structure, shape="prism", size_ab_nm=spec.size_ab_nm, size_c_nm=spec.size_c_nm,
             twins=spec.twins, boundaries=spec.boundaries, domain_size_nm=spec.domain_size_nm,
-            seed=seed,
+            seed=seed, **_same_termination(structure, spec),
         )
         parts.append(compute_histograms(crystal, cancel=cancel))
         info = {k: v for k, v in crystal.info.items() if k != "boundaries"}
@@ -206,6 +206,20 @@ def model_histograms(spec: ModelSpec, *, cancel: Callable[[], bool] | None = Non
     hist = parts[0] if len(parts) == 1 else PairHistograms.combine([(1.0 / len(parts), h) for h in parts])
     info["seeds"] = list(seeds)
     return structure, hist, info
+
+
+def _same_termination(structure, spec: ModelSpec) -> dict:
+    """Untwinned perovskites are built on the Pb sublattice too, so twinned and untwinned crystals
+    of a comparison share their surface termination."""
+    if spec.twinned:
+        return {}
+    try:
+        from nanotwin_core.builder import find_ownership
+
+        find_ownership(structure)
+    except Exception:  # no coherent sublattice (e.g. delta-CsPbI3): whole cells
+        return {}
+    return {"lattice": "sublattice"}
 
 
 def compute_demo(

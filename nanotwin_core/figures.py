@@ -41,6 +41,11 @@ def demo_figure(result, path: str | Path, *, dpi: int = 130) -> Path:
     ax_all.set_ylabel("I / max")
     ax_all.axvspan(lo, hi, color="0.9", zorder=0)
     ax_all.set_title(demo.title, fontsize=10)
+    # the weak superstructure peaks set the zoom's scale, not the fundamentals at its edges
+    centre = (q >= lo + 0.15 * (hi - lo)) & (q <= hi - 0.15 * (hi - lo))
+    if np.any(centre):
+        top = max(float(np.max(i[centre])) for i in result.intensities.values()) / ref
+        ax_zoom.set_ylim(0, 1.3 * top)
     ax_zoom.set_xlabel("Q (1/Å)")
     ax_zoom.set_title(f"superstructure region {lo}-{hi} 1/Å", fontsize=10)
     ax_zoom.legend(fontsize=8, loc="upper left")

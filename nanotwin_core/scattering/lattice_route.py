@@ -174,17 +174,19 @@ def build_pair_table(lattice: LatticeDescription) -> LatticePairTable:
 
 
 def _count_pairs(table: LatticePairTable) -> float:
-    total = 0.0
-    for k, l, u, c in zip(table.entry_k, table.entry_l, table.entry_u, table.entry_count, strict=True):
-        mk, ml = len(table.content_frac[k]), len(table.content_frac[l])
-        if k == l and not u.any():
-            ex = table.content_exclusion[k]
-            same = (ex[:, None] == ex[None, :]) & (ex[:, None] >= 0)
-            n_self = (mk * (mk - 1)) // 2 - (int(same.sum()) - int(np.count_nonzero(ex >= 0))) // 2
-            total += c * n_self
-        else:
-            total += c * mk * ml
-    return total
+    """Number of unordered atom pairs the table stands for (exclusion pairs left out)."""
+    sizes = np.array([len(f) for f in table.content_frac], dtype=np.float64)
+    if table.n_entries == 0:
+        return 0.0
+    per_entry = sizes[table.entry_k] * sizes[table.entry_l]
+    is_self = (table.entry_k == table.entry_l) & ~table.entry_u.any(axis=1)
+    self_pairs = np.zeros(len(sizes))
+    for k, ex in enumerate(table.content_exclusion):
+        m = len(ex)
+        same = (ex[:, None] == ex[None, :]) & (ex[:, None] >= 0)
+        self_pairs[k] = m * (m - 1) / 2 - (int(same.sum()) - int(np.count_nonzero(ex >= 0))) / 2
+    per_entry[is_self] = self_pairs[table.entry_k[is_self]]
+    return float(np.sum(per_entry * table.entry_count))
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=True)
@@ -346,7 +348,7 @@ def rehistogram(
     ext[:, 2] += ext[:, 0]  # r = -r_step folds onto +r_step (sinc is even)
     counts = ext[:, 1:]
     keep = np.nonzero(counts.any(axis=0))[0]
-    r_max = _max_distance(table, nb, apos, cstart)
+    r_max = float(keep[-1] * smp.r_step) if len(keep) else 0.0  # to within one r_step
     counts = counts[:, : (keep[-1] + 2 if len(keep) else 1)]
     return PairHistograms(
         types=list(table.types),
@@ -360,21 +362,6 @@ def rehistogram(
         sampling=smp.scheme,
         meta=meta,
     )
-
-
-def _max_distance(table: LatticePairTable, nb: np.ndarray, apos: np.ndarray, cstart: np.ndarray) -> float:
-    """Largest pair distance (Å): checked on the entries with the longest node offsets."""
-    if table.n_entries == 0 or len(apos) == 0:
-        return 0.0
-    ulen = np.linalg.norm(table.entry_u @ nb, axis=1)
-    ext = float(np.max(np.linalg.norm(apos - apos.mean(axis=0), axis=1)))
-    best = 0.0
-    for e in np.nonzero(ulen >= ulen.max() - 2.0 * ext - 1e-9)[0]:
-        xi = apos[cstart[table.entry_k[e]] : cstart[table.entry_k[e] + 1]]
-        xj = apos[cstart[table.entry_l[e]] : cstart[table.entry_l[e] + 1]]
-        d = np.sqrt((((table.entry_u[e] @ nb) + xj[None, :, :] - xi[:, None, :]) ** 2).sum(axis=2))
-        best = max(best, float(d.max()))
-    return best
 
 
 def _exact_lattice(table, nb, apos, atype, aexcl, cstart, pairs, pidx, meta) -> PairHistograms:

@@ -55,7 +55,7 @@ class PairHistograms:
     counts : (P, M) sampled pair counts, or None when ``sampling == "exact"``.
     exact_r, exact_w : per pair, distinct distances (Å) and multiplicities (exact mode only).
     n_pairs : total number of unordered pairs counted (weighted).
-    r_max : largest pair distance in Å.
+    r_max : largest pair distance in Å (sampled histograms: to within one r_step).
     sampling : "quadratic", "linear", "nearest" or "exact".
     meta : JSON-able notes (route, timing, ...).
     """
