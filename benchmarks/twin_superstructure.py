@@ -21,5 +21,6 @@ t = time.time()
 rows = suppression_table(s, models)
 print(f"{'model':30s} {'R':>6s} {'M':>6s} {'X':>6s} {'total':>6s} {'I110':>6s} {'I200':>6s}")
 for r in rows:
-    print(f"{r['label']:30s} {r['R']:6.2f} {r['M']:6.2f} {r['X']:6.2f} {r['total']:6.2f} {r['I110']:6.3f} {r['I200']:6.3f}")
+    print(f"{r['label']:30s} {r['R']:6.2f} {r['M']:6.2f} {r['X']:6.2f} {r['total']:6.2f} "
+          f"{r['I110']:6.3f} {r['I200']:6.3f}")
 print(time.time()-t, "s")
