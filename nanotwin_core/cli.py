@@ -453,6 +453,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if prm.refine and not prm.linear:
             print(f"  {prm.name:12s} {format_esd(prm.value, prm.esd)}"
                   + (f"  (at {prm.at_bound} bound)" if prm.at_bound else ""))
+    first = populations[0]
+    for key, label in (("mean_D_vol_nm", "volume-weighted mean D"), ("D_eq_vol_nm", "volume-weighted D_eq")):
+        if first.get(key) is not None:
+            print(f"  {label}: {format_esd(first[key], first['esd'].get(key))} nm")
     if pop.get("mean_D_nm") is not None:
         print(f"  mean size {pop['mean_D_nm']:.3f} nm" + (f", L_c {pop['mean_L_nm']:.3f} nm" if pop.get(
             "mean_L_nm") else "") + (f", D_eq {pop['D_eq_nm']:.3f} nm" if pop.get("D_eq_nm") else ""))

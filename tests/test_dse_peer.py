@@ -84,4 +84,4 @@ def test_co2o_sq_fq_gr(co2o) -> None:
     assert np.max(np.abs((s - 1.0) / 2.0 - sq_ref)) < 5e-5
     assert np.max(np.abs(f / 2.0 - fq_ref)) < 5e-4
     g = pdf_from_fq(q, f, r, qdamp=0.04)
-    assert np.max(np.abs(g / 2.0 - gr_ref)) < 2e-3 * np.max(np.abs(gr_ref))
+    assert np.max(np.abs(g / 2.0 - gr_ref)) < 2e-4  # README: 1.2e-4 abs. dev. for max|G| = 6.2

@@ -372,10 +372,45 @@ def population_summary(problem: DSEFitProblem, result) -> list[dict]:
     else:
         keys = {"D_nm": "mean_D_nm", "sD": "sD"}
     entry = population_entry("population", dist, 1.0, esd={v: esd.get(k) for k, v in keys.items()})
+    # volume-weighted means (what peak widths measure most directly), with propagated esds
+    derived = _derived_sizes(problem, values)
+    for key, (value, sigma) in _propagate(problem, result, values, derived).items():
+        entry[key] = value
+        entry["esd"][key] = sigma
     entry["grid"] = {"n_sizes": int(problem.database.n_sizes),
                      "intensity_fraction_out": float(problem.grid_out),
                      "build_seconds": float(problem.database.seconds)}
     return [entry]
+
+
+def _derived_sizes(problem: DSEFitProblem, values: dict[str, float]) -> dict[str, float]:
+    from nanotwin_core.population.statistics import prism_statistics, sphere_statistics
+
+    dist = problem.distribution(values)
+    if problem.population_kind == "prism":
+        st = prism_statistics(dist, "number")
+        return {"Dab_vol_nm": st.d_ab_vol, "Lc_vol_nm": st.l_c_vol, "D_eq_vol_nm": st.d_eq_vol,
+                "D_eq_nm": st.d_eq}
+    return {"mean_D_vol_nm": sphere_statistics(dist, "number").mean_vol}
+
+
+def _propagate(problem: DSEFitProblem, result, values: dict[str, float], derived: dict[str, float]):
+    """Derived sizes with esds from the covariance of the size parameters (numeric gradient)."""
+    names = [n for n in ("Dab_nm", "sab", "Lc_nm", "sc", "D_nm", "sD") if n in values]
+    cov_names = list(getattr(result, "cov_names", []) or [])
+    out = {k: (float(v), None) for k, v in derived.items()}
+    if result.covariance is None or not all(n in cov_names for n in names):
+        return out
+    idx = [cov_names.index(n) for n in names]
+    cov = np.asarray(result.covariance)[np.ix_(idx, idx)]
+    grads = {k: np.zeros(len(names)) for k in derived}
+    for j, n in enumerate(names):
+        h = 1e-6 * max(abs(values[n]), 1e-3)
+        up = _derived_sizes(problem, {**values, n: values[n] + h})
+        dn = _derived_sizes(problem, {**values, n: values[n] - h})
+        for k in derived:
+            grads[k][j] = (up[k] - dn[k]) / (2 * h)
+    return {k: (float(derived[k]), float(np.sqrt(max(grads[k] @ cov @ grads[k], 0.0)))) for k in derived}
 
 
 def run_fit(

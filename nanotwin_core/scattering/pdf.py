@@ -5,10 +5,11 @@ Conventions (diffpy/PDFgetX3, Faber-Ziman, per atom):
 - S(Q) = 1 + [I(Q)/N - <|f|^2>] / |<f>|^2 (I the full Debye sum, self terms included), so
   S -> 1 at high Q; F(Q) = Q [S(Q) - 1] in 1/Å.
 - G(r) = (2/pi) sum_i F(Q_i) M(Q_i) sin(Q_i r) dQ_i over Qmin <= Q_i <= Qmax, times
-  exp(-(r Qdamp)^2 / 2); G in 1/Å^2. dQ_i is the grid step on a uniform grid (rectangle rule,
-  as an FFT of F sampled on that grid; also the convention of DebyeCalculator) and the
-  trapezoid weights on a non-uniform grid. M(Q) = 1, or with ``lorch=True`` the Lorch function
-  sin(pi Q / Qmax) / (pi Q / Qmax), which trades termination ripples for broader peaks.
+  exp(-(r Qdamp)^2 / 2); G in 1/Å^2. dQ_i is the grid step on a uniform grid (steps equal to
+  1e-3 relative, as read from text files; rectangle rule, as an FFT of F sampled on that grid,
+  also DebyeCalculator's convention) and the trapezoid weights on a non-uniform grid.
+  M(Q) = 1, or with ``lorch=True`` the Lorch function sin(pi Q / Qmax) / (pi Q / Qmax), which
+  trades termination ripples for broader peaks.
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ def _weights(q: np.ndarray) -> np.ndarray:
     if len(q) < 2:
         return np.ones_like(q)
     d = np.diff(q)
-    if np.allclose(d, d[0], rtol=1e-6, atol=0):
-        return np.full(len(q), d[0])
+    step = (q[-1] - q[0]) / (len(q) - 1)
+    if np.max(np.abs(d - step)) <= 1e-3 * abs(step):  # uniform up to rounding in a text file
+        return np.full(len(q), step)
     w = np.zeros(len(q))
     w[:-1] += d / 2
     w[1:] += d / 2
