@@ -28,6 +28,16 @@ project files (``Model.to_dict`` is JSON- and TOML-safe). TOML layout::
     wavelength = 0.565468         # Å (or energy_kev); anomalous dispersion on unless anomalous = false
     [exclude]
     pairs = ["Cs:Cs"]
+    [[component]]                 # optional: a mixture of populations (see ComponentSpec)
+    name = "twinned"
+    fraction = 0.3                # number fraction (start value, fixed unless --refine fractions)
+    laws = ["1/2<001>{110}"]
+    domain_size_nm = 2.0
+    seeds = [1, 2, 3, 4]
+    [[component]]
+    name = "untwinned"
+    fraction = 0.7
+    laws = []
 """
 
 from __future__ import annotations
@@ -105,6 +115,61 @@ class PopulationSpec:
 
 
 @dataclass
+class ComponentSpec:
+    """One population of a mixture (twinned / untwinned, or another phase).
+
+    Every field left None is taken from the enclosing :class:`Model` (structure, twins, sizes).
+    ``fraction`` is the number fraction of crystals (the start value when fractions are refined,
+    fixed otherwise; fractions are normalised to sum 1). ``population`` given = this component
+    has its own size parameters (suffixed ``_<name>`` in the fit); None = it shares the model's
+    size distribution (twinned and untwinned crystals of the same sizes). ``twins = []`` means
+    untwinned; None inherits the model's twin laws.
+    """
+
+    name: str
+    fraction: float = 1.0
+    structure: str | None = None
+    cif: str | None = None
+    twins: list[str] | None = None
+    boundaries: int | None = None
+    domain_size_nm: float | None = None
+    seeds: list[int] | None = None
+    population: PopulationSpec | None = None
+
+    def validate(self, shape: str) -> None:
+        if not self.name or not str(self.name).replace("_", "").replace("-", "").isalnum():
+            raise NanotwinError(f"component names are letters, digits, _ or -, got {self.name!r}")
+        if not self.fraction >= 0:
+            raise NanotwinError(f"component {self.name}: fraction must be >= 0, got {self.fraction}")
+        if self.domain_size_nm is not None and not self.domain_size_nm > 0:
+            raise NanotwinError(f"component {self.name}: domain_size_nm must be > 0")
+        if self.seeds is not None and not self.seeds:
+            raise NanotwinError(f"component {self.name}: seeds must not be empty")
+        if self.population is not None:
+            self.population.validate(shape)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if self.population is not None:
+            d["population"] = {k: v for k, v in asdict(self.population).items() if v is not None}
+        return {k: v for k, v in d.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ComponentSpec:
+        d = dict(d)
+        pop = d.pop("population", None)
+        if "laws" in d:
+            d["twins"] = d.pop("laws")
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise NanotwinError(f"unknown component keys: {', '.join(sorted(unknown))}")
+        comp = cls(**d)
+        if pop is not None:
+            comp.population = pop if isinstance(pop, PopulationSpec) else PopulationSpec(**pop)
+        return comp
+
+
+@dataclass
 class Model:
     """Everything needed to build crystals and compute their pattern."""
 
@@ -127,6 +192,7 @@ class Model:
     energy_kev: float | None = None
     anomalous: bool = True
     exclude: list[str] = field(default_factory=list)
+    components: list[ComponentSpec] = field(default_factory=list)
 
     def validate(self) -> Model:
         if self.shape not in SHAPES:
@@ -156,6 +222,13 @@ class Model:
                 raise NanotwinError(f"excluded pairs look like A:B, got {pair!r}")
         if not self.seeds:
             raise NanotwinError("seeds must not be empty")
+        names = [c.name for c in self.components]
+        if len(set(names)) != len(names):
+            raise NanotwinError("component names must be unique")
+        for comp in self.components:
+            comp.validate(self.shape)
+        if self.components and not sum(c.fraction for c in self.components) > 0:
+            raise NanotwinError("component fractions must not all be 0")
         return self
 
     def to_dict(self) -> dict:
@@ -163,18 +236,24 @@ class Model:
         d = asdict(self)
         if self.population is not None:
             d["population"] = {k: v for k, v in asdict(self.population).items() if v is not None}
+        if self.components:
+            d["components"] = [c.to_dict() for c in self.components]
+        else:
+            d.pop("components")
         return {k: v for k, v in d.items() if v is not None}
 
     @classmethod
     def from_dict(cls, d: dict) -> Model:
         d = dict(d)
         pop = d.pop("population", None)
+        comps = d.pop("components", None) or []
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise NanotwinError(f"unknown model keys: {', '.join(sorted(unknown))}")
         model = cls(**d)
         if pop is not None:
             model.population = PopulationSpec(**pop)
+        model.components = [c if isinstance(c, ComponentSpec) else ComponentSpec.from_dict(c) for c in comps]
         return model
 
 
@@ -212,6 +291,13 @@ def read_model_toml(path: str | Path) -> Model:
                                                           for k, v in value.items()})
             except TypeError as exc:
                 raise InputFileError(path, f"[population]: {exc}") from None
+        elif section == "component":
+            if not isinstance(value, list):
+                raise InputFileError(path, "[[component]] must be an array of tables")
+            try:
+                kwargs["components"] = [ComponentSpec.from_dict(_component_table(path, c)) for c in value]
+            except (NanotwinError, TypeError) as exc:
+                raise InputFileError(path, f"[[component]]: {exc}") from None
         elif section in _TOML_SECTIONS:
             mapping = _TOML_SECTIONS[section]
             for key, v in value.items():
@@ -221,7 +307,7 @@ def read_model_toml(path: str | Path) -> Model:
                 kwargs[mapping[key]] = v
         else:
             raise InputFileError(path, f"unknown section [{section}]; known: "
-                                       f"{', '.join([*_TOML_SECTIONS, 'adp', 'population'])}")
+                                       f"{', '.join([*_TOML_SECTIONS, 'adp', 'population', 'component'])}")
     if "cif" in kwargs and "structure" not in kwargs:
         kwargs["structure"] = None
         cif = Path(kwargs["cif"])
@@ -251,6 +337,14 @@ def write_model_toml(model: Model, path: str | Path) -> Path:
         doc["adp"] = dict(model.adp)
     if "population" in d:
         doc["population"] = d["population"]
+    if model.components:
+        comps = []
+        for c in d["components"]:
+            c = dict(c)
+            if "twins" in c:
+                c["laws"] = c.pop("twins")
+            comps.append(c)
+        doc["component"] = comps
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(tomli_w.dumps(doc))
@@ -262,3 +356,16 @@ def _number(path: Path, key: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputFileError(path, f"{key} must be a number, got {value!r}")
     return float(value)
+
+
+def _component_table(path: Path, table: dict) -> dict:
+    """A [[component]] table with its numbers checked (population as an inline table)."""
+    table = dict(table)
+    if "fraction" in table:
+        table["fraction"] = _number(path, "component.fraction", table["fraction"])
+    if "domain_size_nm" in table:
+        table["domain_size_nm"] = _number(path, "component.domain_size_nm", table["domain_size_nm"])
+    if "population" in table:
+        table["population"] = {k: _number(path, f"component.population.{k}", v)
+                               for k, v in table["population"].items()}
+    return table

@@ -67,7 +67,7 @@ def test_fit_cancel_stops_promptly(simulated) -> None:
     def cancel() -> bool:
         if state["t"] is None:
             state["t"] = time.perf_counter()
-        return time.perf_counter() - state["t"] > 0.2
+        return time.perf_counter() - state["t"] > 0.02  # the fit itself now takes ~0.1-0.3 s
 
     with pytest.raises(Cancelled):
         problem.run(cancel=cancel)

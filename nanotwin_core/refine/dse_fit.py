@@ -9,6 +9,21 @@ optional Caglioti resolution, T_k Chebyshev polynomials over the fitted x range.
 c_blank are linear: they are solved inside every evaluation (variable projection); the
 nonlinear parameters are B per ADP group (``B_<group>``), the size parameters (``Dab_nm``,
 ``sab``, ``Lc_nm``, ``sc`` or ``D_nm``, ``sD``), ``expansion`` and ``zero`` (2theta, degrees).
+
+Mixtures (``Model.components``): every component i (twinned / untwinned crystals, another phase,
+a twin state of given domain size) has its own ``SizeDatabase`` and its pattern
+I_i(Q) = sum_n w_n,i I_n,i(Q), the number-weighted mean pattern of *one* crystal. Then
+
+    y = sum_i c_i P R I_i + background,   c_i = K N_i
+
+so a linear coefficient c_i is proportional to the number N_i of crystals of component i and the
+number fractions are x_i = c_i / sum_j c_j; the mass fractions are x_i <M>_i / sum_j x_j <M>_j with
+<M>_i the number-mean crystal mass (Da). With ``--refine fractions`` (or ``twin``) every c_i is a
+separate non-negative linear column ``scale_<name>``; otherwise one column ``scale`` holds
+sum_i x_i I_i with the model's fixed fractions. Components share the size parameters unless they
+carry their own population (parameters ``Dab_nm_<name>``, ...). Esds of the fractions, masses
+and of the mean twin-domain size come from the full covariance (linear and nonlinear), propagated
+by a numeric gradient.
 """
 
 from __future__ import annotations
@@ -43,11 +58,35 @@ class FitSettings:
         unknown = [r for r in self.refine if r not in REFINABLE]
         if unknown:
             raise NanotwinError(f"--refine: unknown {', '.join(unknown)}; choose from {', '.join(REFINABLE)}")
-        for r in ("fractions", "twin"):
-            if r in self.refine:
-                raise NanotwinError(
-                    f"--refine {r}: mixtures of populations are not available yet in this version"
-                )
+
+    @property
+    def fractions_refined(self) -> bool:
+        """True = one non-negative scale column per mixture component ("fractions" or "twin")."""
+        return "fractions" in self.refine or "twin" in self.refine
+
+
+@dataclass
+class FitComponent:
+    """One population of a mixture fit: its database, size grid and how its sizes are set.
+
+    ``fraction``: the model's number fraction (normalised; fixed unless fractions are refined);
+    ``suffix``: "" = shares the model's size parameters, "_<name>" = its own; ``kind``: "prism",
+    "1d" or None (single crystal); ``domain_size_nm``: twin-domain size (None: untwinned or set by
+    a number of boundaries); ``mass_da``: (n_sizes,) crystal masses in Da.
+    """
+
+    name: str
+    fraction: float
+    database: object
+    structure: object
+    grid: object | None
+    grid_out: float
+    kind: str | None
+    suffix: str
+    correlation: float
+    twinned: bool
+    domain_size_nm: float | None
+    mass_da: np.ndarray
 
 
 @dataclass
@@ -69,24 +108,38 @@ class DSEFitProblem:
     grid: object | None = None
     grid_out: float = 0.0
     messages: list[str] = field(default_factory=list)
+    components: list[FitComponent] = field(default_factory=list)
 
     # ------------------------------------------------------------------ model
     def size_weights(self, values: dict[str, float]) -> np.ndarray:
         """Number fractions of the database sizes for the current size parameters."""
         if self.population_kind is None:
             return np.ones(1)
-        from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
+        corr = self.model.population.correlation if self.model.population is not None else 0.0
+        return _grid_weights(self.population_kind, self.grid, values, "", corr)
 
-        if self.population_kind == "prism":
-            dist = BivariateLogNormal(values["Dab_nm"], values["sab"], values["Lc_nm"], values["sc"],
-                                      self.model.population.correlation)
-            w = self.grid.weights(dist).ravel()
-        else:
-            w = self.grid.weights(LogNormal(values["D_nm"], values["sD"]))
-        total = w.sum()
-        if not total > 0:
-            raise NanotwinError("the size distribution lies outside the size grid")
-        return w / total
+    @property
+    def is_mixture(self) -> bool:
+        """True when the model has components (a mixture of populations)."""
+        return bool(self.components)
+
+    def component_weights(self, values: dict[str, float], comp: FitComponent) -> np.ndarray:
+        """Number fractions of a component's database sizes (sums to 1)."""
+        if comp.kind is None:
+            return np.ones(1)
+        return _grid_weights(comp.kind, comp.grid, values, comp.suffix, comp.correlation)
+
+    def component_distribution(self, values: dict[str, float], comp: FitComponent):
+        """A component's size distribution (None for a single crystal)."""
+        return _distribution(comp.kind, values, comp.suffix, comp.correlation)
+
+    def component_pattern(self, values: dict[str, float], comp: FitComponent) -> np.ndarray:
+        """Scale-free mean pattern of one crystal of a component (like ``population_pattern``)."""
+        return self._pattern(comp.database, self.component_weights(values, comp), values)
+
+    def mean_mass_da(self, values: dict[str, float], comp: FitComponent) -> float:
+        """Number-mean crystal mass of a component (Da)."""
+        return float(self.component_weights(values, comp) @ comp.mass_da)
 
     def q_model(self, values: dict[str, float]) -> np.ndarray:
         """Q (1/Å) at which the model is evaluated for every data point (zero shift applied)."""
@@ -100,11 +153,14 @@ class DSEFitProblem:
 
         Evaluated on the fitted points only (zero elsewhere): the database covers the fitted range.
         """
+        return self._pattern(self.database, self.size_weights(values), values)
+
+    def _pattern(self, database, weights: np.ndarray, values: dict[str, float]) -> np.ndarray:
         b_iso = {k[2:]: v for k, v in values.items() if k.startswith("B_")}
         m = self.mask
         q = self.q_model(values)[m]
-        part = self.database.intensity(
-            self.size_weights(values), q, b_iso=b_iso, radiation=self.model.radiation,
+        part = database.intensity(
+            weights, q, b_iso=b_iso, radiation=self.model.radiation,
             energy_kev=self.energy_kev, anomalous=self.model.anomalous,
             expansion=values.get("expansion", 0.0),
         )
@@ -130,9 +186,32 @@ class DSEFitProblem:
         return energy_from_wavelength(wl) if wl else None
 
     def basis(self, values: dict[str, float]) -> np.ndarray:
-        cols = [self.population_pattern(values)]
+        """(n_points, n_linear) design matrix: population column(s), then background/blank."""
+        if not self.components:
+            cols = [self.population_pattern(values)]
+        elif self.settings.fractions_refined:
+            cols = [self.component_pattern(values, c) for c in self.components]
+        else:
+            cols = [sum(c.fraction * self.component_pattern(values, c) for c in self.components)]
         cols.extend(self._static_columns.T)
         return np.column_stack(cols)
+
+    def with_data(self, data) -> DSEFitProblem:
+        """The same prepared problem (database, start values) for another pattern on the same grid.
+
+        Parameters start again from the values ``prepare_fit`` set (a fresh copy), so repeated
+        fits of noise realisations are independent.
+        """
+        import copy
+
+        if len(data.x) != len(self.x) or not np.allclose(data.x, self.x):
+            raise NanotwinError("with_data needs a pattern on the same x grid")
+        new = copy.copy(self)
+        new.data = data
+        new.params = copy.deepcopy(self._params0)
+        new._params0 = self._params0
+        new.messages = list(self.messages)
+        return new
 
     def run(self, *, callback=None, cancel=None, global_grid=None):
         """Refine; returns the engine's FitResult."""
@@ -146,35 +225,83 @@ class DSEFitProblem:
             ref.global_start(global_grid)
         result = ref.run(max_nfev=self.settings.max_nfev)
         result.messages.extend(self.messages)
-        if self.population_kind is not None:
-            leak = self._grid_leak({p.name: p.value for p in result.params})
+        values = {p.name: p.value for p in result.params}
+        leaks = []
+        if self.components:
+            for c in self.components:
+                if c.kind is not None:
+                    dist = self.component_distribution(values, c)
+                    leaks.append((c.name, max(0.0, 1.0 - float(c.grid.weights(dist).sum()))))
+        elif self.population_kind is not None:
+            leaks.append(("population", self._grid_leak(values)))
+        for name, leak in leaks:
             if leak > 1e-2:
                 result.messages.append(
-                    f"{leak:.1%} of the refined size distribution (by number) lies outside the size grid: "
-                    "widen the grid or check the size parameters"
+                    f"{leak:.1%} of the refined size distribution of {name} (by number) lies outside the "
+                    "size grid: widen the grid or check the size parameters"
                 )
+        if self.components and self.settings.fractions_refined:
+            mix = mixture_summary(self, result)
+            text = ", ".join(f"{n} {_fmt(v, e)}" for n, v, e in zip(
+                mix["names"], mix["number_fractions"], mix["esd"]["number_fractions"], strict=True))
+            result.messages.append(f"number fractions: {text}")
+            if mix.get("mean_domain_size_nm") is not None:
+                d_txt = _fmt(mix["mean_domain_size_nm"], mix["esd"]["mean_domain_size_nm"])
+                result.messages.append(
+                    f"mean twin-domain size (number-fraction weighted over twinned states): {d_txt} nm")
         return result
 
     def _grid_leak(self, values: dict[str, float]) -> float:
-        from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
-
-        if self.population_kind == "prism":
-            dist = BivariateLogNormal(values["Dab_nm"], values["sab"], values["Lc_nm"], values["sc"],
-                                      self.model.population.correlation)
-        else:
-            dist = LogNormal(values["D_nm"], values["sD"])
+        dist = self.distribution(values)
         return max(0.0, 1.0 - float(self.grid.weights(dist).sum()))
 
     def distribution(self, values: dict[str, float]):
         """The size distribution object for parameter values (None for a single crystal)."""
-        from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
+        corr = self.model.population.correlation if self.model.population is not None else 0.0
+        return _distribution(self.population_kind, values, "", corr)
 
-        if self.population_kind == "prism":
-            return BivariateLogNormal(values["Dab_nm"], values["sab"], values["Lc_nm"], values["sc"],
-                                      self.model.population.correlation)
-        if self.population_kind is not None:
-            return LogNormal(values["D_nm"], values["sD"])
-        return None
+
+def _fmt(value: float, esd: float | None) -> str:
+    from nanotwin_core.refine.report import format_esd
+
+    try:
+        return format_esd(value, esd)
+    except Exception:  # pragma: no cover - formatting must never break a fit
+        return f"{value:.4g}({esd})"
+
+
+def _distribution(kind: str | None, values: dict[str, float], suffix: str, correlation: float):
+    """Log-normal size distribution from the size parameters ``<name><suffix>`` (None: single)."""
+    from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
+
+    if kind == "prism":
+        return BivariateLogNormal(values["Dab_nm" + suffix], values["sab" + suffix],
+                                  values["Lc_nm" + suffix], values["sc" + suffix], correlation)
+    if kind is not None:
+        return LogNormal(values["D_nm" + suffix], values["sD" + suffix])
+    return None
+
+
+def _grid_weights(kind: str, grid, values: dict[str, float], suffix: str, correlation: float) -> np.ndarray:
+    """Normalised number fractions of the grid sizes."""
+    w = np.asarray(grid.weights(_distribution(kind, values, suffix, correlation)), float).ravel()
+    total = w.sum()
+    if not total > 0:
+        raise NanotwinError("the size distribution lies outside the size grid")
+    return w / total
+
+
+def crystal_masses_da(database) -> np.ndarray:
+    """Mass of every crystal of a size database (Da), from its per-type occupancy sums."""
+    import re
+
+    import periodictable
+
+    masses = []
+    for t in database.types:
+        symbol = re.match(r"[A-Z][a-z]?", str(t.element))
+        masses.append(float(periodictable.elements.symbol(symbol.group(0)).mass) if symbol else 0.0)
+    return np.asarray(database.self_sums, float) @ np.asarray(masses)
 
 
 def _units(structure, shape: str) -> tuple[tuple[float, ...], float]:
@@ -198,6 +325,191 @@ def _units(structure, shape: str) -> tuple[tuple[float, ...], float]:
     return (unit,), per_unit
 
 
+def _component_structure(spec, structure):
+    """The structure of a mixture component (the model's unless it names another)."""
+    if spec.cif:
+        from nanotwin_core.structures.cif import read_cif
+
+        return read_cif(spec.cif)
+    if spec.structure:
+        from nanotwin_core.structures.library import get_structure
+
+        return get_structure(spec.structure)
+    return structure
+
+
+def _add_size_params(params, pop, kind: str | None, suffix: str, free: bool) -> None:
+    """Size parameters of a population (bounds: +-25 % of the start means)."""
+    from nanotwin_core.refine.parameters import Parameter
+
+    if kind == "prism":
+        params._add(Parameter("Dab_nm" + suffix, pop.Dab, free, pop.Dab * 0.75, pop.Dab * 1.25))
+        params._add(Parameter("sab" + suffix, pop.sab, free, 0.03, min(1.0, pop.sab * 1.1 + 0.1)))
+        params._add(Parameter("Lc_nm" + suffix, pop.Lc, free, pop.Lc * 0.75, pop.Lc * 1.25))
+        params._add(Parameter("sc" + suffix, pop.sc, free, 0.03, min(1.0, pop.sc * 1.1 + 0.1)))
+    elif kind is not None:
+        params._add(Parameter("D_nm" + suffix, pop.D, free, pop.D * 0.75, pop.D * 1.25))
+        params._add(Parameter("sD" + suffix, pop.sD, free, 0.03, min(1.0, pop.sD * 1.1 + 0.1)))
+
+
+def _size_grid(model: Model, pop, structure, settings: FitSettings):
+    """(grid, intensity fraction out, kind, sizes, units) for a population (or a single crystal).
+
+    The grid covers the start distribution with means +-25 % and dispersions +10 %.
+    """
+    from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
+    from nanotwin_core.population.grid import SizeGrid, SizeGrid1D, choose_grid, choose_grid_1d
+
+    shape = model.shape
+    units, per_unit = _units(structure, shape)
+    grid, grid_out, kind = None, 0.0, None
+    if pop is not None:
+        kind = "prism" if shape == "prism" else "1d"
+        if kind == "prism":
+            lo = choose_grid(
+                BivariateLogNormal(pop.Dab * 0.75, pop.sab, pop.Lc * 0.75, pop.sc, pop.correlation),
+                structure.cell, per_unit, tol=settings.grid_tol,
+            )
+            hi = choose_grid(BivariateLogNormal(pop.Dab * 1.25, pop.sab * 1.1, pop.Lc * 1.25, pop.sc * 1.1,
+                                                pop.correlation), structure.cell, per_unit,
+                             tol=settings.grid_tol)
+            grid = SizeGrid(units[0], units[1], min(lo.grid.nab_min, hi.grid.nab_min),
+                            max(lo.grid.nab_max, hi.grid.nab_max), min(lo.grid.nc_min, hi.grid.nc_min),
+                            max(lo.grid.nc_max, hi.grid.nc_max), per_unit)
+            sizes = grid.points()
+            grid_out = choose_grid(BivariateLogNormal(pop.Dab, pop.sab, pop.Lc, pop.sc, pop.correlation),
+                                   structure.cell, per_unit, tol=settings.grid_tol).intensity_fraction_out
+        else:
+            lo = choose_grid_1d(LogNormal(pop.D * 0.75, pop.sD), units[0], per_unit, tol=settings.grid_tol)
+            hi = choose_grid_1d(LogNormal(pop.D * 1.25, pop.sD * 1.1), units[0], per_unit,
+                                tol=settings.grid_tol)
+            grid = SizeGrid1D(units[0], min(lo.grid.n_min, hi.grid.n_min), max(lo.grid.n_max, hi.grid.n_max),
+                              per_unit)
+            sizes = [(int(n),) for n in grid.n]
+            grid_out = choose_grid_1d(LogNormal(pop.D, pop.sD), units[0], per_unit,
+                                      tol=settings.grid_tol).intensity_fraction_out
+    elif shape == "prism":
+        sizes = [(max(1, round(model.size_ab_nm / units[0])), max(1, round(model.size_c_nm / units[1])))]
+    else:
+        sizes = [(max(1, round(model.size_nm / units[0])),)]
+    return grid, grid_out, kind, sizes, units
+
+
+def twin_states(
+    laws: Sequence[str],
+    domain_sizes_nm: Sequence[float],
+    seeds: Sequence[int],
+    *,
+    split_seeds: bool = False,
+    untwinned: bool = True,
+    fraction: float = 1.0,
+) -> list:
+    """Mixture components spanning a twin density: one twinned state per domain size.
+
+    Parameters
+    ----------
+    laws : twin laws, e.g. ("1/2<110>{110}", "1/2<110>{001}", "1/2<001>{110}").
+    domain_sizes_nm : mean twin-domain sizes of the states (nm), e.g. (6, 3, 2).
+    seeds : builder seeds; a state averages them (``split_seeds=False``) or every seed is its own
+        state (``split_seeds=True``; more columns, worse conditioned).
+    untwinned : also add an untwinned state (named "untwinned").
+    fraction : start number fraction of each state (normalised by the fit).
+
+    Returns
+    -------
+    list of ``ComponentSpec`` sharing the model's sizes (``Model.components``), named
+    ``d<size>nm`` or ``d<size>nm_s<seed>`` (dots as "p"); refine with ``--refine twin``.
+    """
+    from nanotwin_core.model import ComponentSpec
+
+    out = []
+    for d in domain_sizes_nm:
+        tag = f"d{float(d):g}nm".replace(".", "p")
+        if split_seeds:
+            groups = [(f"{tag}_s{s}", [int(s)]) for s in seeds]
+        else:
+            groups = [(tag, [int(s) for s in seeds])]
+        for name, sd in groups:
+            out.append(ComponentSpec(name=name, fraction=fraction, twins=list(laws), domain_size_nm=float(d),
+                                     seeds=sd))
+    if untwinned:
+        out.append(ComponentSpec(name="untwinned", fraction=fraction, twins=[]))
+    return out
+
+
+def _mixture_values(problem: DSEFitProblem, values: dict[str, float]) -> dict[str, float]:
+    """Number and mass fractions and the mean twin-domain size for parameter values."""
+    comps = problem.components
+    if problem.settings.fractions_refined:
+        c = np.array([values[f"scale_{k.name}"] for k in comps])
+    else:
+        c = np.array([k.fraction for k in comps])
+    total = c.sum()
+    x = c / total if total > 0 else np.full(len(comps), np.nan)
+    m = np.array([problem.mean_mass_da(values, k) for k in comps]) * x
+    mf = m / m.sum() if m.sum() > 0 else np.full(len(comps), np.nan)
+    out = {f"x_{k.name}": float(v) for k, v in zip(comps, x, strict=True)}
+    out.update({f"m_{k.name}": float(v) for k, v in zip(comps, mf, strict=True)})
+    tw = [(xi, k.domain_size_nm) for xi, k in zip(x, comps, strict=True) if k.domain_size_nm is not None]
+    if tw and sum(xi for xi, _ in tw) > 0:
+        out["mean_domain_size_nm"] = float(sum(xi * d for xi, d in tw) / sum(xi for xi, _ in tw))
+        out["twinned_fraction"] = float(sum(xi for k, xi in zip(comps, x, strict=True) if k.twinned))
+    return out
+
+
+def _propagate_all(problem: DSEFitProblem, result, fn) -> dict[str, tuple[float, float | None]]:
+    """Values of ``fn(values) -> dict`` with esds from the full covariance (numeric gradient)."""
+    values = {p.name: p.value for p in result.params}
+    base = fn(values)
+    cov_names = list(getattr(result, "cov_names", []) or [])
+    if result.covariance is None or not cov_names:
+        return {k: (v, None) for k, v in base.items()}
+    grads = {k: np.zeros(len(cov_names)) for k in base}
+    for j, n in enumerate(cov_names):
+        h = 1e-6 * max(abs(values[n]), 1e-12 if n.startswith("scale") else 1e-3)
+        up = fn({**values, n: values[n] + h})
+        dn = fn({**values, n: values[n] - h})
+        for k in base:
+            grads[k][j] = (up[k] - dn[k]) / (2 * h)
+    cov = np.asarray(result.covariance)
+    return {k: (float(base[k]), float(np.sqrt(max(grads[k] @ cov @ grads[k], 0.0)))) for k in base}
+
+
+def mixture_summary(problem: DSEFitProblem, result) -> dict:
+    """Fractions of a mixture fit with esds (the ``mixture`` entry the --json may carry).
+
+    Returns a dict: ``names``; ``number_fractions`` (crystal number fractions, from the scale
+    coefficients, which are proportional to the crystal numbers since every component column is
+    the number-weighted mean pattern of one crystal); ``mass_fractions``; ``mean_mass_da``
+    (number-mean crystal mass per component, Da); ``refined`` (fractions refined or fixed);
+    for twin states ``mean_domain_size_nm`` (number-fraction weighted mean over the twinned
+    states, nm) and ``twinned_fraction``; ``esd`` with the same keys (None where fixed).
+    """
+    if not problem.components:
+        return {}
+    prop = _propagate_all(problem, result, lambda v: _mixture_values(problem, v))
+    names = [c.name for c in problem.components]
+    values = {p.name: p.value for p in result.params}
+    refined = problem.settings.fractions_refined
+    out = {
+        "names": names,
+        "refined": refined,
+        "number_fractions": [prop[f"x_{n}"][0] for n in names],
+        "mass_fractions": [prop[f"m_{n}"][0] for n in names],
+        "mean_mass_da": [problem.mean_mass_da(values, c) for c in problem.components],
+        "domain_size_nm": [c.domain_size_nm for c in problem.components],
+        "esd": {
+            "number_fractions": [prop[f"x_{n}"][1] if refined else None for n in names],
+            "mass_fractions": [prop[f"m_{n}"][1] for n in names],
+        },
+    }
+    for key in ("mean_domain_size_nm", "twinned_fraction"):
+        if key in prop:
+            out[key] = prop[key][0]
+            out["esd"][key] = prop[key][1] if refined else None
+    return out
+
+
 def prepare_fit(
     model: Model,
     data,
@@ -211,8 +523,6 @@ def prepare_fit(
 
     ``structure`` overrides the model's structure name or CIF (a ``Structure`` object).
     """
-    from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
-    from nanotwin_core.population.grid import SizeGrid, SizeGrid1D, choose_grid, choose_grid_1d
     from nanotwin_core.refine.background import blank_on_grid, chebyshev_basis
     from nanotwin_core.refine.parameters import Parameter, ParameterSet
     from nanotwin_core.refine.size_database import build_size_database
@@ -252,78 +562,91 @@ def prepare_fit(
 
     # ---- size grid and database
     shape = model.shape
-    units, per_unit = _units(structure, shape)
-    grid, grid_out, kind = None, 0.0, None
-    if model.population is not None:
-        pop = model.population
-        kind = "prism" if shape == "prism" else "1d"
-        if kind == "prism":
-            lo = choose_grid(
-                BivariateLogNormal(pop.Dab * 0.75, pop.sab, pop.Lc * 0.75, pop.sc, pop.correlation),
-                structure.cell, per_unit, tol=settings.grid_tol,
-            )
-            hi = choose_grid(BivariateLogNormal(pop.Dab * 1.25, pop.sab * 1.1, pop.Lc * 1.25, pop.sc * 1.1,
-                                                pop.correlation), structure.cell, per_unit,
-                             tol=settings.grid_tol)
-            grid = SizeGrid(units[0], units[1], min(lo.grid.nab_min, hi.grid.nab_min),
-                            max(lo.grid.nab_max, hi.grid.nab_max), min(lo.grid.nc_min, hi.grid.nc_min),
-                            max(lo.grid.nc_max, hi.grid.nc_max), per_unit)
-            sizes = grid.points()
-            grid_out = choose_grid(BivariateLogNormal(pop.Dab, pop.sab, pop.Lc, pop.sc, pop.correlation),
-                                   structure.cell, per_unit, tol=settings.grid_tol).intensity_fraction_out
-        else:
-            lo = choose_grid_1d(LogNormal(pop.D * 0.75, pop.sD), units[0], per_unit, tol=settings.grid_tol)
-            hi = choose_grid_1d(LogNormal(pop.D * 1.25, pop.sD * 1.1), units[0], per_unit,
-                                tol=settings.grid_tol)
-            grid = SizeGrid1D(units[0], min(lo.grid.n_min, hi.grid.n_min), max(lo.grid.n_max, hi.grid.n_max),
-                              per_unit)
-            sizes = [(int(n),) for n in grid.n]
-            grid_out = choose_grid_1d(LogNormal(pop.D, pop.sD), units[0], per_unit,
-                                      tol=settings.grid_tol).intensity_fraction_out
-    else:
-        if shape == "prism":
-            sizes = [(max(1, round(model.size_ab_nm / units[0])), max(1, round(model.size_c_nm / units[1])))]
-        else:
-            sizes = [(max(1, round(model.size_nm / units[0])),)]
     q_fit = q_all[mask]
     margin = 0.06 if "expansion" in settings.refine else 0.0
     q_lo = max(0.0, q_fit.min() * (1 - margin) - 0.05)
     q_hi = q_fit.max() * (1 + margin) + 0.05
     if "zero" in settings.refine and data.x_kind == "tth":
         q_lo, q_hi = max(0.0, q_lo - 0.1), q_hi + 0.1
-    database = build_size_database(
-        structure, shape, sizes, units, (q_lo, q_hi), twins=tuple(model.twins),
-        boundaries=model.boundaries, domain_size_nm=model.domain_size_nm, seeds=tuple(model.seeds),
-        coherent_element=model.coherent_element, progress=progress, cancel=cancel,
-    )
+    grid, grid_out, kind, sizes, units = _size_grid(model, model.population, structure, settings)
+    components: list[FitComponent] = []
+    if model.components:
+        total = sum(c.fraction for c in model.components)
+        for ic, spec in enumerate(model.components):
+            c_struct = _component_structure(spec, structure)
+            own = spec.population is not None
+            pop = spec.population if own else model.population
+            if own or c_struct is not structure:
+                c_grid, c_out, c_kind, c_sizes, c_units = _size_grid(model, pop, c_struct, settings)
+            else:
+                c_grid, c_out, c_kind, c_sizes, c_units = grid, grid_out, kind, sizes, units
+            twins = tuple(model.twins if spec.twins is None else spec.twins)
+            inherit = spec.twins is None
+            boundaries = spec.boundaries if spec.boundaries is not None else (model.boundaries if inherit
+                                                                               else None)
+            domain = spec.domain_size_nm if spec.domain_size_nm is not None else (
+                model.domain_size_nm if inherit else None)
+            seeds = tuple(spec.seeds if spec.seeds is not None else model.seeds)
+
+            def sub_progress(f: float, text: str, _i: int = ic, _n: int = len(model.components),
+                             _name: str = spec.name) -> None:
+                if progress is not None:
+                    progress((_i + f) / _n, f"{_name}: {text}")
+
+            db = build_size_database(
+                c_struct, shape, c_sizes, c_units, (q_lo, q_hi), twins=twins, boundaries=boundaries,
+                domain_size_nm=domain, seeds=seeds, coherent_element=model.coherent_element,
+                progress=sub_progress, cancel=cancel,
+            )
+            components.append(FitComponent(
+                name=spec.name, fraction=spec.fraction / total, database=db, structure=c_struct,
+                grid=c_grid, grid_out=c_out, kind=c_kind, suffix=f"_{spec.name}" if own else "",
+                correlation=pop.correlation if pop is not None else 0.0, twinned=bool(twins),
+                domain_size_nm=domain if twins else None, mass_da=crystal_masses_da(db),
+            ))
+        database = components[0].database
+        db_types = [t for c in components for t in c.database.types]
+    else:
+        database = build_size_database(
+            structure, shape, sizes, units, (q_lo, q_hi), twins=tuple(model.twins),
+            boundaries=model.boundaries, domain_size_nm=model.domain_size_nm, seeds=tuple(model.seeds),
+            coherent_element=model.coherent_element, progress=progress, cancel=cancel,
+        )
+        db_types = list(database.types)
 
     # ---- parameters
     params = ParameterSet()
     refine = set(settings.refine)
-    groups = sorted({t.adp_group for t in database.types})
+    groups = sorted({t.adp_group for t in db_types})
     site_b = {s.adp_group: s.b_iso for s in structure.sites}
+    for c in components:
+        site_b = {**{s.adp_group: s.b_iso for s in c.structure.sites}, **site_b}
     for g in groups:
         start = model.adp.get(g, site_b.get(g, 1.0))
         params._add(Parameter(f"B_{g}", start, "adp" in refine, 0.0, 40.0))
-    if model.population is not None:
-        pop = model.population
-        size_free = "size" in refine
-        if kind == "prism":
-            params._add(Parameter("Dab_nm", pop.Dab, size_free, pop.Dab * 0.75, pop.Dab * 1.25))
-            params._add(Parameter("sab", pop.sab, size_free, 0.03, min(1.0, pop.sab * 1.1 + 0.1)))
-            params._add(Parameter("Lc_nm", pop.Lc, size_free, pop.Lc * 0.75, pop.Lc * 1.25))
-            params._add(Parameter("sc", pop.sc, size_free, 0.03, min(1.0, pop.sc * 1.1 + 0.1)))
-        else:
-            params._add(Parameter("D_nm", pop.D, size_free, pop.D * 0.75, pop.D * 1.25))
-            params._add(Parameter("sD", pop.sD, size_free, 0.03, min(1.0, pop.sD * 1.1 + 0.1)))
-    elif "size" in refine:
+    size_free = "size" in refine
+    shared_used = not components or any(c.suffix == "" for c in components)
+    if model.population is not None and shared_used:
+        _add_size_params(params, model.population, kind, "", size_free)
+    elif "size" in refine and not any(c.kind is not None for c in components):
         messages.append("size not refined: the model is a single crystal (give --population)")
+    for c, spec in zip(components, model.components, strict=True):
+        if c.suffix:
+            _add_size_params(params, spec.population, c.kind, c.suffix, size_free)
     params._add(Parameter("expansion", 0.0, "expansion" in refine, -0.05, 0.05))
     if data.x_kind == "tth":
         params._add(Parameter("zero", 0.0, "zero" in refine, -0.5, 0.5))
 
-    # ---- linear columns: scale, background, blank
-    linear_names, nonneg, static = ["scale"], [True], []
+    # ---- linear columns: scale (one per component with fractions refined), background, blank
+    if components and settings.fractions_refined:
+        linear_names = [f"scale_{c.name}" for c in components]
+        nonneg = [True] * len(components)
+        # start the per-component scales in the model's proportions (held if a fit fixes them)
+    else:
+        linear_names, nonneg = ["scale"], [True]
+        if settings.fractions_refined:
+            messages.append("fractions/twin not refined: the model has no components (a mixture)")
+    static = []
     if settings.background_order is not None and ("background" in refine or settings.background_order >= 0):
         xs = x[mask]
         cheb = chebyshev_basis(x, settings.background_order, xs.min(), xs.max())
@@ -339,8 +662,9 @@ def prepare_fit(
         model=model, settings=settings, data=data, x=x, q_data=q_all, mask=mask, database=database,
         params=params, linear_names=linear_names, nonneg=nonneg, structure=structure,
         population_kind=None if model.population is None else ("prism" if kind == "prism" else "1d"),
-        grid=grid, grid_out=grid_out, messages=messages,
+        grid=grid, grid_out=grid_out, messages=messages, components=components,
     )
+    problem._params0 = params.copy()
     problem._static_columns = np.column_stack(static) if static else np.zeros((len(x), 0))
     if settings.caglioti is not None and data.x_kind == "tth":
         from nanotwin_core.refine.instrument import InstrumentProfile
@@ -356,6 +680,8 @@ def population_summary(problem: DSEFitProblem, result) -> list[dict]:
 
     values = {p.name: p.value for p in result.params}
     esd = {p.name: p.esd for p in result.params}
+    if problem.components:
+        return _mixture_populations(problem, result, values, esd)
     dist = problem.distribution(values)
     if dist is None:
         info = problem.database.sizes_nm[0]
@@ -381,6 +707,49 @@ def population_summary(problem: DSEFitProblem, result) -> list[dict]:
                      "intensity_fraction_out": float(problem.grid_out),
                      "build_seconds": float(problem.database.seconds)}
     return [entry]
+
+
+def _mixture_populations(problem: DSEFitProblem, result, values: dict, esd: dict) -> list[dict]:
+    """One ``populations`` entry per mixture component: number ``fraction`` (with esd),
+    ``mass_fraction``, sizes (shared ones repeat), twin description."""
+    from nanotwin_core.refine.report import population_entry
+
+    mix = mixture_summary(problem, result)
+    out = []
+    for i, comp in enumerate(problem.components):
+        dist = problem.component_distribution(values, comp)
+        frac = mix["number_fractions"][i]
+        if dist is None:
+            info = comp.database.sizes_nm[0]
+            entry = {"name": comp.name, "fraction": frac, "weighting": "single crystal", "esd": {}}
+            if problem.model.shape == "prism":
+                d_ab, l_c = float(info[0]), float(info[1])
+                entry.update(Dab_nm=d_ab, Lc_nm=l_c, D_eq_nm=(1.5 * d_ab**2 * l_c) ** (1 / 3),
+                             aspect=l_c / d_ab)
+            else:
+                entry.update(mean_D_nm=float(info[0]))
+        else:
+            sfx = comp.suffix
+            if comp.kind == "prism":
+                keys = {"Dab_nm": "Dab_nm", "sab": "sab", "Lc_nm": "Lc_nm", "sc": "sc"}
+            else:
+                keys = {"D_nm": "mean_D_nm", "sD": "sD"}
+            entry = population_entry(comp.name, dist, frac,
+                                     esd={v: esd.get(k + sfx) for k, v in keys.items()})
+            entry["grid"] = {"n_sizes": int(comp.database.n_sizes),
+                             "intensity_fraction_out": float(comp.grid_out),
+                             "build_seconds": float(comp.database.seconds)}
+            entry["shares_sizes"] = sfx == ""
+        entry["esd"]["fraction"] = mix["esd"]["number_fractions"][i]
+        entry["fraction_refined"] = mix["refined"]
+        entry["mass_fraction"] = mix["mass_fractions"][i]
+        entry["esd"]["mass_fraction"] = mix["esd"]["mass_fractions"][i]
+        entry["mean_mass_da"] = mix["mean_mass_da"][i]
+        entry["twinned"] = comp.twinned
+        entry["domain_size_nm"] = comp.domain_size_nm
+        entry["structure"] = getattr(comp.structure, "name", None)
+        out.append(entry)
+    return out
 
 
 def _derived_sizes(problem: DSEFitProblem, values: dict[str, float]) -> dict[str, float]:
