@@ -218,7 +218,9 @@ class MainWindow(QMainWindow):
         box(self, title, text)
 
     def ask_discard(self) -> bool:
-        """True when the user agrees to lose the unsaved model and patterns."""
+        """True when the user agrees to lose the unsaved model and patterns (headless: nobody to ask)."""
+        if self.headless:
+            return True
         answer = QMessageBox.question(
             self, "Unsaved results",
             "The model and patterns you computed are not exported. Close anyway?",

@@ -368,7 +368,27 @@ def model_from_args(args: argparse.Namespace):
     if args.no_anomalous:
         model.anomalous = False
     model.radiation = args.radiation
+    if getattr(args, "twin_states", None):
+        from nanotwin_core.refine.dse_fit import twin_states
+
+        if not model.twins:
+            raise NanotwinError("--twin-states needs the twin laws (--twin LAW)")
+        sizes = [float(v) for v in parse_keyvals(
+            ",".join(f"d{i}={v}" for i, v in enumerate(args.twin_states.split(","))), "--twin-states"
+        ).values()]
+        model.components = twin_states(model.twins, sizes, _parse_seeds(args.twin_seeds or "1-4"))
     return model.validate()
+
+
+def _parse_seeds(text: str) -> list[int]:
+    """'1-8' or '1,2,5' -> list of ints."""
+    try:
+        if "-" in text:
+            lo, hi = (int(v) for v in text.split("-", 1))
+            return list(range(lo, hi + 1))
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise NanotwinError(f"seeds must look like 1-8 or 1,2,5, got {text!r}") from None
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -425,6 +445,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     summary["model"] = model.to_dict()
     summary["data"] = {"path": str(args.data), "x_kind": data.x_kind, "wavelength": data.wavelength}
     summary["seconds"] = elapsed
+    if problem.is_mixture:
+        from nanotwin_core.refine.dse_fit import mixture_summary
+
+        summary["mixture"] = mixture_summary(problem, result)
     if not data.sigma_is_absolute:
         summary["note"] = "the data carry no sigma: GoF and Rexp are not absolute"
     y_calc = np.zeros(len(data.x))
@@ -585,8 +609,12 @@ def make_parser() -> argparse.ArgumentParser:
     rng.add_argument("--tth-range", metavar="MIN:MAX", help="fitted 2theta range (degrees)")
     par = ft.add_argument_group("refinement")
     par.add_argument("--refine", default="scale,background,adp,size",
-                     help="what to refine: scale,background,adp,size,expansion,zero "
+                     help="what to refine: scale,background,adp,size,expansion,zero,fractions,twin "
                           "[scale,background,adp,size]")
+    par.add_argument("--twin-states", metavar="NM,NM,...",
+                     help="twin density as a mixture of states with these mean domain sizes (nm) "
+                          "plus the untwinned crystal; use with --twin and --refine twin")
+    par.add_argument("--twin-seeds", metavar="1-8", help="seeds of every twinned state [1-4]")
     par.add_argument("--background", metavar="chebyshev:N",
                      help="Chebyshev background of order N [chebyshev:4]")
     par.add_argument("--adp", metavar="GROUP=B,...", help="start B (Å^2) per ADP group or element")

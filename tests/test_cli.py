@@ -131,3 +131,21 @@ def test_demo_list(capsys) -> None:
     assert main(["demo", "--list"]) == 0
     text = capsys.readouterr().out
     assert "cspbbr3-298k" in text and "cspbbr3-410k" in text
+
+
+def test_fit_twin_states_picks_the_true_domain_size(tmp_path) -> None:
+    import json
+
+    data = tmp_path / "tw.xye"
+    laws = ["--twin", "1/2<110>{110}", "--twin", "1/2<001>{110}"]
+    crystal = ["--structure", "CsPbBr3-gamma", "--size-ab", "4", "--size-c", "4", *laws]
+    assert main(["simulate", *crystal, "--domain-size", "2", "--seed", "3", "--q", "1:6:0.002",
+                 "--adp", "Pb=2,Cs=5,X_ax=2,X_eq=2", "--out", str(data)]) == 0
+    out = tmp_path / "fit.json"
+    assert main(["fit", "--data", str(data), "--x", "q", *crystal, "--twin-states", "3,2",
+                 "--twin-seeds", "1-3", "--refine", "scale,adp,twin", "--out", str(tmp_path / "f.h5"),
+                 "--json", str(out), "--quiet"]) == 0
+    mixture = json.loads(out.read_text())["mixture"]
+    assert mixture["names"] == ["d3nm", "d2nm", "untwinned"]
+    assert mixture["number_fractions"][1] > 0.9
+    assert mixture["mean_domain_size_nm"] == pytest.approx(2.0, abs=0.3)
