@@ -6,6 +6,7 @@ plain results; the core packages are imported lazily, so the window starts while
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,10 +31,9 @@ def core_missing_message(exc: Exception) -> str:
 
 def _core():
     try:
-        from nanotwin_core.structures.library import get_structure  # noqa: F401
-
         from nanotwin_core.builder import build_crystal  # noqa: F401
         from nanotwin_core.scattering import compute_histograms, debye_intensity  # noqa: F401
+        from nanotwin_core.structures.library import get_structure  # noqa: F401
     except ImportError as exc:
         raise CoreMissing(core_missing_message(exc)) from exc
 
@@ -208,7 +208,8 @@ def run_demo(name: str, progress: Callable | None = None, cancel: Callable | Non
     return ComputeResult(
         crystal=crystal,
         curves={label: (result.q, y) for label, y in result.intensities.items()},
-        caption=f"<b>{demo.title}</b><br>{demo.caption} <i>3D view: {spec.label}.</i>",
+        caption=(f"<b>{html.escape(demo.title)}</b><br>{html.escape(demo.caption)} "
+                 f"<i>3D view: {html.escape(spec.label)}.</i>"),
         title=demo.title, n_pairs=pairs or None, seconds=time.perf_counter() - t0,
         a_p=pseudocubic_a_of_structure(structure), info=dict(result.info), wavelength=demo.wavelength,
     )
