@@ -76,3 +76,16 @@ def test_population_parse() -> None:
         PopulationSpec.parse("Dab=8.19,foo=1")
     with pytest.raises(NanotwinError):
         PopulationSpec(D=-1, sD=0.2).validate("sphere")
+
+
+def test_the_readme_example_reads(tmp_path) -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "readme.toml"
+    path.write_text(block)
+    m = read_model_toml(path)
+    assert m.structure == "CsPbBr3-gamma" and m.population.Dab == 8.19
+    assert len(m.twins) == 3 and m.seeds == [1, 2, 3, 4]
+    assert m.components and m.components[0].name == "twinned"
