@@ -51,7 +51,8 @@ def test_real_cifs(shared_data, rel, number, composition) -> None:
     [
         ("data_x\n_cell_length_a 5\n", "no data block"),
         ("this is not a cif ' at all\n", "bad.cif"),
-        ("data_x\n_cell_length_a 5\n_cell_length_b 5\n_cell_length_c 5\n_symmetry_space_group_name_H-M 'Q 9'\n"
+        ("data_x\n_cell_length_a 5\n_cell_length_b 5\n_cell_length_c 5\n"
+         "_symmetry_space_group_name_H-M 'Q 9'\n"
          "loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\nA 0 0 0\n",
          "space group"),
         ("data_x\n_cell_length_a 5\n_cell_length_b 5\n_cell_length_c 5\n_space_group_IT_number 221\n"

@@ -59,14 +59,18 @@ def read_cif(path: str | Path, *, split_sites: bool = False, block: str | None =
     except (RuntimeError, ValueError) as exc:
         msg = str(exc)
         line = re.search(r":(\d+)", msg)
-        raise InputFileError(path, f"not a readable CIF: {msg}", line=int(line.group(1)) if line else None) from None
+        raise InputFileError(
+            path, f"not a readable CIF: {msg}", line=int(line.group(1)) if line else None
+        ) from None
     blocks = [b for b in doc if block is None or b.name == block]
     for b in blocks:
         if b.find_value("_cell_length_a") is not None and b.find_loop("_atom_site_fract_x"):
             return _structure_from_block(path, b, split_sites)
     if block is not None:
         raise InputFileError(path, f"no data block named {block!r} with a cell and atom sites")
-    raise InputFileError(path, "no data block with a cell (_cell_length_a) and atom sites (_atom_site_fract_x)")
+    raise InputFileError(
+        path, "no data block with a cell (_cell_length_a) and atom sites (_atom_site_fract_x)"
+    )
 
 
 def _structure_from_block(path: Path, b: gemmi.cif.Block, split_sites: bool) -> Structure:
