@@ -23,30 +23,10 @@ from nanotwin_core.structures.structure import Cell, Site, Structure
 
 
 def gamma_cspbbr3() -> Structure:
-    """gamma-CsPbBr3 (Pbnm): the library's entry when it exists, else SCIENCE.md section 7."""
-    try:
-        from nanotwin_core.structures.library import get_structure
+    """gamma-CsPbBr3 (Pbnm) from the built-in library."""
+    from nanotwin_core.structures.library import get_structure
 
-        return get_structure("CsPbBr3-gamma")
-    except ImportError:
-        pass
-
-    def pbnm(p):  # (x, y, z)_Pbnm = (z, x, y)_Pnma
-        return (p[2], p[0], p[1])
-
-    sites = [
-        Site("Cs", "Cs", pbnm((0.06016, 0.75, 0.01945)), adp_group="Cs"),
-        Site("Pb", "Pb", pbnm((0.0, 0.0, 0.5)), adp_group="Pb"),
-        Site("Br_eq", "Br", pbnm((0.20102, 0.03170, 0.80279)), adp_group="X_eq"),
-        Site("Br_ax", "Br", pbnm((0.00626, 0.25, 0.44033)), adp_group="X_ax"),
-    ]
-    return Structure(
-        "CsPbBr3-gamma",
-        Cell(8.207, 8.255, 11.759),
-        "P b n m",
-        sites,
-        source="Materials Project coordinates in the Stoumpos 2013 cell (test helper)",
-    )
+    return get_structure("CsPbBr3-gamma")
 
 
 def split_cubic_supercell() -> Structure:
