@@ -304,6 +304,14 @@ def crystal_masses_da(database) -> np.ndarray:
     return np.asarray(database.self_sums, float) @ np.asarray(masses)
 
 
+def _s_max(s: float, prism: bool = False) -> float:
+    """Upper bound of a relative size dispersion during a fit (the size grid covers it).
+
+    Prism grids grow fast with the dispersion (two axes), so their bound is tighter.
+    """
+    return min(1.0, 1.1 * s + 0.1) if prism else min(1.0, 2.0 * s + 0.1)
+
+
 def _units(structure, shape: str) -> tuple[tuple[float, ...], float]:
     """(size unit(s) in nm, atoms per unit) for the size grid of a shape."""
     from nanotwin_core.population.grid import prism_steps_nm
@@ -344,12 +352,12 @@ def _add_size_params(params, pop, kind: str | None, suffix: str, free: bool) -> 
 
     if kind == "prism":
         params._add(Parameter("Dab_nm" + suffix, pop.Dab, free, pop.Dab * 0.75, pop.Dab * 1.25))
-        params._add(Parameter("sab" + suffix, pop.sab, free, 0.03, min(1.0, pop.sab * 1.1 + 0.1)))
+        params._add(Parameter("sab" + suffix, pop.sab, free, 0.03, _s_max(pop.sab, True)))
         params._add(Parameter("Lc_nm" + suffix, pop.Lc, free, pop.Lc * 0.75, pop.Lc * 1.25))
-        params._add(Parameter("sc" + suffix, pop.sc, free, 0.03, min(1.0, pop.sc * 1.1 + 0.1)))
+        params._add(Parameter("sc" + suffix, pop.sc, free, 0.03, _s_max(pop.sc, True)))
     elif kind is not None:
         params._add(Parameter("D_nm" + suffix, pop.D, free, pop.D * 0.75, pop.D * 1.25))
-        params._add(Parameter("sD" + suffix, pop.sD, free, 0.03, min(1.0, pop.sD * 1.1 + 0.1)))
+        params._add(Parameter("sD" + suffix, pop.sD, free, 0.03, _s_max(pop.sD)))
 
 
 def _size_grid(model: Model, pop, structure, settings: FitSettings):
@@ -370,9 +378,9 @@ def _size_grid(model: Model, pop, structure, settings: FitSettings):
                 BivariateLogNormal(pop.Dab * 0.75, pop.sab, pop.Lc * 0.75, pop.sc, pop.correlation),
                 structure.cell, per_unit, tol=settings.grid_tol,
             )
-            hi = choose_grid(BivariateLogNormal(pop.Dab * 1.25, pop.sab * 1.1, pop.Lc * 1.25, pop.sc * 1.1,
-                                                pop.correlation), structure.cell, per_unit,
-                             tol=settings.grid_tol)
+            s_ab, s_c = _s_max(pop.sab, True), _s_max(pop.sc, True)
+            hi = choose_grid(BivariateLogNormal(pop.Dab * 1.25, s_ab, pop.Lc * 1.25, s_c, pop.correlation),
+                             structure.cell, per_unit, tol=settings.grid_tol)
             grid = SizeGrid(units[0], units[1], min(lo.grid.nab_min, hi.grid.nab_min),
                             max(lo.grid.nab_max, hi.grid.nab_max), min(lo.grid.nc_min, hi.grid.nc_min),
                             max(lo.grid.nc_max, hi.grid.nc_max), per_unit)
@@ -380,11 +388,15 @@ def _size_grid(model: Model, pop, structure, settings: FitSettings):
             grid_out = choose_grid(BivariateLogNormal(pop.Dab, pop.sab, pop.Lc, pop.sc, pop.correlation),
                                    structure.cell, per_unit, tol=settings.grid_tol).intensity_fraction_out
         else:
-            lo = choose_grid_1d(LogNormal(pop.D * 0.75, pop.sD), units[0], per_unit, tol=settings.grid_tol)
-            hi = choose_grid_1d(LogNormal(pop.D * 1.25, pop.sD * 1.1), units[0], per_unit,
+            lo = choose_grid_1d(LogNormal(pop.D * 0.75, _s_max(pop.sD)), units[0], per_unit,
                                 tol=settings.grid_tol)
-            grid = SizeGrid1D(units[0], min(lo.grid.n_min, hi.grid.n_min), max(lo.grid.n_max, hi.grid.n_max),
-                              per_unit)
+            hi = choose_grid_1d(LogNormal(pop.D * 1.25, _s_max(pop.sD)), units[0], per_unit,
+                                tol=settings.grid_tol)
+            # crystals beyond 2.5 x the largest allowed mean are left out (memory); the fit reports
+            # the part of the distribution outside the grid
+            n_cap = max(lo.grid.n_max, int(math.ceil(2.5 * pop.D * 1.25 / units[0])))
+            grid = SizeGrid1D(units[0], min(lo.grid.n_min, hi.grid.n_min),
+                              min(max(lo.grid.n_max, hi.grid.n_max), n_cap), per_unit)
             sizes = [(int(n),) for n in grid.n]
             grid_out = choose_grid_1d(LogNormal(pop.D, pop.sD), units[0], per_unit,
                                       tol=settings.grid_tol).intensity_fraction_out
