@@ -105,7 +105,11 @@ def add_model_options(p: argparse.ArgumentParser, *, population: bool = True) ->
     g = p.add_argument_group("model")
     src = g.add_mutually_exclusive_group()
     src.add_argument("--structure", metavar="NAME", help="built-in structure (see `nanotwin structures`)")
-    src.add_argument("--cif", metavar="FILE", help="structure from a CIF file")
+    src.add_argument("--cif", metavar="FILE", help="structure from a CIF file (or a pymatgen/Materials "
+                     "Project structure .json)")
+    g.add_argument("--tilt", metavar="AB[,C]",
+                   help="gamma CsPbX3 from the tilt model: a-a- tilt AB and c+ tilt C in degrees (C omitted: "
+                        "the library's ratio); rigid octahedra, Pb-X kept")
     g.add_argument("--shape", choices=("prism", "cuboid", "sphere"), default="prism")
     g.add_argument("--size-ab", type=_positive_float, metavar="NM",
                    help="prism base diameter D_ab in nm (nearest whole number of cells)")
@@ -166,16 +170,39 @@ def cmd_structures(args: argparse.Namespace) -> int:
 
 
 def load_structure(args: argparse.Namespace):
-    """The structure named by --structure or read from --cif."""
+    """The structure named by --structure, read from --cif (CIF or pymatgen JSON), or made by --tilt."""
+    tilt = getattr(args, "tilt", None)
     if getattr(args, "cif", None):
-        from nanotwin_core.structures.cif import read_cif
+        if tilt:
+            raise NanotwinError("--tilt generates a gamma structure from a built-in name; not with --cif")
+        from nanotwin_core.structures.files import read_structure_file
 
-        return read_cif(args.cif)
+        return read_structure_file(args.cif)
     from nanotwin_core.structures.library import get_structure
 
     if not getattr(args, "structure", None):
         raise NanotwinError("give a structure: --structure NAME (see `nanotwin structures`) or --cif FILE")
+    if tilt:
+        return _tilted_structure(args.structure, tilt)
     return get_structure(args.structure)
+
+
+def _tilted_structure(name: str, text: str):
+    """--tilt AB[,C] on a CsPbX3 name: the gamma structure of the tilt model (degrees)."""
+    import re
+
+    from nanotwin_core.structures.tilt import tilted_gamma
+
+    match = re.fullmatch(r"CsPb(Cl|Br|I)3(-.*)?", name)
+    if match is None:
+        raise NanotwinError(f"--tilt needs a CsPbX3 structure (X = Cl, Br, I), not {name!r}")
+    try:
+        angles = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise NanotwinError(f"--tilt must look like AB or AB,C (degrees), got {text!r}") from None
+    if len(angles) not in (1, 2):
+        raise NanotwinError(f"--tilt must look like AB or AB,C (degrees), got {text!r}")
+    return tilted_gamma(match.group(1), angles[0], angles[1] if len(angles) == 2 else None)
 
 
 def build_from_args(args: argparse.Namespace):
@@ -276,9 +303,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         crystal = read_xyz(args.xyz)
         source = f"xyz {args.xyz}"
+    elif args.population:
+        return _simulate_population(args, q, x, x_kind, wavelength, energy)
     else:
-        if args.population:
-            raise NanotwinError("--population in simulate is not available yet in this version")
         crystal = build_from_args(args)
         source = _describe(crystal)
     t0 = time.perf_counter()
@@ -324,6 +351,110 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         ])
         print(f"wrote {args.pdf}: {len(r)} points")
     del np
+    return 0
+
+
+def _simulate_population(args: argparse.Namespace, q, x, x_kind: str, wavelength, energy) -> int:
+    """simulate --population: the number-weighted mean pattern of a log-normal size population.
+
+    The per-size patterns come from the same size database the fits use (one DSE per whole
+    crystal, the grid cut by intensity weight); the header states the grid and what it leaves out.
+    """
+    import numpy as np
+
+    from nanotwin_core.io.data import PatternData, write_pattern
+    from nanotwin_core.refine.dse_fit import FitSettings, population_summary, prepare_fit
+
+    if args.pdf:
+        raise NanotwinError("--pdf with --population is not supported: give one crystal for G(r)")
+    model = model_from_args(args)
+    grid_data = PatternData(x=x, y=np.zeros(len(x)), x_kind=x_kind, wavelength=wavelength)
+    settings = FitSettings(refine=("scale",), background_order=None, polarization=args.polarization)
+    t0 = time.perf_counter()
+
+    tty = sys.stdout.isatty()
+
+    def show_progress(fraction: float, message: str) -> None:
+        if tty:
+            print(f"\r  building size database: {fraction:5.1%} {message:30s}", end="", flush=True)
+
+    problem = prepare_fit(model, grid_data, settings, progress=show_progress)
+    if tty:
+        print()
+    values = {p.name: p.value for p in problem.params}
+    intensity = problem.basis(values)[:, 0]
+    elapsed = time.perf_counter() - t0
+
+    class _Start:  # population_summary reads the parameters; no fit ran, so no covariance
+        params = problem.params
+        covariance = None
+
+    pops = population_summary(problem, _Start())
+    first = pops[0]
+    sizes = ", ".join(f"{k}={first[k]:.4g}" for k in ("Dab_nm", "sab", "Lc_nm", "sc", "mean_D_nm", "sD",
+                                                      "D_eq_nm") if isinstance(first.get(k), float))
+    header = [
+        f"nanotwin {__version__} simulate (population)",
+        f"model: {json.dumps(model.to_dict(), sort_keys=True)}",
+        f"axis: {'2theta (degrees)' if x_kind == 'tth' else 'Q (1/A)'}",
+        f"wavelength: {wavelength:.8g} A" if wavelength else "wavelength: none",
+        "anomalous: " + ("off" if args.no_anomalous or energy is None else f"on at {energy:.5g} keV"),
+        f"radiation: {args.radiation}",
+        f"polarization: {args.polarization}",
+        f"population (number-based, nm): {sizes}",
+        f"size grid: {problem.database.n_sizes} crystals; intensity fraction left out "
+        f"{problem.grid_out:.2e}; time: {elapsed:.2f} s",
+        "intensity: number-weighted mean per crystal (electrons^2 units)",
+        f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
+    ]
+    for message in problem.messages:
+        header.append(f"note: {message}")
+    write_pattern(args.out, x, intensity, header_lines=header)
+    print(f"wrote {args.out}: {len(x)} points, {problem.database.n_sizes} crystal sizes, {elapsed:.2f} s")
+    return 0
+
+
+def cmd_population(args: argparse.Namespace) -> int:
+    """Table 2 of the paper from population parameters: number- and volume-weighted statistics."""
+    from nanotwin_core.model import PopulationSpec
+    from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
+    from nanotwin_core.population.statistics import prism_statistics, sphere_statistics
+
+    spec = PopulationSpec.parse(args.spec)
+    spec.validate("prism" if spec.bivariate else "sphere")
+    rows = {}
+    if spec.bivariate:
+        dist = BivariateLogNormal(spec.Dab, spec.sab, spec.Lc, spec.sc, spec.correlation)
+        for weighting in ("number", "volume"):
+            rows[weighting] = prism_statistics(dist, weighting).as_dict()
+        n, v = rows["number"], rows["volume"]
+
+        def row(label: str, mean: str, rel: str | None) -> str:
+            cells = [f"{w[mean]:9.2f}" + (f", {w[rel]:.2f}" if rel else "      ") for w in (n, v)]
+            return f"{label:34s}{cells[0]}{cells[1]:>17s}"
+
+        lines = [
+            f"{'':34s}{'number-based':>16s}{'volume-weighted':>18s}",
+            row("<D_ab> (nm), sigma_ab/<D_ab>", "d_ab", "s_ab"),
+            row("<L_c> (nm), sigma_c/<L_c>", "l_c", "s_c"),
+            row("aspect ratio <L_c>/<D_ab>", "aspect", None),
+            row("<D_eq> (nm), sigma/<D_eq>", "d_eq", "s_eq"),
+        ]
+    else:
+        dist = LogNormal(spec.D, spec.sD)
+        for weighting in ("number", "volume"):
+            st = sphere_statistics(dist, weighting)
+            rows[weighting] = {"mean": st.mean, "rel_sigma": st.rel_sigma, "mean_vol": st.mean_vol}
+        n, v = rows["number"], rows["volume"]
+        lines = [
+            f"{'':26s}{'number-based':>16s}{'volume-weighted':>18s}",
+            f"{'<D> (nm), sigma/<D>':26s}{n['mean']:9.2f}, {n['rel_sigma']:.2f}"
+            f"{v['mean']:11.2f}, {v['rel_sigma']:.2f}",
+        ]
+    if args.json:
+        print(json.dumps({"spec": args.spec, **rows}, indent=2, sort_keys=True))
+    else:
+        print("\n".join(lines))
     return 0
 
 
@@ -391,6 +522,10 @@ def _parse_seeds(text: str) -> list[int]:
         raise NanotwinError(f"seeds must look like 1-8 or 1,2,5, got {text!r}") from None
 
 
+POWDER_REFINE = "scale,background,adp,size"
+PDF_REFINE = "scale,adp,expansion,delta2"
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -400,6 +535,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from nanotwin_core.refine.report import markdown_report, result_json
     from nanotwin_core.scattering.form_factors import wavelength_from_energy
 
+    if Path(args.data).suffix.lower() == ".gr":
+        return _cmd_fit_pdf(args)
+    if args.xyz or args.rrange:
+        raise NanotwinError("--xyz and --rrange are for PDF fits (a .gr data file)")
     model = model_from_args(args)
     wavelength = args.wavelength or (wavelength_from_energy(args.energy) if args.energy else None)
     data = read_pattern(args.data, x_kind=args.x, wavelength=wavelength)
@@ -410,7 +549,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if kind != "chebyshev" or not n.isdigit():
             raise NanotwinError(f"--background must look like chebyshev:N, got {args.background!r}")
         order = int(n)
-    refine = tuple(r.strip() for r in args.refine.split(",") if r.strip())
+    refine = tuple(r.strip() for r in (args.refine or POWDER_REFINE).split(",") if r.strip())
     if order is None and "background" in refine:
         order = 4
     caglioti = None
@@ -498,6 +637,131 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_rranges(items: Sequence[str] | None) -> list[tuple[float, float]]:
+    """--rrange values ('1.5:26', repeatable or comma lists) -> [(rmin, rmax), ...] in Å."""
+    out: list[tuple[float, float]] = []
+    for item in items or []:
+        for part in item.split(","):
+            if part.strip():
+                lo, hi = parse_range(part.strip(), 2, "--rrange")
+                if lo < 0:
+                    raise NanotwinError(f"--rrange: rmin must be >= 0 Å in {part!r}")
+                out.append((lo, hi))
+    return out
+
+
+def _cmd_fit_pdf(args: argparse.Namespace) -> int:
+    """fit --data FILE.gr: a PDF refinement (one per --rrange) with the DSE model."""
+    import numpy as np
+
+    from nanotwin_core.io.data import read_gr
+    from nanotwin_core.io.project import Project, save_project
+    from nanotwin_core.refine.pdf_fit import (
+        PDFFitSettings,
+        fit_pdf,
+        fit_pdf_ranges,
+        model_from_crystal,
+        pdf_fit_json,
+        pdf_markdown,
+        realised_size,
+        sphere_ladder,
+        structure_b,
+        window_from_data,
+    )
+    from nanotwin_core.refine.report import format_esd
+
+    if args.model or args.demo or args.population or args.twin:
+        raise NanotwinError("PDF fits take --structure/--cif with --shape/--size, or --xyz "
+                            "(no --model, --demo, --population or --twin yet)")
+    data = read_gr(args.data)
+    refine = tuple(r.strip() for r in (args.refine or PDF_REFINE).split(",") if r.strip())
+    ranges = _parse_rranges(args.rrange) or [(1.0, 20.0)]
+    settings = PDFFitSettings(
+        rmin=ranges[0][0], rmax=ranges[0][1], qmin=args.qmin, qmax=args.qmax,
+        qdamp=args.qdamp, qbroad=args.qbroad, delta2=args.delta2, spdiameter=args.spdiameter,
+        refine=refine, adp=parse_adp(args.adp), radiation=args.radiation, max_nfev=args.max_nfev,
+    ).check()
+    qmin, qmax = window_from_data(data, settings)
+    start_b: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if args.xyz:
+        from nanotwin_core.io.xyz import read_xyz
+
+        model = model_from_crystal(read_xyz(args.xyz), qmin=qmin, qmax=qmax, radiation=args.radiation,
+                                   n_threads=None)
+        source = {"xyz": str(args.xyz)}
+    else:
+        structure = load_structure(args)
+        start_b = structure_b(structure)
+        elements = {s.element for s in structure.sites}
+        coherent = args.coherent_element if args.coherent_element in elements else structure.sites[0].element
+        if "size" in refine:
+            if args.shape != "sphere" or args.size is None:
+                raise NanotwinError("--refine size in a PDF fit needs --shape sphere --size NM")
+            from nanotwin_core.refine.pdf_fit import PDFModel
+
+            model = PDFModel(sphere_ladder(structure, args.size, coherent_element=coherent),
+                             qmin=qmin, qmax=qmax, radiation=args.radiation)
+        else:
+            args.coherent_element = coherent
+            model = model_from_crystal(build_from_args(args), qmin=qmin, qmax=qmax, radiation=args.radiation)
+        source = {"structure": structure.name, "shape": args.shape, "size_nm": args.size}
+    if not args.quiet:
+        print(f"  PDF model ready ({time.perf_counter() - t0:.1f} s); fitting {len(ranges)} r range(s)")
+    if len(ranges) == 1:
+        out = fit_pdf(data, model, settings, start_b=start_b)
+        fits = [(ranges[0], out.result, out.rw)]
+    else:
+        fits = [((f.rmin, f.rmax), f.result, f.rw)
+                for f in fit_pdf_ranges(data, model, settings, ranges, start_b=start_b)]
+    elapsed = time.perf_counter() - t0
+    entries, curves = [], {}
+    for (lo, hi), res, rw in fits:
+        vals = res.params.values()
+        entry = pdf_fit_json(res, rw, rmin=lo, rmax=hi, qmin=qmin, qmax=qmax,
+                             size_nm=realised_size(model, vals))
+        entries.append(entry)
+        curves[f"fit_{lo:g}_{hi:g}"] = {"r": data.r[(data.r >= lo) & (data.r <= hi)], "g_calc": res.y_calc}
+    summary = dict(entries[0])
+    summary["model"] = source
+    summary["data"] = {"path": str(args.data), "kind": "pdf"}
+    summary["seconds"] = elapsed
+    if len(entries) > 1:
+        summary["ranges"] = entries
+    sigma = data.dg if data.dg is not None else np.ones(data.r.size)
+    project = Project(
+        model={"pdf": source, "refine": list(refine)},
+        data={"observed": {"x": data.r, "y": data.g, "sigma": sigma}},
+        data_meta={"observed": {"path": str(args.data), "x_kind": "r", "kind": "pdf",
+                                "sigma_source": "file" if data.dg is not None else "unit_weights"}},
+        cache=curves,
+        cache_meta={k: {"kind": "pdf_fit"} for k in curves},
+        results={"fit": summary},
+        history=[{"command": "fit", "kind": "pdf", "refine": list(refine), "rw": [e["rw"] for e in entries]}],
+    )
+    save_project(project, args.out)
+    for e, ((lo, hi), res, rw) in zip(entries, fits, strict=True):
+        print(f"r = {lo:g}-{hi:g} Å: Rw = {rw:.4f}  N = {res.n_points}  P = {res.n_params}"
+              f"  ({elapsed:.1f} s)")
+        for prm in res.params:
+            if prm.refine and prm.constraint is None:
+                print(f"  {prm.name:12s} {format_esd(prm.value, prm.esd)}"
+                      + (f"  (at {prm.at_bound} bound)" if prm.at_bound else ""))
+        if e.get("population"):
+            print(f"  sphere diameter {e['population']['D_eq_nm']:.3f} nm")
+    for msg in fits[0][1].messages:
+        print(f"  note: {msg}")
+    print(f"wrote {args.out}")
+    if args.json:
+        _write_text(args.json, json.dumps(summary, indent=2, default=_json_default))
+        print(f"wrote {args.json}")
+    if args.report:
+        _write_text(args.report, pdf_markdown(entries, [f[1] for f in fits],
+                                              title=f"nanotwin PDF fit of {Path(args.data).name}"))
+        print(f"wrote {args.report}")
+    return 0
+
+
 def _population_markdown(populations: list[dict]) -> str:
     from nanotwin_core.refine.report import format_esd
 
@@ -541,6 +805,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = demos.run_demo(args.name, out, progress=lambda msg: print(msg, flush=True))
     for path in result.files:
         print(f"wrote {path}")
+    if args.table:
+        rows = demos.superstructure_table(args.name, progress=lambda msg: print(msg, flush=True))
+        text = demos.format_superstructure_table(rows)
+        (out / f"{args.name}_superstructure.txt").write_text(
+            "# superstructure heights (I - I0 at the R, M, X positions) and integrated (110), (200),\n"
+            f"# relative to the first model; {demos.get_demo(args.name).title}\n{text}\n", encoding="utf-8")
+        print(text)
     return 0
 
 
@@ -596,7 +867,8 @@ def make_parser() -> argparse.ArgumentParser:
     src.add_argument("--model", metavar="FILE.toml", help="model file (see README)")
     src.add_argument("--demo", metavar="NAME", help="start from a demo's model")
     dat = ft.add_argument_group("data")
-    dat.add_argument("--data", required=True, metavar="FILE", help=".xye/.xy/.dat/.chi pattern")
+    dat.add_argument("--data", required=True, metavar="FILE",
+                     help=".xye/.xy/.dat/.chi pattern, or a .gr G(r) for a PDF fit")
     dat.add_argument("--x", choices=("tth", "q"), help="what the first column is, for files without a header")
     rad = dat.add_mutually_exclusive_group()
     rad.add_argument("--wavelength", type=_positive_float, metavar="Å", help="wavelength in Å")
@@ -608,9 +880,10 @@ def make_parser() -> argparse.ArgumentParser:
     rng.add_argument("--range", metavar="QMIN:QMAX", help="fitted Q range (1/Å)")
     rng.add_argument("--tth-range", metavar="MIN:MAX", help="fitted 2theta range (degrees)")
     par = ft.add_argument_group("refinement")
-    par.add_argument("--refine", default="scale,background,adp,size",
+    par.add_argument("--refine", default=None,
                      help="what to refine: scale,background,adp,size,expansion,zero,fractions,twin "
-                          "[scale,background,adp,size]")
+                          f"[{POWDER_REFINE}]; PDF fits: scale,adp,expansion,qdamp,qbroad,delta1,delta2,"
+                          f"size,spdiameter [{PDF_REFINE}]")
     par.add_argument("--twin-states", metavar="NM,NM,...",
                      help="twin density as a mixture of states with these mean domain sizes (nm) "
                           "plus the untwinned crystal; use with --twin and --refine twin")
@@ -622,6 +895,24 @@ def make_parser() -> argparse.ArgumentParser:
                      help="polarization correction for 2theta data [sync]")
     par.add_argument("--caglioti", metavar="U,V,W", help="instrument resolution (deg^2), pseudo-Voigt")
     par.add_argument("--max-nfev", type=int, default=200, help="largest number of model evaluations [200]")
+    pdf = ft.add_argument_group("PDF fits (--data FILE.gr)")
+    pdf.add_argument("--xyz", metavar="FILE", help="model atoms from an XYZ file instead of a structure")
+    pdf.add_argument("--rrange", action="append", metavar="RMIN:RMAX",
+                     help="fitted r range in Å [1:20]; repeat it or give a comma list for "
+                          "range-resolved fits (one refinement per range)")
+    pdf.add_argument("--qmin", type=float, default=None,
+                     help="lower Q of the data's transform, 1/Å [header, else 0]; removes the "
+                          "small-angle scattering of the model as in the data")
+    pdf.add_argument("--qmax", type=_positive_float, default=None,
+                     help="upper Q of the data's transform (termination ripples), 1/Å [header]")
+    pdf.add_argument("--qdamp", type=float, default=0.0,
+                     help="Q resolution envelope exp(-(qdamp r)^2/2), start value [0] 1/Å")
+    pdf.add_argument("--qbroad", type=float, default=0.0,
+                     help="peak broadening sigma^2 (1 + qbroad^2 r^2), start value [0] 1/Å")
+    pdf.add_argument("--delta2", type=float, default=0.0,
+                     help="correlated motion sigma^2 (1 - delta2/r^2), start value [0] Å^2")
+    pdf.add_argument("--spdiameter", type=_positive_float, default=None,
+                     help="spherical envelope diameter (PDFgui), Å [none]")
     out = ft.add_argument_group("output")
     out.add_argument("--out", required=True, metavar="PROJECT.h5",
                      help="project file with data, model and fit")
@@ -630,10 +921,19 @@ def make_parser() -> argparse.ArgumentParser:
     out.add_argument("--quiet", action="store_true", help="no progress lines")
     ft.set_defaults(func=cmd_fit)
 
+    pp = sub.add_parser("population", help="size statistics of a log-normal population (Table 2)")
+    pp.add_argument("spec", metavar="SPEC",
+                    help='"Dab=8.19,sab=0.24,Lc=9.79,sc=0.20" (prisms) or "D=5.0,sD=0.2" (spheres, cuboids)')
+    pp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pp.set_defaults(func=cmd_population)
+
     d = sub.add_parser("demo", help="run a built-in demo headless (patterns + PNG)")
     d.add_argument("name", nargs="?", help="demo name (see --list)")
     d.add_argument("--list", action="store_true", help="list the demos")
     d.add_argument("--out", metavar="DIR", help="output folder [nanotwin-demo-NAME]")
+    d.add_argument("--table", action="store_true",
+                   help="also print (and write) the superstructure R/M/X table relative to the untwinned "
+                        "crystal (gamma demos; builds each crystal at zero tilt too)")
     d.set_defaults(func=cmd_demo)
 
     g = sub.add_parser("gui", help="open the graphical workbench")

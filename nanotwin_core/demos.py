@@ -184,7 +184,6 @@ def default_adp(structure) -> dict[str, float]:
 
 def model_histograms(spec: ModelSpec, *, cancel: Callable[[], bool] | None = None):
     """Pair histograms of a model, averaged over its seeds (histograms add linearly)."""
-    from nanotwin_core.builder import build_crystal
     from nanotwin_core.scattering import PairHistograms, compute_histograms
     from nanotwin_core.structures.library import get_structure
 
@@ -193,19 +192,26 @@ def model_histograms(spec: ModelSpec, *, cancel: Callable[[], bool] | None = Non
     info: dict = {}
     seeds = spec.seeds if spec.twinned else spec.seeds[:1]
     for seed in seeds:
-        if cancel is not None and cancel():
-            raise Cancelled("demo cancelled")
-        crystal = build_crystal(
-            structure, shape="prism", size_ab_nm=spec.size_ab_nm, size_c_nm=spec.size_c_nm,
-            twins=spec.twins, boundaries=spec.boundaries, domain_size_nm=spec.domain_size_nm,
-            seed=seed, **_same_termination(structure, spec),
-        )
+        crystal = build_model_crystal(structure, spec, seed, cancel)
         parts.append(compute_histograms(crystal, cancel=cancel))
         info = {k: v for k, v in crystal.info.items() if k != "boundaries"}
         info["n_atoms"] = crystal.n_atoms
     hist = parts[0] if len(parts) == 1 else PairHistograms.combine([(1.0 / len(parts), h) for h in parts])
     info["seeds"] = list(seeds)
     return structure, hist, info
+
+
+def build_model_crystal(structure, spec: ModelSpec, seed: int, cancel: Callable[[], bool] | None = None):
+    """One crystal of a demo model (one seed of its boundary network)."""
+    from nanotwin_core.builder import build_crystal
+
+    if cancel is not None and cancel():
+        raise Cancelled("demo cancelled")
+    return build_crystal(
+        structure, shape="prism", size_ab_nm=spec.size_ab_nm, size_c_nm=spec.size_c_nm,
+        twins=spec.twins, boundaries=spec.boundaries, domain_size_nm=spec.domain_size_nm,
+        seed=seed, **_same_termination(structure, spec),
+    )
 
 
 def _same_termination(structure, spec: ModelSpec) -> dict:
@@ -289,3 +295,80 @@ def _slug(text: str) -> str:
     while "--" in slug:
         slug = slug.replace("--", "-")
     return slug.strip("-")
+
+
+def superstructure_table(
+    demo: Demo | str,
+    *,
+    progress: Callable[[str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> list[dict]:
+    """Superstructure intensity of every twinned model relative to the demo's untwinned one.
+
+    Rows ``{"label", "R", "M", "X", "total", "I110", "I200"}``: per superstructure class, the
+    summed heights of I - I0 at the exact reflection positions (I0 = the same crystal at zero
+    tilt, see :mod:`nanotwin_core.superstructure` and docs/internals.md), relative to the
+    first model; I110 and I200 are the integrated fundamental peaks near 1.52 and 2.15 1/Å.
+    Only models of the first model's structure (an orthorhombic Pbnm perovskite) take part.
+    """
+    from nanotwin_core.reflections import reflections
+    from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
+    from nanotwin_core.scattering.form_factors import energy_from_wavelength
+    from nanotwin_core.structures.library import get_structure
+    from nanotwin_core.superstructure import class_heights, integrated, zero_tilt
+
+    demo = get_demo(demo) if isinstance(demo, str) else demo
+    reference = demo.models[0]
+    structure = get_structure(reference.structure)
+    if structure.spacegroup.replace(" ", "") not in ("Pbnm", "Pnma"):
+        raise NanotwinError(f"demo {demo.name}: its first model is not an orthorhombic perovskite; "
+                            "the superstructure table compares twinned with untwinned gamma crystals")
+    q = np.arange(1.0, 2.4, 0.001)
+    energy = energy_from_wavelength(demo.wavelength)
+    b_iso = default_adp(structure)
+
+    def patterns(spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
+        hs, h0s = [], []
+        for seed in (spec.seeds if spec.twinned else spec.seeds[:1]):
+            crystal = build_model_crystal(structure, spec, seed, cancel)
+            hs.append(compute_histograms(crystal, cancel=cancel))
+            h0s.append(compute_histograms(zero_tilt(crystal), cancel=cancel))
+        w = 1.0 / len(hs)
+        h = hs[0] if len(hs) == 1 else PairHistograms.combine([(w, x) for x in hs])
+        h0 = h0s[0] if len(h0s) == 1 else PairHistograms.combine([(w, x) for x in h0s])
+        return (debye_intensity(h, q, b_iso=b_iso, energy_kev=energy),
+                debye_intensity(h0, q, b_iso=b_iso, energy_kev=energy))
+
+    fund = [r.q for r in reflections(structure, 2.2, q_min=1.4) if r.klass == "fundamental"]
+    q110 = min(fund, key=lambda x: abs(x - 1.52))
+    q200 = min(fund, key=lambda x: abs(x - 2.15))
+    rows: list[dict] = []
+    ref = None
+    for spec in demo.models:
+        if spec.structure != reference.structure or (spec.size_ab_nm, spec.size_c_nm) != (
+                reference.size_ab_nm, reference.size_c_nm):
+            continue
+        if progress:
+            progress(f"{demo.name}: superstructure of {spec.label}")
+        i, i0 = patterns(spec)
+        heights = class_heights(q, i, i0, structure).heights
+        if ref is None:
+            ref = (heights, sum(heights.values()), integrated(q, i, q110), integrated(q, i, q200))
+        rows.append({
+            "label": spec.label,
+            **{k: heights[k] / ref[0][k] for k in ("R", "M", "X")},
+            "total": sum(heights.values()) / ref[1],
+            "I110": integrated(q, i, q110) / ref[2],
+            "I200": integrated(q, i, q200) / ref[3],
+        })
+    return rows
+
+
+def format_superstructure_table(rows: list[dict]) -> str:
+    """The table of :func:`superstructure_table` as aligned text."""
+    width = max(len(r["label"]) for r in rows)
+    lines = [f"{'model':{width}s}  " + "".join(f"{k:>7s}" for k in ("R", "M", "X", "total", "I110", "I200"))]
+    for r in rows:
+        lines.append(f"{r['label']:{width}s}  " + "".join(
+            f"{r[k]:7.2f}" for k in ("R", "M", "X", "total", "I110", "I200")))
+    return "\n".join(lines)

@@ -1,13 +1,20 @@
 """Project files: HDF5 (h5py) with a schema version, saved atomically, never pickled.
 
-Layout (version 1)::
+Layout (version 2)::
 
-    /                    attrs: format = "nanotwin-project", schema_version = 1, nanotwin_version
+    /                    attrs: format = "nanotwin-project", schema_version = 2, nanotwin_version
     /model               attrs: json = the model settings (structure, shape, sizes, twins, ...)
     /data/<name>/        datasets x, y[, sigma]; attrs: json = metadata (path, x_kind, wavelength)
     /cache/<key>/        datasets of cached arrays (pair histograms, per-size patterns); attrs json
     /results/<name>      attrs: json = a refinement result (parameters, esds, figures of merit)
     /history             attrs: json = list of history entries (one per fit)
+    /state               attrs: json = what a program needs to restore its view (the GUI's dock
+                         settings, curve labels, ...); new in version 2
+
+Version 1 files (no ``/state``) are read as version 2 files with an empty state. Cache entries
+written by the helpers below carry a ``kind`` in their metadata: ``"pair_histograms"``
+(:func:`histograms_to_cache`, a ``PairHistograms``) and ``"crystal"`` (:func:`crystal_to_cache`,
+the atoms of a ``Crystal`` with element and ADP-group names as indices into a JSON list).
 
 Everything user-defined is stored as JSON text in attributes or as plain numeric arrays, so
 opening a project never runs code from the file. Saving writes a temporary file beside the
@@ -29,7 +36,8 @@ from nanotwin_core._version import __version__
 from nanotwin_core.errors import InputFileError
 
 FORMAT_NAME = "nanotwin-project"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -43,6 +51,8 @@ class Project:
     cache_meta: dict[str, dict] = field(default_factory=dict)
     results: dict[str, dict] = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
+    state: dict = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION  # of the file it was read from (written: always the newest)
 
 
 def _json(value) -> str:
@@ -75,6 +85,7 @@ def save_project(project: Project, path: str | Path) -> Path:
             for name, result in project.results.items():
                 res.create_group(_check_name(name)).attrs["json"] = _json(result)
             f.create_group("history").attrs["json"] = _json(project.history)
+            f.create_group("state").attrs["json"] = _json(project.state)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -119,14 +130,16 @@ def open_project(path: str | Path) -> Project:
                     f"project schema version {version} is newer than this nanotwin "
                     f"({__version__}) reads (version {SCHEMA_VERSION}); update nanotwin",
                 )
-            if version < 1:
+            if version not in READABLE_VERSIONS:
                 raise InputFileError(path, f"unknown project schema version {version}")
-            project = Project(model=_load_json(f["model"], path))
+            project = Project(model=_load_json(f["model"], path), schema_version=version)
             project.data, project.data_meta = _read_arrays(f["data"], path)
             project.cache, project.cache_meta = _read_arrays(f["cache"], path)
             for name, g in f["results"].items():
                 project.results[name] = _load_json(g, path)
             project.history = _load_json(f["history"], path)
+            if version >= 2:
+                project.state = _load_json(f["state"], path)
             return project
     except InputFileError:
         raise
@@ -152,3 +165,69 @@ def _read_arrays(group: h5py.Group, path: Path) -> tuple[dict, dict]:
         arrays[name] = {key: np.asarray(ds[()]) for key, ds in g.items()}
         meta[name] = _load_json(g, path)
     return arrays, meta
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def histograms_to_cache(hist) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, metadata) of a ``PairHistograms`` for ``Project.cache`` / ``cache_meta``."""
+    arrays, meta = hist.to_arrays()
+    return arrays, {**meta, "kind": "pair_histograms"}
+
+
+def histograms_from_cache(arrays: dict[str, np.ndarray], meta: dict):
+    """The ``PairHistograms`` stored by :func:`histograms_to_cache`."""
+    from nanotwin_core.scattering.types import PairHistograms
+
+    if meta.get("kind") != "pair_histograms":
+        raise ValueError(f"cache entry of kind {meta.get('kind')!r} is not pair histograms")
+    return PairHistograms.from_arrays(arrays, {k: v for k, v in meta.items() if k != "kind"})
+
+
+def crystal_to_cache(crystal) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, metadata) of a ``Crystal``'s atoms (positions Å, names as indices; no lattice).
+
+    ``info`` entries that are not plain JSON values are left out.
+    """
+    elements, el_idx = np.unique(np.asarray(crystal.elements, str), return_inverse=True)
+    groups, gr_idx = np.unique(np.asarray(crystal.adp_groups, str), return_inverse=True)
+    arrays = {
+        "positions": np.asarray(crystal.positions, np.float64),
+        "element_index": el_idx.astype(np.int32),
+        "adp_group_index": gr_idx.astype(np.int32),
+        "occupancy": np.asarray(crystal.occupancy, np.float64),
+        "exclusion": np.asarray(crystal.exclusion, np.int64),
+        "domain": np.asarray(crystal.domain, np.int32),
+        "variant": np.asarray(crystal.variant, np.int32),
+    }
+    if crystal.cell is not None:
+        arrays["cell"] = np.asarray(crystal.cell, np.float64)
+    info = {}
+    for key, value in (crystal.info or {}).items():
+        try:
+            json.dumps(value, default=_json_default)
+        except (TypeError, ValueError):
+            continue
+        info[str(key)] = value
+    meta = {"kind": "crystal", "elements": [str(e) for e in elements],
+            "adp_groups": [str(g) for g in groups], "info": info}
+    return arrays, meta
+
+
+def crystal_from_cache(arrays: dict[str, np.ndarray], meta: dict):
+    """The ``Crystal`` stored by :func:`crystal_to_cache` (without its lattice description)."""
+    from nanotwin_core.crystal import Crystal
+
+    if meta.get("kind") != "crystal":
+        raise ValueError(f"cache entry of kind {meta.get('kind')!r} is not a crystal")
+    elements = np.asarray(meta["elements"], dtype="U4")
+    groups = np.asarray(meta["adp_groups"], dtype="U16")
+    el_idx = np.asarray(arrays["element_index"], np.int64)
+    gr_idx = np.asarray(arrays["adp_group_index"], np.int64)
+    if el_idx.size and (el_idx.min() < 0 or el_idx.max() >= len(elements)
+                        or gr_idx.min() < 0 or gr_idx.max() >= len(groups)):
+        raise ValueError("crystal element or ADP-group index out of range")
+    return Crystal(
+        positions=arrays["positions"], elements=elements[el_idx], adp_groups=groups[gr_idx],
+        occupancy=arrays["occupancy"], exclusion=arrays["exclusion"], domain=arrays["domain"],
+        variant=arrays["variant"], cell=arrays.get("cell"), info=dict(meta.get("info", {})),
+    )

@@ -336,9 +336,9 @@ def _units(structure, shape: str) -> tuple[tuple[float, ...], float]:
 def _component_structure(spec, structure):
     """The structure of a mixture component (the model's unless it names another)."""
     if spec.cif:
-        from nanotwin_core.structures.cif import read_cif
+        from nanotwin_core.structures.files import read_structure_file
 
-        return read_cif(spec.cif)
+        return read_structure_file(spec.cif)
     if spec.structure:
         from nanotwin_core.structures.library import get_structure
 
@@ -544,9 +544,9 @@ def prepare_fit(
     if structure is not None:
         pass
     elif model.cif:
-        from nanotwin_core.structures.cif import read_cif
+        from nanotwin_core.structures.files import read_structure_file
 
-        structure = read_cif(model.cif)
+        structure = read_structure_file(model.cif)
     else:
         from nanotwin_core.structures.library import get_structure
 
@@ -803,8 +803,9 @@ def run_fit(
     callback: Callable[[dict[str, float], float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     global_grid: dict[str, Sequence[float]] | None = None,
+    structure=None,
 ):
-    """prepare_fit + run: returns (problem, FitResult)."""
-    problem = prepare_fit(model, data, settings, progress=progress, cancel=cancel)
+    """prepare_fit + run: returns (problem, FitResult). ``structure`` overrides the model's."""
+    problem = prepare_fit(model, data, settings, progress=progress, cancel=cancel, structure=structure)
     result = problem.run(callback=callback, cancel=cancel, global_grid=global_grid)
     return problem, result

@@ -56,6 +56,8 @@ def range_resolved(
     make_params: Callable[[], ParameterSet],
     linear_names: Sequence[str],
     nonneg: bool | Sequence[bool] = True,
+    max_nfev: int | None = None,
+    start_grid: Callable[[float, float], dict[str, Sequence[float]]] | None = None,
     **fit_kwargs: object,
 ) -> list[RangeFit]:
     """Run one independent refinement per r range (as in the paper's Fig. 4f).
@@ -67,6 +69,9 @@ def range_resolved(
     make_basis : ``make_basis(r) -> basis`` builds the model callable for the points r of a range.
     make_params : fresh start parameters for each range.
     linear_names, nonneg : as in :class:`Refinement`.
+    max_nfev : largest number of model evaluations per range (None: scipy's default).
+    start_grid : ``start_grid(rmin, rmax) -> {name: values}``: a coarse grid search of start values
+        per range before the least squares (e.g. the expansion, whose minimum is narrow at high r).
     fit_kwargs : passed to :class:`Refinement` (callback, cancel).
     """
     out = []
@@ -79,7 +84,10 @@ def range_resolved(
         ref = Refinement(
             make_basis(d.r), make_params(), d.g, sigma, linear_names, nonneg, sigma_source=src, **fit_kwargs
         )  # type: ignore[arg-type]
-        res = ref.run()
+        grid = start_grid(rmin, rmax) if start_grid is not None else None
+        if grid:
+            ref.global_start(grid)
+        res = ref.run(max_nfev=max_nfev)
         out.append(
             RangeFit(rmin, rmax, res, pdf_rw(d.r, d.g, res.y_calc, sigma=None if src != "file" else sigma))
         )

@@ -1,0 +1,33 @@
+"""The demos' superstructure table (`nanotwin demo NAME --table`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nanotwin_core.demos import Demo, ModelSpec, format_superstructure_table, superstructure_table
+from nanotwin_core.errors import NanotwinError
+
+
+def test_one_001_boundary_keeps_m_and_suppresses_r() -> None:
+    # A 1/2<001> shift t2 = (0, 0, 1/2) multiplies hkl by (-1)^l: R (h+k odd, l odd) and X
+    # (h+k even, l odd) flip across the boundary, M (l even) does not (SCIENCE.md section 2).
+    demo = Demo("t", "t", "t", models=(
+        ModelSpec("untwinned", "CsPbBr3-gamma", size_ab_nm=5.0, size_c_nm=5.0),
+        ModelSpec("one boundary", "CsPbBr3-gamma", size_ab_nm=5.0, size_c_nm=5.0,
+                  twins=("1/2<001>{110}",), boundaries=1),
+    ))
+    rows = superstructure_table(demo)
+    assert [r["label"] for r in rows] == ["untwinned", "one boundary"]
+    assert all(rows[0][k] == pytest.approx(1.0) for k in ("R", "M", "X", "total", "I110", "I200"))
+    twinned = rows[1]
+    assert twinned["R"] < 0.7
+    assert twinned["M"] > 0.9
+    assert twinned["I110"] == pytest.approx(1.0, abs=0.05)  # fundamentals stay
+    text = format_superstructure_table(rows)
+    assert "one boundary" in text and "R" in text.splitlines()[0]
+
+
+def test_table_needs_an_orthorhombic_reference() -> None:
+    demo = Demo("t", "t", "t", models=(ModelSpec("alpha", "CsPbBr3-alpha", size_ab_nm=3, size_c_nm=3),))
+    with pytest.raises(NanotwinError, match="orthorhombic"):
+        superstructure_table(demo)
