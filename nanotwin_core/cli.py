@@ -575,7 +575,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"\r  iteration: Rwp = {rwp:.5f}" + " " * 30, end="", flush=True)
 
-    problem, result = run_fit(model, data, settings, progress=show_progress, callback=show_iteration)
+    structure = load_structure(args) if getattr(args, "tilt", None) else None
+    problem, result = run_fit(model, data, settings, progress=show_progress, callback=show_iteration,
+                              structure=structure)
     elapsed = time.perf_counter() - t0
     if not args.quiet:
         print()

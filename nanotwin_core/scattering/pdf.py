@@ -187,7 +187,8 @@ def compute_pdf(
 
     qmin, qmax : range of the transform in 1/Å [0.5, 25]; qmin > 0 leaves out the small-angle
         (particle shape) scattering, as measured data do.
-    qstep : Q grid step [min(0.01, pi / (4 rmax))], fine enough for every r <= rmax.
+    qstep : Q grid step [min(0.002, pi / (4 rmax))]: for C60 (Qmax 25) G(r) then matches a direct
+        real-space sum to 2e-5 of its maximum (8e-5 with a 0.01 step).
     rmin, rmax, rstep : r grid in Å [0, 50, 0.01].
     qdamp : Gaussian envelope exp(-(r qdamp)^2 / 2) on G [0]; lorch : Lorch function [False].
     """
@@ -195,7 +196,7 @@ def compute_pdf(
     if not qmax > qmin:
         raise NanotwinError(f"qmax must exceed qmin (got {qmin}, {qmax})")
     if qstep is None:
-        qstep = min(0.01, np.pi / (4.0 * max(rmax, 1.0)))
+        qstep = min(0.002, np.pi / (4.0 * max(rmax, 1.0)))
     q = qmin + qstep * np.arange(int(np.floor((qmax - qmin) / qstep + 1e-9)) + 1)
     if q[0] == 0.0:
         q = q[1:]  # F(0) = 0 adds nothing
