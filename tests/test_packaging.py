@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,34 @@ def test_importing_the_core_loads_no_qt() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_desktop_entry_and_icon() -> None:
+    entry = (REPO / "resources" / "nanotwin.desktop").read_text(encoding="utf-8").splitlines()
+    keys = dict(line.split("=", 1) for line in entry[1:] if "=" in line)
+    assert entry[0] == "[Desktop Entry]"
+    assert keys["Type"] == "Application" and keys["Icon"] == "nanotwin"
+    assert keys["Exec"].split()[0] == "nanotwin"
+    png = (REPO / "resources" / "nanotwin.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (256, 256)
+
+
+def test_bundle_recipe_names_existing_files() -> None:
+    spec = (REPO / "packaging" / "nanotwin.spec").read_text(encoding="utf-8")
+    for needed in ('"vispy"', '"xraydb"', '"nanotwin_app"', "entry.py", "nanotwin.png"):
+        assert needed in spec
+    assert (REPO / "packaging" / "entry.py").exists()
+    build = (REPO / "packaging" / "build_bundle.sh").read_text(encoding="utf-8")
+    assert "check_bundle.sh" in build and (REPO / "packaging" / "check_bundle.sh").exists()
+
+
+def test_numba_cache_defaults_to_a_user_folder() -> None:
+    code = ("import os, nanotwin_core, numba; print(os.environ['NUMBA_CACHE_DIR']); "
+            "print(numba.config.CACHE_DIR)")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    env_dir, numba_dir = out.stdout.split()
+    assert env_dir == numba_dir
+    assert "nanotwin" in env_dir and not env_dir.startswith(str(REPO))
