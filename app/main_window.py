@@ -2,7 +2,9 @@
 
 The window wires widgets to the workspace and starts workers; it computes nothing itself.
 Dialogs go through ``ask_open_path``/``ask_save_path``/``notify``/``ask_discard`` so tests (and
-the headless screenshot mode) can replace them.
+the headless screenshot mode) can replace them. The refinement dock (``_build_refine_dock`` and
+the "refinement" section) and project files (the "projects" section) are kept in their own
+methods.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import numpy as np
 from nanotwin_app import jobs
 from nanotwin_app.demos import demo_entries
 from nanotwin_app.docks.model_dock import ModelDock
+from nanotwin_app.docks.refine_dock import RefineDock
 from nanotwin_app.plots.pattern_panel import PatternPanel
 from nanotwin_app.plots.ticks import pseudocubic_a_of_crystal
 from nanotwin_app.viewer3d.viewer_panel import ViewerPanel
 from nanotwin_app.workers import WARMUP_MESSAGE, Task, TaskRunner
-from nanotwin_app.workspace import Workspace
+from nanotwin_app.workspace import FitRecord, Workspace
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
@@ -32,13 +35,18 @@ from PySide6.QtWidgets import (
     QScrollArea,
 )
 
+from nanotwin_core.errors import NanotwinError
+
 DATA_SUFFIXES = {".xye", ".xy", ".dat", ".chi"}
-OPENABLE = DATA_SUFFIXES | {".cif", ".xyz"}
+PROJECT_SUFFIXES = {".h5", ".hdf5"}
+OPENABLE = DATA_SUFFIXES | {".cif", ".xyz"} | PROJECT_SUFFIXES
 MAX_RECENT = 8
 ICON = Path(__file__).parent / "resources" / "nanotwin.svg"
 GUIDE_URL = "https://github.com/nanotwin/nanotwin#readme"
 
 SHORTCUTS = [
+    ("Ctrl+O", "Open a project (.h5)"),
+    ("Ctrl+S", "Save the project (Ctrl+Shift+S: save as)"),
     ("Ctrl+B", "Build and compute the model"),
     ("Esc", "Cancel the running computation"),
     ("Ctrl+E", "Export the pattern (.xye / .csv)"),
@@ -91,6 +99,8 @@ class MainWindow(QMainWindow):
         self.pattern_dock.setObjectName("pattern_dock")
         self.pattern_dock.setWidget(self.pattern_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.pattern_dock)
+        self._build_refine_dock()
+        self._build_teaching_dock()
 
         self._build_status_bar()
         self._build_menus()
@@ -136,10 +146,7 @@ class MainWindow(QMainWindow):
         f = mb.addMenu("&File")
         f.setToolTipsVisible(True)
         self.new_action = self._action(f, "&New", self.new_workspace, "Ctrl+N")
-        self.open_project_action = self._action(
-            f, "Open project…", None, "Ctrl+O",
-            tip="not yet: projects arrive with the refinement release", enabled=False,
-        )
+        self._build_project_menu(f)
         f.addSeparator()
         self._action(f, "Import data (.xye/.xy/.dat/.chi)…", self.import_data_dialog, "Ctrl+I")
         self._action(f, "Import CIF…", self.import_cif_dialog)
@@ -156,13 +163,15 @@ class MainWindow(QMainWindow):
         v = mb.addMenu("&View")
         v.addAction(self.model_dock.toggleViewAction())
         v.addAction(self.pattern_dock.toggleViewAction())
+        v.addAction(self.refine_dock.toggleViewAction())
+        v.addAction(self.teaching_dock.toggleViewAction())
         self._action(v, "Reset 3D view", self.viewer.reset_view, "Ctrl+R")
 
         m = mb.addMenu("&Model")
         self._action(m, "Build and compute", lambda: self.model_dock_widget.request_build(False), "Ctrl+B")
         self._action(m, "Cancel computation", self.cancel_computation, "Esc")
-        self._action(m, "Refinement (not yet)", None,
-                     tip="not yet: refinement arrives with the refinement release", enabled=False)
+        self._action(m, "Refinement", self.show_refinement, "Ctrl+Shift+R",
+                     tip="Show the refinement dock (load data first)")
 
         d = mb.addMenu("&Demos")
         d.setToolTipsVisible(True)
@@ -188,12 +197,15 @@ class MainWindow(QMainWindow):
         ws.data_changed.connect(self._data_changed)
         ws.stats_changed.connect(self._stats_changed)
         ws.dirty_changed.connect(lambda d: self.setWindowModified(d))
-        self.setWindowTitle("nanotwin[*]")
+        ws.fit_changed.connect(self._patterns_changed)
+        self._update_title()
         self.model_dock_widget.build_requested.connect(self.build_model)
         self.model_dock_widget.cancel_requested.connect(self.cancel_computation)
+        self.model_dock_widget.refine_requested.connect(self.show_refinement)
         self.runner.busy_changed.connect(self._busy_changed)
         self.viewer.status.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.pattern_panel.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self._connect_refine_dock()
 
     # ================================================================ dialogs (replaceable)
     def ask_open_path(self, caption: str, filters: str) -> str | None:
@@ -223,7 +235,7 @@ class MainWindow(QMainWindow):
             return True
         answer = QMessageBox.question(
             self, "Unsaved results",
-            "The model and patterns you computed are not exported. Close anyway?",
+            "The model, patterns or fit you computed are not saved. Discard them?",
             QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
@@ -305,7 +317,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Cancelling…", 3000)
 
     def _progress(self, value: object) -> None:
-        if isinstance(value, str):
+        if isinstance(value, jobs.FitProgress):
+            self._fit_progress(value)
+        elif isinstance(value, str):
             self.statusBar().showMessage(value)
         else:
             self.progress.setRange(0, 100)
@@ -317,6 +331,10 @@ class MainWindow(QMainWindow):
         ws.set_crystal(res.crystal)
         a_p = res.a_p or pseudocubic_a_of_crystal(res.crystal)
         self.pattern_panel.set_pseudocubic(a_p)
+        ws.a_p = a_p
+        ws.set_histograms(res.histograms)
+        if ws.fit is not None:
+            self.refine_dock_widget.show_fit_check.setChecked(False)  # show the new model's curves
         ws.set_patterns(res.curves, caption=res.caption, title=res.title)
         ws.set_stats(res.n_pairs, res.seconds)
         ws.set_dirty(dirty)
@@ -352,25 +370,36 @@ class MainWindow(QMainWindow):
 
     def _patterns_changed(self) -> None:
         p = self.workspace.patterns
-        self.pattern_panel.set_patterns(p.curves, caption=p.caption)
+        fit_curves = self._fit_curves()
+        if fit_curves:
+            self.pattern_panel.set_patterns(fit_curves, caption=self._fit_caption())
+        else:
+            self.pattern_panel.set_patterns(p.curves, caption=p.caption)
 
     def _data_changed(self) -> None:
         data = self.workspace.data
         if data is None:
             self.pattern_panel.set_data(None)
             return
-        try:
-            q = data.q()
-        except ValueError:
-            q = jobs_q_from_tth(data.x, self.pattern_panel.wavelength)
+        if data.x_kind == "tth" and not data.wavelength:
             self.statusBar().showMessage(
                 f"{Path(data.path or 'data').name}: no wavelength in the file, using "
                 f"{self.pattern_panel.wavelength} Å", 8000)
-        self.pattern_panel.set_data(q, data.y, label=Path(data.path or "data").name)
+        self.pattern_panel.set_data(self._data_q(), data.y, label=Path(data.path or "data").name)
+        self._fit_cache = None
+
+    def _data_q(self) -> np.ndarray:
+        """Q (1/Å) of the loaded data (2theta without a wavelength: the panel's wavelength)."""
+        data = self.workspace.data
+        try:
+            return data.q()
+        except ValueError:
+            return jobs_q_from_tth(data.x, self.pattern_panel.wavelength)
 
     def _stats_changed(self) -> None:
         ws = self.workspace
-        self.pairs_label.setText(f"pairs: {ws.n_pairs:,}" if ws.n_pairs else "pairs: –")
+        pairs = ws.n_pairs
+        self.pairs_label.setText(f"pairs: {int(round(pairs)):,}" if pairs is not None else "pairs: –")
         self.time_label.setText(
             f"last computation: {ws.last_seconds:.1f} s"
             if ws.last_seconds is not None
@@ -391,13 +420,11 @@ class MainWindow(QMainWindow):
             ok = self.import_cif(path)
         elif suffix == ".xyz":
             ok = self.import_xyz(path)
-        elif suffix == ".h5":
-            self.notify("Open project", "Opening projects is not supported yet: projects arrive with "
-                        "the refinement release.")
-            return False
+        elif suffix in PROJECT_SUFFIXES:
+            ok = self.open_project(path)
         else:
             self.notify("Open", f"nanotwin cannot open {path.suffix or 'this'} files (yet): "
-                        "use .xye/.xy/.dat/.chi data, .cif or .xyz.")
+                        "use .h5 projects, .xye/.xy/.dat/.chi data, .cif or .xyz.")
             return False
         if ok:
             self.add_recent(path)
@@ -413,6 +440,9 @@ class MainWindow(QMainWindow):
         except (ValueError, OSError) as exc:
             self.notify("Import data", str(exc), "warning")
             return False
+        if self.workspace.fit is not None:  # a fit belongs to the data it was made on
+            self.workspace.fit_previous = None
+            self.workspace.set_fit(None)
         self.workspace.set_data(data)
         self.statusBar().showMessage(f"Loaded {Path(path).name}: {len(data)} points", 5000)
         return True
@@ -534,15 +564,285 @@ class MainWindow(QMainWindow):
         return [str(v) for v in (value or [])]
 
     def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
+        """Show the recent files; the actions are reused, never deleted (one may be the sender)."""
+        if not hasattr(self, "_recent_actions"):
+            self._recent_actions: list[QAction] = []
+            for _ in range(MAX_RECENT):
+                act = self.recent_menu.addAction("")
+                act.triggered.connect(lambda _c=False, a=act: self._open_recent(a))
+                self._recent_actions.append(act)
+            self._recent_none = self.recent_menu.addAction("(none)")
+            self._recent_none.setEnabled(False)
         files = self.recent_files()
-        for p in files:
-            act = self.recent_menu.addAction(Path(p).name)
-            act.setToolTip(p)
-            act.triggered.connect(lambda _c=False, p=p: self.open_file(p))
-        if not files:
-            act = self.recent_menu.addAction("(none)")
-            act.setEnabled(False)
+        for i, act in enumerate(self._recent_actions):
+            if i < len(files):
+                act.setText(Path(files[i]).name)
+                act.setToolTip(files[i])
+                act.setData(files[i])
+            act.setVisible(i < len(files))
+        self._recent_none.setVisible(not files)
+
+    def _open_recent(self, act: QAction) -> None:
+        path = act.data()
+        if act.isVisible() and path:
+            self.open_file(str(path))
+
+    # ================================================================ projects
+    def _build_project_menu(self, menu) -> None:
+        self.open_project_action = self._action(
+            menu, "Open project…", self.open_project_dialog, "Ctrl+O",
+            tip="Open a nanotwin project (.h5): model, data, curves and fit as saved",
+        )
+        self.save_action = self._action(menu, "&Save project", self.save_project, "Ctrl+S",
+                                        tip="Save the project (.h5)")
+        self.save_as_action = self._action(menu, "Save project as…", self.save_project_as, "Ctrl+Shift+S")
+
+    def _update_title(self) -> None:
+        path = self.workspace.project_path
+        self.setWindowTitle(f"nanotwin – {path.name}[*]" if path is not None else "nanotwin[*]")
+        self.setWindowModified(self.workspace.dirty)
+
+    def open_project_dialog(self) -> None:
+        """File > Open project."""
+        path = self.ask_open_path("Open project", "nanotwin projects (*.h5 *.hdf5);;All files (*)")
+        if path:
+            self.open_file(path)
+
+    def open_project(self, path: str | Path) -> bool:
+        """Show a saved project (nothing is recomputed); a damaged file changes nothing."""
+        from nanotwin_core.io.project import open_project
+
+        if self.workspace.dirty and not self.ask_discard():
+            return False
+        try:
+            project = open_project(path)
+        except (NanotwinError, OSError) as exc:
+            self.notify("Open project", f"Cannot open the project: {exc}\n\nNothing was changed.", "warning")
+            return False
+        if self.current_task is not None:
+            self.cancel_computation()
+        ws = self.workspace
+        try:
+            ws.load_project(project, path)
+        except NanotwinError as exc:
+            self.notify("Open project", f"Cannot open {Path(path).name}: {exc}\n\nNothing was changed.",
+                        "warning")
+            return False
+        self._fit_cache = None
+        self._live_fit = None
+        if ws.wavelength:
+            self.pattern_panel.wavelength_spin.setValue(float(ws.wavelength))
+        self.pattern_panel.set_pseudocubic(ws.a_p)
+        self._data_changed()
+        self._patterns_changed()
+        self._update_title()
+        note = "" if project.schema_version >= 2 else " (an older project: no window state)"
+        self.statusBar().showMessage(f"Opened {Path(path).name}{note}", 5000)
+        return True
+
+    def save_project(self) -> bool:
+        """File > Save: write the project to its file (asks for one the first time)."""
+        if self.workspace.project_path is None:
+            return self.save_project_as()
+        return self.save_project_to(self.workspace.project_path)
+
+    def save_project_as(self) -> bool:
+        """File > Save project as."""
+        path = self.ask_save_path("Save project", "nanotwin project (*.h5)", "project.h5")
+        if not path:
+            return False
+        path = Path(path)
+        if path.suffix.lower() not in PROJECT_SUFFIXES:
+            path = path.with_suffix(".h5")
+        return self.save_project_to(path)
+
+    def save_project_to(self, path: str | Path) -> bool:
+        """Write everything open to ``path`` (atomically: a failed save keeps the old file)."""
+        from nanotwin_core.io.project import save_project
+
+        ws = self.workspace
+        ws.wavelength = self.pattern_panel.wavelength
+        ws.fit_options = self.refine_dock_widget.options()
+        try:
+            save_project(ws.to_project(), path)
+        except (NanotwinError, OSError, TypeError, ValueError) as exc:
+            self.notify("Save project", f"Could not save {Path(path).name}: {exc}", "warning")
+            return False
+        ws.project_path = Path(path)
+        ws.set_dirty(False)
+        self.add_recent(path)
+        self._remember_dir(path)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {Path(path).name}", 5000)
+        return True
+
+    # ================================================================ refinement
+    def _build_refine_dock(self) -> None:
+        self._fit_cache: tuple[str, object] | None = None  # (fit_key, prepared problem) for reuse
+        self._fit_task: Task | None = None
+        self._live_fit: jobs.FitProgress | None = None
+        self._rows_before: list[dict] = []
+        self.refine_dock_widget = RefineDock(self.workspace)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.refine_dock_widget)
+        scroll.setMinimumWidth(420)
+        self.refine_dock = QDockWidget("Refinement", self)
+        self.refine_dock.setObjectName("refine_dock")
+        self.refine_dock.setWidget(scroll)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.refine_dock)
+
+    def _connect_refine_dock(self) -> None:
+        dock = self.refine_dock_widget
+        dock.run_requested.connect(self.start_fit)
+        dock.stop_requested.connect(self.stop_fit)
+        dock.export_requested.connect(self.export_report_dialog)
+        dock.show_fit_toggled.connect(lambda _on: self._patterns_changed())
+
+    def show_refinement(self) -> None:
+        """Model > Refinement: show and raise the refinement dock."""
+        self.refine_dock.show()
+        self.refine_dock.raise_()
+
+    def _fit_data(self):
+        """The loaded data, with the panel's wavelength where 2theta data have none."""
+        import dataclasses
+
+        data = self.workspace.data
+        if data.x_kind == "tth" and not data.wavelength:
+            return dataclasses.replace(data, wavelength=self.pattern_panel.wavelength)
+        return data
+
+    def fit_running(self) -> bool:
+        """True from Run until the worker's result and end reached the window (GUI thread)."""
+        return self._fit_task is not None
+
+    def start_fit(self) -> Task | None:
+        """Refine the dock's model against the loaded data in a worker (None if it cannot start)."""
+        ws, dock = self.workspace, self.refine_dock_widget
+        if ws.data is None:
+            self.notify("Refinement", "Load data first (File > Import data…).")
+            return None
+        if self.fit_running():
+            return None
+        try:
+            rows = dock.rows()
+            data = self._fit_data()
+            settings = dock.fit_settings()
+            model = dock.fit_model(wavelength=data.wavelength if data.x_kind == "tth" else None, rows=rows)
+        except NanotwinError as exc:
+            dock.show_message(f"Cannot fit: {exc}")
+            self.notify("Refinement", str(exc), "warning")
+            return None
+        structure = dock.structure()
+        key = jobs.fit_key(model, settings, ws.data, structure)
+        problem = self._fit_cache[1] if self._fit_cache is not None and self._fit_cache[0] == key else None
+        request = jobs.FitRequest(model=model, data=data, settings=settings, rows=rows, structure=structure,
+                                  problem=problem, key=key,
+                                  title=f"nanotwin fit of {Path(data.path or 'data').name}")
+        self._rows_before = dock.snapshot()
+        self._live_fit = None
+        task = Task(jobs.run_refinement, request, name="refinement")
+        self._fit_task = task
+        dock.set_running(True)
+        task.cancelled.connect(lambda: dock.show_message("Fit stopped: the table is unchanged."))
+        task.errored.connect(lambda msg: dock.show_message(f"Fit failed: {msg}"))
+        task.finished.connect(lambda t=task: self._fit_finished(t))
+        self.statusBar().showMessage("Refining…" if problem is not None else "Building the size database…")
+        return self._start(task, self._fit_done)
+
+    def stop_fit(self) -> None:
+        """Stop the running refinement (it stops at its next model evaluation)."""
+        if self._fit_task is not None:
+            self._fit_task.cancel()
+            self.statusBar().showMessage("Stopping the fit…", 3000)
+
+    def _fit_progress(self, report: jobs.FitProgress) -> None:
+        self._live_fit = report
+        self.refine_dock_widget.show_progress(report)
+        self._patterns_changed()
+
+    def _fit_done(self, outcome: jobs.FitOutcome) -> None:
+        res = outcome.result
+        self._fit_cache = (outcome.key, outcome.problem)
+        self._live_fit = None
+        record = FitRecord(
+            rows=outcome.rows, summary=outcome.summary, y_calc=outcome.y_calc, background=outcome.background,
+            mask=outcome.mask, report=outcome.report, status="pending", rows_before=self._rows_before,
+            cov_names=list(res.cov_names), correlation=None if res.correlation is None else res.correlation,
+        )
+        self.refine_dock_widget.show_fit_check.setChecked(True)
+        self.workspace.set_fit(record, keep_previous=True)
+        self.workspace.set_dirty(True)
+        self.statusBar().showMessage(f"Fit done: Rwp = {100 * res.rwp:.3f} %, GoF = {res.gof:.3f}", 8000)
+        notes = "; ".join(res.messages)
+        self.refine_dock_widget.show_message(
+            f"Fit done in {outcome.seconds:.1f} s ({res.nfev} evaluations): Accept or Revert."
+            + (f" Notes: {notes}" if notes else ""))
+
+    def _fit_finished(self, task: Task) -> None:
+        if task is self._fit_task:
+            self._fit_task = None
+            self._live_fit = None
+            self.refine_dock_widget.set_running(False)
+            self._patterns_changed()
+
+    def _fit_curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The calculated and background curves of the shown (or running) fit on the data's Q."""
+        ws = self.workspace
+        if ws.data is None or not self.refine_dock_widget.show_fit_check.isChecked():
+            return {}
+        q = self._data_q()
+        if self._live_fit is not None:
+            m = self._live_fit.mask
+            if len(self._live_fit.y_calc) == len(q):
+                return {"fit: calculated (running)": (q[m], self._live_fit.y_calc[m])}
+        fit = ws.fit
+        if fit is None or len(fit.y_calc) != len(q):
+            return {}
+        m = fit.mask
+        return {"fit: calculated": (q[m], fit.y_calc[m]), "fit: background": (q[m], fit.background[m])}
+
+    def _fit_caption(self) -> str:
+        fit = self.workspace.fit
+        if self._live_fit is not None:
+            return f"fit running: Rwp = {100 * self._live_fit.rwp:.3f} %, GoF = {self._live_fit.gof:.3f}"
+        if fit is None:
+            return ""
+        return f"fit ({fit.status}): Rwp = {100 * fit.rwp:.3f} %, GoF = {fit.gof:.3f}"
+
+    def export_report_dialog(self) -> None:
+        """Write the shown fit as a Markdown report."""
+        fit = self.workspace.fit
+        if fit is None:
+            self.notify("Export report", "There is no fit yet.")
+            return
+        path = self.ask_save_path("Export report", "Markdown (*.md)", "fit_report.md")
+        if not path:
+            return
+        try:
+            Path(path).write_text(fit.report, encoding="utf-8")
+        except OSError as exc:
+            self.notify("Export report", str(exc), "warning")
+            return
+        self._remember_dir(path)
+        self.statusBar().showMessage(f"Wrote {Path(path).name}", 5000)
+
+    # ================================================================ teaching
+    def _build_teaching_dock(self) -> None:
+        """The Teaching dock (live tilt and twin-density sliders), hidden until View > Teaching."""
+        from nanotwin_app.docks.teaching_dock import TeachingDock
+
+        self.teaching_dock_widget = TeachingDock(self.workspace, self.pattern_panel)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.teaching_dock_widget)
+        scroll.setMinimumWidth(360)
+        self.teaching_dock = QDockWidget("Teaching", self)
+        self.teaching_dock.setObjectName("teaching_dock")
+        self.teaching_dock.setWidget(scroll)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.teaching_dock)
+        self.teaching_dock.hide()
 
     # ================================================================ misc actions
     def new_workspace(self) -> None:
@@ -551,7 +851,9 @@ class MainWindow(QMainWindow):
             return
         self.cancel_computation()
         self.workspace.clear()
+        self._fit_cache = None
         self.pattern_panel.set_pseudocubic(None)
+        self._update_title()
 
     def show_about(self) -> None:
         """Help > About."""
@@ -576,7 +878,9 @@ class MainWindow(QMainWindow):
             "coherent sublattice; clip a slab along a boundary normal or a Miller plane.\n"
             "3. The pattern panel overlays the calculated curves; drag the yellow region to move the "
             "superstructure zoom (1.5-2.2 1/Å); ticks mark fundamentals and R, M, X reflections.\n"
-            "4. Drop .xye data onto the window to overlay it. Refinement is not in this version yet.",
+            "4. Drop .xye data onto the window to overlay it; in the Refinement dock choose what to refine "
+            "and press Run (Stop, then Accept or Revert; the report exports as Markdown).\n"
+            "5. File > Save (Ctrl+S) writes a .h5 project with the model, data, curves and fit.",
         )
 
     def open_online_guide(self) -> None:
@@ -621,6 +925,7 @@ class MainWindow(QMainWindow):
             return
         self.save_state()
         self.runner.shutdown(3000)
+        self.teaching_dock_widget.shutdown(3000)
         if self.viewer.canvas is not None:
             self.viewer.canvas.close()
         event.accept()
@@ -638,7 +943,7 @@ def _dropped_paths(mime) -> list[Path]:
     for url in mime.urls():
         if url.isLocalFile():
             p = Path(url.toLocalFile())
-            if p.suffix.lower() in OPENABLE | {".h5"}:
+            if p.suffix.lower() in OPENABLE:
                 out.append(p)
     return out
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 WARMUP_MESSAGE = "Compiling numerical kernels (first start only)…"
+PROGRESS_INTERVAL_S = 0.05  # numeric progress reaches the GUI thread at most this often
 
 
 class Task(QObject):
@@ -37,6 +38,7 @@ class Task(QObject):
         self._cancel = threading.Event()
         self.done = threading.Event()
         self.seconds: float | None = None
+        self._last_fraction = -1e9
 
     def is_cancelled(self) -> bool:
         """True once cancel() was called (the core's ``cancel=`` callable)."""
@@ -47,7 +49,13 @@ class Task(QObject):
         self._cancel.set()
 
     def report(self, value: object) -> None:
-        """Progress callback handed to the core."""
+        """Progress callback handed to the core; fractions are sent at most every
+        PROGRESS_INTERVAL_S (fewer queued cross-thread calls), messages and reports always."""
+        if isinstance(value, (int, float)):
+            now = time.perf_counter()
+            if now - self._last_fraction < PROGRESS_INTERVAL_S:
+                return
+            self._last_fraction = now
         self.progressed.emit(value)
 
     def run(self) -> None:
@@ -70,7 +78,7 @@ class Task(QObject):
                             gen.close()
                             raise Cancelled(f"{self.name} cancelled")
                         if value is not None:
-                            self.progressed.emit(value)
+                            self.report(value)
                 except StopIteration as stop:
                     result = stop.value
             else:

@@ -198,6 +198,7 @@ def model_histograms(spec: ModelSpec, *, cancel: Callable[[], bool] | None = Non
         info["n_atoms"] = crystal.n_atoms
     hist = parts[0] if len(parts) == 1 else PairHistograms.combine([(1.0 / len(parts), h) for h in parts])
     info["seeds"] = list(seeds)
+    info["n_pairs"] = float(sum(h.n_pairs for h in parts))  # pairs counted over every seed
     return structure, hist, info
 
 

@@ -173,8 +173,7 @@ def test_worker_returns_and_reports_errors(qtbot):
 def test_main_window_constructs_with_menus(window):
     titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert titles == ["File", "View", "Model", "Demos", "Help"]
-    assert not window.open_project_action.isEnabled()
-    assert "not yet" in window.open_project_action.toolTip()
+    assert window.open_project_action.isEnabled() and window.save_action.isEnabled()
     from nanotwin_core.demos import DEMOS
 
     assert set(window.demo_actions) == set(DEMOS)
@@ -329,3 +328,10 @@ def test_live_rebuilds_last_request_wins(window, qtbot, monkeypatch):
     ws.set_settings(ws.settings.with_(size_ab_nm=40.0, size_c_nm=40.0))
     assert window.build_model(live=True) is None
     assert "live updates stop" in window.statusBar().currentMessage()
+
+
+def test_model_dock_refinement_button_shows_the_dock(window):
+    window.refine_dock.hide()
+    assert window.refine_dock.isHidden()
+    window.model_dock_widget.refine_requested.emit()
+    assert not window.refine_dock.isHidden()

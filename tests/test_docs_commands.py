@@ -66,7 +66,8 @@ def test_doc_block_runs(doc, index, commands, expected, tmp_path, monkeypatch, c
 @pytest.mark.parametrize("doc", ["guide.md"])
 def test_doc_python_examples_run(doc, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    blocks = [body for lang, body in BLOCK.findall((DOCS / doc).read_text(encoding="utf-8")) if lang == "python"]
+    text = (DOCS / doc).read_text(encoding="utf-8")
+    blocks = [body for lang, body in BLOCK.findall(text) if lang == "python"]
     assert blocks
     for body in blocks:
         exec(compile(body, f"{doc} example", "exec"), {})  # our own documentation, not user input

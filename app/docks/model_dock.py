@@ -75,6 +75,7 @@ class ModelDock(QWidget):
 
     build_requested = Signal(bool)
     cancel_requested = Signal()
+    refine_requested = Signal()
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -175,9 +176,9 @@ class ModelDock(QWidget):
         te.addWidget(self.live_label)
         outer.addWidget(teach)
 
-        refine = QPushButton("Refinement (not yet)")
-        refine.setEnabled(False)
-        refine.setToolTip("Refinement arrives with the refinement release")
+        refine = QPushButton("Refinement…")
+        refine.setToolTip("Show the refinement dock (fits need loaded data)")
+        refine.clicked.connect(self.refine_requested.emit)
         outer.addWidget(refine)
         outer.addStretch(1)
 

@@ -3,6 +3,10 @@
 Overview + detail as in pyqtgraph's ``examples/crosshair.py``: a ``LinearRegionItem`` on the
 main plot sets the zoom plot's x range, and panning the zoom plot moves the region back.
 Curves are kept in Q (1/Å); the x axis shows Q, 2theta or d, the y axis linear, sqrt or log.
+
+The zoom plot's intensity axis fits the superstructure peaks (R, M, X positions of the tick rows,
+see :func:`superstructure_y_range`), not the fundamentals (110), (111), (200) that share the
+window and would flatten them; the "fit superstructure" box switches back to showing everything.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ ZOOM_Q = (1.5, 2.2)
 CURVE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 TICK_COLOURS = {"fundamental": "#404040", "R": "#d62728", "M": "#1f77b4", "X": "#2ca02c"}
 TICK_ROW = {name: -i for i, name in enumerate(TICK_CLASSES)}
+SUPER_TOLERANCE = 0.02  # 1/Å: a superstructure peak is read within this of its pseudocubic position
+ZOOM_HEADROOM = 0.08  # fraction of the range added above the highest superstructure peak
 
 
 def q_to_axis(q: np.ndarray, axis: str, wavelength: float) -> np.ndarray:
@@ -56,6 +62,49 @@ def axis_to_q(x: np.ndarray | float, axis: str, wavelength: float) -> np.ndarray
     if axis == "2theta":
         return 4 * np.pi * np.sin(np.radians(x) / 2) / wavelength
     raise ValueError(f"unknown x axis {axis!r}")
+
+
+def superstructure_y_range(
+    curves: list[tuple[np.ndarray, np.ndarray]],
+    a_p: float | None,
+    q_window: tuple[float, float],
+    tolerance: float = SUPER_TOLERANCE,
+) -> tuple[float, float] | None:
+    """Intensity range (in the curves' own units) that shows the superstructure peaks in a window.
+
+    ``curves``: (Q in 1/Å, y already on the plotted scale). The top is the highest y within
+    ``tolerance`` of an R, M or X position of the pseudocubic cell ``a_p`` (Å) inside ``q_window``
+    (plus ``ZOOM_HEADROOM``), the bottom the lowest y in the window, so fundamentals in the window
+    run off the top instead of flattening the superstructure. None when there is nothing to fit
+    (no cell, no superstructure position or no finite point in the window).
+    """
+    if a_p is None or not curves:
+        return None
+    lo, hi = sorted(float(v) for v in q_window)
+    positions = [t.q for t in pseudocubic_ticks(a_p, hi, q_min=lo) if t.klass != "fundamental"]
+    if not positions:
+        return None
+    tops, bottoms = [], []
+    for q, y in curves:
+        q, y = np.asarray(q, float), np.asarray(y, float)
+        ok = np.isfinite(q) & np.isfinite(y)
+        inside = ok & (q >= lo) & (q <= hi)
+        if not inside.any():
+            continue
+        bottoms.append(float(y[inside].min()))
+        step = float(np.median(np.diff(q[inside]))) if inside.sum() > 1 else 0.0
+        tol = max(tolerance, 1.5 * abs(step))
+        for qs in positions:
+            near = inside & (np.abs(q - qs) <= tol)
+            if near.any():
+                tops.append(float(y[near].max()))
+    if not tops or not bottoms:
+        return None
+    bottom, top = min(bottoms), max(tops)
+    span = top - bottom
+    if not span > 0:
+        span = abs(top) * 0.1 or 1.0
+    return bottom - 0.02 * span, top + ZOOM_HEADROOM * span
 
 
 def scale_intensity(y: np.ndarray, scale: str, floor: float | None = None) -> np.ndarray:
@@ -113,6 +162,13 @@ class PatternPanel(QWidget):
             "Pseudocubic reflections: fundamentals (black), superstructure R (red), M (blue), X (green)"
         )
         bar.addWidget(self.ticks_check)
+        self.zoom_fit_check = QCheckBox("zoom: fit superstructure")
+        self.zoom_fit_check.setChecked(True)
+        self.zoom_fit_check.setToolTip(
+            "Scale the zoom plot's intensity axis to the R, M, X superstructure peaks; untick to show "
+            "everything in the window, fundamentals included"
+        )
+        bar.addWidget(self.zoom_fit_check)
         bar.addStretch(1)
         layout.addLayout(bar)
         self.caption_label = QLabel()
@@ -154,6 +210,7 @@ class PatternPanel(QWidget):
         self.y_combo.currentIndexChanged.connect(self.redraw)
         self.wavelength_spin.valueChanged.connect(self._wavelength_changed)
         self.ticks_check.toggled.connect(self._draw_ticks)
+        self.zoom_fit_check.toggled.connect(self._autoscale_zoom)
         self._apply_labels()
         self._region_changed()
 
@@ -193,6 +250,7 @@ class PatternPanel(QWidget):
         """Draw tick rows for the pseudocubic cell ``a_p`` (Å); None clears them."""
         self.a_p = a_p
         self._draw_ticks()
+        self._autoscale_zoom()
 
     def set_x_axis(self, axis: str) -> None:
         """Switch the x axis to 'Q', '2theta' or 'd'."""
@@ -300,6 +358,25 @@ class PatternPanel(QWidget):
         self.zoom_plot.setXRange(lo, hi, padding=0)
         q = np.sort(axis_to_q(np.array([lo, hi]), self.x_axis, self.wavelength))
         self.zoom_q = (float(q[0]), float(q[1]))
+        self._autoscale_zoom()
+
+    def zoom_y_range(self) -> tuple[float, float] | None:
+        """The zoom plot's intensity range that fits the superstructure peaks (plotted scale), or
+        None where it cannot be told (no pseudocubic cell, no curve in the window)."""
+        floor = self._log_floor()
+        curves = [(q, scale_intensity(y, self.y_scale, floor)) for q, y in self.patterns.values()]
+        if self.data is not None:
+            curves.append((self.data[0], scale_intensity(self.data[1], self.y_scale, floor)))
+        return superstructure_y_range(curves, self.a_p, self.zoom_q)
+
+    def _autoscale_zoom(self, *_args) -> None:
+        vb = self.zoom_plot.getViewBox()
+        rng = self.zoom_y_range() if self.zoom_fit_check.isChecked() else None
+        if rng is None:
+            vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
+            return
+        vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=False)
+        self.zoom_plot.setYRange(*rng, padding=0)
 
     def _zoom_range_changed(self, _vb=None, rng=None) -> None:
         lo, hi = self.zoom_plot.getViewBox().viewRange()[0]

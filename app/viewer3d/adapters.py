@@ -53,7 +53,7 @@ PALETTE = np.array(
 )
 
 COLOUR_MODES = ("domain", "variant", "element", "adp group")
-SPHERICAL_LIMIT = 30_000  # atoms: shaded spheres below, flat sprites above
+SPHERICAL_LIMIT = 10_000  # atoms drawn: shaded spheres below, point sprites above (bench_viewer.py)
 
 
 def element_radii() -> dict[str, float]:

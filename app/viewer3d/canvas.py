@@ -1,5 +1,10 @@
 """The vispy scene of one crystal: atoms as markers, boundary planes, an axes gizmo.
 
+Atoms are drawn two ways: below ``adapters.SPHERICAL_LIMIT`` drawn atoms as vispy ``Markers``
+with shaded spheres (``self.markers``), above it as light point sprites (``self.sprites``,
+:mod:`nanotwin_app.viewer3d.sprites`), which keep 100,000 atoms interactive under software GL
+(``benchmarks/bench_viewer.py``). ``set_marker_mode`` forces one or the other.
+
 ``CrystalCanvas`` is not a QWidget: it owns a ``SceneCanvas`` and the window embeds
 ``canvas.native`` (vispy's ex02_control_vispy_from_qt pattern). It reads a core ``Crystal``
 through the pure functions of :mod:`nanotwin_app.viewer3d.adapters` and never changes it.
@@ -11,10 +16,12 @@ import time
 
 import numpy as np
 from nanotwin_app.viewer3d import adapters
+from nanotwin_app.viewer3d.sprites import AtomSprites
 from vispy import scene
 from vispy.color import Color
 
 SIZE_SCALE = 0.6  # marker diameter = 2 r x this: atoms touch less and the lattice stays readable
+MARKER_MODES = ("auto", "spheres", "sprites")
 
 
 class CrystalCanvas:
@@ -29,6 +36,9 @@ class CrystalCanvas:
         self.view.camera = scene.TurntableCamera(fov=30, elevation=20, azimuth=30)
         self.markers = scene.visuals.Markers(parent=self.view.scene, scaling="scene")
         self.markers.antialias = 0.5
+        self.sprites = AtomSprites(parent=self.view.scene)
+        self.sprites.visible = False
+        self.marker_mode = "auto"
         self.planes = scene.visuals.Mesh(parent=self.view.scene, color=(0.95, 0.85, 0.3, 0.25))
         self.planes.set_gl_state("translucent", depth_test=True, cull_face=False)
         self.planes.order = 10
@@ -104,6 +114,20 @@ class CrystalCanvas:
         self.clip = None if normal is None else (np.asarray(normal, float), float(centre), float(thickness))
         self._upload()
 
+    def set_marker_mode(self, mode: str) -> None:
+        """'auto' (shaded spheres below ``adapters.SPHERICAL_LIMIT`` atoms, sprites above),
+        'spheres' or 'sprites'."""
+        if mode not in MARKER_MODES:
+            raise ValueError(f"unknown marker mode {mode!r}; known: {', '.join(MARKER_MODES)}")
+        self.marker_mode = mode
+        self._upload()
+
+    def uses_sprites(self, n_drawn: int) -> bool:
+        """True when ``n_drawn`` atoms are drawn as sprites in the current marker mode."""
+        if self.marker_mode == "auto":
+            return n_drawn >= adapters.SPHERICAL_LIMIT
+        return self.marker_mode == "sprites"
+
     def set_boundaries_visible(self, visible: bool) -> None:
         """Show or hide the translucent twin boundary planes."""
         self.show_boundaries = visible
@@ -120,6 +144,7 @@ class CrystalCanvas:
             self.markers.set_data(np.zeros((1, 3), np.float32), size=0.0, edge_width=0,
                                   face_color=(0, 0, 0, 0))
             self.markers.visible = False
+            self.sprites.visible = False
             self.canvas.update()
             return
         mask = adapters.element_mask(self.crystal.elements, self.hidden_elements)
@@ -128,17 +153,19 @@ class CrystalCanvas:
             mask &= adapters.clip_mask(self.crystal.positions, normal, centre, thick)
         self.visible_mask = mask
         n = int(mask.sum())
-        self.markers.visible = n > 0
+        sprites = self.uses_sprites(n)
+        self.markers.visible = n > 0 and not sprites
+        self.sprites.visible = n > 0 and sprites
         if n == 0:
             self.canvas.update()
             return
-        self.markers.spherical = n < adapters.SPHERICAL_LIMIT
-        self.markers.set_data(
-            self.crystal.positions[mask].astype(np.float32),
-            size=self._sizes[mask],
-            edge_width=0,
-            face_color=self._rgba[mask],
-        )
+        positions = self.crystal.positions[mask].astype(np.float32)
+        if sprites:
+            self.sprites.set_data(positions, self._rgba[mask], self._sizes[mask])
+        else:
+            self.markers.spherical = True
+            self.markers.set_data(positions, size=self._sizes[mask], edge_width=0,
+                                  face_color=self._rgba[mask])
         self.canvas.update()
 
     def _update_planes(self) -> None:

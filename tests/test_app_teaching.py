@@ -1,0 +1,253 @@
+"""Teaching dock (live tilt / twin sliders), zoom autoscale, status-bar pair count, sprite viewer.
+
+Every pattern the dock plots is checked against the engine run independently on the same
+crystal (``powder_pattern`` of a prism built from ``tilted_gamma``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from nanotwin_app.docks.teaching_dock import (
+    LIVE_MAX_ATOMS,
+    SUPER_WINDOW,
+    TeachingCache,
+    TeachingRequest,
+    compute_teaching,
+    live_q,
+)
+from nanotwin_app.plots.pattern_panel import superstructure_y_range
+from nanotwin_app.plots.ticks import pseudocubic_ticks
+from PySide6.QtCore import QSettings
+
+from nanotwin_core.builder import build_crystal
+from nanotwin_core.demos import default_adp
+from nanotwin_core.scattering import powder_pattern
+from nanotwin_core.scattering.form_factors import energy_from_wavelength
+from nanotwin_core.structures.tilt import tilted_gamma, tilts_for_slider
+
+SIZE = 3.0  # nm: 540 atoms, fast
+WAIT_MS = 120_000  # the first update may compile the numba kernels
+
+
+def engine_pattern(halide: str, tilt_deg: float, size_nm: float, q: np.ndarray, wavelength: float = 0.565468,
+                   **twins) -> tuple[np.ndarray, object]:
+    """The engine's pattern of the crystal a request describes, built here from the core alone."""
+    s = tilted_gamma(halide, *tilts_for_slider(tilt_deg, halide))
+    if twins:
+        c = build_crystal(s, shape="prism", size_ab_nm=size_nm, size_c_nm=size_nm, **twins)
+    else:
+        c = build_crystal(s, shape="prism", size_ab_nm=size_nm, size_c_nm=size_nm, lattice="sublattice")
+    return powder_pattern(c, q, b_iso=default_adp(s), energy_kev=energy_from_wavelength(wavelength)), c
+
+
+def value_near(q: np.ndarray, y: np.ndarray, q0: float, tol: float = 0.02) -> float:
+    return float(y[np.abs(q - q0) <= tol].max())
+
+
+# ------------------------------------------------------------------ compute (no Qt)
+def test_live_pattern_equals_engine_and_zero_tilt_has_no_superstructure():
+    cache = TeachingCache()
+    tilted = compute_teaching(TeachingRequest(tilt_deg=15.0, size_nm=SIZE), cache)
+    flat = compute_teaching(TeachingRequest(tilt_deg=0.0, size_nm=SIZE), cache)
+    q = live_q()
+    for res, tilt in ((tilted, 15.0), (flat, 0.0)):
+        ref, crystal = engine_pattern("Br", tilt, SIZE, q)
+        np.testing.assert_allclose(res.curves[res.live_label][1], ref, rtol=1e-9)
+        assert res.crystal.n_atoms == crystal.n_atoms <= LIVE_MAX_ATOMS
+        n = crystal.n_atoms
+        assert res.n_pairs == n * (n - 1) // 2  # no split sites: every pair once
+    # tilted: the superstructure is there (R and M clearly positive)
+    assert tilted.heights["R"] > 0 and tilted.heights["M"] > 0
+    scale = max(abs(v) for v in tilted.heights.values())
+    # zero tilt: every atom already on its ideal site, so I - I0 vanishes at R, M and X
+    for k in ("R", "M", "X"):
+        assert abs(flat.heights[k]) < 1e-9 * scale
+    # ... and the pattern has no peak at the R position: compare with the tilted one there
+    q_r = [t.q for t in pseudocubic_ticks(flat.a_p, 2.2, q_min=1.5) if t.klass == "R"][0]
+    i_t, i_0 = tilted.curves[tilted.live_label][1], flat.curves[flat.live_label][1]
+    zero_t = tilted.curves[next(k for k in tilted.curves if k.startswith("zero tilt"))][1]
+    assert value_near(q, i_t, q_r) - value_near(q, zero_t, q_r) > 0
+    assert np.allclose(flat.curves[next(k for k in flat.curves if k.startswith("zero tilt"))][1], i_0,
+                       rtol=1e-9)
+
+
+def test_twinned_request_matches_engine_and_zero_tilt_cache_is_valid():
+    from nanotwin_core.scattering import compute_histograms, debye_intensity
+    from nanotwin_core.superstructure import zero_tilt
+
+    laws = ("1/2<110>{110}", "1/2<110>{001}", "1/2<001>{110}")
+    req = TeachingRequest(tilt_deg=15.0, size_nm=SIZE, laws=laws, domain_size_nm=1.5, seed=2)
+    res = compute_teaching(req, TeachingCache())
+    q = live_q()
+    ref, twinned = engine_pattern("Br", 15.0, SIZE, q, twins=laws, domain_size_nm=1.5, seed=2)
+    np.testing.assert_allclose(res.curves[res.live_label][1], ref, rtol=1e-9)
+    assert res.crystal.info["n_boundaries"] > 0
+    # the cached zero-tilt pattern (computed from whichever crystal came first) is the same for the
+    # twinned and the untwinned crystal: twins only change which content a node takes
+    _, untwinned = engine_pattern("Br", 15.0, SIZE, q)
+    s = tilted_gamma("Br", *tilts_for_slider(15.0, "Br"))
+    b, e = default_adp(s), energy_from_wavelength(0.565468)
+    z_t = debye_intensity(compute_histograms(zero_tilt(twinned)), q, b_iso=b, energy_kev=e)
+    z_u = debye_intensity(compute_histograms(zero_tilt(untwinned)), q, b_iso=b, energy_kev=e)
+    np.testing.assert_allclose(z_t, z_u, rtol=1e-9)
+    # a dense mixed-coset network suppresses R against the untwinned crystal (SCIENCE.md §2; in a
+    # 3 nm crystal with 1.5 nm domains the R height can even turn slightly negative)
+    rel = res.relative()
+    assert rel["R"] < 0.8
+
+
+# ------------------------------------------------------------------ zoom autoscale (pure)
+def test_superstructure_y_range_ignores_fundamentals():
+    a_p = 5.9
+    q = np.arange(1.3, 2.4, 0.002)
+    ticks = pseudocubic_ticks(a_p, 2.4, q_min=1.3)
+    y = np.full_like(q, 1.0)
+    for t in ticks:
+        height = 1000.0 if t.klass == "fundamental" else 20.0
+        y += height * np.exp(-0.5 * ((q - t.q) / 0.01) ** 2)
+    lo, hi = superstructure_y_range([(q, y)], a_p, SUPER_WINDOW)
+    sup = max(value_near(q, y, t.q) for t in ticks if t.klass != "fundamental" and 1.5 <= t.q <= 2.2)
+    assert hi >= sup and lo <= 1.0 + 1e-9
+    assert hi < 0.1 * y.max()  # fundamentals (1000) run off the top instead of flattening the peaks
+    assert superstructure_y_range([(q, y)], None, SUPER_WINDOW) is None
+    assert superstructure_y_range([(q, y)], a_p, (0.2, 0.3)) is None  # no superstructure position there
+
+
+# ------------------------------------------------------------------ window (offscreen)
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from nanotwin_app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, use_gl=False, warm_up=False, headless=True)
+    qtbot.addWidget(w)
+    yield w
+    w.teaching_dock_widget.shutdown(5000)
+    w.runner.shutdown(2000)
+    w.workspace.set_dirty(False)
+
+
+def settle(qtbot, dock) -> None:
+    qtbot.waitUntil(lambda: not dock.busy(), timeout=WAIT_MS)
+
+
+def test_dock_in_view_menu_and_tilt_to_zero(qtbot, window):
+    dock = window.teaching_dock_widget
+    assert window.teaching_dock.toggleViewAction() in window.menuBar().actions()[1].menu().actions()
+    window.teaching_dock.show()
+    dock.size_spin.setValue(SIZE)
+    dock.set_tilt(15.0)
+    settle(qtbot, dock)
+    res = dock.last_result
+    assert res is not None and res.request.tilt_deg == 15.0
+    assert res.heights["R"] > 0
+    panel = window.pattern_panel
+    q, y = panel.patterns[res.live_label]
+    ref, _ = engine_pattern("Br", 15.0, SIZE, q, res.request.wavelength)  # the panel's wavelength
+    np.testing.assert_allclose(y, ref, rtol=1e-9)
+
+    # zoom autoscale covers the superstructure peaks, not the fundamentals
+    lo, hi = panel.zoom_plot.getViewBox().viewRange()[1]
+    assert (lo, hi) == pytest.approx(panel.zoom_y_range())
+    zoom = (q >= SUPER_WINDOW[0]) & (q <= SUPER_WINDOW[1])
+    sup = [t.q for t in pseudocubic_ticks(res.a_p, 2.2, q_min=1.5) if t.klass != "fundamental"]
+    for label, (qc, yc) in panel.patterns.items():
+        for qs in sup:
+            assert value_near(qc, yc, qs) <= hi, label
+    assert hi < y[zoom].max()  # the (110)/(111)/(200) peaks run off the top
+    panel.zoom_fit_check.setChecked(False)
+    panel.zoom_plot.getViewBox().updateAutoRange()
+    assert panel.zoom_plot.getViewBox().viewRange()[1][1] >= 0.99 * y[zoom].max()
+    panel.zoom_fit_check.setChecked(True)
+
+    # status bar: the real pair count of the plotted crystal
+    assert window.pairs_label.text() == f"pairs: {res.n_pairs:,}"
+
+    dock.set_tilt(0.0)
+    settle(qtbot, dock)
+    res0 = dock.last_result
+    assert res0.request.tilt_deg == 0.0
+    for k in ("R", "M", "X"):
+        assert abs(res0.heights[k]) < 1e-9 * res.heights["R"]
+    q, y = panel.patterns[res0.live_label]
+    ref, crystal = engine_pattern("Br", 0.0, SIZE, q, res0.request.wavelength)
+    np.testing.assert_allclose(y, ref, rtol=1e-9)
+    assert window.workspace.crystal is res0.crystal
+    assert window.atoms_label.text() == f"atoms: {crystal.n_atoms:,}"
+    assert "R</b> 0" in dock.heights_label.text() or "R</b> -0" in dock.heights_label.text()
+
+
+def test_burst_of_slider_moves_ends_with_last_value(qtbot, window):
+    dock = window.teaching_dock_widget
+    dock.size_spin.setValue(SIZE)
+    settle(qtbot, dock)
+    values = [5.0, 7.5, 9.0, 11.2, 3.3, 12.3, 8.8, 14.1]
+    for v in values:
+        dock.set_tilt(v)
+        qtbot.wait(15)  # some requests start, later ones cancel or outdate them
+    settle(qtbot, dock)
+    res = dock.last_result
+    assert res.request.tilt_deg == pytest.approx(14.1)
+    assert dock.tilt_deg == pytest.approx(14.1)
+    label = res.live_label
+    assert "14.1°" in label and label in window.pattern_panel.patterns
+    q, y = window.pattern_panel.patterns[label]
+    ref, _ = engine_pattern("Br", 14.1, SIZE, q, res.request.wavelength)
+    np.testing.assert_allclose(y, ref, rtol=1e-9)
+    # twin slider: a burst ends with its last value too, with the untwinned overlay
+    for size in (6.0, 3.0, 2.0):
+        dock.set_domain_size(size)
+        qtbot.wait(10)
+    settle(qtbot, dock)
+    res = dock.last_result
+    assert res.request.domain_size_nm == 2.0 and res.request.tilt_deg == pytest.approx(14.1)
+    assert any(k.startswith("untwinned") for k in window.pattern_panel.patterns)
+    assert window.pairs_label.text() == f"pairs: {res.n_pairs:,}"
+
+
+def test_demo_info_carries_pair_count():
+    from nanotwin_core.demos import ModelSpec, model_histograms
+
+    _s, hist, info = model_histograms(ModelSpec("small", "CsPbBr3-gamma", size_ab_nm=2.5, size_c_nm=2.5))
+    n = info["n_atoms"]
+    assert info["n_pairs"] == pytest.approx(n * (n - 1) / 2) == pytest.approx(hist.n_pairs)
+
+
+# ------------------------------------------------------------------ sprites (real GL)
+@pytest.mark.gl
+def test_sprites_draw_atoms_the_size_of_the_spheres(qtbot):
+    from nanotwin_app.viewer3d import adapters
+    from nanotwin_app.viewer3d.canvas import CrystalCanvas
+
+    from nanotwin_core.crystal import Crystal
+
+    canvas = CrystalCanvas(size=(320, 240))
+    qtbot.addWidget(canvas.canvas.native)
+    try:
+        one = Crystal(positions=np.zeros((1, 3)), elements=np.array(["Cs"]))
+        one.info["boundaries"] = []
+        canvas.set_crystal(one)
+        canvas.view.camera.scale_factor = 12.0  # about 5 marker diameters across the view
+        background = np.array([0x20, 0x24, 0x2B])
+
+        def area() -> int:
+            img = canvas.render_image()[..., :3].astype(int)
+            img[-95:, :95] = background  # leave out the axes gizmo corner
+            return int((np.abs(img - background).sum(axis=2) > 30).sum())
+
+        canvas.set_marker_mode("spheres")
+        assert canvas.markers.visible and not canvas.sprites.visible
+        a_spheres = area()
+        canvas.set_marker_mode("sprites")
+        assert canvas.sprites.visible and not canvas.markers.visible
+        assert canvas.sprites.n_points == 1
+        a_sprites = area()
+        assert a_spheres > 200
+        assert a_sprites == pytest.approx(a_spheres, rel=0.2)  # same diameter in pixels
+        canvas.set_marker_mode("auto")
+        assert canvas.uses_sprites(adapters.SPHERICAL_LIMIT) and not canvas.uses_sprites(10)
+        with pytest.raises(ValueError):
+            canvas.set_marker_mode("cubes")
+    finally:
+        canvas.close()
