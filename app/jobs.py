@@ -197,7 +197,7 @@ def run_demo(name: str, progress: Callable | None = None, cancel: Callable | Non
     t0 = time.perf_counter()
     demo = get_demo(name)
     result = compute_demo(demo, progress=progress, cancel=cancel)
-    spec = next((m for m in demo.models if m.twinned), demo.models[-1])
+    spec = demo_view_model(demo)
     structure = get_structure(spec.structure)
     if progress:
         progress(f"building {spec.label} for the 3D view")
@@ -216,6 +216,12 @@ def run_demo(name: str, progress: Callable | None = None, cancel: Callable | Non
         title=demo.title, n_pairs=pairs or None, seconds=time.perf_counter() - t0,
         a_p=pseudocubic_a_of_structure(structure), info=dict(result.info), wavelength=demo.wavelength,
     )
+
+
+def demo_view_model(demo):
+    """The model a demo shows in the 3D view and puts in the model dock: its last twinned one
+    (the most twinned in every built-in demo), else its last."""
+    return next((m for m in reversed(demo.models) if m.twinned), demo.models[-1])
 
 
 # ================================================================================ refinement

@@ -278,7 +278,20 @@ class MainWindow(QMainWindow):
         task = Task(jobs.run_demo, name, name=f"demo {name}")
         task.errored.connect(lambda _m: self.demo_finished.emit(False))
         task.cancelled.connect(lambda: self.demo_finished.emit(False))
-        return self._start(task, lambda res: self._show_result(res, dirty=False, demo=True))
+        return self._start(task, lambda res: self._show_demo(name, res))
+
+    def _show_demo(self, name: str, res: jobs.ComputeResult) -> None:
+        """Show a demo's result and put the model of its 3D view in the model dock, so that
+        Build recomputes what the 3D view shows."""
+        from nanotwin_core.demos import get_demo
+
+        spec = jobs.demo_view_model(get_demo(name))
+        ws = self.workspace
+        ws.set_settings(ws.settings.with_(
+            structure=spec.structure, shape="prism", size_ab_nm=spec.size_ab_nm, size_c_nm=spec.size_c_nm,
+            twins=tuple(spec.twins), boundaries=spec.boundaries if spec.boundaries is not None else 1,
+            domain_size_nm=spec.domain_size_nm, seed=spec.seeds[0]))
+        self._show_result(res, dirty=False, demo=True)
 
     def build_model(self, live: bool = False) -> Task | None:
         """Build the dock's model and compute its pattern in a worker (live: one thread)."""

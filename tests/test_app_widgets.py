@@ -77,6 +77,14 @@ def test_pattern_panel_shows_given_curves(qtbot):
     assert np.all(np.isfinite(panel.curves["untwinned"].getData()[1]))
 
 
+def test_legend_shows_twin_laws_verbatim(qtbot):
+    panel = PatternPanel()
+    qtbot.addWidget(panel)
+    panel.set_patterns({"one 1/2<001>{110} boundary": (Q, 1 + Q)})
+    (_, label), = panel.legend.items
+    assert label.text == "one 1/2&lt;001&gt;{110} boundary"  # rich text shows it as typed
+
+
 def test_zoom_region_moves_zoom_plot(qtbot):
     panel = PatternPanel()
     qtbot.addWidget(panel)
@@ -335,3 +343,16 @@ def test_model_dock_refinement_button_shows_the_dock(window):
     assert window.refine_dock.isHidden()
     window.model_dock_widget.refine_requested.emit()
     assert not window.refine_dock.isHidden()
+
+
+def test_demo_puts_its_model_in_the_dock(window, qtbot):
+    from nanotwin_core.demos import get_demo
+
+    with qtbot.waitSignal(window.demo_finished, timeout=5000):
+        window.run_demo("cspbbr3-410k")
+    spec = jobs.demo_view_model(get_demo("cspbbr3-410k"))
+    assert spec is get_demo("cspbbr3-410k").models[-1]  # the mixed-coset network
+    dock = window.model_dock_widget
+    assert [dock.twin_list.item(i).text() for i in range(dock.twin_list.count())] == list(spec.twins)
+    assert window.workspace.settings.domain_size_nm == spec.domain_size_nm
+    assert dock.size_ab.value() == spec.size_ab_nm and not window.workspace.dirty

@@ -11,6 +11,7 @@ window and would flatten them; the "fit superstructure" box switches back to sho
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -286,14 +287,16 @@ class PatternPanel(QWidget):
             pen = pg.mkPen(CURVE_COLOURS[i % len(CURVE_COLOURS)], width=1.5)
             x = q_to_axis(q, self.x_axis, self.wavelength)
             ys = scale_intensity(y, self.y_scale, floor)
-            self.curves[label] = self.main_plot.plot(x, ys, pen=pen, name=label, connect="finite")
+            # legend labels are rich text: "1/2<001>{110}" must not read as a tag
+            self.curves[label] = self.main_plot.plot(x, ys, pen=pen, name=html.escape(label),
+                                                     connect="finite")
             self.zoom_curves[label] = self.zoom_plot.plot(x, ys, pen=pen, connect="finite")
         if self.data is not None:
             q, y, label = self.data
             x = q_to_axis(q, self.x_axis, self.wavelength)
             ys = scale_intensity(y, self.y_scale, floor)
             kw = dict(pen=None, symbol="o", symbolSize=3, symbolBrush=(80, 80, 80), symbolPen=None)
-            self.data_curve = self.main_plot.plot(x, ys, name=label, **kw)
+            self.data_curve = self.main_plot.plot(x, ys, name=html.escape(label), **kw)
             self.zoom_plot.plot(x, ys, **kw)
         self._apply_labels()
         self._draw_ticks()

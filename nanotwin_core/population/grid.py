@@ -46,6 +46,9 @@ class SizeGrid:
     step_ab, step_c : nm per cell along D_ab and L_c.
     nab_min, nab_max, nc_min, nc_max : inclusive integer bounds (>= 1); edit them freely.
     atoms_per_cell : atoms in one unit cell (for atom counts and intensity weights).
+    keep : optional bool mask of shape ``self.shape``: only these points are in the grid (the
+        corners of the rectangle that no allowed distribution weighs are left out, see
+        :func:`union_grid`); ``weights`` is zero elsewhere and ``points`` skips them.
     """
 
     step_ab: float
@@ -55,12 +58,17 @@ class SizeGrid:
     nc_min: int
     nc_max: int
     atoms_per_cell: float = 1.0
+    keep: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not (1 <= self.nab_min <= self.nab_max and 1 <= self.nc_min <= self.nc_max):
             raise NanotwinError(
                 f"bad size grid bounds n_ab {self.nab_min}..{self.nab_max}, n_c {self.nc_min}..{self.nc_max}"
             )
+        if self.keep is not None:
+            self.keep = np.asarray(self.keep, bool)
+            if self.keep.shape != self.shape or not self.keep.any():
+                raise NanotwinError("size grid mask must match the grid and keep at least one point")
 
     @property
     def n_ab(self) -> np.ndarray:
@@ -103,20 +111,29 @@ class SizeGrid:
         """Number fraction of every grid point (cell mass of the density), shape ``self.shape``."""
         nab = self.n_ab.astype(float)
         nc = self.n_c.astype(float)
-        return dist.cell_mass(
+        w = dist.cell_mass(
             (nab - 0.5) * self.step_ab,
             (nab + 0.5) * self.step_ab,
             (nc - 0.5) * self.step_c,
             (nc + 0.5) * self.step_c,
         )
+        return w if self.keep is None else np.where(self.keep, w, 0.0)
+
+    def point_weights(self, dist: BivariateLogNormal) -> np.ndarray:
+        """Number fractions of the grid's points, in ``points()`` order (not renormalised)."""
+        w = self.weights(dist)
+        return w.ravel() if self.keep is None else w[self.keep]
 
     def intensity_weights(self, dist: BivariateLogNormal) -> np.ndarray:
         """Number fraction x atoms per crystal (un-normalised intensity weight)."""
         return self.weights(dist) * self.atoms()
 
     def points(self) -> list[tuple[int, int]]:
-        """All (n_ab, n_c) pairs in C order of ``self.shape``."""
-        return [(int(i), int(j)) for i in self.n_ab for j in self.n_c]
+        """All (n_ab, n_c) pairs of the grid (the mask's, if any) in C order of ``self.shape``."""
+        if self.keep is None:
+            return [(int(i), int(j)) for i in self.n_ab for j in self.n_c]
+        rows, cols = np.nonzero(self.keep)
+        return [(int(self.n_ab[a]), int(self.n_c[b])) for a, b in zip(rows, cols, strict=True)]
 
 
 @dataclass
@@ -224,6 +241,49 @@ def choose_grid(
             return GridChoice(g, float(g.weights(dist).sum()), max(out, 0.0))
         p /= 2
     raise NanotwinError("could not find a size grid within the tolerance")  # pragma: no cover
+
+
+def intensity_fraction_out(grid: SizeGrid, dist: BivariateLogNormal) -> float:
+    """Intensity (number x atoms) fraction of ``dist`` outside ``grid`` (mask included)."""
+    tilt = dist.tilted(2.0, 1.0)
+    mu1, s1, mu2, s2 = tilt.log_params()
+    wide = SizeGrid(grid.step_ab, grid.step_c, 1, _tilted_bounds(mu1, s1, grid.step_ab, 1e-20)[1],
+                    1, _tilted_bounds(mu2, s2, grid.step_c, 1e-20)[1])
+    total = float(wide.intensity_weights(dist).sum())
+    return max(0.0, 1.0 - float((grid.weights(dist) * grid.cells()).sum()) / total)
+
+
+def union_grid(
+    dists: list[BivariateLogNormal],
+    cell: tuple[float, float, float] | object,
+    atoms_per_cell: float = 1.0,
+    tol: float = 1e-3,
+) -> SizeGrid:
+    """The smallest grid that leaves out less than ``tol`` of the intensity of every one of ``dists``.
+
+    The bounding rectangle of the per-distribution grids (each leaving out < tol/2) is cut down
+    to the union, over the distributions, of the heaviest points holding all but tol/2 of each
+    one's intensity: a fit whose size parameters move inside the box spanned by ``dists`` (its
+    corners) keeps its left-out fraction near ``tol`` while the large-D, large-L corner, which
+    no allowed distribution weighs but which costs the most to compute, is skipped.
+    """
+    if not dists:
+        raise NanotwinError("union_grid needs at least one distribution")
+    choices = [choose_grid(d, cell, atoms_per_cell, tol=tol / 2).grid for d in dists]
+    step_ab, step_c = choices[0].step_ab, choices[0].step_c
+    rect = SizeGrid(step_ab, step_c, min(g.nab_min for g in choices), max(g.nab_max for g in choices),
+                    min(g.nc_min for g in choices), max(g.nc_max for g in choices), atoms_per_cell)
+    keep = np.zeros(rect.shape, bool)
+    for d in dists:
+        w = rect.intensity_weights(d).ravel()
+        w = w / w.sum()
+        order = np.argsort(w)[::-1]
+        n = int(np.searchsorted(np.cumsum(w[order]), 1.0 - tol / 2)) + 1
+        chosen = np.zeros(w.size, bool)
+        chosen[order[:n]] = True
+        keep |= chosen.reshape(rect.shape)
+    rect.keep = keep
+    return rect
 
 
 def choose_grid_1d(

@@ -52,6 +52,9 @@ class FitSettings:
     polarization: str | float | None = None
     caglioti: tuple[float, float, float] | None = None
     grid_tol: float = 1e-3
+    # twinned populations: a size stops adding boundary-network realisations once it has averaged
+    # over this many twin domains (large crystals average themselves); None = every seed always
+    min_domains: int | None = 64
     max_nfev: int | None = 200
 
     def __post_init__(self) -> None:
@@ -284,7 +287,9 @@ def _distribution(kind: str | None, values: dict[str, float], suffix: str, corre
 
 def _grid_weights(kind: str, grid, values: dict[str, float], suffix: str, correlation: float) -> np.ndarray:
     """Normalised number fractions of the grid sizes."""
-    w = np.asarray(grid.weights(_distribution(kind, values, suffix, correlation)), float).ravel()
+    dist = _distribution(kind, values, suffix, correlation)
+    w = np.asarray(grid.point_weights(dist) if hasattr(grid, "point_weights") else grid.weights(dist),
+                   float).ravel()
     total = w.sum()
     if not total > 0:
         raise NanotwinError("the size distribution lies outside the size grid")
@@ -333,6 +338,14 @@ def _units(structure, shape: str) -> tuple[tuple[float, ...], float]:
     return (unit,), per_unit
 
 
+def _min_domains(settings: FitSettings, sizes: list, domain_size_nm: float | None) -> int | None:
+    """Adaptive realisations only for populations of random networks (a single crystal, or a
+    fixed number of boundaries, keeps every seed)."""
+    if domain_size_nm is None or len(sizes) < 2:
+        return None
+    return settings.min_domains
+
+
 def _component_structure(spec, structure):
     """The structure of a mixture component (the model's unless it names another)."""
     if spec.cif:
@@ -363,10 +376,12 @@ def _add_size_params(params, pop, kind: str | None, suffix: str, free: bool) -> 
 def _size_grid(model: Model, pop, structure, settings: FitSettings):
     """(grid, intensity fraction out, kind, sizes, units) for a population (or a single crystal).
 
-    The grid covers the start distribution with means +-25 % and dispersions +10 %.
+    Prisms: the grid holds all but ``settings.grid_tol`` of the intensity of the start
+    distribution and of every corner of the box the fit may explore (means +-25 %, dispersions
+    within their bounds), see :func:`union_grid`.
     """
     from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
-    from nanotwin_core.population.grid import SizeGrid, SizeGrid1D, choose_grid, choose_grid_1d
+    from nanotwin_core.population.grid import SizeGrid1D, choose_grid_1d, intensity_fraction_out, union_grid
 
     shape = model.shape
     units, per_unit = _units(structure, shape)
@@ -374,19 +389,16 @@ def _size_grid(model: Model, pop, structure, settings: FitSettings):
     if pop is not None:
         kind = "prism" if shape == "prism" else "1d"
         if kind == "prism":
-            lo = choose_grid(
-                BivariateLogNormal(pop.Dab * 0.75, pop.sab, pop.Lc * 0.75, pop.sc, pop.correlation),
-                structure.cell, per_unit, tol=settings.grid_tol,
-            )
+            # every corner of the box the fit may explore (means +-25 %, dispersions from 0.03 up
+            # to their bound): the grid holds all but ~tol of the intensity of each
             s_ab, s_c = _s_max(pop.sab, True), _s_max(pop.sc, True)
-            hi = choose_grid(BivariateLogNormal(pop.Dab * 1.25, s_ab, pop.Lc * 1.25, s_c, pop.correlation),
-                             structure.cell, per_unit, tol=settings.grid_tol)
-            grid = SizeGrid(units[0], units[1], min(lo.grid.nab_min, hi.grid.nab_min),
-                            max(lo.grid.nab_max, hi.grid.nab_max), min(lo.grid.nc_min, hi.grid.nc_min),
-                            max(lo.grid.nc_max, hi.grid.nc_max), per_unit)
+            corners = [BivariateLogNormal(pop.Dab * fd, sa, pop.Lc * fl, sc, pop.correlation)
+                       for fd in (0.75, 1.25) for fl in (0.75, 1.25)
+                       for sa in (min(0.03, pop.sab), s_ab) for sc in (min(0.03, pop.sc), s_c)]
+            start = BivariateLogNormal(pop.Dab, pop.sab, pop.Lc, pop.sc, pop.correlation)
+            grid = union_grid([start, *corners], structure.cell, per_unit, tol=settings.grid_tol)
             sizes = grid.points()
-            grid_out = choose_grid(BivariateLogNormal(pop.Dab, pop.sab, pop.Lc, pop.sc, pop.correlation),
-                                   structure.cell, per_unit, tol=settings.grid_tol).intensity_fraction_out
+            grid_out = intensity_fraction_out(grid, start)
         else:
             lo = choose_grid_1d(LogNormal(pop.D * 0.75, _s_max(pop.sD)), units[0], per_unit,
                                 tol=settings.grid_tol)
@@ -608,7 +620,7 @@ def prepare_fit(
             db = build_size_database(
                 c_struct, shape, c_sizes, c_units, (q_lo, q_hi), twins=twins, boundaries=boundaries,
                 domain_size_nm=domain, seeds=seeds, coherent_element=model.coherent_element,
-                progress=sub_progress, cancel=cancel,
+                min_domains=_min_domains(settings, c_sizes, domain), progress=sub_progress, cancel=cancel,
             )
             components.append(FitComponent(
                 name=spec.name, fraction=spec.fraction / total, database=db, structure=c_struct,
@@ -622,7 +634,8 @@ def prepare_fit(
         database = build_size_database(
             structure, shape, sizes, units, (q_lo, q_hi), twins=tuple(model.twins),
             boundaries=model.boundaries, domain_size_nm=model.domain_size_nm, seeds=tuple(model.seeds),
-            coherent_element=model.coherent_element, progress=progress, cancel=cancel,
+            coherent_element=model.coherent_element,
+            min_domains=_min_domains(settings, sizes, model.domain_size_nm), progress=progress, cancel=cancel,
         )
         db_types = list(database.types)
 

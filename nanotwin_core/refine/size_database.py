@@ -117,6 +117,7 @@ def build_size_database(
     domain_size_nm: float | None = None,
     seeds: tuple[int, ...] = (0,),
     coherent_element: str = "Pb",
+    min_domains: int | None = None,
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> SizeDatabase:
@@ -125,6 +126,12 @@ def build_size_database(
     ``sizes`` are integer counts: (n_ab, n_c) for prisms (D_ab = n_ab x unit_ab, L_c = n_c x
     unit_c), (n,) for spheres and cuboids (D = n x unit); ``q_range`` (1/Å) must cover the data
     with any expansion the fit may try.
+
+    Twinned crystals are averaged over ``seeds`` (random boundary networks). With
+    ``min_domains``, a size stops adding realisations once it has averaged over that many twin
+    domains in all: a large crystal with many domains averages itself, so it needs fewer
+    realisations than a small one (at least one, at most ``len(seeds)``). The realisations used
+    per size are in ``info["seeds_per_size"]``.
     """
     from nanotwin_core.builder import build_crystal
     from nanotwin_core.scattering import PairHistograms, compute_histograms, sinc_sums
@@ -134,6 +141,7 @@ def build_size_database(
         raise NanotwinError("empty size grid")
     seeds = tuple(seeds) if twins else tuple(seeds)[:1]
     per_size = []
+    seeds_used: list[int] = []
     r_max = 0.0
     for i, counts in enumerate(sizes):
         if cancel is not None and cancel():
@@ -142,13 +150,17 @@ def build_size_database(
             kwargs = dict(size_ab_nm=counts[0] * size_units_nm[0], size_c_nm=counts[1] * size_units_nm[1])
         else:
             kwargs = dict(size_nm=counts[0] * size_units_nm[0])
-        hists, n_atoms = [], 0
+        hists, n_atoms, domains = [], 0, 0
         for seed in seeds:
             crystal = build_crystal(structure, shape=shape, twins=twins, boundaries=boundaries,
                                     domain_size_nm=domain_size_nm, seed=seed,
                                     coherent_element=coherent_element, **kwargs)
             hists.append(compute_histograms(crystal, cancel=cancel))
             n_atoms = crystal.n_atoms
+            domains += int(crystal.info.get("n_domains", 1))
+            if min_domains is not None and domains >= min_domains:
+                break
+        seeds_used.append(len(hists))
         hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
         r_max = max(r_max, float(hist.r_max))
         per_size.append((hist, n_atoms))
@@ -190,5 +202,6 @@ def build_size_database(
     return SizeDatabase(
         shape=shape, counts=counts, sizes_nm=counts * units, types=types, pairs=pairs, q_fine=q_fine,
         sinc=sinc, self_sums=self_sums, n_atoms=n_atoms, seconds=time.perf_counter() - t0,
-        info={"twins": list(twins), "seeds": list(seeds), "r_max": r_max, "structure": structure.name},
+        info={"twins": list(twins), "seeds": list(seeds), "r_max": r_max, "structure": structure.name,
+              "seeds_per_size": seeds_used, "min_domains": min_domains},
     )
