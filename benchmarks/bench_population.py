@@ -36,7 +36,7 @@ def main() -> None:
                seeds=list(range(1, args.seeds + 1)))),
     ]
     print(f"{'population':42s} {'sizes':>5s} {'max atoms':>9s} {'build s':>8s} {'MB':>6s} "
-          f"{'B chg ms':>8s} {'size chg ms':>11s}")
+          f"{'B chg ms':>8s} {'size chg ms':>11s}", flush=True)
     for label, model in cases:
         t0 = time.perf_counter()
         problem = prepare_fit(model, data, FitSettings(background_order=None))
@@ -50,8 +50,10 @@ def main() -> None:
         t2 = time.perf_counter()
         problem.population_pattern({**values, "Dab_nm": values["Dab_nm"] * 1.05})
         s_change = (time.perf_counter() - t2) * 1e3
+        per_size = db.info.get("seeds_per_size") or [1]
         print(f"{label:42s} {db.n_sizes:5d} {int(db.n_atoms.max()):9d} {build:8.1f} "
-              f"{db.nbytes / 1e6:6.0f} {b_change:8.1f} {s_change:11.1f}")
+              f"{db.nbytes / 1e6:6.0f} {b_change:8.1f} {s_change:11.1f}  "
+              f"(realisations per size {min(per_size)}-{max(per_size)}, {sum(per_size)} crystals)", flush=True)
 
 
 if __name__ == "__main__":

@@ -71,3 +71,11 @@ def test_doc_python_examples_run(doc, tmp_path, monkeypatch) -> None:
     assert blocks
     for body in blocks:
         exec(compile(body, f"{doc} example", "exec"), {})  # our own documentation, not user input
+
+
+def test_doc_images_exist() -> None:
+    for doc in (DOCS / "guide.md", DOCS / "tutorial.md", DOCS.parent / "README.md"):
+        links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", doc.read_text(encoding="utf-8"))
+        assert links, doc
+        for link in links:
+            assert (doc.parent / link).is_file(), f"{doc.name}: missing image {link}"
