@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-build/bundle-venv}"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
+rm -rf build/lib build/bdist.*  # setuptools' staging folder may hold files of older builds
 "$VENV/bin/python" -m pip install --quiet ".[bundle]"
 "$VENV/bin/python" -m PyInstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller \
     packaging/nanotwin.spec
