@@ -309,6 +309,7 @@ class FitRequest:
     rows: list[dict]  # the table: start values, refine flags, bounds, constraints
     structure: object | None = None  # an imported Structure, else the model's by name
     problem: object | None = None  # a prepared problem with the same fit_key, reused
+    databases: dict | None = None  # the workspace's size databases by fingerprint (read and added to)
     key: str = ""
     title: str = "Refinement"
 
@@ -420,7 +421,7 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
                 progress(float(fraction))
 
         problem = prepare_fit(request.model, request.data, request.settings, structure=request.structure,
-                              progress=db_progress, cancel=cancel)
+                              progress=db_progress, cancel=cancel, databases=request.databases)
     else:
         problem.params = problem._params0.copy()
     apply_rows(problem, request.rows)

@@ -751,7 +751,7 @@ class MainWindow(QMainWindow):
         key = jobs.fit_key(model, settings, ws.data, structure)
         problem = self._fit_cache[1] if self._fit_cache is not None and self._fit_cache[0] == key else None
         request = jobs.FitRequest(model=model, data=data, settings=settings, rows=rows, structure=structure,
-                                  problem=problem, key=key,
+                                  problem=problem, key=key, databases=ws.size_databases,
                                   title=f"nanotwin fit of {Path(data.path or 'data').name}")
         self._rows_before = dock.snapshot()
         self._live_fit = None
@@ -778,6 +778,10 @@ class MainWindow(QMainWindow):
     def _fit_done(self, outcome: jobs.FitOutcome) -> None:
         res = outcome.result
         self._fit_cache = (outcome.key, outcome.problem)
+        # keep (and save with the project) only the size databases of the shown fit: they are large
+        prob = outcome.problem
+        used = {db.info.get("key") for db in [prob.database, *(c.database for c in prob.components)]}
+        self.workspace.size_databases = {k: v for k, v in self.workspace.size_databases.items() if k in used}
         self._live_fit = None
         record = FitRecord(
             rows=outcome.rows, summary=outcome.summary, y_calc=outcome.y_calc, background=outcome.background,

@@ -109,6 +109,8 @@ class Workspace(QObject):
         self.fit_options: dict = {}  # the refinement dock's choices (see RefineDock.options)
         self.project_path: Path | None = None
         self.loading = False  # True while a project is being shown (listeners: do not write back)
+        # per-size Debye sums of the fits, by fingerprint: saved in the project, reused by fits
+        self.size_databases: dict = {}
 
     # ---------------------------------------------------------------- edits
     def set_settings(self, settings: ModelSettings) -> None:
@@ -189,6 +191,7 @@ class Workspace(QObject):
         self.a_p = None
         self.fit_options = {}
         self.fit_previous = None
+        self.size_databases = {}
         self.set_fit(None)
         self.project_path = None
         self.settings_changed.emit()
@@ -212,7 +215,12 @@ class Workspace(QObject):
 
     def to_project(self):
         """Everything open as a core ``Project`` (plain arrays and JSON; nothing pickled)."""
-        from nanotwin_core.io.project import Project, crystal_to_cache, histograms_to_cache
+        from nanotwin_core.io.project import (
+            Project,
+            crystal_to_cache,
+            histograms_to_cache,
+            size_database_to_cache,
+        )
 
         p = Project(model=self.fit_model_dict())
         labels = []
@@ -226,6 +234,8 @@ class Workspace(QObject):
             p.cache_meta[f"hist_{i}"] = {**meta, "label": label}
         if self.crystal is not None:
             p.cache["crystal"], p.cache_meta["crystal"] = crystal_to_cache(self.crystal)
+        for i, db in enumerate(list(self.size_databases.values())):
+            p.cache[f"sizedb_{i}"], p.cache_meta[f"sizedb_{i}"] = size_database_to_cache(db)
         if self.data is not None:
             d = self.data
             cols = {"x": d.x, "y": d.y, "mask": np.asarray(d.mask, np.int8)}
@@ -276,6 +286,7 @@ class Workspace(QObject):
             self.a_p = loaded.a_p
             self.wavelength = loaded.wavelength
             self.fit_options = loaded.fit_options
+            self.size_databases = loaded.size_databases
             self.fit_previous = None
             self.settings_changed.emit()
             if loaded.imported_structure is not None:
@@ -332,11 +343,16 @@ class _LoadedProject:
     seconds: float | None
     fit: FitRecord | None
     fit_options: dict
+    size_databases: dict
 
     @classmethod
     def from_project(cls, p) -> _LoadedProject:
         from nanotwin_core.io.data import PatternData
-        from nanotwin_core.io.project import crystal_from_cache, histograms_from_cache
+        from nanotwin_core.io.project import (
+            crystal_from_cache,
+            histograms_from_cache,
+            size_databases_from_project,
+        )
 
         state = p.state or {}
         try:
@@ -380,7 +396,7 @@ class _LoadedProject:
                 caption=str(patterns.get("caption", "")), title=str(patterns.get("title", "")),
                 histograms=hists, a_p=state.get("a_p"), wavelength=state.get("wavelength"),
                 n_pairs=stats.get("n_pairs"), seconds=stats.get("seconds"), fit=fit,
-                fit_options=dict(state.get("fit_options", {})),
+                fit_options=dict(state.get("fit_options", {})), size_databases=size_databases_from_project(p),
             )
         except NanotwinError:
             raise

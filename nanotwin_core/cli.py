@@ -576,8 +576,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
             print(f"\r  iteration: Rwp = {rwp:.5f}" + " " * 30, end="", flush=True)
 
     structure = load_structure(args) if getattr(args, "tilt", None) else None
+    databases: dict = {}
+    if args.reuse:
+        from nanotwin_core.io.project import open_project, size_databases_from_project
+
+        databases = size_databases_from_project(open_project(args.reuse))
+    reused = set(databases)
     problem, result = run_fit(model, data, settings, progress=show_progress, callback=show_iteration,
-                              structure=structure)
+                              structure=structure, databases=databases)
     elapsed = time.perf_counter() - t0
     if not args.quiet:
         print()
@@ -608,6 +614,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         results={"fit": summary},
         history=[{"command": "fit", "refine": list(refine), "gof": summary["gof"]}],
     )
+    from nanotwin_core.io.project import size_database_to_cache
+
+    used = [problem.database, *(c.database for c in problem.components)]
+    for i_db, db in enumerate({id(d): d for d in used}.values()):
+        project.cache[f"sizedb_{i_db}"], project.cache_meta[f"sizedb_{i_db}"] = size_database_to_cache(db)
+    if reused & {db.info.get("key") for db in used}:
+        print(f"  size database reused from {args.reuse}")
     save_project(project, args.out)
     pop = summary["population"]
     print(f"GoF = {result.gof:.3f}  Rwp = {result.rwp:.4f}  Rexp = {result.rexp:.4f}  "
@@ -917,7 +930,10 @@ def make_parser() -> argparse.ArgumentParser:
                      help="spherical envelope diameter (PDFgui), Å [none]")
     out = ft.add_argument_group("output")
     out.add_argument("--out", required=True, metavar="PROJECT.h5",
-                     help="project file with data, model and fit")
+                     help="project file with data, model, fit and the per-size Debye sums (reusable)")
+    out.add_argument("--reuse", metavar="PROJECT.h5",
+                     help="reuse the per-size Debye sums stored in a project of an earlier fit with the same "
+                          "model, sizes and range (nothing is recomputed)")
     out.add_argument("--report", metavar="FILE.md", help="Markdown report")
     out.add_argument("--json", metavar="FILE", help="figures of merit, parameters and sizes as JSON")
     out.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -231,3 +231,23 @@ def crystal_from_cache(arrays: dict[str, np.ndarray], meta: dict):
         occupancy=arrays["occupancy"], exclusion=arrays["exclusion"], domain=arrays["domain"],
         variant=arrays["variant"], cell=arrays.get("cell"), info=dict(meta.get("info", {})),
     )
+
+
+def size_database_to_cache(db) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, metadata) of a ``SizeDatabase`` (per-size Debye sums) for ``Project.cache``."""
+    arrays, meta = db.to_arrays()
+    return arrays, {**meta, "kind": "size_database", "key": str(db.info.get("key", ""))}
+
+
+def size_databases_from_project(project: Project) -> dict:
+    """Every size database stored in ``project``, by fingerprint (for ``prepare_fit(databases=)``)."""
+    from nanotwin_core.refine.size_database import SizeDatabase
+
+    out = {}
+    for name, meta in project.cache_meta.items():
+        if meta.get("kind") == "size_database":
+            db = SizeDatabase.from_arrays(project.cache[name], {k: v for k, v in meta.items() if k != "kind"})
+            key = str(meta.get("key") or db.info.get("key") or name)
+            db.info["key"] = key
+            out[key] = db
+    return out

@@ -15,8 +15,10 @@ the grid step keeps Q_step x r_max <= 0.35 rad, an interpolation error below 1e-
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,6 +101,89 @@ class SizeDatabase:
         for p, (a, b) in enumerate(self.pairs):
             out += 2.0 * (g[a] * np.conj(g[b])).real * s[p]
         return out
+
+
+    # ------------------------------------------------------------------ storage
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
+        """(plain numpy arrays, JSON-able metadata) for HDF5 projects; inverse: ``from_arrays``."""
+        arrays = {"counts": np.asarray(self.counts, np.int64), "sizes_nm": np.asarray(self.sizes_nm, float),
+                  "pairs": np.asarray(self.pairs, np.int64), "q_fine": np.asarray(self.q_fine, float),
+                  "sinc": np.asarray(self.sinc, np.float32), "self_sums": np.asarray(self.self_sums, float),
+                  "n_atoms": np.asarray(self.n_atoms, float)}
+        meta = {"format": "nanotwin.SizeDatabase/1", "shape": self.shape, "seconds": float(self.seconds),
+                "types": [[t.element, t.adp_group, float(t.occupancy)] for t in self.types],
+                "info": _jsonable(self.info)}
+        return arrays, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping) -> SizeDatabase:
+        """Rebuild from ``to_arrays`` output (checked: a damaged entry raises NanotwinError)."""
+        from nanotwin_core.scattering.types import AtomType
+
+        try:
+            if meta.get("format") != "nanotwin.SizeDatabase/1":
+                raise ValueError(f"unknown format {meta.get('format')!r}")
+            types = [AtomType(str(e), str(g), float(o)) for e, g, o in meta["types"]]
+            db = cls(shape=str(meta["shape"]), counts=np.asarray(arrays["counts"], np.int64),
+                     sizes_nm=np.asarray(arrays["sizes_nm"], float), types=types,
+                     pairs=np.asarray(arrays["pairs"], np.int64), q_fine=np.asarray(arrays["q_fine"], float),
+                     sinc=np.asarray(arrays["sinc"], np.float32),
+                     self_sums=np.asarray(arrays["self_sums"], float),
+                     n_atoms=np.asarray(arrays["n_atoms"], float), seconds=float(meta.get("seconds", 0.0)),
+                     info=dict(meta.get("info", {})))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise NanotwinError(f"stored size database is damaged: {exc}") from None
+        n, n_t = db.n_sizes, len(types)
+        bad_pairs = db.pairs.size and (db.pairs.min() < 0 or db.pairs.max() >= n_t)
+        if (db.sinc.shape != (n, len(db.pairs), len(db.q_fine)) or db.self_sums.shape != (n, n_t)
+                or db.n_atoms.shape != (n,) or bad_pairs):
+            raise NanotwinError("stored size database has inconsistent array shapes")
+        return db
+
+
+def _jsonable(value):
+    """``value`` with numpy scalars made plain (for JSON metadata)."""
+    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+
+
+def database_key(structure, shape: str, sizes, size_units_nm, q_range, **options) -> str:
+    """A fingerprint of everything a size database depends on (not B, energy or weights)."""
+    sites = [[st.label, st.element, [round(float(x), 9) for x in st.frac], round(float(st.occupancy), 9),
+              st.adp_group, st.exclusion] for st in structure.sites]
+    c = structure.cell
+    cell = [round(float(v), 9) for v in (c.a, c.b, c.c, c.alpha, c.beta, c.gamma)]
+    doc = {"structure": [structure.name, structure.spacegroup, sites, cell],
+           "shape": shape, "sizes": [list(map(int, s)) for s in sizes],
+           "units": [round(float(u), 12) for u in size_units_nm],
+           "q_range": [round(float(q), 9) for q in q_range], "options": _jsonable(options),
+           "format": "nanotwin.SizeDatabase/1"}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def cached_size_database(
+    cache: MutableMapping[str, SizeDatabase] | None,
+    structure,
+    shape: str,
+    sizes: list[tuple[int, ...]],
+    size_units_nm: tuple[float, ...],
+    q_range: tuple[float, float],
+    **kwargs,
+) -> SizeDatabase:
+    """``build_size_database``, or the database of ``cache`` built from the same inputs (then
+    nothing is recomputed); a new one is added to ``cache``."""
+    options = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()
+               if k not in ("progress", "cancel")}
+    key = database_key(structure, shape, sizes, size_units_nm, q_range, **options)
+    if cache is not None and key in cache:
+        progress = kwargs.get("progress")
+        if progress is not None:
+            progress(1.0, "size database reused")
+        return cache[key]
+    db = build_size_database(structure, shape, sizes, size_units_nm, q_range, **kwargs)
+    db.info["key"] = key
+    if cache is not None:
+        cache[key] = db
+    return db
 
 
 def _type_key(t) -> tuple:
