@@ -234,7 +234,8 @@ class Workspace(QObject):
             p.cache_meta[f"hist_{i}"] = {**meta, "label": label}
         if self.crystal is not None:
             p.cache["crystal"], p.cache_meta["crystal"] = crystal_to_cache(self.crystal)
-        for i, db in enumerate(list(self.size_databases.values())):
+        stored = [db for db in list(self.size_databases.values()) if hasattr(db, "to_arrays")]
+        for i, db in enumerate(stored):
             p.cache[f"sizedb_{i}"], p.cache_meta[f"sizedb_{i}"] = size_database_to_cache(db)
         if self.data is not None:
             d = self.data

@@ -51,9 +51,9 @@ def main() -> None:
         problem.population_pattern({**values, "Dab_nm": values["Dab_nm"] * 1.05})
         s_change = (time.perf_counter() - t2) * 1e3
         per_size = db.info.get("seeds_per_size") or [1]
+        realisations = f"realisations per size {min(per_size)}-{max(per_size)}, {sum(per_size)} crystals"
         print(f"{label:42s} {db.n_sizes:5d} {int(db.n_atoms.max()):9d} {build:8.1f} "
-              f"{db.nbytes / 1e6:6.0f} {b_change:8.1f} {s_change:11.1f}  "
-              f"(realisations per size {min(per_size)}-{max(per_size)}, {sum(per_size)} crystals)", flush=True)
+              f"{db.nbytes / 1e6:6.0f} {b_change:8.1f} {s_change:11.1f}  ({realisations})", flush=True)
 
 
 if __name__ == "__main__":

@@ -616,7 +616,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     )
     from nanotwin_core.io.project import size_database_to_cache
 
-    used = [problem.database, *(c.database for c in problem.components)]
+    used = [db for db in [problem.database, *(c.database for c in problem.components)]
+            if hasattr(db, "to_arrays")]  # cell/tilt fits keep pair tables, not per-size sums
     for i_db, db in enumerate({id(d): d for d in used}.values()):
         project.cache[f"sizedb_{i_db}"], project.cache_meta[f"sizedb_{i_db}"] = size_database_to_cache(db)
     if reused & {db.info.get("key") for db in used}:
@@ -896,8 +897,11 @@ def make_parser() -> argparse.ArgumentParser:
     rng.add_argument("--tth-range", metavar="MIN:MAX", help="fitted 2theta range (degrees)")
     par = ft.add_argument_group("refinement")
     par.add_argument("--refine", default=None,
-                     help="what to refine: scale,background,adp,size,expansion,zero,fractions,twin "
-                          f"[{POWDER_REFINE}]; PDF fits: scale,adp,expansion,qdamp,qbroad,delta1,delta2,"
+                     help="what to refine: scale,background,adp,size,expansion,zero,fractions,twin,cell,tilt "
+                          f"[{POWDER_REFINE}]; cell = a_A, b_A, c_A (+-3 %%) and tilt = tilt_ab_deg, "
+                          "tilt_c_deg (gamma CsPbX3, 0-25 degrees) for a single crystal (no --population "
+                          "or mixture; not together), re-histogramming its stored pair table; "
+                          "PDF fits: scale,adp,expansion,qdamp,qbroad,delta1,delta2,"
                           f"size,spdiameter [{PDF_REFINE}]")
     par.add_argument("--twin-states", metavar="NM,NM,...",
                      help="twin density as a mixture of states with these mean domain sizes (nm) "

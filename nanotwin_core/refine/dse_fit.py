@@ -8,7 +8,9 @@ with I_pop the population Debye intensity (``SizeDatabase``), P the polarization
 optional Caglioti resolution, T_k Chebyshev polynomials over the fitted x range. scale, b_k and
 c_blank are linear: they are solved inside every evaluation (variable projection); the
 nonlinear parameters are B per ADP group (``B_<group>``), the size parameters (``Dab_nm``,
-``sab``, ``Lc_nm``, ``sc`` or ``D_nm``, ``sD``), ``expansion`` and ``zero`` (2theta, degrees).
+``sab``, ``Lc_nm``, ``sc`` or ``D_nm``, ``sD``), ``expansion`` and ``zero`` (2theta, degrees); for a
+single crystal also the cell ``a_A``, ``b_A``, ``c_A`` or the tilts ``tilt_ab_deg``, ``tilt_c_deg``
+(``structure_fit.StructureDatabase`` re-histograms its stored pair table in ``update``).
 
 Mixtures (``Model.components``): every component i (twinned / untwinned crystals, another phase,
 a twin state of given domain size) has its own ``SizeDatabase`` and its pattern
@@ -37,7 +39,7 @@ import numpy as np
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.model import Model
 
-REFINABLE = ("scale", "background", "adp", "size", "expansion", "fractions", "twin", "zero")
+REFINABLE = ("scale", "background", "adp", "size", "expansion", "fractions", "twin", "zero", "cell", "tilt")
 
 
 @dataclass
@@ -160,6 +162,8 @@ class DSEFitProblem:
 
     def _pattern(self, database, weights: np.ndarray, values: dict[str, float]) -> np.ndarray:
         b_iso = {k[2:]: v for k, v in values.items() if k.startswith("B_")}
+        if hasattr(database, "update"):  # cell / tilt refinements (structure_fit.StructureDatabase)
+            database.update(values)
         m = self.mask
         q = self.q_model(values)[m]
         part = database.intensity(
@@ -556,7 +560,10 @@ def prepare_fit(
     from nanotwin_core.refine.background import blank_on_grid, chebyshev_basis
     from nanotwin_core.refine.parameters import Parameter, ParameterSet
     from nanotwin_core.refine.size_database import cached_size_database
+    from nanotwin_core.refine.structure_fit import build_structure_database, check_structure_fit, tilt_note
+
     model.validate()
+    structural = check_structure_fit(model, settings.refine)  # "cell", "tilt" or None
     if data.x_kind == "tth" and not data.wavelength:
         raise NanotwinError(f"{data.path}: 2theta data need a wavelength (--wavelength)")
     if structure is not None:
@@ -637,6 +644,16 @@ def prepare_fit(
             ))
         database = components[0].database
         db_types = [t for c in components for t in c.database.types]
+    elif structural:
+        database = build_structure_database(
+            structural, structure, shape, sizes[0], units, twins=tuple(model.twins),
+            boundaries=model.boundaries, domain_size_nm=model.domain_size_nm, seeds=tuple(model.seeds),
+            coherent_element=model.coherent_element, progress=progress, cancel=cancel,
+        )
+        structure = database.structure  # the tilt model at the start angles for "tilt"
+        db_types = list(database.types)
+        if tilt_note(database):
+            messages.append(tilt_note(database))
     else:
         database = cached_size_database(
             databases, structure, shape, sizes, units, (q_lo, q_hi), twins=tuple(model.twins),
@@ -665,6 +682,9 @@ def prepare_fit(
     for c, spec in zip(components, model.components, strict=True):
         if c.suffix:
             _add_size_params(params, spec.population, c.kind, c.suffix, size_free)
+    if structural:
+        for p in database.parameters():
+            params._add(p)
     params._add(Parameter("expansion", 0.0, "expansion" in refine, -0.05, 0.05))
     if data.x_kind == "tth":
         params._add(Parameter("zero", 0.0, "zero" in refine, -0.5, 0.5))
