@@ -50,7 +50,7 @@ SHORTCUTS = [
     ("Ctrl+B", "Build and compute the model"),
     ("Esc", "Cancel the running computation"),
     ("Ctrl+E", "Export the pattern (.xye / .csv)"),
-    ("Ctrl+Shift+E", "Export a figure (PNG)"),
+    ("Ctrl+Shift+E", "Export a figure (PNG, SVG or PDF)"),
     ("Ctrl+I", "Import data / CIF / XYZ"),
     ("Ctrl+R", "Reset the 3D view"),
     ("Ctrl+N", "New (clear the workspace)"),
@@ -154,7 +154,13 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         self._action(f, "Export pattern (.xye/.csv)…", self.export_pattern_dialog, "Ctrl+E")
         self._action(f, "Export XYZ…", self.export_xyz_dialog)
-        self._action(f, "Export figure (PNG)…", self.export_figure_dialog, "Ctrl+Shift+E")
+        self._action(f, "Export CIF…", self.export_cif_dialog,
+                     tip="Write the current model's structure (built-in or imported) as CIF")
+        self._action(f, "Export figure (PNG/SVG/PDF)…", self.export_figure_dialog, "Ctrl+Shift+E",
+                     tip="The pattern panel: PNG as on screen, SVG or PDF redrawn with matplotlib")
+        self._action(f, "Export 3D view (PNG)…", self.export_view_dialog,
+                     tip="Render the 3D view to a PNG image")
+        self.viewer.export_requested.connect(self.export_view_dialog)
         f.addSeparator()
         self.recent_menu = f.addMenu("Recent files")
         f.addSeparator()
@@ -398,7 +404,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"{Path(data.path or 'data').name}: no wavelength in the file, using "
                 f"{self.pattern_panel.wavelength} Å", 8000)
-        self.pattern_panel.set_data(self._data_q(), data.y, label=Path(data.path or "data").name)
+        self.pattern_panel.set_data(self._data_q(), data.y, label=Path(data.path or "data").name,
+                                    sigma=data.sigma_used)
         self._fit_cache = None
 
     def _data_q(self) -> np.ndarray:
@@ -547,20 +554,84 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Wrote {Path(path).name}", 5000)
 
     def export_figure_dialog(self) -> None:
-        """File > Export figure: the pattern panel and (where GL exists) the 3D view, as PNG."""
-        path = self.ask_save_path("Export figure", "PNG image (*.png)", "pattern.png")
+        """File > Export figure: the pattern panel as PNG (as on screen, plus the 3D view where GL
+        exists) or as SVG/PDF (redrawn with matplotlib)."""
+        path = self.ask_save_path("Export figure", "PNG image (*.png);;SVG (*.svg);;PDF (*.pdf)",
+                                  "pattern.png")
+        if not path:
+            return
+        path = Path(path)
+        if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+            path = path.with_suffix(".png")
+        try:
+            self.pattern_panel.export_figure(path)
+        except (ValueError, OSError) as exc:
+            self.notify("Export figure", f"Could not write {path.name}: {exc}", "warning")
+            return
+        written = [path.name]
+        view_path = path.with_name(path.stem + "_3d.png")
+        if path.suffix.lower() == ".png" and self.workspace.crystal is not None \
+                and self.viewer.export_png(str(view_path)):
+            written.append(view_path.name)
+        self._remember_dir(path)
+        self.statusBar().showMessage("Wrote " + ", ".join(written), 6000)
+
+    def export_view_dialog(self) -> None:
+        """File > Export 3D view: render the 3D view to a PNG file."""
+        if self.viewer.canvas is None:
+            self.notify("Export 3D view", "The 3D view is not available here (no OpenGL).")
+            return
+        if self.workspace.crystal is None:
+            self.notify("Export 3D view", "There is no crystal yet.")
+            return
+        path = self.ask_save_path("Export 3D view", "PNG image (*.png)", "view3d.png")
         if not path:
             return
         path = Path(path)
         if path.suffix.lower() != ".png":
             path = path.with_suffix(".png")
-        self.pattern_panel.export_png(path)
-        written = [path.name]
-        view_path = path.with_name(path.stem + "_3d.png")
-        if self.workspace.crystal is not None and self.viewer.export_png(str(view_path)):
-            written.append(view_path.name)
+        try:
+            self.viewer.export_png(str(path))
+        except (OSError, RuntimeError) as exc:
+            self.notify("Export 3D view", f"Could not write {path.name}: {exc}", "warning")
+            return
         self._remember_dir(path)
-        self.statusBar().showMessage("Wrote " + ", ".join(written), 6000)
+        self.statusBar().showMessage(f"Wrote {path.name}", 5000)
+
+    def current_structure(self):
+        """The core Structure of the model dock: the imported one, or the built-in by name."""
+        ws = self.workspace
+        if ws.settings.structure.startswith("(imported"):
+            if ws.imported_structure is None:
+                raise NanotwinError("the imported structure is gone: import the CIF again")
+            return ws.imported_structure
+        from nanotwin_core.structures.library import get_structure
+
+        return get_structure(ws.settings.structure)
+
+    def export_cif_dialog(self) -> None:
+        """File > Export CIF: write the current structure (the parent cell, not the crystal)."""
+        from nanotwin_core.structures.cif import write_cif
+
+        try:
+            structure = self.current_structure()
+        except (NanotwinError, KeyError) as exc:
+            self.notify("Export CIF", str(exc), "warning")
+            return
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in structure.name) or "structure"
+        path = self.ask_save_path("Export CIF", "CIF (*.cif)", f"{safe}.cif")
+        if not path:
+            return
+        path = Path(path)
+        if path.suffix.lower() != ".cif":
+            path = path.with_suffix(".cif")
+        try:
+            write_cif(structure, path)
+        except (NanotwinError, OSError, ValueError) as exc:
+            self.notify("Export CIF", f"Could not write {path.name}: {exc}", "warning")
+            return
+        self._remember_dir(path)
+        self.statusBar().showMessage(f"Wrote {path.name} ({structure.name})", 5000)
 
     def add_recent(self, path: str | Path) -> None:
         """Put ``path`` first in File > Recent files."""

@@ -15,3 +15,31 @@ def dispose(w, qtbot) -> None:
     w.deleteLater()
     qtbot.wait(20)
     gc.collect()
+
+
+def fake_result(q=None):
+    """A quick ComputeResult (two curves, a two-domain crystal) standing in for real computations."""
+    import numpy as np
+    from nanotwin_app import jobs
+    from test_app_adapters import two_domain_crystal
+
+    q = np.linspace(0.5, 6.0, 800) if q is None else q
+    return jobs.ComputeResult(
+        crystal=two_domain_crystal(3),
+        curves={"untwinned": (q, 1 + np.sin(3 * q) ** 2), "twinned": (q, 1 + np.cos(3 * q) ** 2)},
+        caption="a caption", title="fake", n_pairs=1234, seconds=0.01, a_p=5.9,
+    )
+
+
+def fake_window(qtbot, tmp_path, monkeypatch):
+    """A headless window (no GL) whose demos and builds return ``fake_result()`` at once."""
+    from nanotwin_app import jobs
+    from nanotwin_app.main_window import MainWindow
+    from PySide6.QtCore import QSettings
+
+    monkeypatch.setattr(jobs, "run_demo", lambda name, progress=None, cancel=None: fake_result())
+    monkeypatch.setattr(jobs, "build_and_compute", lambda *a, progress=None, cancel=None, **k: fake_result())
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, use_gl=False, warm_up=False, headless=True)
+    qtbot.addWidget(w)
+    return w

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from app_helpers import fake_result, fake_window
 from nanotwin_app import jobs
 from nanotwin_app.docks.model_dock import TwinLawValidator
 from nanotwin_app.main_window import MainWindow
@@ -21,23 +22,9 @@ from nanotwin_core.errors import Cancelled
 Q = np.linspace(0.5, 6.0, 800)
 
 
-def fake_result(**_kw) -> jobs.ComputeResult:
-    from test_app_adapters import two_domain_crystal
-
-    return jobs.ComputeResult(
-        crystal=two_domain_crystal(3),
-        curves={"untwinned": (Q, 1 + np.sin(3 * Q) ** 2), "twinned": (Q, 1 + np.cos(3 * Q) ** 2)},
-        caption="a caption", title="fake", n_pairs=1234, seconds=0.01, a_p=5.9,
-    )
-
-
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(jobs, "run_demo", lambda name, progress=None, cancel=None: fake_result())
-    monkeypatch.setattr(jobs, "build_and_compute", lambda *a, progress=None, cancel=None, **k: fake_result())
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings, use_gl=False, warm_up=False, headless=True)
-    qtbot.addWidget(w)
+    w = fake_window(qtbot, tmp_path, monkeypatch)
     yield w
     w.runner.shutdown(2000)
     w.workspace.set_dirty(False)

@@ -3,6 +3,11 @@
 Overview + detail as in pyqtgraph's ``examples/crosshair.py``: a ``LinearRegionItem`` on the
 main plot sets the zoom plot's x range, and panning the zoom plot moves the region back.
 Curves are kept in Q (1/Å); the x axis shows Q, 2theta or d, the y axis linear, sqrt or log.
+Measured data come with optional ±σ error bars; with a fit shown, the difference observed -
+calculated is drawn offset below the pattern (GSAS-II style, on the plotted scale). A curves list
+shows or hides any curve in both plots; "Keep as overlay" keeps the calculated curves (dashed)
+through later builds, for comparisons such as untwinned vs one boundary vs a network. Figures
+export as PNG (as on screen) or, redrawn with matplotlib, as SVG and PDF.
 
 The zoom plot's intensity axis fits the superstructure peaks (R, M, X positions of the tick rows,
 see :func:`superstructure_y_range`), not the fundamentals (110), (111), (200) that share the
@@ -23,7 +28,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +45,15 @@ TICK_COLOURS = {"fundamental": "#404040", "R": "#d62728", "M": "#1f77b4", "X": "
 TICK_ROW = {name: -i for i, name in enumerate(TICK_CLASSES)}
 SUPER_TOLERANCE = 0.02  # 1/Å: a superstructure peak is read within this of its pseudocubic position
 ZOOM_HEADROOM = 0.08  # fraction of the range added above the highest superstructure peak
+OVERLAY_COLOURS = ["#7f7f7f", "#bcbd22", "#8c564b", "#e377c2", "#17becf", "#9467bd"]
+OVERLAY_STYLES = [Qt.PenStyle.DashLine, Qt.PenStyle.DashDotLine, Qt.PenStyle.DotLine]
+BACKGROUND_COLOUR = "#8c8c8c"
+DIFF_COLOUR = "#2a7a2a"
+DIFF_GAP = 0.05  # gap between the pattern's lowest point and the difference curve (fraction of the span)
+DATA_KEY = "observed"  # curve key of the measured data
+DIFF_KEY = "difference"  # curve key of observed - calculated
+DIFF_LABEL = "difference (obs − calc)"
+FIT_CALC_PREFIX = "fit: calculated"  # the difference is taken against the curve with this label
 
 
 def q_to_axis(q: np.ndarray, axis: str, wavelength: float) -> np.ndarray:
@@ -123,7 +141,13 @@ def scale_intensity(y: np.ndarray, scale: str, floor: float | None = None) -> np
 
 
 class PatternPanel(QWidget):
-    """Overlaid calculated curves (and measured data), the zoom plot and the tick rows."""
+    """Overlaid calculated curves, measured data, difference, overlays, the zoom plot and tick rows.
+
+    Every curve has a key: the calculated curves their label, overlays ``"[name] label"``,
+    the measured data ``DATA_KEY`` (its error bars go with it) and the difference ``DIFF_KEY``.
+    The curves list beside the plots shows or hides a key in both plots; hidden keys stay hidden
+    across new patterns.
+    """
 
     message = Signal(str)
 
@@ -131,11 +155,22 @@ class PatternPanel(QWidget):
         super().__init__(parent)
         self.patterns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.data: tuple[np.ndarray, np.ndarray, str] | None = None
+        self.sigma: np.ndarray | None = None
+        self.overlays: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        self.difference_reference: str | None = None
+        self.difference_offset: float | None = None
+        self.hidden: set[str] = set()
         self.a_p: float | None = None
+        self.caption = ""
         self.zoom_q = ZOOM_Q
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.zoom_curves: dict[str, pg.PlotDataItem] = {}
         self.data_curve: pg.PlotDataItem | None = None
+        self.difference_curve: pg.PlotDataItem | None = None
+        self.error_bars: list[pg.ErrorBarItem] = []
+        self.items: dict[str, list] = {}  # key -> graphics items in both plots (main plot's curve first)
+        self._legend_names: dict[str, str] = {}
+        self._extra_items: list[tuple[pg.PlotItem, object]] = []  # non-data items removed on redraw
         self.tick_items: dict[str, pg.ScatterPlotItem] = {}
 
         layout = QVBoxLayout(self)
@@ -170,6 +205,13 @@ class PatternPanel(QWidget):
             "everything in the window, fundamentals included"
         )
         bar.addWidget(self.zoom_fit_check)
+        self.error_bars_check = QCheckBox("error bars")
+        self.error_bars_check.setToolTip(
+            "Draw ±σ on the measured points (σ from the file, or the Poisson estimate √max(I, 1) where "
+            "the file has none)"
+        )
+        self.error_bars_check.setEnabled(False)
+        bar.addWidget(self.error_bars_check)
         bar.addStretch(1)
         layout.addLayout(bar)
         self.caption_label = QLabel()
@@ -177,9 +219,29 @@ class PatternPanel(QWidget):
         self.caption_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.caption_label)
 
+        body = QHBoxLayout()
+        layout.addLayout(body, 1)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        layout.addWidget(self.graphics, 1)
+        body.addWidget(self.graphics, 1)
+        side = QVBoxLayout()
+        side.addWidget(QLabel("Curves"))
+        self.curve_list = QListWidget()
+        self.curve_list.setToolTip("Tick to show a curve in both plots, untick to hide it")
+        self.curve_list.setMaximumWidth(230)
+        self.curve_list.setMinimumWidth(150)
+        side.addWidget(self.curve_list, 1)
+        self.keep_button = QPushButton("Keep as overlay")
+        self.keep_button.setToolTip(
+            "Keep the calculated curves under a name (dashed) to compare them with the next build, "
+            "e.g. untwinned vs one boundary vs a network"
+        )
+        side.addWidget(self.keep_button)
+        self.clear_overlays_button = QPushButton("Clear overlays")
+        self.clear_overlays_button.setEnabled(False)
+        side.addWidget(self.clear_overlays_button)
+        body.addLayout(side)
+
         self.main_plot = self.graphics.addPlot(row=0, col=0)
         self.zoom_plot = self.graphics.addPlot(row=0, col=1)
         self.tick_plot = self.graphics.addPlot(row=1, col=0)
@@ -212,6 +274,11 @@ class PatternPanel(QWidget):
         self.wavelength_spin.valueChanged.connect(self._wavelength_changed)
         self.ticks_check.toggled.connect(self._draw_ticks)
         self.zoom_fit_check.toggled.connect(self._autoscale_zoom)
+        self.error_bars_check.toggled.connect(self._error_bars_toggled)
+        self.curve_list.itemChanged.connect(self._list_item_changed)
+        self.legend.sigSampleClicked.connect(self._legend_clicked)
+        self.keep_button.clicked.connect(self._keep_clicked)
+        self.clear_overlays_button.clicked.connect(self.clear_overlays)
         self._apply_labels()
         self._region_changed()
 
@@ -232,20 +299,44 @@ class PatternPanel(QWidget):
         return float(self.wavelength_spin.value())
 
     # ---------------------------------------------------------------- public
-    def set_patterns(self, patterns: dict[str, tuple[np.ndarray, np.ndarray]], caption: str = "") -> None:
-        """Show calculated curves ``label -> (Q, I)`` (replacing the previous ones)."""
+    def set_patterns(self, patterns: dict[str, tuple[np.ndarray, np.ndarray]], caption: str = "", *,
+                     difference_of: str | None = None) -> None:
+        """Show calculated curves ``label -> (Q in 1/Å, I)`` (replacing the previous ones; overlays
+        stay). The difference curve is observed minus ``difference_of`` (default: the curve whose
+        label starts with "fit: calculated", i.e. the shown fit); none without data or such a curve."""
         self.patterns = {
             k: (np.asarray(q, float).copy(), np.asarray(i, float).copy()) for k, (q, i) in patterns.items()
         }
+        if difference_of is not None and difference_of not in self.patterns:
+            raise ValueError(f"no calculated curve {difference_of!r} to take the difference with")
+        self.difference_reference = difference_of
+        self.caption = caption
         self.caption_label.setText(caption)
         self.caption_label.setVisible(bool(caption))
         self.redraw()
         self.main_plot.enableAutoRange()
 
-    def set_data(self, q: np.ndarray | None, y: np.ndarray | None = None, label: str = "data") -> None:
-        """Show (or with None clear) a measured pattern given on Q (1/Å)."""
-        self.data = None if q is None else (np.asarray(q, float), np.asarray(y, float), label)
+    def set_data(self, q: np.ndarray | None, y: np.ndarray | None = None, label: str = "data",
+                 sigma: np.ndarray | None = None) -> None:
+        """Show (or with None clear) a measured pattern given on Q (1/Å), with its standard
+        uncertainties ``sigma`` (same units as ``y``; None: no error bars)."""
+        if q is None:
+            self.data, self.sigma = None, None
+        else:
+            q, y = np.asarray(q, float), np.asarray(y, float)
+            if q.shape != y.shape:
+                raise ValueError("Q and intensity of the data must have the same length")
+            if sigma is not None:
+                sigma = np.asarray(sigma, float)
+                if sigma.shape != y.shape:
+                    raise ValueError("sigma must have one value per data point")
+            self.data, self.sigma = (q, y, label), sigma
+        self.error_bars_check.setEnabled(self.sigma is not None)
         self.redraw()
+
+    def set_error_bars(self, on: bool) -> None:
+        """Show or hide the data's ±σ error bars."""
+        self.error_bars_check.setChecked(bool(on))
 
     def set_pseudocubic(self, a_p: float | None) -> None:
         """Draw tick rows for the pseudocubic cell ``a_p`` (Å); None clears them."""
@@ -272,53 +363,252 @@ class PatternPanel(QWidget):
         if np.all(np.isfinite(x)):
             self.region.setRegion((float(x[0]), float(x[1])))
 
+    # ---------------------------------------------------------------- curves: visibility, overlays
+    def curve_keys(self) -> list[str]:
+        """Keys of every curve drawn, in drawing order (what the curves list shows)."""
+        return list(self.items)
+
+    def set_curve_visible(self, key: str, visible: bool) -> None:
+        """Show or hide curve ``key`` in both plots (kept across new patterns)."""
+        if visible:
+            self.hidden.discard(key)
+        else:
+            self.hidden.add(key)
+        for item in self.items.get(key, []):
+            item.setVisible(visible)
+        self._sync_list()
+        self._rebuild_legend()
+        self._autoscale_zoom()
+
+    def is_curve_visible(self, key: str) -> bool:
+        """True when ``key`` is drawn and not hidden."""
+        return key in self.items and key not in self.hidden
+
+    def keep_overlay(self, name: str | None = None) -> str | None:
+        """Keep the calculated curves (backgrounds left out) as overlay ``name``; it stays through
+        new patterns until :meth:`clear_overlays`. Returns the name used (made unique), or None
+        when there is nothing to keep."""
+        curves = {k: (q.copy(), y.copy()) for k, (q, y) in self.patterns.items() if not _is_background(k)}
+        if not curves:
+            self.message.emit("No calculated curve to keep as an overlay")
+            return None
+        base = (name or "").strip() or f"overlay {len(self.overlays) + 1}"
+        name, n = base, 2
+        while name in self.overlays:
+            name, n = f"{base} ({n})", n + 1
+        self.overlays[name] = curves
+        self.clear_overlays_button.setEnabled(True)
+        self.redraw()
+        self.message.emit(f"Kept {len(curves)} curve(s) as overlay “{name}”")
+        return name
+
+    def clear_overlays(self) -> None:
+        """Remove every overlay."""
+        keys = {k for k in self.items if k.startswith("[")}
+        self.overlays.clear()
+        self.hidden -= keys
+        self.clear_overlays_button.setEnabled(False)
+        self.redraw()
+
+    def ask_overlay_name(self, default: str) -> str | None:
+        """The name of a new overlay (a dialog; replaceable in tests), None to cancel."""
+        text, ok = QInputDialog.getText(self, "Keep as overlay", "Name of the overlay:", text=default)
+        return text if ok else None
+
+    def difference(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(Q in 1/Å, observed - calculated) of the difference curve in intensity units, on the data
+        points the calculated curve covers; None without data or a calculated reference."""
+        ref = self._reference_label()
+        if ref is None or self.data is None:
+            return None
+        qo, yo, _label = self.data
+        qc, yc = self.patterns[ref]
+        idx, ok = _match_points(qo, qc)
+        if ok is not None:
+            return qo[ok], yo[ok] - yc[idx[ok]]
+        order = np.argsort(qc)
+        inside = (qo >= qc[order[0]]) & (qo <= qc[order[-1]])
+        return qo[inside], yo[inside] - np.interp(qo[inside], qc[order], yc[order])
+
+    # ---------------------------------------------------------------- drawing
     def redraw(self) -> None:
         """Redraw every curve in the current axis and scale."""
         zoom_q = self.zoom_q
         for plot in (self.main_plot, self.zoom_plot):
             for item in list(plot.listDataItems()):
                 plot.removeItem(item)
+        for plot, item in self._extra_items:
+            plot.removeItem(item)
+        self._extra_items.clear()
         self.legend.clear()
         self.curves.clear()
         self.zoom_curves.clear()
+        self.items.clear()
+        self._legend_names.clear()
+        self.error_bars = []
         self.data_curve = None
+        self.difference_curve = None
+        self.difference_offset = None
         floor = self._log_floor()
+        for j, (name, curves) in enumerate(self.overlays.items()):
+            colour = OVERLAY_COLOURS[j % len(OVERLAY_COLOURS)]
+            for k, (label, (q, y)) in enumerate(curves.items()):
+                style = OVERLAY_STYLES[k % len(OVERLAY_STYLES)]
+                pen = pg.mkPen(colour, width=1.5, style=style)
+                self._plot(overlay_key(name, label), q, scale_intensity(y, self.y_scale, floor), pen=pen)
         for i, (label, (q, y)) in enumerate(self.patterns.items()):
-            pen = pg.mkPen(CURVE_COLOURS[i % len(CURVE_COLOURS)], width=1.5)
-            x = q_to_axis(q, self.x_axis, self.wavelength)
-            ys = scale_intensity(y, self.y_scale, floor)
-            # legend labels are rich text: "1/2<001>{110}" must not read as a tag
-            self.curves[label] = self.main_plot.plot(x, ys, pen=pen, name=html.escape(label),
-                                                     connect="finite")
-            self.zoom_curves[label] = self.zoom_plot.plot(x, ys, pen=pen, connect="finite")
+            if _is_background(label):
+                pen = pg.mkPen(BACKGROUND_COLOUR, width=1.2, style=Qt.PenStyle.DashLine)
+            else:
+                pen = pg.mkPen(CURVE_COLOURS[i % len(CURVE_COLOURS)], width=1.5)
+            main, zoom = self._plot(label, q, scale_intensity(y, self.y_scale, floor), pen=pen)
+            self.curves[label], self.zoom_curves[label] = main, zoom
         if self.data is not None:
-            q, y, label = self.data
-            x = q_to_axis(q, self.x_axis, self.wavelength)
-            ys = scale_intensity(y, self.y_scale, floor)
-            kw = dict(pen=None, symbol="o", symbolSize=3, symbolBrush=(80, 80, 80), symbolPen=None)
-            self.data_curve = self.main_plot.plot(x, ys, name=html.escape(label), **kw)
-            self.zoom_plot.plot(x, ys, **kw)
+            self._draw_data(floor)
+        self._draw_difference(floor)
+        for key, items in self.items.items():
+            for item in items:
+                item.setVisible(key not in self.hidden)
+        self._rebuild_legend()
+        self._sync_list()
         self._apply_labels()
         self._draw_ticks()
         self.zoom_q = zoom_q
         self.set_zoom_q(*zoom_q)
         self._region_changed()
 
+    def _plot(self, key: str, q: np.ndarray, ys: np.ndarray, legend: str | None = None, **kw):
+        """Plot one curve (Q, plotted y) in both plots under ``key``; returns the two items."""
+        x = q_to_axis(q, self.x_axis, self.wavelength)
+        if "symbol" not in kw:
+            kw["connect"] = "finite"
+        main = self.main_plot.plot(x, ys, **kw)
+        zoom = self.zoom_plot.plot(x, ys, **kw)
+        self.items[key] = [main, zoom]
+        self._legend_names[key] = html.escape(legend or key)  # rich text: "<001>" must not read as a tag
+        return main, zoom
+
+    def _draw_data(self, floor: float | None) -> None:
+        q, y, label = self.data
+        ys = scale_intensity(y, self.y_scale, floor)
+        kw = dict(pen=None, symbol="o", symbolSize=3, symbolBrush=(80, 80, 80), symbolPen=None)
+        self.data_curve, _zoom = self._plot(DATA_KEY, q, ys, legend=label, **kw)
+        if self.sigma is None or not self.error_bars_check.isChecked():
+            return
+        x = q_to_axis(q, self.x_axis, self.wavelength)
+        top = scale_intensity(y + self.sigma, self.y_scale, floor) - ys
+        bottom = ys - scale_intensity(y - self.sigma, self.y_scale, floor)
+        ok = np.isfinite(x) & np.isfinite(ys) & np.isfinite(top) & np.isfinite(bottom)
+        for plot in (self.main_plot, self.zoom_plot):
+            bars = pg.ErrorBarItem(x=x[ok], y=ys[ok], top=top[ok], bottom=bottom[ok], beam=0,
+                                   pen=pg.mkPen((120, 120, 120), width=1))
+            plot.addItem(bars)
+            self._extra_items.append((plot, bars))
+            self.error_bars.append(bars)
+            self.items[DATA_KEY].append(bars)
+
+    def _draw_difference(self, floor: float | None) -> None:
+        diff = self.difference()
+        if diff is None or not len(diff[0]):
+            return
+        qd, _d = diff
+        ref = self._reference_label()
+        qo, yo, _label = self.data
+        qc, yc = self.patterns[ref]
+        obs_s = scale_intensity(yo, self.y_scale, floor)
+        calc_s = scale_intensity(yc, self.y_scale, floor)
+        idx, ok = _match_points(qo, qc)
+        if ok is None:  # the calculated curve is on another grid: read it at the data's Q
+            order = np.argsort(qc)
+            ok = (qo >= qc[order[0]]) & (qo <= qc[order[-1]])
+            calc_at = np.interp(qo[ok], qc[order], calc_s[order])
+        else:
+            calc_at = calc_s[idx[ok]]
+        d_s = obs_s[ok] - calc_at  # observed - calculated on the plotted scale
+        good = np.isfinite(d_s)
+        if not good.any():
+            return
+        low = min(np.nanmin(obs_s[ok]), np.nanmin(calc_at))
+        high = max(np.nanmax(obs_s[ok]), np.nanmax(calc_at))
+        span = (high - low) or 1.0
+        offset = float(low - np.nanmax(d_s[good]) - DIFF_GAP * span)
+        self.difference_offset = offset
+        pen = pg.mkPen(DIFF_COLOUR, width=1.2)
+        self.difference_curve, _zoom = self._plot(DIFF_KEY, qd, d_s + offset, legend=DIFF_LABEL, pen=pen)
+        for plot in (self.main_plot, self.zoom_plot):
+            zero = pg.InfiniteLine(pos=offset, angle=0, pen=pg.mkPen(DIFF_COLOUR, width=1,
+                                                                     style=Qt.PenStyle.DotLine))
+            plot.addItem(zero, ignoreBounds=True)
+            self._extra_items.append((plot, zero))
+            self.items[DIFF_KEY].append(zero)
+
+    def _reference_label(self) -> str | None:
+        if self.difference_reference is not None and self.difference_reference in self.patterns:
+            return self.difference_reference
+        return next((k for k in self.patterns if k.startswith(FIT_CALC_PREFIX)), None)
+
+    def _rebuild_legend(self) -> None:
+        self.legend.clear()
+        for key, items in self.items.items():
+            if key not in self.hidden and items:
+                self.legend.addItem(items[0], self._legend_names[key])
+
+    def _sync_list(self) -> None:
+        self.curve_list.blockSignals(True)
+        self.curve_list.clear()
+        for key in self.items:
+            text = {DATA_KEY: f"observed: {self.data[2]}" if self.data else DATA_KEY,
+                    DIFF_KEY: DIFF_LABEL}.get(key, key)
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked if key in self.hidden else Qt.CheckState.Checked)
+            item.setToolTip(text)
+            self.curve_list.addItem(item)
+        self.curve_list.blockSignals(False)
+
+    def _list_item_changed(self, item: QListWidgetItem) -> None:
+        key = str(item.data(Qt.ItemDataRole.UserRole))
+        self.set_curve_visible(key, item.checkState() == Qt.CheckState.Checked)
+
+    def _legend_clicked(self, item) -> None:
+        for key, items in self.items.items():
+            if items and items[0] is item:
+                self.set_curve_visible(key, item.isVisible())
+                return
+
+    def _error_bars_toggled(self, _on: bool) -> None:
+        self.redraw()
+
+    def _keep_clicked(self) -> None:
+        name = self.ask_overlay_name(f"overlay {len(self.overlays) + 1}")
+        if name is not None:
+            self.keep_overlay(name)
+
+    # ---------------------------------------------------------------- export
     def export_table(self, path: str | Path) -> list[Path]:
-        """Write the curves: ``.csv`` = all curves in columns; ``.xye``/``.xy`` = one file per curve."""
+        """Write the curves: ``.csv`` = all curves in columns (overlays included); ``.xye``/``.xy`` =
+        one file per calculated curve."""
         path = Path(path)
         if not self.patterns:
             raise ValueError("no calculated pattern to export")
         header = [f"nanotwin pattern panel export; x axis: Q (1/A); wavelength for 2theta: {self.wavelength}"]
         if path.suffix.lower() == ".csv":
-            labels = list(self.patterns)
-            q0 = self.patterns[labels[0]][0]
+            table = dict(self.patterns)
+            for name, curves in self.overlays.items():
+                table.update({overlay_key(name, label): qy for label, qy in curves.items()})
+            labels = list(table)
+            q0 = table[labels[0]][0]
             cols = [q0]
             for label in labels:
-                q, y = self.patterns[label]
-                cols.append(y if len(q) == len(q0) and np.allclose(q, q0) else np.interp(q0, q, y))
+                q, y = table[label]
+                if len(q) == len(q0) and np.allclose(q, q0):
+                    cols.append(y)
+                else:
+                    order = np.argsort(q)
+                    cols.append(np.interp(q0, q[order], y[order], left=np.nan, right=np.nan))
             lines = ["# " + h for h in header]
-            lines.append(",".join(['"Q (1/A)"'] + [f'"{lab}"' for lab in labels]))
+            lines.append(",".join(['"Q (1/A)"'] + ['"' + lab.replace('"', "'") + '"' for lab in labels]))
             arr = np.column_stack(cols)
             lines += [",".join(f"{v:.8g}" for v in row) for row in arr]
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -334,15 +624,109 @@ class PatternPanel(QWidget):
         return out
 
     def export_png(self, path: str | Path) -> None:
-        """Save the panel as PNG (SVG through pyqtgraph is broken with current Qt)."""
+        """Save the panel as PNG, as seen on screen."""
         if not self.grab().save(str(path)):
             raise OSError(f"could not write {path}")
+
+    def export_figure(self, path: str | Path) -> Path:
+        """Save the plots: ``.png`` as on screen, ``.svg`` or ``.pdf`` redrawn with matplotlib
+        (pyqtgraph 0.14's SVG exporter is broken with current Qt). Only visible curves are drawn;
+        SVG lines carry ids ``main/KEY`` and ``zoom/KEY``. Returns the path written."""
+        path = Path(path)
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt == "png":
+            self.export_png(path)
+            return path
+        if fmt not in ("svg", "pdf"):
+            raise ValueError(f"figures are written as PNG, SVG or PDF, not {path.suffix or 'no suffix'}")
+        import matplotlib
+
+        fig = self.matplotlib_figure()
+        tmp = path.with_name(path.name + ".part")
+        try:
+            with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):
+                fig.savefig(tmp, format=fmt)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
+    def matplotlib_figure(self):
+        """A matplotlib ``Figure`` of the visible curves: main plot, zoom plot and tick rows."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(11, 5.2), layout="constrained")
+        grid = fig.add_gridspec(2, 2, width_ratios=(3, 2), height_ratios=(6, 1))
+        ax_main, ax_zoom = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
+        ax_ticks = fig.add_subplot(grid[1, 0], sharex=ax_main)
+        ax_zticks = fig.add_subplot(grid[1, 1], sharex=ax_zoom)
+        for key, items in self.items.items():
+            if key in self.hidden or not items:
+                continue
+            x, y = items[0].getData()
+            if x is None or not len(x):
+                continue
+            opts = items[0].opts
+            for ax, where in ((ax_main, "main"), (ax_zoom, "zoom")):
+                if key == DATA_KEY:
+                    if self.error_bars:
+                        b = self.error_bars[0].opts
+                        eb = ax.errorbar(b["x"], b["y"], yerr=np.vstack([b["bottom"], b["top"]]), fmt="none",
+                                         ecolor="0.6", elinewidth=0.6, zorder=1)
+                        eb.lines[2][0].set_gid(f"{where}/{key}/error bars")
+                    (line,) = ax.plot(x, y, "o", ms=1.8, color="0.3", label=self._plain_label(key), zorder=2)
+                else:
+                    pen = opts["pen"]
+                    colour = pen.color().name() if hasattr(pen, "color") else "k"
+                    style = {Qt.PenStyle.DashLine: "--", Qt.PenStyle.DotLine: ":",
+                             Qt.PenStyle.DashDotLine: "-."}.get(pen.style(), "-")
+                    (line,) = ax.plot(x, y, style, color=colour, lw=1.0, label=self._plain_label(key),
+                                      zorder=3)
+                line.set_gid(f"{where}/{key}")
+            if key == DIFF_KEY and self.difference_offset is not None:
+                for ax in (ax_main, ax_zoom):
+                    ax.axhline(self.difference_offset, color=DIFF_COLOUR, lw=0.6, ls=":")
+        xlabel = {"Q": "Q (1/Å)", "2theta": "2θ (°)", "d": "d (Å)"}[self.x_axis]
+        ylabel = {"linear": "I", "sqrt": "√I", "log": "log₁₀ I"}[self.y_scale]
+        ax_main.set_ylabel(ylabel)
+        if ax_main.get_legend_handles_labels()[0]:
+            ax_main.legend(fontsize=7, loc="upper right", frameon=False)
+        lo, hi = sorted(self.region.getRegion())
+        ax_zoom.set_xlim(lo, hi)
+        zoom_y = self.zoom_plot.getViewBox().viewRange()[1]
+        ax_zoom.set_ylim(*zoom_y)
+        ax_zoom.set_title("superstructure region", fontsize=9)
+        ax_main.axvspan(lo, hi, color=(1.0, 0.78, 0.0, 0.15), lw=0)
+        for ax in (ax_ticks, ax_zticks):
+            ax.set_yticks([])
+            ax.set_ylim(-3.6, 0.6)
+            ax.set_xlabel(xlabel)
+        for ax in (ax_main, ax_zoom):
+            ax.tick_params(labelbottom=False)
+        if self.a_p is not None and self.ticks_check.isChecked():
+            for klass, item in self.tick_items.items():
+                x, _y = item.getData()
+                for ax in (ax_ticks, ax_zticks):
+                    ax.plot(x, np.full(len(x), TICK_ROW[klass]), "|", ms=9, color=TICK_COLOURS[klass])
+        if self.caption:
+            import textwrap
+
+            fig.suptitle(textwrap.fill(self.caption, 160), fontsize=8)
+        return fig
+
+    def _plain_label(self, key: str) -> str:
+        if key == DATA_KEY:
+            return f"observed: {self.data[2]}" if self.data else "observed"
+        if key == DIFF_KEY:
+            return DIFF_LABEL
+        return key.replace("$", r"\$")  # matplotlib mathtext
 
     # ---------------------------------------------------------------- private
     def _log_floor(self) -> float | None:
         if self.y_scale != "log":
             return None
-        peaks = [np.max(y) for _q, y in self.patterns.values() if len(y)]
+        curves = list(self.patterns.values()) + [qy for c in self.overlays.values() for qy in c.values()]
+        peaks = [np.max(y) for _q, y in curves if len(y)]
         return max(peaks) * 1e-6 if peaks and max(peaks) > 0 else None
 
     def _apply_labels(self) -> None:
@@ -364,12 +748,20 @@ class PatternPanel(QWidget):
         self._autoscale_zoom()
 
     def zoom_y_range(self) -> tuple[float, float] | None:
-        """The zoom plot's intensity range that fits the superstructure peaks (plotted scale), or
-        None where it cannot be told (no pseudocubic cell, no curve in the window)."""
+        """The zoom plot's intensity range that fits the superstructure peaks (plotted scale) of
+        the visible curves, or None where it cannot be told (no pseudocubic cell, no curve in the
+        window)."""
         floor = self._log_floor()
-        curves = [(q, scale_intensity(y, self.y_scale, floor)) for q, y in self.patterns.values()]
-        if self.data is not None:
+        curves = [(q, scale_intensity(y, self.y_scale, floor)) for k, (q, y) in self.patterns.items()
+                  if k not in self.hidden]
+        for name, overlay in self.overlays.items():
+            curves += [(q, scale_intensity(y, self.y_scale, floor)) for label, (q, y) in overlay.items()
+                       if overlay_key(name, label) not in self.hidden]
+        if self.data is not None and DATA_KEY not in self.hidden:
             curves.append((self.data[0], scale_intensity(self.data[1], self.y_scale, floor)))
+        if self.difference_curve is not None and DIFF_KEY not in self.hidden:
+            x, y = self.difference_curve.getData()
+            curves.append((axis_to_q(x, self.x_axis, self.wavelength), y))
         return superstructure_y_range(curves, self.a_p, self.zoom_q)
 
     def _autoscale_zoom(self, *_args) -> None:
@@ -394,6 +786,7 @@ class PatternPanel(QWidget):
         if self.a_p is None or not self.ticks_check.isChecked():
             return
         qs = [q for q, _y in self.patterns.values() if len(q)]
+        qs += [q for c in self.overlays.values() for q, _y in c.values() if len(q)]
         if self.data is not None:
             qs.append(self.data[0])
         q_max = max((float(np.nanmax(q)) for q in qs), default=6.0)
@@ -431,6 +824,33 @@ class PatternPanel(QWidget):
             label.setPos(float(np.nanmin(x)) if ok.any() else 0.0, TICK_ROW[klass])
         self.tick_plot.setYRange(-3.6, 0.6, padding=0)
         self.zoom_tick_plot.setYRange(-3.6, 0.6, padding=0)
+
+
+def overlay_key(name: str, label: str) -> str:
+    """Key (and list text) of curve ``label`` of overlay ``name``."""
+    return f"[{name}] {label}"
+
+
+def _is_background(label: str) -> bool:
+    return "background" in label.lower()
+
+
+def _match_points(q_obs: np.ndarray, q_calc: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Index into ``q_calc`` of each observed point and a mask of the observed points that a
+    calculated point sits on (|dQ| <= 1e-9 relative); mask None when fewer than half of the
+    calculated points sit on data points (then the curves are on different grids)."""
+    if not len(q_calc) or not len(q_obs):
+        return np.zeros(len(q_obs), int), None
+    order = np.argsort(q_calc)
+    qs = q_calc[order]
+    pos = np.clip(np.searchsorted(qs, q_obs), 1, max(len(qs) - 1, 1))
+    left = np.clip(pos - 1, 0, len(qs) - 1)
+    right = np.clip(pos, 0, len(qs) - 1)
+    nearest = np.where(np.abs(qs[left] - q_obs) <= np.abs(qs[right] - q_obs), left, right)
+    ok = np.abs(qs[nearest] - q_obs) <= 1e-9 * np.maximum(1.0, np.abs(q_obs))
+    if ok.sum() < 0.5 * len(q_calc):
+        return order[nearest], None
+    return order[nearest], ok
 
 
 def _tick_tip(x: float = 0.0, y: float = 0.0, data: object = None) -> str:

@@ -240,3 +240,125 @@ def boundary_normals(crystal) -> list[tuple[str, np.ndarray, float]]:
         n = polygon_normal(poly)
         out.append((f"boundary {i + 1}", n, float(poly.mean(axis=0) @ n)))
     return out
+
+
+HALIDES = ("F", "Cl", "Br", "I")
+OCTAHEDRON_CUTOFF = 1.3  # ligands within this x the median nearest centre-ligand distance count
+# faces of an octahedron whose vertices come as three opposite pairs (0, 1), (2, 3), (4, 5)
+_OCTA_FACES = np.array(
+    [(a, b, c) for a in (0, 1) for b in (2, 3) for c in (4, 5)], dtype=np.int64
+)
+
+
+@dataclass
+class Octahedra:
+    """Coordination octahedra: ``centres`` (m,) atom indices, ``vertices`` (m, 6, 3) Å as three
+    opposite pairs, ``faces`` (m * 8, 3) indices into ``vertices.reshape(-1, 3)`` (outward)."""
+
+    centres: np.ndarray
+    vertices: np.ndarray
+    faces: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.centres)
+
+    def subset(self, keep: np.ndarray) -> Octahedra:
+        """The octahedra selected by the bool mask ``keep`` (faces renumbered)."""
+        keep = np.asarray(keep, bool)
+        old = np.nonzero(keep)[0]
+        local = self.faces.reshape(-1, 8, 3)[old] - 6 * old[:, None, None]
+        faces = (local + 6 * np.arange(len(old))[:, None, None]).reshape(-1, 3)
+        return Octahedra(self.centres[keep], self.vertices[keep], faces)
+
+
+def _ligand_sites(crystal, ligands: tuple[str, ...]) -> np.ndarray:
+    """Positions (Å) of the ligand sites: ordinary atoms as they are, each split site (atoms sharing
+    an exclusion id) as the occupancy-weighted mean of its alternatives."""
+    bare = np.array([_bare_element(e) for e in np.asarray(crystal.elements)])
+    sel = np.isin(bare, list(ligands))
+    pos = np.asarray(crystal.positions, float)[sel]
+    excl = np.asarray(crystal.exclusion)[sel]
+    occ = np.asarray(crystal.occupancy, float)[sel]
+    whole = excl < 0
+    out = [pos[whole]]
+    if (~whole).any():
+        ids, inverse = np.unique(excl[~whole], return_inverse=True)
+        w = np.maximum(occ[~whole], 1e-12)
+        sums = np.zeros((len(ids), 3))
+        np.add.at(sums, inverse, pos[~whole] * w[:, None])
+        out.append(sums / np.bincount(inverse, weights=w)[:, None])
+    return np.concatenate(out) if out else np.zeros((0, 3))
+
+
+def octahedron_faces(vertices: np.ndarray) -> np.ndarray:
+    """The 8 triangles of each octahedron of ``vertices`` (m, 6, 3; opposite pairs (0, 1), (2, 3),
+    (4, 5)), wound so that every normal points away from the centre: (m * 8, 3) int."""
+    v = np.asarray(vertices, float)
+    m = len(v)
+    faces = (_OCTA_FACES[None, :, :] + 6 * np.arange(m)[:, None, None]).reshape(-1, 3)
+    if m == 0:
+        return faces
+    flat = v.reshape(-1, 3)
+    p0, p1, p2 = flat[faces[:, 0]], flat[faces[:, 1]], flat[faces[:, 2]]
+    normal = np.cross(p1 - p0, p2 - p0)
+    centre = np.repeat(v.mean(axis=1), 8, axis=0)
+    inward = np.einsum("ij,ij->i", normal, (p0 + p1 + p2) / 3 - centre) < 0
+    faces[inward] = faces[inward][:, [0, 2, 1]]
+    return faces
+
+
+def octahedra(crystal, centre: str = "Pb", ligands: tuple[str, ...] = HALIDES,
+              cutoff: float | None = None) -> Octahedra:
+    """The ``centre``X6 octahedra of ``crystal``: for every ``centre`` atom whose six nearest
+    ligand sites (split sites merged) lie within ``cutoff`` Å (default 1.3 x the median nearest
+    centre-ligand distance) and form three opposite pairs. Under-coordinated surface atoms and
+    strongly distorted environments get no octahedron."""
+    from scipy.spatial import cKDTree
+
+    elements = np.asarray(crystal.elements)
+    centres = np.nonzero(np.array([_bare_element(e) == centre for e in elements], dtype=bool))[0]
+    sites = _ligand_sites(crystal, ligands)
+    empty = Octahedra(np.zeros(0, np.int64), np.zeros((0, 6, 3)), np.zeros((0, 3), np.int64))
+    if len(centres) == 0 or len(sites) < 6:
+        return empty
+    pc = np.asarray(crystal.positions, float)[centres]
+    dist, idx = cKDTree(sites).query(pc, k=6)
+    if cutoff is None:
+        cutoff = OCTAHEDRON_CUTOFF * float(np.median(dist[:, 0]))
+    full = np.all(dist <= cutoff, axis=1)
+    vec = sites[idx] - pc[:, None, :]  # (n, 6, 3)
+    unit = vec / np.maximum(np.linalg.norm(vec, axis=2, keepdims=True), 1e-12)
+    dots = np.einsum("nik,njk->nij", unit, unit)
+    opposite = np.argmin(dots, axis=2)  # (n, 6): the most anti-parallel ligand of each
+    rows = np.arange(len(pc))[:, None]
+    paired = np.all(opposite[rows, opposite] == np.arange(6)[None, :], axis=1)
+    paired &= np.all(dots[rows, np.arange(6)[None, :], opposite] < -0.5, axis=1)
+    keep = full & paired
+    vec, opposite = vec[keep], opposite[keep]
+    n = len(vec)
+    order = np.empty((n, 6), np.int64)
+    order[:, 0], order[:, 1] = 0, opposite[:, 0]
+    used = np.zeros((n, 6), bool)
+    used[np.arange(n), 0] = used[np.arange(n), opposite[:, 0]] = True
+    second = np.argmax(~used, axis=1)  # first ligand of the second pair
+    order[:, 2], order[:, 3] = second, opposite[np.arange(n), second]
+    used[np.arange(n), order[:, 2]] = used[np.arange(n), order[:, 3]] = True
+    rest = np.nonzero(~used)[1].reshape(n, 2)
+    order[:, 4], order[:, 5] = rest[:, 0], rest[:, 1]
+    verts = np.take_along_axis(vec, order[:, :, None], axis=1) + pc[keep][:, None, :]
+    return Octahedra(centres[keep], verts, octahedron_faces(verts))
+
+
+def octahedra_colours(face_rgb: np.ndarray, faces_vertices: np.ndarray, alpha: float = 0.35,
+                      light: tuple[float, float, float] = (0.4, 0.5, 0.77)) -> np.ndarray:
+    """RGBA per face: ``face_rgb`` (F, 3) dimmed by |normal . light| (0.55-1, a cheap depth cue)
+    and made translucent with ``alpha``. ``faces_vertices``: (F, 3, 3) Å."""
+    p = np.asarray(faces_vertices, float)
+    n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    lam = np.asarray(light, float) / np.linalg.norm(light)
+    shade = 0.55 + 0.45 * np.abs(n @ lam)
+    rgba = np.empty((len(p), 4), np.float32)
+    rgba[:, :3] = np.asarray(face_rgb, float)[:, :3] * shade[:, None]
+    rgba[:, 3] = alpha
+    return rgba

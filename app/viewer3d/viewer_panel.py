@@ -1,4 +1,5 @@
-"""The central 3D panel: the vispy canvas plus its controls (colour, elements, planes, clip)."""
+"""The central 3D panel: the vispy canvas plus its controls (colour, elements, planes, octahedra,
+clip, PNG export)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class ViewerPanel(QWidget):
     """Canvas (or a placeholder where OpenGL is missing) with a control bar and a legend."""
 
     status = Signal(str)
+    export_requested = Signal()  # "Export PNG…" pressed: the window asks for a file
 
     def __init__(self, parent: QWidget | None = None, *, use_gl: bool | None = None) -> None:
         super().__init__(parent)
@@ -57,8 +59,18 @@ class ViewerPanel(QWidget):
         self.planes_check = QCheckBox("Boundary planes")
         self.planes_check.setChecked(True)
         bar.addWidget(self.planes_check)
+        self.octahedra_check = QCheckBox("PbX6 octahedra")
+        self.octahedra_check.setToolTip(
+            "Translucent octahedra around each Pb with six halide neighbours, coloured like the Pb; "
+            "drawn up to 4,000 at a time (clip a slab in larger crystals)"
+        )
+        bar.addWidget(self.octahedra_check)
         self.reset_button = QPushButton("Reset view")
         bar.addWidget(self.reset_button)
+        self.export_button = QPushButton("Export PNG…")
+        self.export_button.setToolTip("Save the 3D view as a PNG image")
+        self.export_button.setEnabled(use_gl)
+        bar.addWidget(self.export_button)
         bar.addStretch(1)
         layout.addLayout(bar)
         bar = QHBoxLayout()
@@ -108,6 +120,8 @@ class ViewerPanel(QWidget):
         self.element_checks: dict[str, QCheckBox] = {}
         self.colour_combo.currentTextChanged.connect(self.set_colour_mode)
         self.planes_check.toggled.connect(self._on_planes)
+        self.octahedra_check.toggled.connect(self.set_octahedra_visible)
+        self.export_button.clicked.connect(self.export_requested.emit)
         self.clip_combo.currentIndexChanged.connect(self._apply_clip)
         self.hkl_edit.editingFinished.connect(self._apply_clip)
         self.clip_slider.valueChanged.connect(self._apply_clip)
@@ -143,6 +157,8 @@ class ViewerPanel(QWidget):
             self.canvas.hidden_elements.clear()
             self.canvas.clip = None
             self.canvas.set_crystal(crystal)
+            if self.canvas.show_octahedra:
+                self._report()
         self._update_legend()
 
     def set_colour_mode(self, mode: str) -> None:
@@ -158,6 +174,15 @@ class ViewerPanel(QWidget):
         """Show or hide one element."""
         if self.canvas is not None:
             self.canvas.set_element_visible(element, visible)
+            self._report()
+
+    def set_octahedra_visible(self, visible: bool) -> None:
+        """Show or hide the PbX6 octahedra (the status bar says why none are drawn)."""
+        if self.octahedra_check.isChecked() != bool(visible):
+            self.octahedra_check.setChecked(bool(visible))
+            return
+        if self.canvas is not None:
+            self.canvas.set_octahedra_visible(visible)
             self._report()
 
     def reset_view(self) -> None:
@@ -214,7 +239,10 @@ class ViewerPanel(QWidget):
 
     def _report(self) -> None:
         if self.canvas is not None and self.crystal is not None:
-            self.status.emit(f"{self.canvas.n_drawn:,} of {self.crystal.n_atoms:,} atoms drawn")
+            text = f"{self.canvas.n_drawn:,} of {self.crystal.n_atoms:,} atoms drawn"
+            if self.canvas.show_octahedra:
+                text += f", {self.canvas.octahedra_note or f'{self.canvas.n_octahedra:,} octahedra'}"
+            self.status.emit(text)
 
     def _update_legend(self) -> None:
         if self.canvas is not None:
