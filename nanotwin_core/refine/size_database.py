@@ -225,10 +225,24 @@ def build_size_database(
     if not sizes:
         raise NanotwinError("empty size grid")
     seeds = tuple(seeds) if twins else tuple(seeds)[:1]
-    per_size = []
-    seeds_used: list[int] = []
-    r_max = 0.0
-    for i, counts in enumerate(sizes):
+    # The fine Q step needs the largest distance of all crystals: the crystal with the largest
+    # extent goes first and fixes it (with a margin). Each crystal's histograms then become sinc
+    # sums at once and are dropped, so memory stays at the size of the stored sums.
+    cell = structure.cell
+    if shape == "prism":
+        extent = [(n[0] * cell.a) ** 2 + (n[0] * cell.b) ** 2 + (n[1] * cell.c) ** 2 for n in sizes]
+    else:
+        extent = [float(n[0]) for n in sizes]
+    order = sorted(range(len(sizes)), key=lambda i: -extent[i])
+    q_lo, q_hi = q_range
+    q_fine = None
+    r_grid = 0.0
+    per_size: list = [None] * len(sizes)
+    seeds_used: list[int] = [0] * len(sizes)
+    index: dict[tuple, int] = {}
+    types: list = []
+    for done, i in enumerate(order):
+        counts = sizes[i]
         if cancel is not None and cancel():
             raise Cancelled("database build cancelled")
         if shape == "prism":
@@ -245,43 +259,42 @@ def build_size_database(
             domains += int(crystal.info.get("n_domains", 1))
             if min_domains is not None and domains >= min_domains:
                 break
-        seeds_used.append(len(hists))
+        seeds_used[i] = len(hists)
         hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
-        r_max = max(r_max, float(hist.r_max))
-        per_size.append((hist, n_atoms))
-        if progress is not None:
-            progress((i + 1) / (2 * len(sizes)), f"crystal {i + 1}/{len(sizes)}")
-
-    types: list = []
-    index: dict[tuple, int] = {}
-    for hist, _ in per_size:
+        del hists
+        if q_fine is None:
+            r_grid = 1.05 * max(float(hist.r_max), 1.0)
+            step = PHASE_STEP / r_grid
+            q_fine = np.arange(max(q_lo, 0.0), q_hi + 2 * step, step)
+        elif hist.r_max > r_grid:  # pragma: no cover - the ordering by extent prevents it
+            raise NanotwinError(f"size database: a crystal reaches {hist.r_max:.1f} Å beyond the "
+                                f"{r_grid:.1f} Å the Q grid was made for")
         for t in hist.types:
             if _type_key(t) not in index:
                 index[_type_key(t)] = len(types)
                 types.append(t)
+        local = [index[_type_key(t)] for t in hist.types]
+        per_size[i] = (local, np.asarray(hist.pairs), sinc_sums(hist, q_fine).astype(np.float32),
+                       np.asarray(hist.occupancy_sums, float), n_atoms)
+        del hist
+        if progress is not None:
+            progress((done + 1) / len(sizes), f"crystal {done + 1}/{len(sizes)}")
+
     n_t = len(types)
     pairs = np.array([(a, b) for a in range(n_t) for b in range(a, n_t)], dtype=np.int64)
     pair_index = {(int(a), int(b)): p for p, (a, b) in enumerate(pairs)}
-
-    q_lo, q_hi = q_range
-    step = PHASE_STEP / max(r_max, 1.0)
-    q_fine = np.arange(max(q_lo, 0.0), q_hi + 2 * step, step)
     sinc = np.zeros((len(sizes), len(pairs), len(q_fine)), dtype=np.float32)
     self_sums = np.zeros((len(sizes), n_t))
     n_atoms = np.zeros(len(sizes))
-    for i, (hist, atoms) in enumerate(per_size):
-        if cancel is not None and cancel():
-            raise Cancelled("database build cancelled")
-        local = [index[_type_key(t)] for t in hist.types]
-        s = sinc_sums(hist, q_fine)
-        for p, (a, b) in enumerate(hist.pairs):
+    for i, (local, hist_pairs, s_i, occupancy_sums, atoms) in enumerate(per_size):
+        for p, (a, b) in enumerate(hist_pairs):
             ga, gb = sorted((local[a], local[b]))
-            sinc[i, pair_index[(ga, gb)]] += s[p]
-        for a in range(len(hist.types)):
-            self_sums[i, local[a]] += hist.occupancy_sums[a]
+            sinc[i, pair_index[(ga, gb)]] += s_i[p]
+        for a in range(len(local)):
+            self_sums[i, local[a]] += occupancy_sums[a]
         n_atoms[i] = atoms
-        if progress is not None:
-            progress(0.5 + (i + 1) / (2 * len(sizes)), f"Debye sums {i + 1}/{len(sizes)}")
+        per_size[i] = None
+    r_max = r_grid / 1.05
     counts = np.array(sizes, dtype=np.int64).reshape(len(sizes), -1)
     units = np.array(size_units_nm[: counts.shape[1]])
     return SizeDatabase(
