@@ -39,7 +39,8 @@ from nanotwin_core.errors import NanotwinError
 
 DATA_SUFFIXES = {".xye", ".xy", ".dat", ".chi"}
 PROJECT_SUFFIXES = {".h5", ".hdf5"}
-OPENABLE = DATA_SUFFIXES | {".cif", ".xyz"} | PROJECT_SUFFIXES
+STRUCTURE_SUFFIXES = {".cif", ".json"}  # CIF, pymatgen / Materials Project structure JSON
+OPENABLE = DATA_SUFFIXES | STRUCTURE_SUFFIXES | {".xyz"} | PROJECT_SUFFIXES
 MAX_RECENT = 8
 ICON = Path(__file__).parent / "resources" / "nanotwin.svg"
 GUIDE_URL = "https://github.com/nanotwin/nanotwin#readme"
@@ -436,7 +437,7 @@ class MainWindow(QMainWindow):
             return False
         if suffix in DATA_SUFFIXES:
             ok = self.load_data(path)
-        elif suffix == ".cif":
+        elif suffix in STRUCTURE_SUFFIXES:
             ok = self.import_cif(path)
         elif suffix == ".xyz":
             ok = self.import_xyz(path)
@@ -468,15 +469,11 @@ class MainWindow(QMainWindow):
         return True
 
     def import_cif(self, path: str | Path) -> bool:
-        """Read a structure from a CIF and select it in the model dock."""
-        reader = _core_function(("nanotwin_core.structures.cif", "read_cif"),
-                                ("nanotwin_core.structures.cif", "structure_from_cif"),
-                                ("nanotwin_core.structures", "read_cif"))
-        if reader is None:
-            self.notify("Import CIF", "Importing CIF files is not available in this version yet.")
-            return False
+        """Read a structure from a CIF (or a pymatgen .json) and select it in the model dock."""
+        from nanotwin_core.structures.files import read_structure_file
+
         try:
-            structure = reader(path)
+            structure = read_structure_file(path)
         except (ValueError, OSError, RuntimeError) as exc:
             self.notify("Import CIF", str(exc), "warning")
             return False
@@ -486,12 +483,10 @@ class MainWindow(QMainWindow):
 
     def import_xyz(self, path: str | Path) -> bool:
         """Read an (extended) XYZ crystal and show it."""
-        reader = _core_function(("nanotwin_core.io.xyz", "read_xyz"))
-        if reader is None:
-            self.notify("Import XYZ", "Importing XYZ files is not available in this version yet.")
-            return False
+        from nanotwin_core.io.xyz import read_xyz
+
         try:
-            crystal = reader(path)
+            crystal = read_xyz(path)
         except (ValueError, OSError) as exc:
             self.notify("Import XYZ", str(exc), "warning")
             return False
@@ -506,7 +501,7 @@ class MainWindow(QMainWindow):
 
     def import_cif_dialog(self) -> None:
         """File > Import CIF."""
-        path = self.ask_open_path("Import CIF", "CIF (*.cif);;All files (*)")
+        path = self.ask_open_path("Import CIF", "Structures (*.cif *.json);;All files (*)")
         if path:
             self.open_file(path)
 
@@ -529,7 +524,6 @@ class MainWindow(QMainWindow):
         except (ValueError, OSError) as exc:
             self.notify("Export pattern", str(exc), "warning")
             return
-        self.workspace.set_dirty(False)
         self._remember_dir(path)
         self.statusBar().showMessage("Wrote " + ", ".join(p.name for p in written), 6000)
 
@@ -538,15 +532,12 @@ class MainWindow(QMainWindow):
         if self.workspace.crystal is None:
             self.notify("Export XYZ", "There is no crystal yet.")
             return
-        writer = _core_function(("nanotwin_core.io.xyz", "write_xyz"))
-        if writer is None:
-            self.notify("Export XYZ", "Writing XYZ files from the window is not available in this version "
-                        "yet (use `nanotwin build MODEL --out FILE.xyz`).")
-            return
+        from nanotwin_core.io.xyz import write_xyz
+
         path = self.ask_save_path("Export XYZ", "Extended XYZ (*.xyz)", "crystal.xyz")
         if path:
             try:
-                writer(self.workspace.crystal, path)
+                write_xyz(self.workspace.crystal, path)
             except (ValueError, OSError, TypeError) as exc:
                 self.notify("Export XYZ", str(exc), "warning")
                 return
@@ -1034,18 +1025,3 @@ def _dropped_paths(mime) -> list[Path]:
             if p.suffix.lower() in OPENABLE:
                 out.append(p)
     return out
-
-
-def _core_function(*candidates: tuple[str, str]):
-    """The first importable ``module.function`` of ``candidates`` (None if none exists yet)."""
-    import importlib
-
-    for module, name in candidates:
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
-        fn = getattr(mod, name, None)
-        if callable(fn):
-            return fn
-    return None

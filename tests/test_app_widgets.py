@@ -343,3 +343,21 @@ def test_demo_puts_its_model_in_the_dock(window, qtbot):
     assert [dock.twin_list.item(i).text() for i in range(dock.twin_list.count())] == list(spec.twins)
     assert window.workspace.settings.domain_size_nm == spec.domain_size_nm
     assert dock.size_ab.value() == spec.size_ab_nm and not window.workspace.dirty
+
+
+def test_open_materials_project_json_imports_the_structure(window, shared_data):
+    path = shared_data / "structures" / "delta_CsPbI3_mp-540839_smact" / "mp-540839_CsPbI3_oxi.json"
+    assert window.open_file(path)
+    structure = window.workspace.imported_structure
+    assert structure is not None
+    assert sorted({s.element for s in structure.sites}) == ["Cs", "I", "Pb"]
+
+
+def test_exporting_a_pattern_does_not_mark_the_project_saved(window, qtbot, tmp_path, monkeypatch):
+    with qtbot.waitSignal(window.demo_finished, timeout=5000):
+        window.run_demo("cspbbr3-298k")
+    window.workspace.set_dirty(True)
+    monkeypatch.setattr(window, "ask_save_path", lambda *a, **k: str(tmp_path / "p.xye"))
+    window.export_pattern_dialog()
+    assert len(list(tmp_path.glob("p_*.xye"))) == 2  # one file per calculated curve
+    assert window.workspace.dirty
