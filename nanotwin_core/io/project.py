@@ -99,6 +99,15 @@ def _check_name(name: str) -> str:
     return name
 
 
+GZIP_MAX_BYTES = 32_000_000  # above this, gzip costs seconds per 100 MB (in the GUI's save) for ~7 %
+
+
+def _compression(arr: np.ndarray) -> str | None:
+    """gzip for mid-sized arrays (histograms, curves); none for tiny ones and for the large float
+    sums of size databases, which hardly compress."""
+    return "gzip" if 4096 < arr.size and arr.nbytes <= GZIP_MAX_BYTES else None
+
+
 def _write_arrays(group: h5py.Group, arrays: dict, meta: dict) -> None:
     for name, columns in arrays.items():
         g = group.create_group(_check_name(name))
@@ -106,7 +115,7 @@ def _write_arrays(group: h5py.Group, arrays: dict, meta: dict) -> None:
             arr = np.asarray(values)
             if arr.dtype.kind in "OUS":
                 raise ValueError(f"{name}/{key}: only numeric arrays are stored in projects")
-            g.create_dataset(_check_name(key), data=arr, compression="gzip" if arr.size > 4096 else None)
+            g.create_dataset(_check_name(key), data=arr, compression=_compression(arr))
         g.attrs["json"] = _json(meta.get(name, {}))
 
 
