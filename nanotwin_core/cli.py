@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nanotwin_core._version import __version__
@@ -641,15 +641,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
             "mean_L_nm") else "") + (f", D_eq {pop['D_eq_nm']:.3f} nm" if pop.get("D_eq_nm") else ""))
     for msg in result.messages:
         print(f"  note: {msg}")
-    print(f"wrote {args.out}")
-    if args.json:
-        _write_text(args.json, json.dumps(summary, indent=2, default=_json_default))
-        print(f"wrote {args.json}")
-    if args.report:
-        text = markdown_report(result, title=f"nanotwin fit of {Path(args.data).name}",
-                               data_note=summary.get("note"))
-        _write_text(args.report, text + _population_markdown(populations))
-        print(f"wrote {args.report}")
+    _write_fit_outputs(args, summary, lambda: markdown_report(
+        result, title=f"nanotwin fit of {Path(args.data).name}", data_note=summary.get("note"),
+    ) + _population_markdown(populations))
     return 0
 
 
@@ -767,14 +761,8 @@ def _cmd_fit_pdf(args: argparse.Namespace) -> int:
             print(f"  sphere diameter {e['population']['D_eq_nm']:.3f} nm")
     for msg in fits[0][1].messages:
         print(f"  note: {msg}")
-    print(f"wrote {args.out}")
-    if args.json:
-        _write_text(args.json, json.dumps(summary, indent=2, default=_json_default))
-        print(f"wrote {args.json}")
-    if args.report:
-        _write_text(args.report, pdf_markdown(entries, [f[1] for f in fits],
-                                              title=f"nanotwin PDF fit of {Path(args.data).name}"))
-        print(f"wrote {args.report}")
+    _write_fit_outputs(args, summary, lambda: pdf_markdown(
+        entries, [f[1] for f in fits], title=f"nanotwin PDF fit of {Path(args.data).name}"))
     return 0
 
 
@@ -799,6 +787,17 @@ def _json_default(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
+
+
+def _write_fit_outputs(args: argparse.Namespace, summary: dict, report: Callable[[], str]) -> None:
+    """Say where the project went; write --json and --report (the report made only if asked)."""
+    print(f"wrote {args.out}")
+    if args.json:
+        _write_text(args.json, json.dumps(summary, indent=2, default=_json_default))
+        print(f"wrote {args.json}")
+    if args.report:
+        _write_text(args.report, report())
+        print(f"wrote {args.report}")
 
 
 def _write_text(path: str, text: str) -> None:
