@@ -77,3 +77,13 @@ def test_fit_reuse_recomputes_nothing(tmp_path, monkeypatch) -> None:
     assert b["parameters"]["B_Pb"]["value"] == pytest.approx(a["parameters"]["B_Pb"]["value"], rel=1e-9)
     # the new project carries the sums on
     assert size_databases_from_project(open_project(tmp_path / "b.h5"))
+
+
+def test_weighted_sums_equal_a_plain_numpy_sum() -> None:
+    rng = np.random.default_rng(4)
+    sinc = rng.standard_normal((30, 6, 257)).astype(np.float32)
+    w = rng.random(30)
+    w[[3, 17]] = 0.0
+    want = sum(w[i] * sinc[i].astype(np.float64) for i in range(30))
+    got = sdb._weighted_sinc(sinc, np.flatnonzero(w).astype(np.int64), w)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from scipy.interpolate import CubicSpline
 
@@ -65,9 +66,7 @@ class SizeDatabase:
             raise NanotwinError(f"need {self.n_sizes} size weights, got {w.shape}")
         # accumulate in float64: the sums must be smooth in the weights (finite-difference
         # derivatives over the size parameters); float32 accumulation leaves ~1e-7 noise
-        s = np.zeros(self.sinc.shape[1:], dtype=np.float64)
-        for i in np.flatnonzero(w):
-            s += w[i] * self.sinc[i]
+        s = _weighted_sinc(self.sinc, np.flatnonzero(w).astype(np.int64), w)
         return s, w @ self.self_sums
 
     def intensity(
@@ -139,6 +138,21 @@ class SizeDatabase:
                 or db.n_atoms.shape != (n,) or bad_pairs):
             raise NanotwinError("stored size database has inconsistent array shapes")
         return db
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _weighted_sinc(sinc: np.ndarray, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """sum_i w_i sinc[i] in float64, reading the float32 sums once (one pair per thread);
+    the sizes are added in order, as a plain numpy loop would."""
+    n_pairs, n_q = sinc.shape[1], sinc.shape[2]
+    out = np.zeros((n_pairs, n_q))
+    for p in numba.prange(n_pairs):
+        for k in range(idx.size):
+            i = idx[k]
+            wi = w[i]
+            for j in range(n_q):
+                out[p, j] += wi * sinc[i, p, j]
+    return out
 
 
 def _jsonable(value):
