@@ -239,30 +239,41 @@ def build_size_database(
     if not sizes:
         raise NanotwinError("empty size grid")
     seeds = tuple(seeds) if twins else tuple(seeds)[:1]
-    # The fine Q step needs the largest distance of all crystals: the crystal with the largest
-    # extent goes first and fixes it (with a margin). Each crystal's histograms then become sinc
-    # sums at once and are dropped, so memory stays at the size of the stored sums.
+    # The fine Q step needs the largest distance of all crystals: it is bounded from the atoms of
+    # the crystal with the largest extent (twice its largest distance from the centre), before any
+    # pair is counted. Each crystal's histograms then become sinc sums at once and are dropped, so
+    # memory stays at the size of the stored sums; small crystals go first (a Cancel is quick).
     cell = structure.cell
     if shape == "prism":
         extent = [(n[0] * cell.a) ** 2 + (n[0] * cell.b) ** 2 + (n[1] * cell.c) ** 2 for n in sizes]
     else:
         extent = [float(n[0]) for n in sizes]
-    order = sorted(range(len(sizes)), key=lambda i: -extent[i])
+
+    def size_kwargs(counts: tuple[int, ...]) -> dict:
+        if shape == "prism":
+            return dict(size_ab_nm=counts[0] * size_units_nm[0], size_c_nm=counts[1] * size_units_nm[1])
+        return dict(size_nm=counts[0] * size_units_nm[0])
+
+    if cancel is not None and cancel():
+        raise Cancelled("database build cancelled")
+    largest = build_crystal(structure, shape=shape, twins=twins, boundaries=boundaries,
+                            domain_size_nm=domain_size_nm, seed=seeds[0], coherent_element=coherent_element,
+                            **size_kwargs(sizes[int(np.argmax(extent))]))
+    pos = np.asarray(largest.positions, float)
+    r_grid = 2.0 * float(np.max(np.linalg.norm(pos - pos.mean(axis=0), axis=1))) + 1.0
+    del largest, pos
     q_lo, q_hi = q_range
-    q_fine = None
-    r_grid = 0.0
+    step = PHASE_STEP / r_grid
+    q_fine = np.arange(max(q_lo, 0.0), q_hi + 2 * step, step)
     per_size: list = [None] * len(sizes)
     seeds_used: list[int] = [0] * len(sizes)
     index: dict[tuple, int] = {}
     types: list = []
-    for done, i in enumerate(order):
-        counts = sizes[i]
+    r_maxes: list[float] = []
+    for i in range(len(sizes)):
         if cancel is not None and cancel():
             raise Cancelled("database build cancelled")
-        if shape == "prism":
-            kwargs = dict(size_ab_nm=counts[0] * size_units_nm[0], size_c_nm=counts[1] * size_units_nm[1])
-        else:
-            kwargs = dict(size_nm=counts[0] * size_units_nm[0])
+        kwargs = size_kwargs(sizes[i])
         hists, n_atoms, domains = [], 0, 0
         for seed in seeds:
             crystal = build_crystal(structure, shape=shape, twins=twins, boundaries=boundaries,
@@ -276,23 +287,20 @@ def build_size_database(
         seeds_used[i] = len(hists)
         hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
         del hists
-        if q_fine is None:
-            r_grid = 1.05 * max(float(hist.r_max), 1.0)
-            step = PHASE_STEP / r_grid
-            q_fine = np.arange(max(q_lo, 0.0), q_hi + 2 * step, step)
-        elif hist.r_max > r_grid:  # pragma: no cover - the ordering by extent prevents it
+        if hist.r_max > r_grid:  # pragma: no cover - the bound from the largest crystal prevents it
             raise NanotwinError(f"size database: a crystal reaches {hist.r_max:.1f} Å beyond the "
                                 f"{r_grid:.1f} Å the Q grid was made for")
         for t in hist.types:
             if _type_key(t) not in index:
                 index[_type_key(t)] = len(types)
                 types.append(t)
+        r_maxes.append(float(hist.r_max))
         local = [index[_type_key(t)] for t in hist.types]
         per_size[i] = (local, np.asarray(hist.pairs), sinc_sums(hist, q_fine).astype(np.float32),
                        np.asarray(hist.occupancy_sums, float), n_atoms)
         del hist
         if progress is not None:
-            progress((done + 1) / len(sizes), f"crystal {done + 1}/{len(sizes)}")
+            progress((i + 1) / len(sizes), f"crystal {i + 1}/{len(sizes)}")
 
     n_t = len(types)
     pairs = np.array([(a, b) for a in range(n_t) for b in range(a, n_t)], dtype=np.int64)
@@ -308,7 +316,7 @@ def build_size_database(
             self_sums[i, local[a]] += occupancy_sums[a]
         n_atoms[i] = atoms
         per_size[i] = None
-    r_max = r_grid / 1.05
+    r_max = max(r_maxes, default=0.0)
     counts = np.array(sizes, dtype=np.int64).reshape(len(sizes), -1)
     units = np.array(size_units_nm[: counts.shape[1]])
     return SizeDatabase(
