@@ -134,14 +134,14 @@ def build_and_compute(
     from nanotwin_core.demos import default_adp
     from nanotwin_core.errors import Cancelled
     from nanotwin_core.scattering import compute_histograms, debye_intensity
-    from nanotwin_core.scattering.form_factors import energy_from_wavelength
+    from nanotwin_core.scattering.radiation import XRay
 
     t0 = time.perf_counter()
     if structure is None:
         structure = get_structure(settings.structure)
     lo, hi, step = q_range
     q = np.arange(lo, hi + step / 2, step)
-    energy = energy_from_wavelength(wavelength)
+    radiation = XRay(wavelength=wavelength)
     b_iso = default_adp(structure)
     size_kw = (
         {"size_ab_nm": settings.size_ab_nm, "size_c_nm": settings.size_c_nm}
@@ -177,7 +177,7 @@ def build_and_compute(
         hist = compute_histograms(crystal, n_threads=n_threads, progress=frac_progress, cancel=cancel)
         pairs += _n_pairs(hist) or 0
         histograms[label] = hist
-        curves[label] = (q, debye_intensity(hist, q, b_iso=b_iso, energy_kev=energy))
+        curves[label] = (q, debye_intensity(hist, q, b_iso=b_iso, radiation=radiation))
     info = {k: v for k, v in (crystal.info or {}).items() if k != "boundaries"}
     return ComputeResult(
         crystal=crystal, curves=curves, n_pairs=pairs or None, seconds=time.perf_counter() - t0,
@@ -378,11 +378,12 @@ def apply_rows(problem, rows: list[dict]) -> None:
 
 
 def _calc(problem, values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(y_calc, background) on the data grid for parameter values incl. the linear coefficients."""
-    cols = problem.basis(values)
-    coeffs = np.array([values.get(n, 0.0) for n in problem.linear_names])
-    n_scale = sum(1 for n in problem.linear_names if n == "scale" or n.startswith("scale_"))
-    return cols @ coeffs, cols[:, n_scale:] @ coeffs[n_scale:]
+    """(y_calc, background + blank) on the data grid for parameter values incl. the linear
+    coefficients (the core's ``fit_parts``)."""
+    from nanotwin_core.actions import fit_parts
+
+    parts = fit_parts(problem, {**{n: 0.0 for n in problem.linear_names}, **values})
+    return parts.total, parts.background + (parts.blank if parts.blank is not None else 0.0)
 
 
 def population_markdown(populations: list[dict]) -> str:

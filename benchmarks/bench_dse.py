@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nanotwin_core.scattering.radiation import XRay
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -57,14 +59,14 @@ def run_case(size_nm: float, route: str, n_threads: int | None) -> dict:
     t0 = time.perf_counter()
     hist = compute_histograms(crystal, route=route, n_threads=n_threads)
     t1 = time.perf_counter()
-    debye_intensity(hist, Q, b_iso=B_ISO, energy_kev=22.0)
+    debye_intensity(hist, Q, b_iso=B_ISO, radiation=XRay(energy_kev=22.0))
     t2 = time.perf_counter()
     b2 = dict(B_ISO, Pb=1.7)
-    debye_intensity(hist, Q, b_iso=b2, energy_kev=22.0)
+    debye_intensity(hist, Q, b_iso=b2, radiation=XRay(energy_kev=22.0))
     t3 = time.perf_counter()
-    debye_intensity(hist, Q, b_iso=b2, energy_kev=22.0, expansion=0.002)
+    debye_intensity(hist, Q, b_iso=b2, radiation=XRay(energy_kev=22.0), expansion=0.002)
     t4 = time.perf_counter()
-    debye_intensity(hist, Q, b_iso=b2, energy_kev=22.0, expansion=0.0025)
+    debye_intensity(hist, Q, b_iso=b2, radiation=XRay(energy_kev=22.0), expansion=0.0025)
     t5 = time.perf_counter()
     return {
         "size_nm": size_nm,

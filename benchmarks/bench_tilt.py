@@ -14,6 +14,7 @@ import numpy as np
 
 from nanotwin_core.builder import build_crystal
 from nanotwin_core.scattering import compute_histograms, debye_intensity
+from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.tilt import tilted_gamma, tilts_for_slider
 
 Q = np.arange(0.5, 6.0, 0.002)
@@ -27,7 +28,7 @@ def one(total_deg: float, size_nm: float) -> tuple[int, float, float, float, flo
     c = build_crystal(s, shape="prism", size_ab_nm=size_nm, size_c_nm=size_nm)
     t2 = time.perf_counter()
     h = compute_histograms(c)
-    debye_intensity(h, Q, b_iso=B, energy_kev=21.9)
+    debye_intensity(h, Q, b_iso=B, radiation=XRay(energy_kev=21.9))
     t3 = time.perf_counter()
     return len(c.positions), t1 - t0, t2 - t1, t3 - t2, t3 - t0
 

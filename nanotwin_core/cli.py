@@ -171,38 +171,14 @@ def cmd_structures(args: argparse.Namespace) -> int:
 
 def load_structure(args: argparse.Namespace):
     """The structure named by --structure, read from --cif (CIF or pymatgen JSON), or made by --tilt."""
-    tilt = getattr(args, "tilt", None)
-    if getattr(args, "cif", None):
-        if tilt:
-            raise NanotwinError("--tilt generates a gamma structure from a built-in name; not with --cif")
-        from nanotwin_core.structures.files import read_structure_file
+    from nanotwin_core.structures.files import resolve_structure
 
-        return read_structure_file(args.cif)
-    from nanotwin_core.structures.library import get_structure
-
-    if not getattr(args, "structure", None):
+    if getattr(args, "cif", None) and getattr(args, "tilt", None):
+        raise NanotwinError("--tilt generates a gamma structure from a built-in name; not with --cif")
+    if not getattr(args, "cif", None) and not getattr(args, "structure", None):
         raise NanotwinError("give a structure: --structure NAME (see `nanotwin structures`) or --cif FILE")
-    if tilt:
-        return _tilted_structure(args.structure, tilt)
-    return get_structure(args.structure)
-
-
-def _tilted_structure(name: str, text: str):
-    """--tilt AB[,C] on a CsPbX3 name: the gamma structure of the tilt model (degrees)."""
-    import re
-
-    from nanotwin_core.structures.tilt import tilted_gamma
-
-    match = re.fullmatch(r"CsPb(Cl|Br|I)3(-.*)?", name)
-    if match is None:
-        raise NanotwinError(f"--tilt needs a CsPbX3 structure (X = Cl, Br, I), not {name!r}")
-    try:
-        angles = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise NanotwinError(f"--tilt must look like AB or AB,C (degrees), got {text!r}") from None
-    if len(angles) not in (1, 2):
-        raise NanotwinError(f"--tilt must look like AB or AB,C (degrees), got {text!r}")
-    return tilted_gamma(match.group(1), angles[0], angles[1] if len(angles) == 2 else None)
+    tilt = _parse_tilt(args.tilt) if getattr(args, "tilt", None) else None
+    return resolve_structure(getattr(args, "structure", None), getattr(args, "cif", None), tilt)
 
 
 def build_from_args(args: argparse.Namespace):
@@ -293,10 +269,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from nanotwin_core.io.data import write_pattern
     from nanotwin_core.scattering import compute_histograms, debye_intensity
-    from nanotwin_core.scattering.form_factors import energy_from_wavelength
+    from nanotwin_core.scattering.radiation import XRay
+    from nanotwin_core.structures.adp import adp_groups_of, check_adp_names
 
     q, x, x_kind, wavelength = _q_grid(args)
-    energy = args.energy or (energy_from_wavelength(wavelength) if wavelength else None)
+    radiation = radiation_from_args(args)
+    energy = radiation.anomalous_energy if isinstance(radiation, XRay) else None
     adp = parse_adp(args.adp)
     if args.xyz:
         from nanotwin_core.io.xyz import read_xyz
@@ -308,12 +286,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         crystal = build_from_args(args)
         source = _describe(crystal)
+    check_adp_names(adp, adp_groups_of(crystal.adp_groups, crystal.elements))
     t0 = time.perf_counter()
     hist = compute_histograms(crystal, n_threads=args.threads)
-    intensity = debye_intensity(
-        hist, q, b_iso=adp, radiation=args.radiation, energy_kev=energy,
-        anomalous=not args.no_anomalous,
-    )
+    intensity = debye_intensity(hist, q, b_iso=adp, radiation=radiation)
     if x_kind == "tth" and args.polarization != "none":
         from nanotwin_core.scattering import polarization_factor
 
@@ -325,8 +301,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"axis: {'2theta (degrees)' if x_kind == 'tth' else 'Q (1/A)'}",
         f"wavelength: {wavelength:.8g} A" if wavelength else "wavelength: none",
         "anomalous: " + ("off" if args.no_anomalous or energy is None else f"on at {energy:.5g} keV")
-        + (" (no wavelength or energy given: f' = f'' = 0)" if energy is None else ""),
-        f"radiation: {args.radiation}",
+        + (" (no wavelength or energy given: f' = f'' = 0)" if energy is None and not args.no_anomalous
+           else ""),
+        f"radiation: {radiation.kind}",
         f"adp (B, A^2): {json.dumps(adp) if adp else 'B = 0 for every group'}",
         f"polarization: {args.polarization}",
         f"atoms: {crystal.n_atoms}; pairs: {int(hist.n_pairs)}; time: {elapsed:.3f} s",
@@ -342,8 +319,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             raise NanotwinError("--pdf needs --qmax Q and --rmax R")
         r, g = compute_pdf(
             hist, qmin=args.qmin, qmax=args.qmax, rmax=args.rmax, rstep=args.rstep,
-            qdamp=args.qdamp, lorch=args.lorch, b_iso=adp, radiation=args.radiation,
-            energy_kev=energy, anomalous=not args.no_anomalous,
+            qdamp=args.qdamp, lorch=args.lorch, b_iso=adp, radiation=radiation,
         )
         write_gr(args.pdf, r, g, header_lines=header[:2] + [
             f"qmin: {args.qmin} qmax: {args.qmax} qdamp: {args.qdamp} lorch: {args.lorch}",
@@ -360,37 +336,24 @@ def _simulate_population(args: argparse.Namespace, q, x, x_kind: str, wavelength
     The per-size patterns come from the same size database the fits use (one DSE per whole
     crystal, the grid cut by intensity weight); the header states the grid and what it leaves out.
     """
-    import numpy as np
-
-    from nanotwin_core.io.data import PatternData, write_pattern
-    from nanotwin_core.refine.dse_fit import FitSettings, population_summary, prepare_fit
+    from nanotwin_core.actions import compute_pattern
+    from nanotwin_core.io.data import write_pattern
 
     if args.pdf:
         raise NanotwinError("--pdf with --population is not supported: give one crystal for G(r)")
     model = model_from_args(args)
-    grid_data = PatternData(x=x, y=np.zeros(len(x)), x_kind=x_kind, wavelength=wavelength)
-    settings = FitSettings(refine=("scale",), background_order=None, polarization=args.polarization)
-    t0 = time.perf_counter()
-
+    model.instrument.polarization = args.polarization
     tty = sys.stdout.isatty()
 
     def show_progress(fraction: float, message: str) -> None:
         if tty:
             print(f"\r  building size database: {fraction:5.1%} {message:30s}", end="", flush=True)
 
-    problem = prepare_fit(model, grid_data, settings, progress=show_progress)
+    pattern = compute_pattern(model, x, x_kind=x_kind, wavelength=wavelength, progress=show_progress)
     if tty:
         print()
-    values = {p.name: p.value for p in problem.params}
-    intensity = problem.basis(values)[:, 0]
-    elapsed = time.perf_counter() - t0
-
-    class _Start:  # population_summary reads the parameters; no fit ran, so no covariance
-        params = problem.params
-        covariance = None
-
-    pops = population_summary(problem, _Start())
-    first = pops[0]
+    info = pattern.info
+    first = info["populations"][0]
     sizes = ", ".join(f"{k}={first[k]:.4g}" for k in ("Dab_nm", "sab", "Lc_nm", "sc", "mean_D_nm", "sD",
                                                       "D_eq_nm") if isinstance(first.get(k), float))
     header = [
@@ -399,18 +362,18 @@ def _simulate_population(args: argparse.Namespace, q, x, x_kind: str, wavelength
         f"axis: {'2theta (degrees)' if x_kind == 'tth' else 'Q (1/A)'}",
         f"wavelength: {wavelength:.8g} A" if wavelength else "wavelength: none",
         "anomalous: " + ("off" if args.no_anomalous or energy is None else f"on at {energy:.5g} keV"),
-        f"radiation: {args.radiation}",
+        f"radiation: {model.radiation.kind}",
         f"polarization: {args.polarization}",
         f"population (number-based, nm): {sizes}",
-        f"size grid: {problem.database.n_sizes} crystals; intensity fraction left out "
-        f"{problem.grid_out:.2e}; time: {elapsed:.2f} s",
+        f"size grid: {info['n_sizes']} crystals; intensity fraction left out "
+        f"{info['intensity_fraction_out']:.2e}; time: {info['seconds']:.2f} s",
         "intensity: number-weighted mean per crystal (electrons^2 units)",
         f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
     ]
-    for message in problem.messages:
+    for message in pattern.messages:
         header.append(f"note: {message}")
-    write_pattern(args.out, x, intensity, header_lines=header)
-    print(f"wrote {args.out}: {len(x)} points, {problem.database.n_sizes} crystal sizes, {elapsed:.2f} s")
+    write_pattern(args.out, x, pattern.intensity, header_lines=header)
+    print(f"wrote {args.out}: {len(x)} points, {info['n_sizes']} crystal sizes, {info['seconds']:.2f} s")
     return 0
 
 
@@ -467,10 +430,7 @@ def model_from_args(args: argparse.Namespace):
     elif getattr(args, "demo", None):
         from nanotwin_core.demos import get_demo
 
-        spec = get_demo(args.demo).models[-1]
-        model = Model(structure=spec.structure, shape="prism", size_ab_nm=spec.size_ab_nm,
-                      size_c_nm=spec.size_c_nm, twins=list(spec.twins), boundaries=spec.boundaries,
-                      domain_size_nm=spec.domain_size_nm, seeds=list(spec.seeds))
+        model = get_demo(args.demo).models[-1].to_model()
     else:
         if not args.structure and not args.cif:
             raise NanotwinError(
@@ -483,6 +443,7 @@ def model_from_args(args: argparse.Namespace):
             twins=list(args.twin), boundaries=args.boundaries, domain_size_nm=args.domain_size,
             seeds=[args.seed], coherent_element=args.coherent_element,
             allow_incoherent=args.allow_incoherent, exclude=list(args.exclude),
+            tilt=_parse_tilt(args.tilt) if getattr(args, "tilt", None) else None,
         )
         if model.cif:
             model.structure = None
@@ -492,13 +453,7 @@ def model_from_args(args: argparse.Namespace):
     if args.twin and model.twins and model.boundaries is None and model.domain_size_nm is None:
         model.boundaries = 1
     model.adp.update(parse_adp(args.adp))
-    if args.wavelength:
-        model.wavelength = args.wavelength
-    if args.energy:
-        model.energy_kev = args.energy
-    if args.no_anomalous:
-        model.anomalous = False
-    model.radiation = args.radiation
+    model.radiation = radiation_from_args(args, model.radiation)
     if getattr(args, "twin_states", None):
         from nanotwin_core.refine.dse_fit import twin_states
 
@@ -509,6 +464,37 @@ def model_from_args(args: argparse.Namespace):
         ).values()]
         model.components = twin_states(model.twins, sizes, _parse_seeds(args.twin_seeds or "1-4"))
     return model.validate()
+
+
+def radiation_from_args(args: argparse.Namespace, base=None):
+    """The Radiation of --radiation, --wavelength/--energy, --no-anomalous (``base``: a model
+    file's radiation, whose values the options override)."""
+    from nanotwin_core.scattering.radiation import make_radiation
+
+    params = {} if base is None else {k: v for k, v in base.to_dict().items() if k != "kind"}
+    kind = args.radiation if base is None or args.radiation != "xray" else base.kind
+    if args.wavelength:
+        params.pop("energy_kev", None)
+        params["wavelength"] = args.wavelength
+    if getattr(args, "energy", None):
+        params.pop("wavelength", None)
+        params["energy_kev"] = args.energy
+    if kind == "xray":
+        params["anomalous"] = not args.no_anomalous and params.get("anomalous", True)
+    else:
+        params = {k: v for k, v in params.items() if k == "wavelength"}
+    return make_radiation(kind, **params)
+
+
+def _parse_tilt(text: str) -> list[float]:
+    """--tilt AB[,C] (degrees) -> [AB] or [AB, C]."""
+    try:
+        angles = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise NanotwinError(f"--tilt must look like AB or AB,C (degrees), got {text!r}") from None
+    if len(angles) not in (1, 2):
+        raise NanotwinError(f"--tilt must look like AB or AB,C (degrees), got {text!r}")
+    return angles
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -527,11 +513,11 @@ PDF_REFINE = "scale,adp,expansion,delta2"
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    import numpy as np
-
+    from nanotwin_core.actions import fit_model, fit_parts
     from nanotwin_core.io.data import read_pattern
     from nanotwin_core.io.project import Project, save_project
-    from nanotwin_core.refine.dse_fit import FitSettings, population_summary, run_fit
+    from nanotwin_core.model import FitSpec, Instrument
+    from nanotwin_core.refine.dse_fit import population_summary
     from nanotwin_core.refine.report import markdown_report, result_json
     from nanotwin_core.scattering.form_factors import wavelength_from_energy
 
@@ -542,7 +528,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model = model_from_args(args)
     wavelength = args.wavelength or (wavelength_from_energy(args.energy) if args.energy else None)
     data = read_pattern(args.data, x_kind=args.x, wavelength=wavelength)
-    blank = read_pattern(args.blank, x_kind=args.x, wavelength=wavelength) if args.blank else None
     order = None
     if args.background:
         kind, _, n = args.background.partition(":")
@@ -550,8 +535,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
             raise NanotwinError(f"--background must look like chebyshev:N, got {args.background!r}")
         order = int(n)
     refine = tuple(r.strip() for r in (args.refine or POWDER_REFINE).split(",") if r.strip())
-    if order is None and "background" in refine:
-        order = 4
     caglioti = None
     if args.caglioti:
         values = parse_keyvals(",".join(f"{k}={v}" for k, v in zip("UVW", args.caglioti.split(","),
@@ -559,12 +542,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if len(values) != 3:
             raise NanotwinError("--caglioti needs three numbers U,V,W (deg^2)")
         caglioti = (values["U"], values["V"], values["W"])
-    settings = FitSettings(
-        refine=refine, background_order=order, blank=blank,
+    model.instrument = Instrument(polarization=args.polarization, caglioti=caglioti)
+    model.fit = FitSpec(
+        refine=list(refine), background_order=order,
         q_range=parse_range(args.range, 2, "--range") if args.range else None,
         tth_range=parse_range(args.tth_range, 2, "--tth-range") if args.tth_range else None,
-        polarization=args.polarization, caglioti=caglioti, max_nfev=args.max_nfev,
+        blank=str(Path(args.blank).resolve()) if args.blank else None, max_nfev=args.max_nfev,
     )
+    model.validate()
     t0 = time.perf_counter()
 
     def show_progress(fraction: float, message: str) -> None:
@@ -575,15 +560,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"\r  iteration: Rwp = {rwp:.5f}" + " " * 30, end="", flush=True)
 
-    structure = load_structure(args) if getattr(args, "tilt", None) else None
     databases: dict = {}
     if args.reuse:
         from nanotwin_core.io.project import open_project, size_databases_from_project
 
         databases = size_databases_from_project(open_project(args.reuse))
     reused = set(databases)
-    problem, result = run_fit(model, data, settings, progress=show_progress, callback=show_iteration,
-                              structure=structure, databases=databases)
+    problem, result = fit_model(model, data, blank_x_kind=args.x, progress=show_progress,
+                                callback=show_iteration, databases=databases)
     elapsed = time.perf_counter() - t0
     if not args.quiet:
         print()
@@ -598,18 +582,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         summary["mixture"] = mixture_summary(problem, result)
     if not data.sigma_is_absolute:
         summary["note"] = "the data carry no sigma: GoF and Rexp are not absolute"
-    y_calc = np.zeros(len(data.x))
-    comps = problem.basis({p.name: p.value for p in result.params})
-    coeffs = np.array([result.params[n].value for n in problem.linear_names])
-    y_calc = comps @ coeffs
-    background = comps[:, 1:] @ coeffs[1:] if comps.shape[1] > 1 else np.zeros(len(data.x))
+    parts = fit_parts(problem, {p.name: p.value for p in result.params})
     project = Project(
         model=model.to_dict(),
         data={"observed": {"x": data.x, "y": data.y, "sigma": data.sigma_used}},
         data_meta={"observed": {"path": str(args.data), "x_kind": data.x_kind,
                                 "wavelength": data.wavelength, "sigma_source": data.sigma_source}},
-        cache={"fit": {"x": data.x, "y_calc": y_calc, "background": background,
-                       "mask": problem.mask.astype(np.int8)}},
+        cache={"fit": parts.arrays()},
         cache_meta={"fit": {"columns": problem.linear_names}},
         results={"fit": summary},
         history=[{"command": "fit", "refine": list(refine), "gof": summary["gof"]}],

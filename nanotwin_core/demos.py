@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from nanotwin_core.builder import build_crystal, find_ownership
 from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.model import Model
+from nanotwin_core.reflections import reflections
+from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
+from nanotwin_core.scattering.radiation import XRay
+from nanotwin_core.structures.adp import structure_b
+from nanotwin_core.structures.library import get_structure
+from nanotwin_core.superstructure import class_heights, integrated, zero_tilt
 
 PAPER_WAVELENGTH = 0.565468  # Å, the paper's CsPbCl3 / CsPbBr3 synchrotron data (~21.9 keV)
 ZOOM_RANGE = (1.5, 2.2)  # 1/Å, where the superstructure reflections live
@@ -36,6 +44,13 @@ class ModelSpec:
     @property
     def twinned(self) -> bool:
         return bool(self.twins)
+
+    def to_model(self, wavelength: float = PAPER_WAVELENGTH) -> Model:
+        """This demo model as a core ``Model`` (a prism, X-rays at ``wavelength`` Å)."""
+        return Model(structure=self.structure, shape="prism", size_ab_nm=self.size_ab_nm,
+                     size_c_nm=self.size_c_nm, twins=list(self.twins), boundaries=self.boundaries,
+                     domain_size_nm=self.domain_size_nm, seeds=list(self.seeds),
+                     radiation=XRay(wavelength=wavelength)).validate()
 
 
 @dataclass(frozen=True)
@@ -177,16 +192,12 @@ def get_demo(name: str) -> Demo:
         raise NanotwinError(f"unknown demo {name!r}; known: {', '.join(DEMOS)}") from None
 
 
-def default_adp(structure) -> dict[str, float]:
-    """B (Å^2) per ADP group from a structure's sites."""
-    return {site.adp_group: site.b_iso for site in structure.sites}
+#: B (Å^2) per ADP group from a structure's sites (the name demos always used)
+default_adp = structure_b
 
 
 def model_histograms(spec: ModelSpec, *, cancel: Callable[[], bool] | None = None):
     """Pair histograms of a model, averaged over its seeds (histograms add linearly)."""
-    from nanotwin_core.scattering import PairHistograms, compute_histograms
-    from nanotwin_core.structures.library import get_structure
-
     structure = get_structure(spec.structure)
     parts = []
     info: dict = {}
@@ -204,8 +215,6 @@ def model_histograms(spec: ModelSpec, *, cancel: Callable[[], bool] | None = Non
 
 def build_model_crystal(structure, spec: ModelSpec, seed: int, cancel: Callable[[], bool] | None = None):
     """One crystal of a demo model (one seed of its boundary network)."""
-    from nanotwin_core.builder import build_crystal
-
     if cancel is not None and cancel():
         raise Cancelled("demo cancelled")
     return build_crystal(
@@ -221,10 +230,8 @@ def _same_termination(structure, spec: ModelSpec) -> dict:
     if spec.twinned:
         return {}
     try:
-        from nanotwin_core.builder import find_ownership
-
         find_ownership(structure)
-    except Exception:  # no coherent sublattice (e.g. delta-CsPbI3): whole cells
+    except NanotwinError:  # no coherent sublattice (e.g. delta-CsPbI3): whole cells
         return {}
     return {"lattice": "sublattice"}
 
@@ -236,19 +243,16 @@ def compute_demo(
     cancel: Callable[[], bool] | None = None,
 ) -> DemoResult:
     """Build every model of a demo and compute its pattern on the demo's Q grid."""
-    from nanotwin_core.scattering import debye_intensity
-    from nanotwin_core.scattering.form_factors import energy_from_wavelength
-
     lo, hi, step = demo.q_range
     q = np.arange(lo, hi + step / 2, step)
-    energy = energy_from_wavelength(demo.wavelength)
+    radiation = XRay(wavelength=demo.wavelength)
     result = DemoResult(demo=demo, q=q, intensities={})
     for spec in demo.models:
         if progress:
             progress(f"{demo.name}: {spec.label}")
         structure, hist, info = model_histograms(spec, cancel=cancel)
         result.intensities[spec.label] = debye_intensity(
-            hist, q, b_iso=default_adp(structure), energy_kev=energy
+            hist, q, b_iso=default_adp(structure), radiation=radiation
         )
         result.info[spec.label] = info
     return result
@@ -312,11 +316,6 @@ def superstructure_table(
     first model; I110 and I200 are the integrated fundamental peaks near 1.52 and 2.15 1/Å.
     Only models of the first model's structure (an orthorhombic Pbnm perovskite) take part.
     """
-    from nanotwin_core.reflections import reflections
-    from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
-    from nanotwin_core.scattering.form_factors import energy_from_wavelength
-    from nanotwin_core.structures.library import get_structure
-    from nanotwin_core.superstructure import class_heights, integrated, zero_tilt
 
     demo = get_demo(demo) if isinstance(demo, str) else demo
     reference = demo.models[0]
@@ -325,7 +324,7 @@ def superstructure_table(
         raise NanotwinError(f"demo {demo.name}: its first model is not an orthorhombic perovskite; "
                             "the superstructure table compares twinned with untwinned gamma crystals")
     q = np.arange(1.0, 2.4, 0.001)
-    energy = energy_from_wavelength(demo.wavelength)
+    radiation = XRay(wavelength=demo.wavelength)
     b_iso = default_adp(structure)
 
     def patterns(spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -337,8 +336,8 @@ def superstructure_table(
         w = 1.0 / len(hs)
         h = hs[0] if len(hs) == 1 else PairHistograms.combine([(w, x) for x in hs])
         h0 = h0s[0] if len(h0s) == 1 else PairHistograms.combine([(w, x) for x in h0s])
-        return (debye_intensity(h, q, b_iso=b_iso, energy_kev=energy),
-                debye_intensity(h0, q, b_iso=b_iso, energy_kev=energy))
+        return (debye_intensity(h, q, b_iso=b_iso, radiation=radiation),
+                debye_intensity(h0, q, b_iso=b_iso, radiation=radiation))
 
     fund = [r.q for r in reflections(structure, 2.2, q_min=1.4) if r.klass == "fundamental"]
     q110 = min(fund, key=lambda x: abs(x - 1.52))

@@ -1,12 +1,16 @@
-"""The model a user simulates or fits: structure, shape, sizes or population, twins, ADPs.
+"""The model a user simulates or fits: the one description of a calculation or a fit.
 
-One plain description shared by the command line, TOML model files, the GUI workspace and
-project files (``Model.to_dict`` is JSON- and TOML-safe). TOML layout::
+Structure, shape, sizes or population, twins, ADPs, radiation, exclusions, mixture components,
+instrument and fit settings. The command line builds it from options or TOML, the window edits
+it, projects store it (``Model.to_dict``, JSON- and TOML-safe), demos produce it; the entry points
+in ``nanotwin_core.actions`` compute with it. ``Model.from_dict`` reads every dict an earlier
+version wrote (flat radiation keys, no instrument or fit). TOML layout::
 
     [structure]
-    name = "CsPbBr3-gamma"        # or: cif = "my.cif"
+    name = "CsPbBr3-gamma"        # or: cif = "my.cif" (a CIF or a pymatgen .json)
+    tilt = [8.0, 6.0]             # optional: gamma CsPbX3 from the tilt model, AB[, C] degrees
     [shape]
-    kind = "prism"                # prism | cuboid | sphere
+    kind = "prism"                # a registered shape: prism | cuboid | sphere | hex_platelet
     size_ab_nm = 8.0              # prism: single crystal sizes (nm) ...
     size_c_nm = 10.0              # ... or a [population] table instead
     [population]                  # prisms: bivariate log-normal, number-based (nm)
@@ -20,6 +24,7 @@ project files (``Model.to_dict`` is JSON- and TOML-safe). TOML layout::
     boundaries = 1                # or domain_size_nm = 3.0
     seeds = [1, 2, 3, 4]
     coherent_element = "Pb"
+    allow_incoherent = false
     [adp]                         # B in Å^2 per ADP group or element
     Pb = 2.99
     X_ax = 1.72
@@ -27,10 +32,20 @@ project files (``Model.to_dict`` is JSON- and TOML-safe). TOML layout::
     kind = "xray"                 # xray | neutron
     wavelength = 0.565468         # Å (or energy_kev); anomalous dispersion on unless anomalous = false
     [exclude]
-    pairs = ["Cs:Cs"]
+    pairs = ["Cs:Cs"]             # element pairs left out of the Debye sum
+    [instrument]                  # 2theta data
+    polarization = "sync"         # none | lab | sync | sync:F
+    caglioti = [0.0, 0.0, 0.003]  # U, V, W in deg^2 (pseudo-Voigt resolution)
+    zero = 0.0                    # zero shift in degrees (start value when refined)
+    [fit]
+    refine = ["scale", "background", "adp", "size"]
+    background_order = 4          # Chebyshev order
+    q_range = [1.0, 6.0]          # 1/Å (or tth_range = [MIN, MAX] in degrees)
+    blank = "capillary.xye"       # solvent/capillary pattern, scaled as a background
+    max_nfev = 200
     [[component]]                 # optional: a mixture of populations (see ComponentSpec)
     name = "twinned"
-    fraction = 0.3                # number fraction (start value, fixed unless --refine fractions)
+    fraction = 0.3                # number fraction (start value, fixed unless fractions are refined)
     laws = ["1/2<001>{110}"]
     domain_size_nm = 2.0
     seeds = [1, 2, 3, 4]
@@ -38,143 +53,51 @@ project files (``Model.to_dict`` is JSON- and TOML-safe). TOML layout::
     name = "untwinned"
     fraction = 0.7
     laws = []
+
+Relative ``cif`` and ``blank`` paths in a TOML file are relative to the file.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import tomli_w
+
+from nanotwin_core.builder.shape_kinds import get_shape, shape_names
 from nanotwin_core.errors import InputFileError, NanotwinError
+from nanotwin_core.model_parts import (
+    REFINABLE,
+    ComponentSpec,
+    FitSpec,
+    Instrument,
+    PopulationSpec,
+)
+from nanotwin_core.scattering.radiation import Radiation, XRay, make_radiation, radiation_from_dict
+from nanotwin_core.structures.files import resolve_structure
+from nanotwin_core.structures.structure import Structure
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-SHAPES = ("prism", "cuboid", "sphere")
+__all__ = ["REFINABLE", "ComponentSpec", "FitSpec", "Instrument", "Model", "PopulationSpec",
+           "read_model_toml", "write_model_toml"]
 
-
-@dataclass
-class PopulationSpec:
-    """A log-normal size population (number-based means in nm, relative dispersions).
-
-    Prisms: bivariate over (D_ab, L_c) with ``Dab``, ``sab``, ``Lc``, ``sc`` and an optional
-    ``correlation`` of the logs; spheres and cuboids: univariate ``D``, ``sD``.
-    """
-
-    Dab: float | None = None
-    sab: float | None = None
-    Lc: float | None = None
-    sc: float | None = None
-    D: float | None = None
-    sD: float | None = None
-    correlation: float = 0.0
-
-    @property
-    def bivariate(self) -> bool:
-        return self.Dab is not None
-
-    def validate(self, shape: str) -> None:
-        if shape == "prism":
-            missing = [k for k in ("Dab", "sab", "Lc", "sc") if getattr(self, k) is None]
-            if missing:
-                raise NanotwinError(
-                    f"a prism population needs Dab, sab, Lc, sc (missing {', '.join(missing)})"
-                )
-            values = {k: getattr(self, k) for k in ("Dab", "sab", "Lc", "sc")}
-        else:
-            missing = [k for k in ("D", "sD") if getattr(self, k) is None]
-            if missing:
-                raise NanotwinError(f"a {shape} population needs D and sD (missing {', '.join(missing)})")
-            values = {"D": self.D, "sD": self.sD}
-        for key, value in values.items():
-            if not value > 0:
-                raise NanotwinError(f"population {key} must be > 0, got {value}")
-        if not -1 < self.correlation < 1:
-            raise NanotwinError("population correlation must lie in (-1, 1)")
-
-    @classmethod
-    def parse(cls, text: str) -> PopulationSpec:
-        """'Dab=8.19,sab=0.24,Lc=9.79,sc=0.20' or 'D=5.0,sD=0.2'."""
-        known = {"Dab", "sab", "Lc", "sc", "D", "sD", "correlation"}
-        values: dict[str, float] = {}
-        for item in text.split(","):
-            key, sep, value = item.strip().partition("=")
-            key = key.strip()
-            if not sep or key not in known:
-                raise NanotwinError(
-                    f"--population expects NAME=VALUE with NAME in {', '.join(sorted(known))}, got {item!r}"
-                )
-            try:
-                values[key] = float(value)
-            except ValueError:
-                raise NanotwinError(f"--population: {key} is not a number: {value!r}") from None
-        return cls(**values)
-
-
-@dataclass
-class ComponentSpec:
-    """One population of a mixture (twinned / untwinned, or another phase).
-
-    Every field left None is taken from the enclosing :class:`Model` (structure, twins, sizes).
-    ``fraction`` is the number fraction of crystals (the start value when fractions are refined,
-    fixed otherwise; fractions are normalised to sum 1). ``population`` given = this component
-    has its own size parameters (suffixed ``_<name>`` in the fit); None = it shares the model's
-    size distribution (twinned and untwinned crystals of the same sizes). ``twins = []`` means
-    untwinned; None inherits the model's twin laws.
-    """
-
-    name: str
-    fraction: float = 1.0
-    structure: str | None = None
-    cif: str | None = None
-    twins: list[str] | None = None
-    boundaries: int | None = None
-    domain_size_nm: float | None = None
-    seeds: list[int] | None = None
-    population: PopulationSpec | None = None
-
-    def validate(self, shape: str) -> None:
-        if not self.name or not str(self.name).replace("_", "").replace("-", "").isalnum():
-            raise NanotwinError(f"component names are letters, digits, _ or -, got {self.name!r}")
-        if not self.fraction >= 0:
-            raise NanotwinError(f"component {self.name}: fraction must be >= 0, got {self.fraction}")
-        if self.domain_size_nm is not None and not self.domain_size_nm > 0:
-            raise NanotwinError(f"component {self.name}: domain_size_nm must be > 0")
-        if self.seeds is not None and not self.seeds:
-            raise NanotwinError(f"component {self.name}: seeds must not be empty")
-        if self.population is not None:
-            self.population.validate(shape)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        if self.population is not None:
-            d["population"] = {k: v for k, v in asdict(self.population).items() if v is not None}
-        return {k: v for k, v in d.items() if v is not None}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ComponentSpec:
-        d = dict(d)
-        pop = d.pop("population", None)
-        if "laws" in d:
-            d["twins"] = d.pop("laws")
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise NanotwinError(f"unknown component keys: {', '.join(sorted(unknown))}")
-        comp = cls(**d)
-        if pop is not None:
-            comp.population = pop if isinstance(pop, PopulationSpec) else PopulationSpec(**pop)
-        return comp
+# flat keys an older model dict used for its radiation (still read, and still written)
+_RADIATION_KEYS = ("wavelength", "energy_kev", "anomalous")
 
 
 @dataclass
 class Model:
-    """Everything needed to build crystals and compute their pattern."""
+    """Everything needed to build crystals, compute their pattern and fit it (module doc)."""
 
     structure: str | None = "CsPbBr3-gamma"
     cif: str | None = None
+    tilt: list[float] | None = None
     shape: str = "prism"
     size_ab_nm: float | None = None
     size_c_nm: float | None = None
@@ -187,38 +110,40 @@ class Model:
     coherent_element: str = "Pb"
     allow_incoherent: bool = False
     adp: dict[str, float] = field(default_factory=dict)
-    radiation: str = "xray"
-    wavelength: float | None = None
-    energy_kev: float | None = None
-    anomalous: bool = True
+    radiation: Radiation = field(default_factory=XRay)
     exclude: list[str] = field(default_factory=list)
     components: list[ComponentSpec] = field(default_factory=list)
+    instrument: Instrument = field(default_factory=Instrument)
+    fit: FitSpec = field(default_factory=FitSpec)
 
+    # ------------------------------------------------------------------ checks
     def validate(self) -> Model:
-        if self.shape not in SHAPES:
-            raise NanotwinError(f"shape must be one of {', '.join(SHAPES)}, got {self.shape!r}")
+        kind = get_shape(self.shape)
         if not self.structure and not self.cif:
             raise NanotwinError("a model needs a structure name or a CIF file")
+        if self.tilt is not None:
+            if self.cif:
+                raise NanotwinError("tilt generates a gamma structure from a built-in name; not with a CIF")
+            if len(self.tilt) not in (1, 2):
+                raise NanotwinError(f"tilt must be [AB] or [AB, C] in degrees, got {self.tilt!r}")
+            self.tilt = [float(t) for t in self.tilt]
         if self.population is not None:
             self.population.validate(self.shape)
-        elif self.shape == "prism":
-            if self.size_ab_nm is None or self.size_c_nm is None:
-                raise NanotwinError("a prism needs size_ab_nm and size_c_nm (or a population)")
-        elif self.size_nm is None:
-            raise NanotwinError(f"a {self.shape} needs size_nm (or a population)")
-        for name in ("size_ab_nm", "size_c_nm", "size_nm", "domain_size_nm", "wavelength", "energy_kev"):
+        else:
+            kind.check_sizes(self.sizes())
+        for name in ("size_ab_nm", "size_c_nm", "size_nm", "domain_size_nm"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise NanotwinError(f"{name} must be > 0, got {value}")
         if self.boundaries is not None and self.boundaries < 0:
             raise NanotwinError("boundaries must be >= 0")
-        if self.radiation not in ("xray", "neutron"):
-            raise NanotwinError(f"radiation must be xray or neutron, got {self.radiation!r}")
+        if not isinstance(self.radiation, Radiation):
+            raise NanotwinError(f"radiation must be a Radiation (XRay, Neutron), got {self.radiation!r}")
         for b_name, b in self.adp.items():
             if b < 0:
                 raise NanotwinError(f"B of {b_name} must be >= 0 Å^2")
         for pair in self.exclude:
-            if pair.count(":") != 1:
+            if pair.count(":") != 1 or not all(p.strip() for p in pair.split(":")):
                 raise NanotwinError(f"excluded pairs look like A:B, got {pair!r}")
         if not self.seeds:
             raise NanotwinError("seeds must not be empty")
@@ -229,44 +154,90 @@ class Model:
             comp.validate(self.shape)
         if self.components and not sum(c.fraction for c in self.components) > 0:
             raise NanotwinError("component fractions must not all be 0")
+        self.instrument.validate()
+        self.fit.validate()
         return self
 
+    # ------------------------------------------------------------------ derived
+    def sizes(self) -> dict[str, float | None]:
+        """The single-crystal sizes (nm) by Model attribute (None where unset)."""
+        return {"size_ab_nm": self.size_ab_nm, "size_c_nm": self.size_c_nm, "size_nm": self.size_nm}
+
+    def load_structure(self) -> Structure:
+        """The model's ``Structure`` (CIF / pymatgen JSON, built-in name, or name + tilt)."""
+        return resolve_structure(self.structure, self.cif, self.tilt)
+
+    def excluded_pairs(self) -> list[tuple[str, str]]:
+        """``exclude`` as element pairs, e.g. [("Cs", "Cs")]."""
+        return [tuple(p.strip() for p in pair.split(":")) for pair in self.exclude]  # type: ignore[misc]
+
+    # ------------------------------------------------------------------ dicts
     def to_dict(self) -> dict:
-        """Plain dict without None values (TOML has no null)."""
-        d = asdict(self)
+        """Plain dict without None values (TOML has no null); radiation as flat keys."""
+        d: dict = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("population", "components", "instrument", "fit", "radiation") or value is None:
+                continue
+            d[f.name] = list(value) if isinstance(value, tuple) else value
+        d["adp"] = dict(self.adp)
+        rad = self.radiation.to_dict()
+        d["radiation"] = rad.pop("kind")
+        d.update(rad)
         if self.population is not None:
-            d["population"] = {k: v for k, v in asdict(self.population).items() if v is not None}
+            d["population"] = self.population.to_dict()
         if self.components:
             d["components"] = [c.to_dict() for c in self.components]
-        else:
-            d.pop("components")
-        return {k: v for k, v in d.items() if v is not None}
+        if not self.instrument.is_default:
+            d["instrument"] = self.instrument.to_dict()
+        if not self.fit.is_default:
+            d["fit"] = self.fit.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Model:
+        """Inverse of ``to_dict``; reads the flat radiation keys of earlier versions too."""
         d = dict(d)
         pop = d.pop("population", None)
         comps = d.pop("components", None) or []
-        unknown = set(d) - set(cls.__dataclass_fields__)
+        instrument = d.pop("instrument", None)
+        fit = d.pop("fit", None)
+        rad = d.pop("radiation", "xray")
+        flat = {k: d.pop(k) for k in _RADIATION_KEYS if k in d}
+        unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:
             raise NanotwinError(f"unknown model keys: {', '.join(sorted(unknown))}")
-        model = cls(**d)
+        if isinstance(rad, Radiation):
+            radiation = rad
+        elif isinstance(rad, dict):
+            radiation = radiation_from_dict({**rad, **flat})
+        else:
+            params = {k: v for k, v in flat.items() if v is not None}
+            if str(rad) == "neutron":  # earlier neutron models carried the X-ray keys too
+                params = {k: v for k, v in params.items() if k == "wavelength"}
+            radiation = make_radiation(str(rad), **params)
+        model = cls(**d, radiation=radiation)
         if pop is not None:
-            model.population = PopulationSpec(**pop)
+            model.population = pop if isinstance(pop, PopulationSpec) else PopulationSpec.from_dict(pop)
         model.components = [c if isinstance(c, ComponentSpec) else ComponentSpec.from_dict(c) for c in comps]
+        if instrument is not None:
+            model.instrument = (instrument if isinstance(instrument, Instrument)
+                                else Instrument.from_dict(instrument))
+        if fit is not None:
+            model.fit = fit if isinstance(fit, FitSpec) else FitSpec.from_dict(fit)
         return model
 
 
+# ============================================================================ TOML files
 _TOML_SECTIONS = {
-    "structure": {"name": "structure", "cif": "cif"},
+    "structure": {"name": "structure", "cif": "cif", "tilt": "tilt"},
     "shape": {"kind": "shape", "size_ab_nm": "size_ab_nm", "size_c_nm": "size_c_nm", "size_nm": "size_nm"},
     "twins": {"laws": "twins", "boundaries": "boundaries", "domain_size_nm": "domain_size_nm",
               "seeds": "seeds", "coherent_element": "coherent_element",
               "allow_incoherent": "allow_incoherent"},
-    "radiation": {"kind": "radiation", "wavelength": "wavelength", "energy_kev": "energy_kev",
-                  "anomalous": "anomalous"},
     "exclude": {"pairs": "exclude"},
 }
+_TABLES = ("adp", "population", "radiation", "instrument", "fit", "component")
 
 
 def read_model_toml(path: str | Path) -> Model:
@@ -281,16 +252,40 @@ def read_model_toml(path: str | Path) -> Model:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         raise InputFileError(path, f"TOML syntax: {exc}", line=line) from None
+    try:
+        model = _model_from_toml(path, doc)
+        return model.validate()
+    except InputFileError:
+        raise
+    except NanotwinError as exc:
+        raise InputFileError(path, str(exc)) from None
+    except TypeError as exc:
+        raise InputFileError(path, f"bad value: {exc}") from None
+
+
+def _model_from_toml(path: Path, doc: dict) -> Model:
     kwargs: dict = {}
     for section, value in doc.items():
+        if not isinstance(value, (dict, list)):
+            raise InputFileError(path, f"{section} = ... must be a [{section}] table")
         if section == "adp":
             kwargs["adp"] = {str(k): _number(path, f"adp.{k}", v) for k, v in value.items()}
         elif section == "population":
+            kwargs["population"] = PopulationSpec.from_dict(
+                {k: _number(path, f"population.{k}", v) for k, v in value.items()})
+        elif section == "radiation":
+            rad = dict(value)
             try:
-                kwargs["population"] = PopulationSpec(**{k: _number(path, f"population.{k}", v)
-                                                          for k, v in value.items()})
-            except TypeError as exc:
-                raise InputFileError(path, f"[population]: {exc}") from None
+                kwargs["radiation"] = radiation_from_dict(rad)
+            except NanotwinError as exc:
+                raise InputFileError(path, f"[radiation]: {exc}") from None
+        elif section == "instrument":
+            kwargs["instrument"] = Instrument.from_dict(value)
+        elif section == "fit":
+            fit = FitSpec.from_dict(value)
+            if fit.blank and not Path(fit.blank).is_absolute():
+                fit.blank = str((path.parent / fit.blank).resolve())
+            kwargs["fit"] = fit
         elif section == "component":
             if not isinstance(value, list):
                 raise InputFileError(path, "[[component]] must be an array of tables")
@@ -307,26 +302,22 @@ def read_model_toml(path: str | Path) -> Model:
                 kwargs[mapping[key]] = v
         else:
             raise InputFileError(path, f"unknown section [{section}]; known: "
-                                       f"{', '.join([*_TOML_SECTIONS, 'adp', 'population', 'component'])}")
+                                       f"{', '.join([*_TOML_SECTIONS, *_TABLES])}")
+    if isinstance(kwargs.get("tilt"), (int, float)):
+        kwargs["tilt"] = [kwargs["tilt"]]
+    if "shape" in kwargs and kwargs["shape"] not in shape_names():
+        raise InputFileError(path, f"[shape] kind must be one of {', '.join(shape_names())}, "
+                                   f"got {kwargs['shape']!r}")
     if "cif" in kwargs and "structure" not in kwargs:
         kwargs["structure"] = None
         cif = Path(kwargs["cif"])
         if not cif.is_absolute():
             kwargs["cif"] = str((path.parent / cif).resolve())
-    try:
-        return Model(**kwargs).validate()
-    except NanotwinError as exc:
-        raise InputFileError(path, str(exc)) from None
-    except TypeError as exc:
-        raise InputFileError(path, f"bad value: {exc}") from None
+    return Model(**kwargs)
 
 
 def write_model_toml(model: Model, path: str | Path) -> Path:
     """Write a model as TOML (atomic: temporary file, then rename)."""
-    import os
-
-    import tomli_w
-
     d = model.to_dict()
     doc: dict = {}
     for section, mapping in _TOML_SECTIONS.items():
@@ -337,6 +328,11 @@ def write_model_toml(model: Model, path: str | Path) -> Path:
         doc["adp"] = dict(model.adp)
     if "population" in d:
         doc["population"] = d["population"]
+    doc["radiation"] = model.radiation.to_dict()
+    if "instrument" in d:
+        doc["instrument"] = d["instrument"]
+    if "fit" in d:
+        doc["fit"] = d["fit"]
     if model.components:
         comps = []
         for c in d["components"]:

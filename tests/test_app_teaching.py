@@ -24,6 +24,7 @@ from nanotwin_core.builder import build_crystal
 from nanotwin_core.demos import default_adp
 from nanotwin_core.scattering import powder_pattern
 from nanotwin_core.scattering.form_factors import energy_from_wavelength
+from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.tilt import tilted_gamma, tilts_for_slider
 
 SIZE = 3.0  # nm: 540 atoms, fast
@@ -38,7 +39,7 @@ def engine_pattern(halide: str, tilt_deg: float, size_nm: float, q: np.ndarray, 
         c = build_crystal(s, shape="prism", size_ab_nm=size_nm, size_c_nm=size_nm, **twins)
     else:
         c = build_crystal(s, shape="prism", size_ab_nm=size_nm, size_c_nm=size_nm, lattice="sublattice")
-    return powder_pattern(c, q, b_iso=default_adp(s), energy_kev=energy_from_wavelength(wavelength)), c
+    return powder_pattern(c, q, b_iso=default_adp(s), radiation=XRay(wavelength=wavelength)), c
 
 
 def value_near(q: np.ndarray, y: np.ndarray, q0: float, tol: float = 0.02) -> float:
@@ -88,8 +89,8 @@ def test_twinned_request_matches_engine_and_zero_tilt_cache_is_valid():
     _, untwinned = engine_pattern("Br", 15.0, SIZE, q)
     s = tilted_gamma("Br", *tilts_for_slider(15.0, "Br"))
     b, e = default_adp(s), energy_from_wavelength(0.565468)
-    z_t = debye_intensity(compute_histograms(zero_tilt(twinned)), q, b_iso=b, energy_kev=e)
-    z_u = debye_intensity(compute_histograms(zero_tilt(untwinned)), q, b_iso=b, energy_kev=e)
+    z_t = debye_intensity(compute_histograms(zero_tilt(twinned)), q, b_iso=b, radiation=XRay(energy_kev=e))
+    z_u = debye_intensity(compute_histograms(zero_tilt(untwinned)), q, b_iso=b, radiation=XRay(energy_kev=e))
     np.testing.assert_allclose(z_t, z_u, rtol=1e-9)
     # a dense mixed-coset network suppresses R against the untwinned crystal (SCIENCE.md §2; in a
     # 3 nm crystal with 1.5 nm domains the R height can even turn slightly negative)

@@ -14,6 +14,7 @@ from nanotwin_core.io.project import open_project
 from nanotwin_core.io.xyz import write_xyz
 from nanotwin_core.scattering.histograms import compute_histograms
 from nanotwin_core.scattering.pdf import compute_pdf
+from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.structure import Cell, Site, Structure
 
 
@@ -26,7 +27,7 @@ def cu_files(tmp_path_factory):
     write_xyz(c, d / "cu.xyz")
     c.positions = c.positions * 1.02
     r, g = compute_pdf(compute_histograms(c.without_lattice()), qmin=1.0, qmax=20.0, qstep=0.002, rmin=0.0,
-                       rmax=22.0, rstep=0.01, b_iso={"Cu": 0.7}, anomalous=False)
+                       rmax=22.0, rstep=0.01, b_iso={"Cu": 0.7}, radiation=XRay(anomalous=False))
     write_gr(d / "cu.gr", r, 0.5 * g, header_lines=["qmin = 1.0", "qmax = 20.0"])
     return d
 

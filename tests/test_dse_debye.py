@@ -19,6 +19,7 @@ from nanotwin_core.scattering import (
     sinc_sums,
 )
 from nanotwin_core.scattering.form_factors import xray_form_factor
+from nanotwin_core.scattering.radiation import Neutron, XRay
 from nanotwin_core.structures.structure import Cell, Site, Structure
 
 
@@ -59,7 +60,7 @@ def test_auto_uses_cache_for_b_changes(hist4nm) -> None:
     q = np.linspace(0.5, 20.0, 5000)
     i1 = debye_intensity(hist4nm, q, b_iso={"Pb": 1.0})
     n_cached = len(hist4nm._cache)
-    i2 = debye_intensity(hist4nm, q, b_iso={"Pb": 2.0, "X_eq": 1.0}, energy_kev=22.0)
+    i2 = debye_intensity(hist4nm, q, b_iso={"Pb": 2.0, "X_eq": 1.0}, radiation=XRay(energy_kev=22.0))
     assert len(hist4nm._cache) == n_cached  # the distance sums were reused
     assert not np.allclose(i1, i2)
 
@@ -109,9 +110,9 @@ def test_bragg_peaks_at_d_spacings() -> None:
 
 def test_partials_add_up(hist4nm) -> None:
     q = np.linspace(0.5, 12.0, 800)
-    total = debye_intensity(hist4nm, q, b_iso=1.0, energy_kev=25.0)
+    total = debye_intensity(hist4nm, q, b_iso=1.0, radiation=XRay(energy_kev=25.0))
     parts = [
-        debye_intensity(hist4nm, q, b_iso=1.0, energy_kev=25.0, pair=p)
+        debye_intensity(hist4nm, q, b_iso=1.0, radiation=XRay(energy_kev=25.0), pair=p)
         for p in [("Cs", "Cs"), ("Pb", "Pb"), ("Br", "Br"), ("Cs", "Pb"), ("Cs", "Br"), ("Pb", "Br")]
     ]
     assert np.allclose(sum(parts), total, rtol=1e-12)
@@ -135,9 +136,9 @@ def test_anomalous_and_b_groups_against_double_sum() -> None:
     crystal = prism(cspbbr3_gamma(), (1, 1, 1))
     q = np.linspace(0.5, 15.0, 60)
     b = {"Pb": 1.2, "X_ax": 3.0, "Br": 2.0, "Cs": 2.5}  # X_eq falls back to the element (Br)
-    for kw in ({"energy_kev": 22.0}, {"energy_kev": 14.0, "anomalous": False}, {"radiation": "neutron"}):
-        ref = exact_debye(crystal, q, b_iso=b, **kw)
-        got = debye_intensity(compute_histograms(crystal, sampling="exact"), q, b_iso=b, **kw)
+    for rad in (XRay(energy_kev=22.0), XRay(energy_kev=14.0, anomalous=False), Neutron(), "neutron"):
+        ref = exact_debye(crystal, q, b_iso=b, radiation=rad)
+        got = debye_intensity(compute_histograms(crystal, sampling="exact"), q, b_iso=b, radiation=rad)
         assert np.allclose(got, ref, rtol=1e-10)
 
 
@@ -154,7 +155,8 @@ def test_polarization_and_2theta(hist4nm) -> None:
     tth = np.linspace(3, 100, 700)
     i = intensity_2theta(hist4nm, tth, wl, polarization="lab", b_iso=1.0)
     q = 4 * np.pi * np.sin(np.radians(tth / 2)) / wl
-    ref = debye_intensity(hist4nm, q, b_iso=1.0, energy_kev=12.398419843320026 / wl, method="direct")
+    ref = debye_intensity(hist4nm, q, b_iso=1.0, radiation=XRay(energy_kev=12.398419843320026 / wl),
+                          method="direct")
     assert np.allclose(i, ref * (1 + np.cos(np.radians(tth)) ** 2) / 2, rtol=1e-6)
 
 

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from nanotwin_core.builder import build_crystal
+from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import Cancelled
 from nanotwin_core.io.data import PatternData
 from nanotwin_core.model import Model, PopulationSpec
 from nanotwin_core.population.distributions import LogNormal
-from nanotwin_core.refine.dse_fit import FitSettings, _units, population_summary, prepare_fit
+from nanotwin_core.refine.dse_fit import FitSettings, population_summary, prepare_fit
 from nanotwin_core.scattering import compute_histograms, debye_intensity
 from nanotwin_core.structures.library import get_structure
 
@@ -25,7 +26,7 @@ def simulated():
     """PbS spheres drawn from a log-normal; truth by the all-pairs route (not the fit's lattice
     route) on another Q grid than the fit's database, with Poisson noise."""
     s = get_structure("PbS-rocksalt")
-    (unit,), _ = _units(s, "sphere")
+    (unit,), _ = get_shape("sphere").grid_units(s)
     dist = LogNormal(TRUE_D, TRUE_SD)
     n = np.arange(1, 40)
     w = dist.mass((n - 0.5) * unit, (n + 0.5) * unit)

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from nanotwin_core.builder import build_crystal
+from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PatternData
 from nanotwin_core.model import ComponentSpec, Model, PopulationSpec, read_model_toml, write_model_toml
 from nanotwin_core.population.distributions import LogNormal
 from nanotwin_core.refine.dse_fit import (
     FitSettings,
-    _units,
     mixture_summary,
     population_summary,
     prepare_fit,
@@ -33,7 +33,7 @@ def gamma():
     """Noise-free patterns of one 5.5 nm CsPbBr3-gamma prism: twinned (mixed-coset network,
     domain size 2 nm, seeds 1-8 averaged) and untwinned, electrons^2 per crystal on ``Q``."""
     s = get_structure("CsPbBr3-gamma")
-    units, _ = _units(s, "prism")
+    units, _ = get_shape("prism").grid_units(s)
     n = [(round(EDGE_NM / units[0]), round(EDGE_NM / units[1]))]
     tw = build_size_database(s, "prism", n, units, (0.9, 6.1), twins=tuple(LAWS), domain_size_nm=2.0,
                              seeds=tuple(range(1, 9)))
@@ -150,7 +150,7 @@ TRUE_B = {"Pb": 1.3, "S": 0.9}
 def pbs():
     """Noise-free PbS sphere population of tests/test_dse_fit.py (all-pairs route) and a prepared fit."""
     s = get_structure("PbS-rocksalt")
-    (unit,), _ = _units(s, "sphere")
+    (unit,), _ = get_shape("sphere").grid_units(s)
     dist = LogNormal(TRUE_D, TRUE_SD)
     n = np.arange(1, 40)
     w = dist.mass((n - 0.5) * unit, (n + 0.5) * unit)

@@ -6,6 +6,7 @@ import pytest
 
 from nanotwin_core.errors import InputFileError, NanotwinError
 from nanotwin_core.model import Model, PopulationSpec, read_model_toml, write_model_toml
+from nanotwin_core.scattering.radiation import XRay
 
 EXAMPLE = """
 [structure]
@@ -37,13 +38,13 @@ def test_read_example(tmp_path) -> None:
     assert m.population == PopulationSpec(Dab=8.19, sab=0.24, Lc=9.79, sc=0.20)
     assert m.twins == ["1/2<001>{110}"] and m.boundaries == 1 and m.seeds == [1, 2]
     assert m.adp == {"Pb": 2.99, "X_ax": 1.721}
-    assert m.wavelength == 0.565468
+    assert m.radiation == XRay(wavelength=0.565468)
 
 
 def test_round_trip(tmp_path) -> None:
     m = Model(structure="CsPbCl3-gamma", shape="sphere", population=PopulationSpec(D=5.0, sD=0.2),
               twins=["1/2<110>{110}"], domain_size_nm=2.0, seeds=[3], adp={"Cl": 2.0},
-              energy_kev=25.0, exclude=["Cs:Cs"]).validate()
+              radiation=XRay(energy_kev=25.0), exclude=["Cs:Cs"]).validate()
     path = write_model_toml(m, tmp_path / "m.toml")
     assert read_model_toml(path) == m
     assert Model.from_dict(m.to_dict()) == m

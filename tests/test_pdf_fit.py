@@ -27,6 +27,7 @@ from nanotwin_core.refine.pdf_fit import (
 )
 from nanotwin_core.scattering.histograms import compute_histograms
 from nanotwin_core.scattering.pdf import compute_pdf
+from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.library import get_structure
 from nanotwin_core.structures.structure import Cell, Site, Structure
 
@@ -226,7 +227,7 @@ def _simulated(seed: int = 5) -> PDFData:
     expanded = Crystal(c.positions * (1 + TRUTH["expansion"]), c.elements)  # all-pairs histograms
     hist = compute_histograms(expanded)
     r, g = compute_pdf(hist, qmin=1.0, qmax=22.0, qstep=0.002, rmin=0.0, rmax=25.0, rstep=0.01,
-                       b_iso={"Cu": TRUTH["B_Cu"]}, anomalous=False)
+                       b_iso={"Cu": TRUTH["B_Cu"]}, radiation=XRay(anomalous=False))
     g = TRUTH["scale"] * g
     sig = np.full(r.size, 0.01 * np.abs(g).max())
     noisy = g + np.random.default_rng(seed).normal(0.0, sig)

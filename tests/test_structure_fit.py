@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 
 from nanotwin_core.builder import build_crystal
+from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PatternData
 from nanotwin_core.model import Model, PopulationSpec
-from nanotwin_core.refine.dse_fit import FitSettings, _units, prepare_fit
+from nanotwin_core.refine.dse_fit import FitSettings, prepare_fit
 from nanotwin_core.refine.structure_fit import build_structure_database
 from nanotwin_core.scattering import compute_histograms, debye_intensity
+from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.library import get_structure
 from nanotwin_core.structures.structure import Cell
 from nanotwin_core.structures.tilt import library_tilts, tilted_gamma
@@ -37,7 +39,7 @@ def _scaled_cell(structure, fa: float, fb: float, fc: float):
 
 def _prism(structure, twins=(), boundaries=None):
     """The N_AB x N_AB x N_C prism of ``structure`` built from scratch."""
-    (u_ab, u_c), _ = _units(structure, "prism")
+    (u_ab, u_c), _ = get_shape("prism").grid_units(structure)
     crystal = build_crystal(structure, shape="prism", size_ab_nm=N_AB * u_ab, size_c_nm=N_C * u_c,
                             twins=twins, boundaries=boundaries)
     assert (crystal.info["n_ab"], crystal.info["n_c"]) == (N_AB, N_C)
@@ -45,7 +47,7 @@ def _prism(structure, twins=(), boundaries=None):
 
 
 def _noisy(crystal, seed: int) -> PatternData:
-    i_q = debye_intensity(compute_histograms(crystal), Q, b_iso=B_TRUE, energy_kev=ENERGY)
+    i_q = debye_intensity(compute_histograms(crystal), Q, b_iso=B_TRUE, radiation=XRay(energy_kev=ENERGY))
     i_q *= 1e5 / i_q.max()
     y = np.random.default_rng(seed).poisson(i_q).astype(float)
     return PatternData(Q, y, np.sqrt(np.maximum(y, 1)), x_kind="q", path="simulated.xye")
@@ -56,9 +58,9 @@ def _settings(*refine: str) -> FitSettings:
 
 
 def _model(structure, **kw) -> Model:
-    (u_ab, u_c), _ = _units(structure, "prism")
+    (u_ab, u_c), _ = get_shape("prism").grid_units(structure)
     return Model(structure=structure.name, shape="prism", size_ab_nm=N_AB * u_ab, size_c_nm=N_C * u_c,
-                 energy_kev=ENERGY, adp=dict(B_TRUE), **kw)
+                 radiation=XRay(energy_kev=ENERGY), adp=dict(B_TRUE), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +127,7 @@ def test_rehistogram_equals_a_rebuilt_crystal(mode, twins) -> None:
         start = tilted_gamma("Br", 9.51, 11.77)
         values = {"tilt_ab_deg": 8.0, "tilt_c_deg": 10.0}
         changed = tilted_gamma("Br", 8.0, 10.0)
-    (u_ab, u_c), _ = _units(start, "prism")
+    (u_ab, u_c), _ = get_shape("prism").grid_units(start)
     db = build_structure_database(mode, start, "prism", (N_AB, N_C), (u_ab, u_c), twins=twins,
                                   boundaries=boundaries)
     if mode == "tilt":
@@ -139,13 +141,13 @@ def test_rehistogram_equals_a_rebuilt_crystal(mode, twins) -> None:
     for tail in (hist.counts[:, m:], ref.counts[:, m:]):
         assert np.abs(tail).max(initial=0) < 1e-9
     assert _rel_diff(hist.counts[:, :m], ref.counts[:, :m]) < 1e-9
-    i_ref = debye_intensity(ref, Q, b_iso=B_TRUE, energy_kev=ENERGY)
+    i_ref = debye_intensity(ref, Q, b_iso=B_TRUE, radiation=XRay(energy_kev=ENERGY))
     db.update(values)
-    i_db = db.intensity(np.ones(1), Q, b_iso=B_TRUE, energy_kev=ENERGY)
+    i_db = db.intensity(np.ones(1), Q, b_iso=B_TRUE, radiation=XRay(energy_kev=ENERGY))
     assert _rel_diff(i_db, i_ref) < 1e-9
     # and the change is real: the start crystal's pattern differs by far more
     i_start = debye_intensity(compute_histograms(_prism(start, twins, boundaries)), Q, b_iso=B_TRUE,
-                              energy_kev=ENERGY)
+                              radiation=XRay(energy_kev=ENERGY))
     assert _rel_diff(i_start, i_ref) > 1e-2
 
 
@@ -191,7 +193,7 @@ def test_cli_fit_lists_cell_parameters_with_esds(cell_data, tmp_path) -> None:
     s0, true, data = cell_data
     path = tmp_path / "cell.xye"
     np.savetxt(path, np.column_stack([data.x, data.y, data.sigma]), header="x = Q (1/A)")
-    (u_ab, u_c), _ = _units(s0, "prism")
+    (u_ab, u_c), _ = get_shape("prism").grid_units(s0)
     out = tmp_path / "fit.json"
     assert main(["fit", "--data", str(path), "--x", "q", "--energy", str(ENERGY), "--structure", s0.name,
                  "--shape", "prism", "--size-ab", str(N_AB * u_ab), "--size-c", str(N_C * u_c),

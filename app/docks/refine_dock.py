@@ -252,6 +252,7 @@ class RefineDock(QWidget):
                   rows: list[dict] | None = None):
         """The core ``Model`` to fit: the model dock's crystal, the table's sizes and B as start values."""
         from nanotwin_core.model import Model, PopulationSpec
+        from nanotwin_core.scattering.radiation import XRay
 
         s = settings or self.workspace.settings
         values = {r["name"]: r["value"] for r in (rows if rows is not None else self.rows(strict=False))}
@@ -277,7 +278,7 @@ class RefineDock(QWidget):
             boundaries=(s.boundaries if s.domain_size_nm is None else None) if twins else None,
             domain_size_nm=s.domain_size_nm if twins else None, seeds=[int(s.seed)],
             adp={k[2:]: v for k, v in values.items() if k.startswith("B_")},
-            wavelength=wavelength,
+            radiation=XRay(wavelength=wavelength),
         )
         return model.validate()
 

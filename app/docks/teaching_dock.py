@@ -189,7 +189,7 @@ def compute_teaching(
 
     from nanotwin_core.demos import default_adp
     from nanotwin_core.scattering import compute_histograms, debye_intensity
-    from nanotwin_core.scattering.form_factors import energy_from_wavelength
+    from nanotwin_core.scattering.radiation import XRay
     from nanotwin_core.superstructure import class_heights, zero_tilt
 
     def check() -> None:
@@ -202,11 +202,11 @@ def compute_teaching(
     q = live_q()
     structure = teaching_structure(request.halide, request.tilt_deg)
     b_iso = default_adp(structure)
-    energy = energy_from_wavelength(request.wavelength)
+    radiation = XRay(wavelength=request.wavelength)
 
     def pattern(crystal) -> tuple[np.ndarray, float]:
         hist = compute_histograms(crystal, n_threads=1, cancel=cancel)
-        return debye_intensity(hist, q, b_iso=b_iso, energy_kev=energy), float(hist.n_pairs)
+        return debye_intensity(hist, q, b_iso=b_iso, radiation=radiation), float(hist.n_pairs)
 
     t = time.perf_counter()
     crystal = teaching_crystal(request, structure)

@@ -42,8 +42,6 @@ from nanotwin_core.crystal import Crystal, LatticeContent, LatticeDescription, c
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.structures.structure import Structure
 
-SHAPES = ("prism", "cuboid", "sphere")
-
 
 @dataclass
 class NodeSelection:

@@ -25,17 +25,8 @@ from nanotwin_core.builder.boundaries import (
     regular_boundaries,
 )
 from nanotwin_core.builder.ownership import FRAC_TOL, Ownership
-from nanotwin_core.builder.shapes import (
-    SHAPES,
-    NodeSelection,
-    build_cuboid,
-    build_prism,
-    build_sphere,
-    description_from_nodes,
-    select_cuboid,
-    select_prism,
-    select_sphere,
-)
+from nanotwin_core.builder.shape_kinds import get_shape
+from nanotwin_core.builder.shapes import NodeSelection, description_from_nodes
 from nanotwin_core.builder.sizes import DEFAULT_MAX_ATOMS
 from nanotwin_core.builder.twin_laws import TwinLaw, TwinMember, expand_laws, parse_twin_law
 from nanotwin_core.crystal import Crystal, LatticeContent, crystal_from_lattice
@@ -156,16 +147,6 @@ def _hull_points(points: np.ndarray) -> np.ndarray:
         return points
 
 
-def _select(structure: Structure, shape: str, size_ab_nm, size_c_nm, size_nm, coherent_element: str,
-            max_atoms: int) -> NodeSelection:
-    if shape == "prism":
-        return select_prism(structure, size_ab_nm, size_c_nm, coherent_element=coherent_element,
-                            max_atoms=max_atoms)
-    if shape == "cuboid":
-        return select_cuboid(structure, size_nm, coherent_element=coherent_element, max_atoms=max_atoms)
-    return select_sphere(structure, size_nm, coherent_element=coherent_element, max_atoms=max_atoms)
-
-
 def build_crystal(
     structure: Structure | str,
     shape: str = "prism",
@@ -189,8 +170,9 @@ def build_crystal(
     Parameters
     ----------
     structure : a Structure or a built-in structure name.
-    shape : "prism" (``size_ab_nm``, ``size_c_nm``; ``size_nm`` sets both), "cuboid" or "sphere"
-        (``size_nm``: edge or diameter). Sizes in nm, rounded to whole cells / formula units.
+    shape : a registered shape name (``shape_kinds.SHAPE_KINDS``): "prism" (``size_ab_nm``,
+        ``size_c_nm``; ``size_nm`` sets both), "cuboid" or "sphere" (``size_nm``: edge or
+        diameter), ... Sizes in nm, rounded to whole cells / formula units.
     twins : twin laws, e.g. ("1/2<110>{110}", "1/2<110>{001}"), families or single members.
     boundaries : number of boundaries (default 1 when ``twins`` is given and no density), or a
         list of ``Boundary`` objects.
@@ -214,17 +196,12 @@ def build_crystal(
         from nanotwin_core.structures.library import get_structure
 
         structure = get_structure(structure)
-    if shape not in SHAPES:
-        raise NanotwinError(f"unknown shape {shape!r}; choose one of {', '.join(SHAPES)}")
+    kind = get_shape(shape)
     if placement not in ("auto", "regular", "random"):
         raise NanotwinError(f"placement must be 'auto', 'regular' or 'random', got {placement!r}")
-    if shape == "prism":
-        if size_ab_nm is None and size_c_nm is None and size_nm is not None:
-            size_ab_nm = size_c_nm = size_nm
-        if size_ab_nm is None or size_c_nm is None:
-            raise NanotwinError("a prism needs size_ab_nm and size_c_nm (nm)")
-    elif size_nm is None:
-        raise NanotwinError(f"a {shape} needs size_nm (nm)")
+    if kind.bivariate and size_ab_nm is None and size_c_nm is None and size_nm is not None:
+        size_ab_nm = size_c_nm = size_nm
+    sizes = kind.check_sizes({"size_ab_nm": size_ab_nm, "size_c_nm": size_c_nm, "size_nm": size_nm})
     if isinstance(twins, (str, TwinLaw)):
         twins = [twins]
     twins = [parse_twin_law(t) for t in twins]
@@ -235,17 +212,12 @@ def build_crystal(
                 boundaries is not None and not isinstance(boundaries, int) and len(boundaries)) or \
                 domain_size_nm is not None or positions:
             raise NanotwinError("twin boundaries need twin laws (twins=...)")
-        if shape == "prism":
-            crystal = build_prism(structure, size_ab_nm, size_c_nm, lattice=lattice or "cell",
-                                  coherent_element=coherent_element, max_atoms=max_atoms)
-        elif shape == "cuboid":
-            crystal = build_cuboid(structure, size_nm, coherent_element=coherent_element, max_atoms=max_atoms)
-        else:
-            crystal = build_sphere(structure, size_nm, coherent_element=coherent_element, max_atoms=max_atoms)
+        crystal = kind.build(structure, sizes, coherent_element=coherent_element, max_atoms=max_atoms,
+                             lattice=lattice)
         crystal.info.update(twins=[], n_boundaries=0, n_domains=1, n_variants=1, boundaries=[])
         return crystal
 
-    sel = _select(structure, shape, size_ab_nm, size_c_nm, size_nm, coherent_element, max_atoms)
+    sel = kind.select(structure, sizes, coherent_element=coherent_element, max_atoms=max_atoms)
     pairs = expand_laws(twins, structure)
     incoherent = []
     for _law, m in pairs:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from nanotwin_core.errors import InputFileError, NanotwinError
+from nanotwin_core.geometry import q_from_two_theta, two_theta_from_q
 
 __all__ = [
     "PatternData",
@@ -45,20 +46,9 @@ _WAVELENGTH_RE = re.compile(
 
 # ----------------------------------------------------------------------------------------------
 # conversions
-def q_from_tth(tth_deg: np.ndarray | float, wavelength: float) -> np.ndarray:
-    """Q (1/Å) from 2theta (degrees) and the wavelength (Å): Q = 4 pi sin(theta) / lambda."""
-    return 4.0 * np.pi * np.sin(np.radians(np.asarray(tth_deg, dtype=float)) / 2.0) / wavelength
-
-
-def tth_from_q(q: np.ndarray | float, wavelength: float) -> np.ndarray:
-    """2theta (degrees) from Q (1/Å) and the wavelength (Å); error where Q lambda / 4 pi > 1."""
-    s = np.asarray(q, dtype=float) * wavelength / (4.0 * np.pi)
-    if np.any(np.abs(s) > 1.0):
-        raise NanotwinError(
-            f"Q up to {np.max(q):.4g} 1/Å is beyond 4 pi/lambda = {4 * np.pi / wavelength:.4g} "
-            f"for lambda = {wavelength} Å"
-        )
-    return 2.0 * np.degrees(np.arcsin(s))
+# q_from_tth / tth_from_q: the names this module always had, now of the one copy in geometry
+q_from_tth = q_from_two_theta
+tth_from_q = two_theta_from_q
 
 
 # ----------------------------------------------------------------------------------------------

@@ -36,10 +36,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.model import Model
-
-REFINABLE = ("scale", "background", "adp", "size", "expansion", "fractions", "twin", "zero", "cell", "tilt")
+from nanotwin_core.geometry import q_from_two_theta
+from nanotwin_core.model import REFINABLE, Model
+from nanotwin_core.scattering.radiation import Radiation
+from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
+from nanotwin_core.structures.files import resolve_structure
 
 
 @dataclass
@@ -58,11 +61,22 @@ class FitSettings:
     # over this many twin domains (large crystals average themselves); None = every seed always
     min_domains: int | None = 64
     max_nfev: int | None = 200
+    zero: float = 0.0  # start value of the 2theta zero shift (degrees)
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.refine if r not in REFINABLE]
         if unknown:
             raise NanotwinError(f"--refine: unknown {', '.join(unknown)}; choose from {', '.join(REFINABLE)}")
+
+    @classmethod
+    def from_model(cls, model: Model, blank=None) -> FitSettings:
+        """The settings of ``model.fit`` and ``model.instrument``; ``blank``: the blank pattern
+        (``PatternData``) read from ``model.fit.blank``."""
+        fit, ins = model.fit, model.instrument
+        return cls(refine=tuple(fit.refine), background_order=fit.effective_background_order, blank=blank,
+                   q_range=fit.q_range, tth_range=fit.tth_range,
+                   polarization=None if ins.polarization == "none" else ins.polarization,
+                   caglioti=ins.caglioti, max_nfev=fit.max_nfev, zero=ins.zero)
 
     @property
     def fractions_refined(self) -> bool:
@@ -75,9 +89,9 @@ class FitComponent:
     """One population of a mixture fit: its database, size grid and how its sizes are set.
 
     ``fraction``: the model's number fraction (normalised; fixed unless fractions are refined);
-    ``suffix``: "" = shares the model's size parameters, "_<name>" = its own; ``kind``: "prism",
-    "1d" or None (single crystal); ``domain_size_nm``: twin-domain size (None: untwinned or set by
-    a number of boundaries); ``mass_da``: (n_sizes,) crystal masses in Da.
+    ``suffix``: "" = shares the model's size parameters, "_<name>" = its own; ``kind``:
+    "bivariate", "univariate" or None (single crystal); ``domain_size_nm``: twin-domain size (None:
+    untwinned or set by a number of boundaries); ``mass_da``: (n_sizes,) crystal masses in Da.
     """
 
     name: str
@@ -151,7 +165,7 @@ class DSEFitProblem:
         if self.data.x_kind == "q":
             return self.x
         tth = self.x - values.get("zero", 0.0)
-        return 4 * np.pi * np.sin(np.radians(np.clip(tth, 1e-6, 179.9)) / 2) / self.data.wavelength
+        return q_from_two_theta(np.clip(tth, 1e-6, 179.9), self.data.wavelength)
 
     def population_pattern(self, values: dict[str, float]) -> np.ndarray:
         """Scale-free model curve (polarization and resolution applied) on the data grid.
@@ -167,9 +181,8 @@ class DSEFitProblem:
         m = self.mask
         q = self.q_model(values)[m]
         part = database.intensity(
-            weights, q, b_iso=b_iso, radiation=self.model.radiation,
-            energy_kev=self.energy_kev, anomalous=self.model.anomalous,
-            expansion=values.get("expansion", 0.0),
+            weights, q, b_iso=b_iso, radiation=self.radiation, expansion=values.get("expansion", 0.0),
+            exclude=self.model.excluded_pairs(),
         )
         curve = np.zeros(len(self.x))
         curve[m] = part
@@ -184,13 +197,9 @@ class DSEFitProblem:
         return curve
 
     @property
-    def energy_kev(self) -> float | None:
-        from nanotwin_core.scattering.form_factors import energy_from_wavelength
-
-        if self.model.energy_kev:
-            return self.model.energy_kev
-        wl = self.model.wavelength or getattr(self.data, "wavelength", None)
-        return energy_from_wavelength(wl) if wl else None
+    def radiation(self) -> Radiation:
+        """The model's radiation, with the data's wavelength where the model gives none."""
+        return self.model.radiation.with_wavelength(getattr(self.data, "wavelength", None))
 
     def basis(self, values: dict[str, float]) -> np.ndarray:
         """(n_points, n_linear) design matrix: population column(s), then background/blank."""
@@ -281,7 +290,7 @@ def _distribution(kind: str | None, values: dict[str, float], suffix: str, corre
     """Log-normal size distribution from the size parameters ``<name><suffix>`` (None: single)."""
     from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
 
-    if kind == "prism":
+    if kind == "bivariate":
         return BivariateLogNormal(values["Dab_nm" + suffix], values["sab" + suffix],
                                   values["Lc_nm" + suffix], values["sc" + suffix], correlation)
     if kind is not None:
@@ -324,27 +333,6 @@ def _s_max(s: float, prism: bool = False) -> float:
     return min(1.0, s + 0.08) if prism else min(1.0, 2.0 * s + 0.1)
 
 
-def _units(structure, shape: str) -> tuple[tuple[float, ...], float]:
-    """(size unit(s) in nm, atoms per unit) for the size grid of a shape."""
-    from nanotwin_core.population.grid import prism_steps_nm
-
-    cell = structure.cell
-    atoms_cell = float(sum(structure.composition().values()))
-    if shape == "prism":
-        return prism_steps_nm(cell), atoms_cell
-    from nanotwin_core.builder import find_ownership
-
-    try:
-        own = find_ownership(structure)
-        node_vol = float(own.node_volume)
-        per_node = float(own.atoms_per_node)
-    except Exception:  # no coherent sublattice: whole cells
-        node_vol, per_node = cell.volume, atoms_cell
-    unit = node_vol ** (1 / 3) / 10.0
-    per_unit = per_node * (math.pi / 6 if shape == "sphere" else 1.0)
-    return (unit,), per_unit
-
-
 def _min_domains(settings: FitSettings, sizes: list, domain_size_nm: float | None) -> int | None:
     """Adaptive realisations only for populations of random networks (a single crystal, or a
     fixed number of boundaries, keeps every seed)."""
@@ -355,14 +343,8 @@ def _min_domains(settings: FitSettings, sizes: list, domain_size_nm: float | Non
 
 def _component_structure(spec, structure):
     """The structure of a mixture component (the model's unless it names another)."""
-    if spec.cif:
-        from nanotwin_core.structures.files import read_structure_file
-
-        return read_structure_file(spec.cif)
-    if spec.structure:
-        from nanotwin_core.structures.library import get_structure
-
-        return get_structure(spec.structure)
+    if spec.cif or spec.structure:
+        return resolve_structure(spec.structure, spec.cif)
     return structure
 
 
@@ -370,7 +352,7 @@ def _add_size_params(params, pop, kind: str | None, suffix: str, free: bool) -> 
     """Size parameters of a population (bounds: +-25 % of the start means)."""
     from nanotwin_core.refine.parameters import Parameter
 
-    if kind == "prism":
+    if kind == "bivariate":
         params._add(Parameter("Dab_nm" + suffix, pop.Dab, free, pop.Dab * 0.75, pop.Dab * 1.25))
         params._add(Parameter("sab" + suffix, pop.sab, free, 0.03, _s_max(pop.sab, True)))
         params._add(Parameter("Lc_nm" + suffix, pop.Lc, free, pop.Lc * 0.75, pop.Lc * 1.25))
@@ -390,12 +372,12 @@ def _size_grid(model: Model, pop, structure, settings: FitSettings):
     from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
     from nanotwin_core.population.grid import SizeGrid1D, choose_grid_1d, intensity_fraction_out, union_grid
 
-    shape = model.shape
-    units, per_unit = _units(structure, shape)
+    shape = get_shape(model.shape)
+    units, per_unit = shape.grid_units(structure)
     grid, grid_out, kind = None, 0.0, None
     if pop is not None:
-        kind = "prism" if shape == "prism" else "1d"
-        if kind == "prism":
+        kind = "bivariate" if shape.bivariate else "univariate"
+        if kind == "bivariate":
             # every corner of the box the fit may explore (means +-25 %, dispersions from 0.03 up
             # to their bound): the grid holds all but ~tol of the intensity of each
             s_ab, s_c = _s_max(pop.sab, True), _s_max(pop.sc, True)
@@ -419,10 +401,8 @@ def _size_grid(model: Model, pop, structure, settings: FitSettings):
             sizes = [(int(n),) for n in grid.n]
             grid_out = choose_grid_1d(LogNormal(pop.D, pop.sD), units[0], per_unit,
                                       tol=settings.grid_tol).intensity_fraction_out
-    elif shape == "prism":
-        sizes = [(max(1, round(model.size_ab_nm / units[0])), max(1, round(model.size_c_nm / units[1])))]
     else:
-        sizes = [(max(1, round(model.size_nm / units[0])),)]
+        sizes = [shape.counts(shape.check_sizes(model.sizes()), units)]
     return grid, grid_out, kind, sizes, units
 
 
@@ -566,23 +546,22 @@ def prepare_fit(
     structural = check_structure_fit(model, settings.refine)  # "cell", "tilt" or None
     if data.x_kind == "tth" and not data.wavelength:
         raise NanotwinError(f"{data.path}: 2theta data need a wavelength (--wavelength)")
-    if structure is not None:
-        pass
-    elif model.cif:
-        from nanotwin_core.structures.files import read_structure_file
-
-        structure = read_structure_file(model.cif)
-    else:
-        from nanotwin_core.structures.library import get_structure
-
-        structure = get_structure(model.structure)
+    if structure is None:
+        structure = model.load_structure()
+    comp_structures = [_component_structure(spec, structure) for spec in model.components]
+    adp_groups: dict[str, str] = {}
+    site_b: dict[str, float] = {}
+    for st in (*comp_structures, structure):  # the model's own structure wins
+        adp_groups.update(structure_adp_groups(st))
+        site_b.update(structure_b(st))
+    b_start = resolve_adp(model.adp, adp_groups, site_b, fallback=1.0, where=structure.name)
 
     x = np.asarray(data.x, dtype=float)
     mask = np.asarray(getattr(data, "mask", None) if getattr(data, "mask", None) is not None
                       else np.ones(len(x), bool), bool).copy()
     q_all = None
     if data.x_kind == "tth":
-        q_all = 4 * np.pi * np.sin(np.radians(x) / 2) / data.wavelength
+        q_all = q_from_two_theta(x, data.wavelength)
         if settings.tth_range:
             mask &= (x >= settings.tth_range[0]) & (x <= settings.tth_range[1])
         if settings.q_range:
@@ -610,7 +589,7 @@ def prepare_fit(
     if model.components:
         total = sum(c.fraction for c in model.components)
         for ic, spec in enumerate(model.components):
-            c_struct = _component_structure(spec, structure)
+            c_struct = comp_structures[ic]
             own = spec.population is not None
             pop = spec.population if own else model.population
             if own or c_struct is not structure:
@@ -667,11 +646,8 @@ def prepare_fit(
     params = ParameterSet()
     refine = set(settings.refine)
     groups = sorted({t.adp_group for t in db_types})
-    site_b = {s.adp_group: s.b_iso for s in structure.sites}
-    for c in components:
-        site_b = {**{s.adp_group: s.b_iso for s in c.structure.sites}, **site_b}
     for g in groups:
-        start = model.adp.get(g, site_b.get(g, 1.0))
+        start = b_start.get(g, 1.0)
         params._add(Parameter(f"B_{g}", start, "adp" in refine, 0.0, 40.0))
     size_free = "size" in refine
     shared_used = not components or any(c.suffix == "" for c in components)
@@ -687,7 +663,7 @@ def prepare_fit(
             params._add(p)
     params._add(Parameter("expansion", 0.0, "expansion" in refine, -0.05, 0.05))
     if data.x_kind == "tth":
-        params._add(Parameter("zero", 0.0, "zero" in refine, -0.5, 0.5))
+        params._add(Parameter("zero", settings.zero, "zero" in refine, -0.5, 0.5))
 
     # ---- linear columns: scale (one per component with fractions refined), background, blank
     if components and settings.fractions_refined:
@@ -713,7 +689,7 @@ def prepare_fit(
     problem = DSEFitProblem(
         model=model, settings=settings, data=data, x=x, q_data=q_all, mask=mask, database=database,
         params=params, linear_names=linear_names, nonneg=nonneg, structure=structure,
-        population_kind=None if model.population is None else ("prism" if kind == "prism" else "1d"),
+        population_kind=None if model.population is None else kind,
         grid=grid, grid_out=grid_out, messages=messages, components=components,
     )
     problem._params0 = params.copy()
@@ -738,14 +714,14 @@ def population_summary(problem: DSEFitProblem, result) -> list[dict]:
     if dist is None:
         info = problem.database.sizes_nm[0]
         entry = {"name": "crystal", "fraction": 1.0, "weighting": "single crystal", "esd": {}}
-        if problem.model.shape == "prism":
+        if get_shape(problem.model.shape).bivariate:
             d_ab, l_c = float(info[0]), float(info[1])
             entry.update(Dab_nm=d_ab, Lc_nm=l_c, D_eq_nm=(1.5 * d_ab**2 * l_c) ** (1 / 3),
                          aspect=l_c / d_ab)
         else:
             entry.update(mean_D_nm=float(info[0]))
         return [entry]
-    if problem.population_kind == "prism":
+    if problem.population_kind == "bivariate":
         keys = {"Dab_nm": "Dab_nm", "sab": "sab", "Lc_nm": "Lc_nm", "sc": "sc"}
     else:
         keys = {"D_nm": "mean_D_nm", "sD": "sD"}
@@ -774,7 +750,7 @@ def _mixture_populations(problem: DSEFitProblem, result, values: dict, esd: dict
         if dist is None:
             info = comp.database.sizes_nm[0]
             entry = {"name": comp.name, "fraction": frac, "weighting": "single crystal", "esd": {}}
-            if problem.model.shape == "prism":
+            if get_shape(problem.model.shape).bivariate:
                 d_ab, l_c = float(info[0]), float(info[1])
                 entry.update(Dab_nm=d_ab, Lc_nm=l_c, D_eq_nm=(1.5 * d_ab**2 * l_c) ** (1 / 3),
                              aspect=l_c / d_ab)
@@ -782,7 +758,7 @@ def _mixture_populations(problem: DSEFitProblem, result, values: dict, esd: dict
                 entry.update(mean_D_nm=float(info[0]))
         else:
             sfx = comp.suffix
-            if comp.kind == "prism":
+            if comp.kind == "bivariate":
                 keys = {"Dab_nm": "Dab_nm", "sab": "sab", "Lc_nm": "Lc_nm", "sc": "sc"}
             else:
                 keys = {"D_nm": "mean_D_nm", "sD": "sD"}
@@ -808,7 +784,7 @@ def _derived_sizes(problem: DSEFitProblem, values: dict[str, float]) -> dict[str
     from nanotwin_core.population.statistics import prism_statistics, sphere_statistics
 
     dist = problem.distribution(values)
-    if problem.population_kind == "prism":
+    if problem.population_kind == "bivariate":
         st = prism_statistics(dist, "number")
         return {"Dab_vol_nm": st.d_ab_vol, "Lc_vol_nm": st.l_c_vol, "D_eq_vol_nm": st.d_eq_vol,
                 "D_eq_nm": st.d_eq}

@@ -230,6 +230,36 @@ class InstrumentProfile:
         object.__setattr__(self, "_cache", (key, mat))
         return mat
 
+    def reach_mask(self, tth: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+        """The points whose model intensity reaches a ``fitted`` point through the profile.
+
+        A point x_j spreads over +-cutoff x FWHM(x_j): it is needed when a fitted point lies in
+        that window. Evaluate the model on this (padded) mask, convolve, then keep the fitted
+        points: the edges of a fitted range are then not starved of their neighbours' intensity.
+        """
+        tth = np.asarray(tth, float)
+        fitted = np.asarray(fitted, bool)
+        xs = np.sort(tth[fitted])
+        if not len(xs):
+            return fitted.copy()
+        reach = self.cutoff * self.fwhm_eta(tth)[0]
+        lo = np.searchsorted(xs, tth - reach, side="left")
+        hi = np.searchsorted(xs, tth + reach, side="right")
+        return fitted | (hi > lo)
+
+    def padded_grid(self, tth: np.ndarray) -> tuple[np.ndarray, slice]:
+        """``tth`` extended at both ends (same end steps) by the profile's reach, within (0, 180)
+        degrees, and the slice of the original points: convolve on the padded grid, then cut."""
+        tth = np.asarray(tth, float)
+        if tth.size < 2:
+            return tth, slice(0, tth.size)
+        fwhm = self.fwhm_eta(tth[[0, -1]])[0]
+        d0, d1 = tth[1] - tth[0], tth[-1] - tth[-2]
+        n0 = int(min(np.ceil(self.cutoff * fwhm[0] / d0), max(0, np.floor((tth[0] - 1e-3) / d0))))
+        n1 = int(min(np.ceil(self.cutoff * fwhm[1] / d1), max(0, np.floor((179.999 - tth[-1]) / d1))))
+        grid = np.concatenate([tth[0] - d0 * np.arange(n0, 0, -1), tth, tth[-1] + d1 * np.arange(1, n1 + 1)])
+        return grid, slice(n0, n0 + tth.size)
+
     def model_grid(self, tth_obs: np.ndarray) -> np.ndarray:
         """The true 2theta at which to evaluate the model: 2theta_obs - zero."""
         return np.asarray(tth_obs, float) - self.zero

@@ -25,7 +25,10 @@ import numba
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.scattering.debye import debye_from_sums
+from nanotwin_core.scattering.radiation import Radiation
 
 PHASE_STEP = 0.35  # rad: fine-grid Q step x largest distance
 
@@ -75,14 +78,11 @@ class SizeDatabase:
         q: np.ndarray,
         *,
         b_iso: Mapping[str, float] | None = None,
-        radiation: str = "xray",
-        energy_kev: float | None = None,
-        anomalous: bool = True,
+        radiation: Radiation | str | None = None,
         expansion: float = 0.0,
+        exclude=None,
     ) -> np.ndarray:
         """Population I(Q) (electrons^2 per crystal, number-weighted) at ``q`` (1/Å)."""
-        from nanotwin_core.scattering.debye import type_factors
-
         q = np.asarray(q, dtype=np.float64)
         qs = q * (1.0 + expansion)
         if qs.min() < self.q_fine[0] - 1e-12 or qs.max() > self.q_fine[-1] + 1e-12:
@@ -92,15 +92,8 @@ class SizeDatabase:
             )
         s_fine, self_sums = self.weighted_sums(weights)
         s = CubicSpline(self.q_fine, s_fine, axis=1)(qs)
-        f, dw = type_factors(self.types, q, b_iso=b_iso, radiation=radiation, energy_kev=energy_kev,
-                             anomalous=anomalous)
-        occ = np.array([t.occupancy for t in self.types])
-        out = (self_sums[:, None] * np.abs(f) ** 2).sum(axis=0)
-        g = f * (occ[:, None] * dw)
-        for p, (a, b) in enumerate(self.pairs):
-            out += 2.0 * (g[a] * np.conj(g[b])).real * s[p]
-        return out
-
+        return debye_from_sums(self.types, self.pairs, self_sums, s, q, b_iso=b_iso, radiation=radiation,
+                               exclude=exclude)
 
     # ------------------------------------------------------------------ storage
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
@@ -243,16 +236,12 @@ def build_size_database(
     # the crystal with the largest extent (twice its largest distance from the centre), before any
     # pair is counted. Each crystal's histograms then become sinc sums at once and are dropped, so
     # memory stays at the size of the stored sums; small crystals go first (a Cancel is quick).
-    cell = structure.cell
-    if shape == "prism":
-        extent = [(n[0] * cell.a) ** 2 + (n[0] * cell.b) ** 2 + (n[1] * cell.c) ** 2 for n in sizes]
-    else:
-        extent = [float(n[0]) for n in sizes]
+    kind = get_shape(shape)
 
     def size_kwargs(counts: tuple[int, ...]) -> dict:
-        if shape == "prism":
-            return dict(size_ab_nm=counts[0] * size_units_nm[0], size_c_nm=counts[1] * size_units_nm[1])
-        return dict(size_nm=counts[0] * size_units_nm[0])
+        return kind.sizes_of_counts(tuple(counts), tuple(size_units_nm))
+
+    extent = [kind.extent_nm(structure, size_kwargs(n)) for n in sizes]
 
     if cancel is not None and cancel():
         raise Cancelled("database build cancelled")

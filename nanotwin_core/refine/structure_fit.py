@@ -29,11 +29,20 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from nanotwin_core.builder import build_crystal, find_ownership
+from nanotwin_core.builder.shape_kinds import get_shape
+from nanotwin_core.builder.shapes import cell_content
+from nanotwin_core.builder.sizes import prism_sizes
 from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.refine.parameters import Parameter
+from nanotwin_core.scattering import PairHistograms, debye_intensity
+from nanotwin_core.scattering.lattice_route import build_pair_table, rehistogram
+from nanotwin_core.scattering.radiation import Radiation
+from nanotwin_core.structures.tilt import bond_length, bridge_geometry, tilt_angles, tilted_gamma
 
 STRUCTURE_REFINABLE = ("cell", "tilt")
 CELL_PARAMS = ("a_A", "b_A", "c_A")
@@ -94,7 +103,6 @@ class TiltSpec:
 
     def structure(self, tilt_ab_deg: float, tilt_c_deg: float):
         """The tilt-model structure at these angles (degrees)."""
-        from nanotwin_core.structures.tilt import tilted_gamma
 
         return tilted_gamma(self.halide, tilt_ab_deg, tilt_c_deg, a_p=self.a_p, b_iso=self.b_iso,
                             keep=self.keep, cs_offset=self.cs_offset, name=self.name)
@@ -107,7 +115,6 @@ def tilt_start(structure) -> tuple[TiltSpec, tuple[float, float]]:
     a built-in ``CsPbX3-gamma`` gets a_p = twice its mean Pb-X distance and the angles
     ``tilt_angles`` measures on it. Anything else raises NanotwinError.
     """
-    from nanotwin_core.structures.tilt import bridge_geometry, tilt_angles
 
     meta = getattr(structure, "metadata", None) or {}
     b_iso = {}
@@ -134,8 +141,6 @@ def tilt_start(structure) -> tuple[TiltSpec, tuple[float, float]]:
 
 def _content_fracs(lattice, structure, coherent_element: str) -> list[np.ndarray]:
     """Node contents (fractional offsets) of ``structure`` in the representation of ``lattice``."""
-    from nanotwin_core.builder import find_ownership
-    from nanotwin_core.builder.shapes import cell_content
 
     nb = np.asarray(lattice.node_basis_frac, float)
     if len(lattice.contents) == 1 and np.allclose(nb, np.eye(3)):
@@ -197,8 +202,6 @@ class StructureDatabase:
                  lattices: list, tables: list, n_atoms: float, *, tilt: TiltSpec | None = None,
                  start_angles: tuple[float, float] | None = None, coherent_element: str = "Pb",
                  n_threads: int | None = None, info: dict | None = None, seconds: float = 0.0) -> None:
-        from nanotwin_core.scattering import PairHistograms
-        from nanotwin_core.scattering.lattice_route import rehistogram
 
         if mode not in STRUCTURE_REFINABLE:
             raise NanotwinError(f"mode must be one of {', '.join(STRUCTURE_REFINABLE)}, got {mode!r}")
@@ -244,7 +247,6 @@ class StructureDatabase:
 
     def parameters(self, refine: bool = True) -> list:
         """``Parameter`` objects with bounds and finite-difference steps."""
-        from nanotwin_core.refine.parameters import Parameter
 
         out = []
         for name, v in self.start_values().items():
@@ -264,7 +266,6 @@ class StructureDatabase:
     # ------------------------------------------------------------------ structure
     def structure_at(self, values: Mapping[str, float] | None = None):
         """The structure for parameter values (missing names: start values)."""
-        from dataclasses import replace
 
         v = self._values(values)
         if self.mode == "cell":
@@ -290,8 +291,6 @@ class StructureDatabase:
     def histograms(self, values: Mapping[str, float] | None = None, *,
                    cancel: Callable[[], bool] | None = None):
         """Pair histograms (seed average) at parameter values, from the stored pair tables."""
-        from nanotwin_core.scattering import PairHistograms
-        from nanotwin_core.scattering.lattice_route import rehistogram
 
         key = self._values(values)
         if key == self._key and self._hist is not None:
@@ -321,25 +320,21 @@ class StructureDatabase:
     @property
     def sizes_nm(self) -> np.ndarray:
         """(1, 2) realised (D_ab, L_c) of a prism, or (1, 1) D, at the current cell (nm)."""
-        from nanotwin_core.builder.sizes import prism_sizes
-
-        if self.shape == "prism":
+        if get_shape(self.shape).bivariate:
             return np.array([prism_sizes(self._cell, int(self.counts[0, 0]), int(self.counts[0, 1]))])
         ratio = abs(np.linalg.det(self._cell) / np.linalg.det(self._cell0)) ** (1 / 3)
         return np.array([[self.counts[0, 0] * self.units[0] * ratio]])
 
     def intensity(self, weights: np.ndarray, q: np.ndarray, *, b_iso: Mapping[str, float] | None = None,
-                  radiation: str = "xray", energy_kev: float | None = None, anomalous: bool = True,
-                  expansion: float = 0.0) -> np.ndarray:
+                  radiation: Radiation | str | None = None, expansion: float = 0.0,
+                  exclude=None) -> np.ndarray:
         """I(Q) of the crystal at the last ``update`` values (electrons^2), ``q`` in 1/Å."""
-        from nanotwin_core.scattering import debye_intensity
-
         w = np.asarray(weights, float).ravel()
         if w.shape != (1,):
             raise NanotwinError(f"a single-crystal model takes one weight, got {w.shape}")
         hist = self._hist if self._hist is not None else self.histograms()
         return w[0] * debye_intensity(hist, np.asarray(q, float), b_iso=b_iso, radiation=radiation,
-                                      energy_kev=energy_kev, anomalous=anomalous, expansion=expansion)
+                                      expansion=expansion, exclude=exclude)
 
 
 def build_structure_database(
@@ -364,21 +359,15 @@ def build_structure_database(
     as in ``build_size_database``. ``mode`` "tilt" replaces ``structure`` by the tilt model at the
     start angles (see ``tilt_start``); "cell" keeps it.
     """
-    from nanotwin_core.builder import build_crystal
-    from nanotwin_core.scattering.lattice_route import build_pair_table
 
     t0 = time.perf_counter()
     tilt, angles = None, None
+    kind = get_shape(shape)
     if mode == "tilt":
-        from nanotwin_core.refine.dse_fit import _units
-
         tilt, angles = tilt_start(structure)
         structure = tilt.structure(*angles)
-        units, _ = _units(structure, shape)  # the same counts of the tilt model's own cells
-    if shape == "prism":
-        kwargs = dict(size_ab_nm=counts[0] * units[0], size_c_nm=counts[1] * units[1])
-    else:
-        kwargs = dict(size_nm=counts[0] * units[0])
+        units, _ = kind.grid_units(structure)  # the same counts of the tilt model's own cells
+    kwargs = kind.sizes_of_counts(tuple(int(c) for c in counts), tuple(units))
     seeds = tuple(seeds) if twins else tuple(seeds)[:1]
     lattices, tables, n_atoms = [], [], 0
     for i, seed in enumerate(seeds):
@@ -408,7 +397,6 @@ def tilt_note(db: StructureDatabase) -> str | None:
     """A one-line note on the tilt model a fit uses (None in cell mode)."""
     if db.mode != "tilt":
         return None
-    from nanotwin_core.structures.tilt import bond_length
 
     t = db.tilt
     d = bond_length(t.a_p, *db.start_angles, keep=t.keep)

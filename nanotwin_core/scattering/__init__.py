@@ -7,6 +7,7 @@ Engine API (docs/internals.md): ``AtomType``, ``compute_histograms``, ``PairHist
 distances of a stored lattice pair table for a new cell or new content offsets).
 """
 
+from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.scattering.debye import debye_intensity, exact_debye, powder_pattern, sinc_sums
 from nanotwin_core.scattering.histograms import compute_histograms
 from nanotwin_core.scattering.lattice_route import LatticePairTable, build_pair_table, rehistogram
@@ -17,7 +18,7 @@ from nanotwin_core.scattering.pdf import (
     structure_factor_from_intensity,
     total_scattering,
 )
-from nanotwin_core.scattering.polarization import intensity_2theta, polarization_factor, q_from_two_theta
+from nanotwin_core.scattering.polarization import intensity_2theta, polarization_factor
 from nanotwin_core.scattering.sampling import DEFAULT_R_STEP, Sampling
 from nanotwin_core.scattering.types import AtomType, PairHistograms
 

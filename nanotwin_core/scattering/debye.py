@@ -32,7 +32,8 @@ from scipy.interpolate import make_interp_spline
 
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.scattering.form_factors import element_of, form_factor
+from nanotwin_core.scattering.form_factors import element_of
+from nanotwin_core.scattering.radiation import Radiation, as_radiation
 from nanotwin_core.scattering.types import AtomType, PairHistograms
 
 _DIRECT_LIMIT = 2_000_000  # bins x Q points below which "auto" sums directly
@@ -199,11 +200,14 @@ def type_factors(
     q: np.ndarray,
     *,
     b_iso: Mapping[str, float] | float | None = None,
-    radiation: str = "xray",
-    energy_kev: float | None = None,
-    anomalous: bool = True,
+    radiation: Radiation | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(f (T, nq) complex form factors, T (T, nq) Debye-Waller factors) of the types."""
+    """(f (T, nq) complex form factors, T (T, nq) Debye-Waller factors) of the types.
+
+    ``radiation``: a ``Radiation`` (``XRay(wavelength=...)``, ``Neutron()``), a registered name,
+    or None (X-rays without anomalous terms).
+    """
+    rad = as_radiation(radiation)
     q = np.asarray(q, dtype=np.float64)
     s2 = (q / (4.0 * np.pi)) ** 2
     by_el: dict[str, np.ndarray] = {}
@@ -211,9 +215,7 @@ def type_factors(
     dw = np.empty((len(types), len(q)))
     for i, t in enumerate(types):
         if t.element not in by_el:
-            by_el[t.element] = form_factor(
-                t.element, q, radiation=radiation, energy_kev=energy_kev, anomalous_dispersion=anomalous
-            )
+            by_el[t.element] = rad.form_factor(t.element, q)
         f[i] = by_el[t.element]
         b = float(b_iso) if isinstance(b_iso, (int, float)) else _b_lookup(t, b_iso)
         dw[i] = np.exp(-b * s2)
@@ -232,16 +234,60 @@ def _pair_filter(types: list[AtomType], pair) -> tuple[set[str], bool]:
     return els, True
 
 
+def excluded_element_pairs(exclude) -> set[frozenset[str]]:
+    """Element pairs left out of the distance sum, e.g. [("Cs", "Cs")] -> {frozenset({"Cs"})}."""
+    out = set()
+    for pair in exclude or ():
+        if len(pair) != 2:
+            raise NanotwinError(f"excluded pairs name two elements, got {pair!r}")
+        out.add(frozenset({element_of(str(pair[0])), element_of(str(pair[1]))}))
+    return out
+
+
+def debye_from_sums(
+    types: list[AtomType],
+    pairs: np.ndarray,
+    self_sums: np.ndarray,
+    sums: np.ndarray,
+    q: np.ndarray,
+    *,
+    b_iso: Mapping[str, float] | float | None = None,
+    radiation: Radiation | str | None = None,
+    pair: tuple[str, str] | None = None,
+    exclude=None,
+) -> np.ndarray:
+    """I(Q) from occupancy sums per type (T,) and distance sums S_ab(Q) (P, nq) (module doc).
+
+    ``pair`` keeps one element pair's partial; ``exclude`` leaves element pairs' distance terms
+    out (self terms stay). Shared by single crystals and size databases.
+    """
+    f, dw = type_factors(types, q, b_iso=b_iso, radiation=radiation)
+    els, partial = _pair_filter(types, pair)
+    skip = excluded_element_pairs(exclude)
+    occ = np.array([t.occupancy for t in types])
+    out = np.zeros(len(q))
+    for a, t in enumerate(types):
+        if partial and (len(els) != 1 or t.base_element not in els):
+            continue
+        out += self_sums[a] * np.abs(f[a]) ** 2
+    g = f * (occ[:, None] * dw)
+    for p, (a, b) in enumerate(pairs):
+        key = {types[a].base_element, types[b].base_element}
+        if (partial and key != els) or frozenset(key) in skip:
+            continue
+        out += 2.0 * (g[a] * np.conj(g[b])).real * sums[p]
+    return out
+
+
 def debye_intensity(
     hist: PairHistograms,
     q: np.ndarray,
     *,
     b_iso: Mapping[str, float] | float | None = None,
-    radiation: str = "xray",
-    energy_kev: float | None = None,
-    anomalous: bool = True,
+    radiation: Radiation | str | None = None,
     expansion: float = 0.0,
     pair: tuple[str, str] | None = None,
+    exclude=None,
     method: str = "auto",
 ) -> np.ndarray:
     """The full Debye sum I(Q) (electrons^2 for X-rays, fm^2 for neutrons), one crystal.
@@ -251,32 +297,18 @@ def debye_intensity(
     hist : pair histograms (``compute_histograms``).
     q : Q values in 1/Å (any order; uniform grids are fastest).
     b_iso : B (Å^2) per ADP group or element (group wins, missing = 0), or one number for all.
-    radiation : "xray" or "neutron".
-    energy_kev : photon energy for f', f'' (None: no anomalous terms).
-    anomalous : include f', f'' when ``energy_kev`` is given.
+    radiation : ``XRay(wavelength=... or energy_kev=..., anomalous=True)``, ``Neutron()``, a
+        registered name, or None (X-rays without anomalous terms).
     expansion : uniform expansion e, every distance times (1 + e) (reuses the histograms).
     pair : ("Pb", "Br") for the partial of one element pair; (X, X) partials carry X's self term,
         so the partials add up to the total.
+    exclude : element pairs whose distance terms are left out, e.g. [("Cs", "Cs")].
     method : "auto", "czt" or "direct" (see module doc).
     """
     q = np.asarray(q, dtype=np.float64)
     s = sinc_sums(hist, q, expansion=expansion, method=method)
-    f, dw = type_factors(
-        hist.types, q, b_iso=b_iso, radiation=radiation, energy_kev=energy_kev, anomalous=anomalous
-    )
-    els, partial = _pair_filter(hist.types, pair)
-    occ = np.array([t.occupancy for t in hist.types])
-    out = np.zeros(len(q))
-    for a, t in enumerate(hist.types):
-        if partial and (len(els) != 1 or t.base_element not in els):
-            continue
-        out += hist.occupancy_sums[a] * np.abs(f[a]) ** 2
-    g = f * (occ[:, None] * dw)
-    for p, (a, b) in enumerate(hist.pairs):
-        if partial and {hist.types[a].base_element, hist.types[b].base_element} != els:
-            continue
-        out += 2.0 * (g[a] * np.conj(g[b])).real * s[p]
-    return out
+    return debye_from_sums(hist.types, hist.pairs, hist.occupancy_sums, s, q, b_iso=b_iso,
+                           radiation=radiation, pair=pair, exclude=exclude)
 
 
 def powder_pattern(crystal: Crystal, q: np.ndarray, **kwargs) -> np.ndarray:
@@ -294,9 +326,7 @@ def exact_debye(
     q: np.ndarray,
     *,
     b_iso: Mapping[str, float] | float | None = None,
-    radiation: str = "xray",
-    energy_kev: float | None = None,
-    anomalous: bool = True,
+    radiation: Radiation | str | None = None,
     pair: tuple[str, str] | None = None,
     max_atoms: int = 20_000,
 ) -> np.ndarray:
@@ -312,9 +342,7 @@ def exact_debye(
     from nanotwin_core.scattering.histograms import assign_types
 
     types, tix = assign_types(crystal.elements, crystal.adp_groups, crystal.occupancy)
-    f, dw = type_factors(
-        types, q, b_iso=b_iso, radiation=radiation, energy_kev=energy_kev, anomalous=anomalous
-    )
+    f, dw = type_factors(types, q, b_iso=b_iso, radiation=radiation)
     occ = crystal.occupancy
     els, partial = _pair_filter(types, pair)
     base = np.array([t.base_element for t in types])[tix]

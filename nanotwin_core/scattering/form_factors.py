@@ -13,6 +13,11 @@ from functools import lru_cache
 import numpy as np
 import xraydb
 
+from nanotwin_core.structures.elements import element_of, normalise_symbol
+
+__all__ = ["HC_KEV_ANGSTROM", "anomalous", "element_of", "energy_from_wavelength", "f0", "form_factor",
+           "neutron_length", "normalise_symbol", "wavelength_from_energy", "xray_form_factor"]
+
 HC_KEV_ANGSTROM = 12.398419843320026  # h c in keV Å
 
 
@@ -28,26 +33,6 @@ def wavelength_from_energy(energy_kev: float) -> float:
     if not energy_kev > 0:
         raise ValueError(f"energy must be > 0 keV, got {energy_kev}")
     return HC_KEV_ANGSTROM / energy_kev
-
-
-def normalise_symbol(name: str) -> str:
-    """'PB' -> 'Pb', 'br1-' -> 'Br1-', 'Cs+' -> 'Cs1+' (xraydb's ion spelling)."""
-    name = name.strip()
-    if not name:
-        raise ValueError("empty element symbol")
-    letters = "".join(ch for ch in name if ch.isalpha())
-    rest = name[len(letters) :]
-    el = letters[:1].upper() + letters[1:].lower()
-    if rest in ("+", "-"):
-        rest = "1" + rest
-    elif rest and rest[0] in "+-" and rest[1:].isdigit():
-        rest = rest[1:] + rest[0]
-    return el + rest
-
-
-def element_of(name: str) -> str:
-    """The element part of an element or ion symbol: 'Br1-' -> 'Br'."""
-    return "".join(ch for ch in normalise_symbol(name) if ch.isalpha())
 
 
 @lru_cache(maxsize=256)

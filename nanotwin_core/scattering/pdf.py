@@ -20,7 +20,7 @@ import numpy as np
 
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.scattering.debye import debye_intensity, type_factors
-from nanotwin_core.scattering.form_factors import form_factor
+from nanotwin_core.scattering.radiation import Radiation, as_radiation
 from nanotwin_core.scattering.types import PairHistograms
 
 
@@ -28,27 +28,19 @@ def composition_averages(
     composition: PairHistograms | Mapping[str, float],
     q: np.ndarray,
     *,
-    radiation: str = "xray",
-    energy_kev: float | None = None,
-    anomalous: bool = True,
+    radiation: Radiation | str | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """(N, <f> (complex, nq), <|f|^2> (nq)) from histograms or {element: occupancy-weighted count}."""
     q = np.asarray(q, dtype=np.float64)
     if isinstance(composition, PairHistograms):
-        f, _ = type_factors(
-            composition.types, q, radiation=radiation, energy_kev=energy_kev, anomalous=anomalous
-        )
+        f, _ = type_factors(composition.types, q, radiation=radiation)
         w = np.asarray(composition.occupancy_sums, dtype=np.float64)
     else:
         items = [(str(k), float(v)) for k, v in composition.items() if float(v) > 0]
         if not items:
             raise NanotwinError("composition is empty")
-        f = np.array(
-            [
-                form_factor(el, q, radiation=radiation, energy_kev=energy_kev, anomalous_dispersion=anomalous)
-                for el, _ in items
-            ]
-        )
+        rad = as_radiation(radiation)
+        f = np.array([rad.form_factor(el, q) for el, _ in items])
         w = np.array([v for _, v in items])
     n = float(w.sum())
     if not n > 0:
@@ -63,15 +55,11 @@ def structure_factor_from_intensity(
     intensity: np.ndarray,
     composition: PairHistograms | Mapping[str, float],
     *,
-    radiation: str = "xray",
-    energy_kev: float | None = None,
-    anomalous: bool = True,
+    radiation: Radiation | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(S(Q), F(Q)) of a full Debye sum I(Q) of one crystal (Faber-Ziman, per atom)."""
     q = np.asarray(q, dtype=np.float64)
-    n, mean_f, mean_f2 = composition_averages(
-        composition, q, radiation=radiation, energy_kev=energy_kev, anomalous=anomalous
-    )
+    n, mean_f, mean_f2 = composition_averages(composition, q, radiation=radiation)
     s = 1.0 + (np.asarray(intensity, dtype=np.float64) / n - mean_f2) / np.abs(mean_f) ** 2
     return s, q * (s - 1.0)
 
@@ -80,8 +68,7 @@ def total_scattering(hist: PairHistograms, q: np.ndarray, **kwargs) -> tuple[np.
     """(S(Q), F(Q)) from histograms; keywords as ``debye_intensity``."""
     q = np.asarray(q, dtype=np.float64)
     intensity = debye_intensity(hist, q, **kwargs)
-    keep = {k: kwargs[k] for k in ("radiation", "energy_kev", "anomalous") if k in kwargs}
-    return structure_factor_from_intensity(q, intensity, hist, **keep)
+    return structure_factor_from_intensity(q, intensity, hist, radiation=kwargs.get("radiation"))
 
 
 def _weights(q: np.ndarray) -> np.ndarray:
@@ -147,14 +134,10 @@ def pdf_from_intensity(
     qmax: float | None = None,
     qdamp: float = 0.0,
     lorch: bool = False,
-    radiation: str = "xray",
-    energy_kev: float | None = None,
-    anomalous: bool = True,
+    radiation: Radiation | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(r, G(r)) from a full Debye sum I(Q) of one crystal and its composition."""
-    _, fq = structure_factor_from_intensity(
-        q, intensity, composition, radiation=radiation, energy_kev=energy_kev, anomalous=anomalous
-    )
+    _, fq = structure_factor_from_intensity(q, intensity, composition, radiation=radiation)
     if r is None:
         r = _r_grid(rmin, rmax, rstep)
     return r, pdf_from_fq(q, fq, r, qmin=qmin, qmax=qmax, qdamp=qdamp, lorch=lorch)
@@ -178,9 +161,7 @@ def compute_pdf(
     qdamp: float = 0.0,
     lorch: bool = False,
     b_iso: Mapping[str, float] | float | None = None,
-    radiation: str = "xray",
-    energy_kev: float | None = None,
-    anomalous: bool = True,
+    radiation: Radiation | str | None = None,
     expansion: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(r, G(r)) of a crystal's histograms (Debye sum -> F(Q) -> sine transform).
@@ -200,15 +181,7 @@ def compute_pdf(
     q = qmin + qstep * np.arange(int(np.floor((qmax - qmin) / qstep + 1e-9)) + 1)
     if q[0] == 0.0:
         q = q[1:]  # F(0) = 0 adds nothing
-    intensity = debye_intensity(
-        hist,
-        q,
-        b_iso=b_iso,
-        radiation=radiation,
-        energy_kev=energy_kev,
-        anomalous=anomalous,
-        expansion=expansion,
-    )
+    intensity = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, expansion=expansion)
     return pdf_from_intensity(
         q,
         intensity,
@@ -221,6 +194,4 @@ def compute_pdf(
         qdamp=qdamp,
         lorch=lorch,
         radiation=radiation,
-        energy_kev=energy_kev,
-        anomalous=anomalous,
     )

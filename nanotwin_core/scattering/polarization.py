@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.scattering.form_factors import energy_from_wavelength
+from nanotwin_core.geometry import q_from_two_theta
+from nanotwin_core.scattering.debye import debye_intensity
+from nanotwin_core.scattering.radiation import Radiation, as_radiation
 from nanotwin_core.scattering.types import PairHistograms
 
 SYNCHROTRON_FRACTION = 0.95
@@ -53,35 +55,24 @@ def polarization_factor(two_theta: np.ndarray, mode: str | float | None = "lab")
     return f + (1.0 - f) * c * c
 
 
-def q_from_two_theta(two_theta: np.ndarray, wavelength: float) -> np.ndarray:
-    """Q = 4 pi sin(theta) / lambda (1/Å) for 2theta in degrees and lambda in Å."""
-    if not wavelength > 0:
-        raise NanotwinError(f"wavelength must be > 0 Å, got {wavelength}")
-    tth = np.asarray(two_theta, dtype=np.float64)
-    if np.any(tth <= 0) or np.any(tth >= 180):
-        raise NanotwinError("2theta must lie inside (0, 180) degrees")
-    return 4.0 * np.pi * np.sin(np.radians(tth) / 2.0) / wavelength
-
-
 def intensity_2theta(
     hist: PairHistograms,
     two_theta: np.ndarray,
     wavelength: float,
     *,
     polarization: str | float | None = "none",
-    energy_kev: float | None = None,
+    radiation: Radiation | str | None = None,
     **kwargs,
 ) -> np.ndarray:
     """I(2theta) = I(Q(2theta)) * P(2theta) for a wavelength in Å.
 
-    The anomalous terms use the beam energy (from the wavelength unless ``energy_kev`` is given;
-    pass ``anomalous=False`` to leave them out). Other keywords go to ``debye_intensity``.
+    The radiation takes the wavelength where it has none (so X-rays get their anomalous terms at
+    the beam energy; pass ``XRay(anomalous=False)`` to leave them out). Other keywords go to
+    ``debye_intensity``.
     """
-    from nanotwin_core.scattering.debye import debye_intensity
-
-    q = q_from_two_theta(two_theta, wavelength)
-    if energy_kev is None:
-        energy_kev = energy_from_wavelength(wavelength)
-    return debye_intensity(hist, q, energy_kev=energy_kev, **kwargs) * polarization_factor(
-        two_theta, polarization
-    )
+    tth = np.asarray(two_theta, dtype=np.float64)
+    if np.any(tth <= 0) or np.any(tth >= 180):
+        raise NanotwinError("2theta must lie inside (0, 180) degrees")
+    q = q_from_two_theta(tth, wavelength)
+    rad = as_radiation(radiation).with_wavelength(wavelength)
+    return debye_intensity(hist, q, radiation=rad, **kwargs) * polarization_factor(two_theta, polarization)

@@ -1,0 +1,243 @@
+"""What the command line and the window do with a ``Model``: the core's entry points.
+
+- ``build_model_crystals(model)``: the crystal(s) of a model (one per seed of a twin network);
+- ``compute_pattern(model, x, x_kind=, wavelength=)``: its powder pattern on a Q or 2theta grid
+  (one crystal, averaged over seeds, or a size population / mixture);
+- ``fit_model(model, data)``: a refinement with the model's ``fit`` and ``instrument`` settings
+  (the blank read from ``model.fit.blank``);
+- ``fit_parts(problem, values)``: a fitted curve split into each population, background, blank;
+- ``estimate_atoms(model)``: atoms of the model's crystal (of its mean crystal for a population).
+
+Everything takes ``progress``/``cancel`` callables where it may run long (the core's
+convention: ``progress(fraction, message)``, ``cancel() -> bool``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nanotwin_core.builder import build_crystal
+from nanotwin_core.builder.shape_kinds import get_shape
+from nanotwin_core.crystal import Crystal
+from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.geometry import q_from_two_theta
+from nanotwin_core.io.data import PatternData, read_pattern
+from nanotwin_core.model import Model
+from nanotwin_core.refine.dse_fit import DSEFitProblem, FitSettings, population_summary, prepare_fit, run_fit
+from nanotwin_core.refine.fit_parts import FitParts, fit_parts
+from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
+from nanotwin_core.scattering.radiation import Radiation
+from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
+from nanotwin_core.structures.structure import Structure
+
+__all__ = ["FitParts", "ModelPattern", "build_model_crystal", "build_model_crystals", "compute_pattern",
+           "estimate_atoms", "fit_model", "fit_parts", "model_sizes"]
+
+Progress = Callable[[float, str], None]
+
+
+def model_sizes(model: Model) -> dict[str, float]:
+    """The crystal sizes (nm) by Model attribute: the single crystal's, or a population's
+    number-based means (Dab, Lc or D) for its representative crystal."""
+    kind = get_shape(model.shape)
+    if model.population is None:
+        sizes = dict(model.sizes())
+        if kind.bivariate and sizes["size_ab_nm"] is None and sizes["size_c_nm"] is None:
+            sizes["size_ab_nm"] = sizes["size_c_nm"] = sizes["size_nm"]
+        return kind.check_sizes(sizes)
+    pop = model.population
+    if kind.bivariate:
+        return {"size_ab_nm": float(pop.Dab), "size_c_nm": float(pop.Lc)}
+    return {kind.size_attrs[0]: float(pop.D)}
+
+
+def build_model_crystals(
+    model: Model,
+    *,
+    structure: Structure | None = None,
+    seeds: Sequence[int] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    **build_options,
+) -> list[Crystal]:
+    """The model's crystal for every seed of its boundary network (one crystal when untwinned).
+
+    A population model gives its representative crystal (the number-based mean sizes).
+    ``structure`` overrides the model's; ``seeds`` the model's seeds; other keywords go to
+    ``build_crystal`` (e.g. ``lattice="sublattice"``, ``max_atoms``).
+    """
+    model.validate()
+    structure = model.load_structure() if structure is None else structure
+    seeds = list(model.seeds if seeds is None else seeds)
+    if not model.twins:
+        seeds = seeds[:1]
+    out = []
+    for seed in seeds:
+        if cancel is not None and cancel():
+            raise Cancelled("crystal build cancelled")
+        out.append(build_crystal(
+            structure, shape=model.shape, twins=tuple(model.twins), boundaries=model.boundaries,
+            domain_size_nm=model.domain_size_nm, seed=seed, coherent_element=model.coherent_element,
+            allow_incoherent=model.allow_incoherent, **model_sizes(model), **build_options))
+    return out
+
+
+def build_model_crystal(model: Model, *, seed: int | None = None, structure: Structure | None = None,
+                        **build_options) -> Crystal:
+    """One crystal of the model (its first seed unless ``seed`` is given)."""
+    seeds = None if seed is None else [seed]
+    return build_model_crystals(model, structure=structure, seeds=seeds, **build_options)[0]
+
+
+@dataclass
+class ModelPattern:
+    """A model's powder pattern: ``intensity`` on ``x`` (Q in 1/Å or 2theta in degrees).
+
+    ``q``: Q of every point (zero shift applied); ``radiation``: the one used (wavelength filled
+    in); ``b_iso``: B (Å^2) used per ADP group; ``histograms``: the (seed-averaged) pair
+    histograms of a single-crystal model (None for populations); ``crystal``: its last crystal;
+    ``info``: atoms, pairs, seconds, population grid; ``messages``: notes for headers.
+    """
+
+    x: np.ndarray
+    x_kind: str
+    q: np.ndarray
+    intensity: np.ndarray
+    radiation: Radiation
+    b_iso: dict[str, float]
+    histograms: PairHistograms | None = None
+    crystal: Crystal | None = None
+    info: dict = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+
+def compute_pattern(
+    model: Model,
+    x: np.ndarray,
+    *,
+    x_kind: str = "q",
+    wavelength: float | None = None,
+    structure: Structure | None = None,
+    n_threads: int | None = None,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+    databases: MutableMapping | None = None,
+) -> ModelPattern:
+    """The model's pattern on ``x`` (Q in 1/Å, or 2theta in degrees with a wavelength).
+
+    Single crystals: exact Debye sums of the pair histograms (averaged over the seeds of a twin
+    network). Populations and mixtures: the number-weighted mean pattern per crystal from the
+    per-size Debye sums the fits use (``databases``: a cache of them). B: ``model.adp`` by group
+    or element, else the structure's own B. 2theta grids: zero shift, polarization and the
+    Caglioti resolution of ``model.instrument`` (convolved over a padded grid).
+    """
+    model.validate()
+    if x_kind not in ("q", "tth"):
+        raise NanotwinError(f"x_kind must be 'q' or 'tth', got {x_kind!r}")
+    x = np.asarray(x, dtype=float)
+    wavelength = wavelength if wavelength is not None else model.radiation.beam_wavelength
+    if x_kind == "tth" and wavelength is None:
+        raise NanotwinError("a 2theta grid needs a wavelength (Å) or an X-ray energy")
+    radiation = model.radiation.with_wavelength(wavelength)
+    structure = model.load_structure() if structure is None else structure
+    t0 = time.perf_counter()
+    if model.population is not None or model.components:
+        return _population_pattern(model, x, x_kind, wavelength, structure, radiation, progress, cancel,
+                                   databases, t0)
+    b_iso = resolve_adp(model.adp, structure_adp_groups(structure), structure_b(structure),
+                        where=structure.name)
+    crystals = build_model_crystals(model, structure=structure, cancel=cancel)
+    hists = []
+    for i, crystal in enumerate(crystals):
+        def crystal_progress(f: float, i: int = i) -> None:
+            if progress is not None:
+                progress((i + f) / len(crystals), f"pair distances {i + 1}/{len(crystals)}")
+
+        hists.append(compute_histograms(crystal, n_threads=n_threads, progress=crystal_progress,
+                                        cancel=cancel))
+    hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
+    ins = model.instrument
+    profile = _profile(model, wavelength) if x_kind == "tth" else None
+    grid, inner = profile.padded_grid(x) if profile is not None else (x, slice(0, len(x)))
+    tth_true = grid - ins.zero if x_kind == "tth" else None
+    q = q_from_two_theta(tth_true, wavelength) if x_kind == "tth" else grid
+    intensity = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, exclude=model.excluded_pairs())
+    if x_kind == "tth":
+        intensity = intensity * polarization_factor(tth_true, ins.polarization)
+        if profile is not None:
+            intensity = profile.apply(grid, intensity)
+    sizes = {k: v for k, v in crystals[-1].info.items() if k in ("D_ab_nm", "L_c_nm", "size_nm", "D_eq_nm")}
+    info = {"n_atoms": int(crystals[-1].n_atoms), "n_pairs": float(sum(h.n_pairs for h in hists)),
+            "seeds": len(crystals), "seconds": time.perf_counter() - t0, **sizes}
+    return ModelPattern(x=x, x_kind=x_kind, q=q[inner], intensity=intensity[inner], radiation=radiation,
+                        b_iso=b_iso, histograms=hist, crystal=crystals[-1], info=info)
+
+
+def _profile(model: Model, wavelength: float | None) -> InstrumentProfile | None:
+    cag = model.instrument.caglioti
+    if cag is None:
+        return None
+    return InstrumentProfile(u=cag[0], v=cag[1], w=cag[2], zero=model.instrument.zero,
+                             lambda1=wavelength or 1.0)
+
+
+def _population_pattern(model, x, x_kind, wavelength, structure, radiation, progress, cancel, databases,
+                        t0) -> ModelPattern:
+    """A population or mixture pattern through the fits' size databases (no data, nothing refined)."""
+    grid_data = PatternData(x=x, y=np.zeros(len(x)), x_kind=x_kind, wavelength=wavelength)
+    ins = model.instrument
+    settings = FitSettings(refine=("scale",), background_order=None,
+                           polarization=None if ins.polarization == "none" else ins.polarization,
+                           caglioti=ins.caglioti, zero=ins.zero)
+    problem = prepare_fit(model, grid_data, settings, structure=structure, progress=progress, cancel=cancel,
+                          databases=databases)
+    values = {p.name: p.value for p in problem.params}
+    intensity = problem.basis(values)[:, 0]
+    b_iso = {k[2:]: v for k, v in values.items() if k.startswith("B_")}
+
+    class _Start:  # population_summary reads the parameters; no fit ran, so no covariance
+        params = problem.params
+        covariance = None
+
+    info = {"n_sizes": int(problem.database.n_sizes), "intensity_fraction_out": float(problem.grid_out),
+            "populations": population_summary(problem, _Start()), "seconds": time.perf_counter() - t0}
+    return ModelPattern(x=x, x_kind=x_kind, q=problem.q_model(values), intensity=intensity,
+                        radiation=radiation, b_iso=b_iso, info=info, messages=list(problem.messages))
+
+
+def fit_model(
+    model: Model,
+    data: PatternData,
+    *,
+    blank_x_kind: str | None = None,
+    structure: Structure | None = None,
+    progress: Progress | None = None,
+    callback: Callable[[dict[str, float], float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    databases: MutableMapping | None = None,
+    global_grid: Mapping[str, Sequence[float]] | None = None,
+) -> tuple[DSEFitProblem, object]:
+    """Refine ``model`` against ``data`` with ``model.fit`` and ``model.instrument``.
+
+    The blank (``model.fit.blank``) is read here (``blank_x_kind``: its axis when the file does
+    not say; the data's wavelength). Returns (problem, FitResult); ``fit_parts(problem, values)``
+    splits the curve. ``databases``: size databases to reuse and add to.
+    """
+    model.validate()
+    blank = None
+    if model.fit.blank:
+        blank = read_pattern(model.fit.blank, x_kind=blank_x_kind, wavelength=data.wavelength)
+    settings = FitSettings.from_model(model, blank)
+    return run_fit(model, data, settings, progress=progress, callback=callback, cancel=cancel,
+                   global_grid=global_grid, structure=structure, databases=databases)
+
+
+def estimate_atoms(model: Model, structure: Structure | None = None) -> int:
+    """Atoms of the model's crystal (a population: of its crystal at the mean sizes), from the
+    shape's volume and the structure's atom density; no crystal is built."""
+    structure = model.load_structure() if structure is None else structure
+    return int(round(get_shape(model.shape).estimate_atoms(structure, model_sizes(model))))

@@ -1,0 +1,266 @@
+"""The parts of a ``Model``: size population, mixture component, instrument, fit settings.
+
+Plain dataclasses with ``validate``, ``to_dict`` (JSON/TOML safe: no None values) and
+``from_dict``; ``nanotwin_core.model`` assembles them (and re-exports them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+from nanotwin_core.builder.shape_kinds import get_shape
+from nanotwin_core.errors import NanotwinError
+from nanotwin_core.scattering.polarization import polarization_fraction
+
+#: what ``--refine`` / ``[fit] refine`` may name (each is a parameter provider of the fit)
+REFINABLE = ("scale", "background", "adp", "size", "expansion", "fractions", "twin", "zero", "cell", "tilt")
+DEFAULT_REFINE = ("scale", "background", "adp", "size")
+DEFAULT_BACKGROUND_ORDER = 4
+
+
+def _plain(d: dict) -> dict:
+    """``d`` without None values, tuples as lists (TOML has no null and no tuple)."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items() if v is not None}
+
+
+def _known_keys(cls, d: dict, what: str) -> dict:
+    unknown = set(d) - {f.name for f in fields(cls)}
+    if unknown:
+        raise NanotwinError(f"unknown {what} keys: {', '.join(sorted(unknown))}; "
+                            f"known: {', '.join(f.name for f in fields(cls))}")
+    return dict(d)
+
+
+def _whole(value, what: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value \
+            or not lo <= int(value) <= hi:
+        raise NanotwinError(f"{what} must be a whole number {lo}-{hi}, got {value!r}")
+    return int(value)
+
+
+def _number_pair(value, what: str) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise NanotwinError(f"{what} must be two numbers [MIN, MAX], got {value!r}") from None
+    if not hi > lo:
+        raise NanotwinError(f"{what}: MAX must be larger than MIN, got {value!r}")
+    return lo, hi
+
+
+@dataclass
+class PopulationSpec:
+    """A log-normal size population (number-based means in nm, relative dispersions).
+
+    Bivariate shapes (prisms): over (D_ab, L_c) with ``Dab``, ``sab``, ``Lc``, ``sc`` and an
+    optional ``correlation`` of the logs; one-size shapes (spheres, cuboids): ``D``, ``sD``.
+    """
+
+    Dab: float | None = None
+    sab: float | None = None
+    Lc: float | None = None
+    sc: float | None = None
+    D: float | None = None
+    sD: float | None = None
+    correlation: float = 0.0
+
+    @property
+    def bivariate(self) -> bool:
+        return self.Dab is not None
+
+    def validate(self, shape: str) -> None:
+        keys = get_shape(shape).population_keys
+        missing = [k for k in keys if getattr(self, k) is None]
+        if missing:
+            raise NanotwinError(f"a {shape} population needs {', '.join(keys)} "
+                                f"(missing {', '.join(missing)})")
+        for key in keys:
+            value = getattr(self, key)
+            if not value > 0:
+                raise NanotwinError(f"population {key} must be > 0, got {value}")
+        if not -1 < self.correlation < 1:
+            raise NanotwinError("population correlation must lie in (-1, 1)")
+
+    def to_dict(self) -> dict:
+        return _plain(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PopulationSpec:
+        return cls(**_known_keys(cls, d, "population"))
+
+    @classmethod
+    def parse(cls, text: str) -> PopulationSpec:
+        """'Dab=8.19,sab=0.24,Lc=9.79,sc=0.20' or 'D=5.0,sD=0.2'."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, float] = {}
+        for item in text.split(","):
+            key, sep, value = item.strip().partition("=")
+            key = key.strip()
+            if not sep or key not in known:
+                raise NanotwinError(
+                    f"--population expects NAME=VALUE with NAME in {', '.join(sorted(known))}, got {item!r}"
+                )
+            try:
+                values[key] = float(value)
+            except ValueError:
+                raise NanotwinError(f"--population: {key} is not a number: {value!r}") from None
+        return cls(**values)
+
+
+@dataclass
+class ComponentSpec:
+    """One population of a mixture (twinned / untwinned, or another phase).
+
+    Every field left None is taken from the enclosing ``Model`` (structure, twins, sizes).
+    ``fraction`` is the number fraction of crystals (the start value when fractions are refined,
+    fixed otherwise; fractions are normalised to sum 1). ``population`` given = this component
+    has its own size parameters (suffixed ``_<name>`` in the fit); None = it shares the model's
+    size distribution (twinned and untwinned crystals of the same sizes). ``twins = []`` means
+    untwinned; None inherits the model's twin laws.
+    """
+
+    name: str
+    fraction: float = 1.0
+    structure: str | None = None
+    cif: str | None = None
+    twins: list[str] | None = None
+    boundaries: int | None = None
+    domain_size_nm: float | None = None
+    seeds: list[int] | None = None
+    population: PopulationSpec | None = None
+
+    def validate(self, shape: str) -> None:
+        if not self.name or not str(self.name).replace("_", "").replace("-", "").isalnum():
+            raise NanotwinError(f"component names are letters, digits, _ or -, got {self.name!r}")
+        if not self.fraction >= 0:
+            raise NanotwinError(f"component {self.name}: fraction must be >= 0, got {self.fraction}")
+        if self.domain_size_nm is not None and not self.domain_size_nm > 0:
+            raise NanotwinError(f"component {self.name}: domain_size_nm must be > 0")
+        if self.seeds is not None and not self.seeds:
+            raise NanotwinError(f"component {self.name}: seeds must not be empty")
+        if self.population is not None:
+            self.population.validate(shape)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if self.population is not None:
+            d["population"] = self.population.to_dict()
+        return _plain(d)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ComponentSpec:
+        d = dict(d)
+        pop = d.pop("population", None)
+        if "laws" in d:
+            d["twins"] = d.pop("laws")
+        comp = cls(**_known_keys(cls, d, "component"))
+        if pop is not None:
+            comp.population = pop if isinstance(pop, PopulationSpec) else PopulationSpec.from_dict(pop)
+        return comp
+
+
+@dataclass
+class Instrument:
+    """How the diffractometer shapes a 2theta pattern (SCIENCE.md section 5).
+
+    ``polarization``: "none", "lab" (f = 0.5), "sync" (f = 0.95) or "sync:F";
+    ``caglioti``: (U, V, W) in deg^2, pseudo-Voigt resolution FWHM^2 = U tan^2 t + V tan t + W
+    (None: no convolution); ``zero``: zero shift of 2theta in degrees (observed = true + zero;
+    the start value when ``zero`` is refined). Q data ignore all three.
+    """
+
+    polarization: str = "none"
+    caglioti: tuple[float, float, float] | None = None
+    zero: float = 0.0
+
+    def validate(self) -> Instrument:
+        polarization_fraction(self.polarization)
+        if self.caglioti is not None:
+            bad = f"caglioti must be three numbers U, V, W (deg^2), got {self.caglioti!r}"
+            try:
+                cag = tuple(float(v) for v in self.caglioti)
+            except (TypeError, ValueError):
+                raise NanotwinError(bad) from None
+            if len(cag) != 3 or not all(math.isfinite(v) for v in cag):
+                raise NanotwinError(bad)
+            if cag[2] <= 0 and cag[0] <= 0:
+                raise NanotwinError(f"caglioti U={cag[0]:g}, W={cag[2]:g}: the FWHM would be 0 or imaginary")
+            self.caglioti = cag  # type: ignore[assignment]
+        if not (math.isfinite(float(self.zero)) and abs(float(self.zero)) <= 0.5):
+            raise NanotwinError(f"zero shift must lie in [-0.5, 0.5] degrees, got {self.zero!r}")
+        self.zero = float(self.zero)
+        return self
+
+    @property
+    def is_default(self) -> bool:
+        return self == Instrument()
+
+    def to_dict(self) -> dict:
+        return _plain(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Instrument:
+        d = _known_keys(cls, d, "instrument")
+        if d.get("caglioti") is not None:
+            d["caglioti"] = tuple(d["caglioti"])
+        return cls(**d)
+
+
+@dataclass
+class FitSpec:
+    """What a fit refines and where (SCIENCE.md section 5).
+
+    ``refine``: names from ``REFINABLE``; ``background_order``: Chebyshev order N (None: 4 when
+    the background is refined, none otherwise); ``q_range`` (1/Å) or ``tth_range`` (degrees):
+    the fitted range (None: the whole pattern); ``blank``: path of a solvent/capillary pattern
+    scaled as a background (read when the fit runs); ``max_nfev``: largest number of model
+    evaluations.
+    """
+
+    refine: list[str] = field(default_factory=lambda: list(DEFAULT_REFINE))
+    background_order: int | None = None
+    q_range: tuple[float, float] | None = None
+    tth_range: tuple[float, float] | None = None
+    blank: str | None = None
+    max_nfev: int = 200
+
+    def validate(self) -> FitSpec:
+        self.refine = [str(r).strip() for r in self.refine if str(r).strip()]
+        unknown = [r for r in self.refine if r not in REFINABLE]
+        if unknown:
+            raise NanotwinError(f"refine: unknown {', '.join(unknown)}; choose from {', '.join(REFINABLE)}")
+        if self.background_order is not None:
+            self.background_order = _whole(self.background_order, "background order", 0, 30)
+        self.q_range = _number_pair(self.q_range, "q_range")
+        self.tth_range = _number_pair(self.tth_range, "tth_range")
+        if self.q_range is not None and self.tth_range is not None:
+            raise NanotwinError("give a Q range or a 2theta range, not both")
+        self.max_nfev = _whole(self.max_nfev, "max_nfev", 1, 10**7)
+        return self
+
+    @property
+    def effective_background_order(self) -> int | None:
+        """The Chebyshev order used: the one given, else 4 when "background" is refined."""
+        if self.background_order is not None:
+            return self.background_order
+        return DEFAULT_BACKGROUND_ORDER if "background" in self.refine else None
+
+    @property
+    def is_default(self) -> bool:
+        return self == FitSpec()
+
+    def to_dict(self) -> dict:
+        return _plain(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FitSpec:
+        d = _known_keys(cls, d, "fit")
+        for key in ("q_range", "tth_range"):
+            if d.get(key) is not None:
+                d[key] = tuple(d[key])
+        if "refine" in d:
+            d["refine"] = list(d["refine"])
+        return cls(**d)
