@@ -207,6 +207,8 @@ class Model:
         unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:
             raise NanotwinError(f"unknown model keys: {', '.join(sorted(unknown))}")
+        if d.get("cif") and "structure" not in d:  # a CIF model has no structure name (None is not stored)
+            d["structure"] = None
         if isinstance(rad, Radiation):
             radiation = rad
         elif isinstance(rad, dict):

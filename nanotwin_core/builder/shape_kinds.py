@@ -62,7 +62,7 @@ class ShapeKind:
     select: Callable[..., object]  # (structure, sizes, *, coherent_element, max_atoms) -> NodeSelection
     build: Callable[..., Crystal]  # (structure, sizes, *, coherent_element, max_atoms, lattice) -> Crystal
     grid_units: Callable[[Structure], tuple[tuple[float, ...], float]]
-    volume_nm3: Callable[[Mapping[str, float]], float]
+    volume_nm3: Callable[[Structure, Mapping[str, float]], float]  # realised (whole cells where built so)
     extent_nm: Callable[[Structure, Mapping[str, float]], float]  # largest atom distance, about
 
     @property
@@ -99,7 +99,7 @@ class ShapeKind:
     def estimate_atoms(self, structure: Structure, sizes: Mapping[str, float]) -> float:
         """Atoms of a crystal of ``sizes`` (nm): volume x the structure's atom density."""
         density = float(sum(structure.composition().values())) / structure.cell.volume  # atoms / Å^3
-        return self.volume_nm3(sizes) * 1000.0 * density
+        return self.volume_nm3(structure, sizes) * 1000.0 * density
 
 
 SHAPE_KINDS: dict[str, ShapeKind] = {}
@@ -144,6 +144,12 @@ def node_grid_units(structure: Structure, volume_factor: float = 1.0) -> tuple[t
 
 
 # ----------------------------------------------------------------------------- built-in shapes
+def _prism_volume_nm3(structure: Structure, sizes: Mapping[str, float]) -> float:
+    """Volume (nm^3) of the prism of whole cells nearest to ``sizes``."""
+    n_ab, n_c = prism_counts(structure.cell.matrix, sizes["size_ab_nm"], sizes["size_c_nm"])
+    return n_ab * n_ab * n_c * structure.cell.volume / 1000.0
+
+
 def _prism_diagonal_nm(structure: Structure, sizes: Mapping[str, float]) -> float:
     """Body diagonal (nm) of the prism of whole cells nearest to ``sizes``."""
     m = structure.cell.matrix
@@ -163,7 +169,7 @@ PRISM = register_shape(ShapeKind(
         s, sizes["size_ab_nm"], sizes["size_c_nm"], lattice=lattice or "cell",
         coherent_element=coherent_element, max_atoms=max_atoms),
     grid_units=cell_grid_units,
-    volume_nm3=lambda sizes: math.pi / 4 * sizes["size_ab_nm"] ** 2 * sizes["size_c_nm"],
+    volume_nm3=lambda s, sizes: _prism_volume_nm3(s, sizes),
     extent_nm=lambda s, sizes: _prism_diagonal_nm(s, sizes),
 ))
 
@@ -179,7 +185,7 @@ def one_size_shape(name: str, description: str, size: SizeParameter, select_fn, 
         build=lambda s, sizes, *, coherent_element="Pb", max_atoms=DEFAULT_MAX_ATOMS, lattice=None: build_fn(
             s, sizes[attr], coherent_element=coherent_element, max_atoms=max_atoms),
         grid_units=lambda s: node_grid_units(s, volume_factor),
-        volume_nm3=lambda sizes: volume_factor * sizes[attr] ** 3,
+        volume_nm3=lambda s, sizes: volume_factor * sizes[attr] ** 3,
         extent_nm=lambda s, sizes: extent_factor * sizes[attr],
     )
 
