@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 
 from nanotwin_core.errors import InputFileError, NanotwinError
 from nanotwin_core.geometry import q_from_two_theta, two_theta_from_q
+from nanotwin_core.io.atomic import atomic_write_text
 
 __all__ = [
     "PatternData",
@@ -33,6 +33,9 @@ __all__ = [
     "write_gr",
     "q_from_tth",
     "tth_from_q",
+    "axis_hint",
+    "wavelength_from_name",
+    "declared_wavelength",
 ]
 
 _COMMENT = ("#", "!")
@@ -331,6 +334,20 @@ def _x_kind_hint(header: Iterable[str]) -> tuple[str | None, float]:
     return None, 1.0
 
 
+def axis_hint(header: Iterable[str]) -> str | None:
+    """"tth" or "q" where header words say what the first column is, else None."""
+    return _x_kind_hint(header)[0]
+
+
+_NAME_WAVELENGTH_RE = re.compile(r"(?:^|[_\-.])wl(\d+)p(\d+)(?:A|Å)?(?=[_\-.]|$)", re.IGNORECASE)
+
+
+def wavelength_from_name(path: str | os.PathLike[str]) -> float | None:
+    """The wavelength (Å) a file name states as ``wl0p49547592A`` (= 0.49547592 Å), or None."""
+    m = _NAME_WAVELENGTH_RE.search(Path(path).stem)
+    return float(f"{m.group(1)}.{m.group(2)}") if m else None
+
+
 def _wavelength_hint(header: Iterable[str]) -> float | None:
     for line in header:
         m = _WAVELENGTH_RE.search(line)
@@ -418,6 +435,10 @@ def read_pattern(
         wavelength = _wavelength_hint(header)
         if wavelength is not None:
             notes.append(f"wavelength {wavelength} Å from the header")
+        else:
+            wavelength = wavelength_from_name(p)
+            if wavelength is not None:
+                notes.append(f"wavelength {wavelength} Å from the file name")
     data = table.data
     x = data[:, 0] * factor
     if factor != 1.0:
@@ -442,6 +463,15 @@ def read_pattern(
         header=header,
         notes=notes,
     )
+
+
+def declared_wavelength(path: str | os.PathLike[str], header: Iterable[str]) -> tuple[float | None, str]:
+    """(wavelength in Å, "header" | "file name") that a pattern file states itself, or (None, "")."""
+    from_header = _wavelength_hint(header)
+    if from_header is not None:
+        return from_header, "header"
+    from_name = wavelength_from_name(path)
+    return (from_name, "file name") if from_name is not None else (None, "")
 
 
 def _first_is_number(line: str) -> bool:
@@ -489,24 +519,6 @@ def read_gr(path: str | os.PathLike[str]) -> PDFData:
 
 # ----------------------------------------------------------------------------------------------
 # writers
-def _atomic_write(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _columns_text(header_lines: Iterable[str], cols: Sequence[np.ndarray]) -> str:
     n = len(cols[0])
     for c in cols:
@@ -535,7 +547,7 @@ def write_pattern(
     cols = [np.asarray(x, float), np.asarray(y, float)]
     if sigma is not None:
         cols.append(np.asarray(sigma, float))
-    _atomic_write(Path(path), _columns_text(header_lines, cols))
+    atomic_write_text(path, _columns_text(header_lines, cols), make_parents=True)
 
 
 def write_gr(
@@ -549,4 +561,4 @@ def write_gr(
     cols = [np.asarray(r, float), np.asarray(g, float)]
     if dg is not None:
         cols.append(np.asarray(dg, float))
-    _atomic_write(Path(path), _columns_text(header_lines, cols))
+    atomic_write_text(path, _columns_text(header_lines, cols), make_parents=True)

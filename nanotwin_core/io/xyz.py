@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import gemmi
@@ -33,6 +32,7 @@ import numpy as np
 
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import InputFileError
+from nanotwin_core.io.atomic import atomic_write_text
 
 PROPERTIES = "species:S:1:pos:R:3:domain:I:1:variant:I:1:occupancy:R:1:adp_group:S:1:exclusion:I:1"
 
@@ -113,18 +113,7 @@ def write_xyz(crystal: Crystal, path: str | os.PathLike) -> Path:
         block = table[start:start + step]
         chunks.append((row * len(block)) % tuple(block.ravel().tolist()))
     text = "".join(chunks)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_text(path, text)
     return path
 
 
