@@ -103,8 +103,9 @@ def _spread(node_frac: np.ndarray, members: list[tuple[TwinMember, str]], n: int
     mids = layer_midpoints(node_frac, members[0][0].plane)
     lv = layer_levels(node_frac, members[0][0].plane)
     if n > len(mids):
-        raise NanotwinError(f"cannot place {n} distinct boundaries parallel to ({members[0][0].plane}): "
-                            f"the crystal has {len(lv)} node layers")
+        plane = " ".join(map(str, members[0][0].plane))
+        raise NanotwinError(f"cannot place {n} distinct boundaries parallel to ({plane}): "
+                            f"the crystal has {len(lv)} node layers, room for {len(mids)}")
     out: list[Boundary] = []
     used: set[float] = set()
     for i in range(n):
@@ -145,11 +146,18 @@ def regular_boundaries(
     for i, (law, m) in enumerate(members):
         per_plane.setdefault(m.plane, []).extend([(m, law)] * counts.get(i, 0))
     out: list[Boundary] = []
-    for _plane, items in per_plane.items():
+    for plane, items in per_plane.items():
         if not items:
             continue
         # interleave members of one plane so that they alternate along the normal
         order = sorted(range(len(items)), key=lambda j: (items[:j].count(items[j]), j))
+        room = len(layer_midpoints(node_frac, plane))
+        if len(items) > room:
+            raise NanotwinError(
+                f"cannot place {n} boundaries: {len(items)} of them would lie parallel to "
+                f"({' '.join(map(str, plane))}), where the crystal has room for {room}; give fewer "
+                "boundaries (--boundaries) or a larger crystal"
+            )
         out.extend(_spread(node_frac, [items[j] for j in order], len(items)))
     return out
 
@@ -196,7 +204,8 @@ def random_boundaries(node_frac: np.ndarray, cell: np.ndarray, members: Sequence
         free_planes = [p for p in planes
                        if len(layer_midpoints(node_frac, p)) > len(used_pl[p])]
         if not free_planes:
-            raise NanotwinError(f"cannot place {n_boundaries} distinct boundaries in this crystal")
+            raise NanotwinError(f"cannot place {n_boundaries} distinct boundaries in this crystal; give "
+                                "fewer boundaries (--boundaries) or a larger crystal")
         plane = free_planes[int(rng.integers(len(free_planes)))]
         mids = [m for m in layer_midpoints(node_frac, plane) if m not in used_pl[plane]]
         level = float(mids[int(rng.integers(len(mids)))])

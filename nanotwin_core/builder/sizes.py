@@ -69,5 +69,5 @@ def check_atoms(n_atoms: float, max_atoms: int, what: str) -> None:
     if n_atoms > max_atoms:
         raise NanotwinError(
             f"{what} would hold about {int(n_atoms):,} atoms, above the limit of {max_atoms:,} atoms; "
-            "build a smaller crystal or raise the limit with max_atoms=..."
+            "build a smaller crystal or raise the limit (--max-atoms N; max_atoms= in Python)"
         )

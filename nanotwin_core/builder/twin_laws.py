@@ -138,7 +138,10 @@ def point_group_rotations(structure: Structure | None) -> list[np.ndarray]:
 
 def _parse_k(text: str, law: str) -> Fraction:
     if text == "":
-        return Fraction(1)
+        raise NanotwinError(
+            f"twin law {law!r} has no shift fraction k: write k<uvw>{{hkl}}, e.g. 1/2<001>{{110}} (without k "
+            "the shift would be a whole lattice vector and the boundary would change nothing)"
+        )
     try:
         k = Fraction(text)
     except (ValueError, ZeroDivisionError):

@@ -211,7 +211,7 @@ def build_crystal(
         if (isinstance(boundaries, int) and boundaries > 0) or (
                 boundaries is not None and not isinstance(boundaries, int) and len(boundaries)) or \
                 domain_size_nm is not None or positions:
-            raise NanotwinError("twin boundaries need twin laws (twins=...)")
+            raise NanotwinError("twin boundaries need twin laws (--twin LAW; twins= in Python)")
         crystal = kind.build(structure, sizes, coherent_element=coherent_element, max_atoms=max_atoms,
                              lattice=lattice)
         crystal.info.update(twins=[], n_boundaries=0, n_domains=1, n_variants=1, boundaries=[])

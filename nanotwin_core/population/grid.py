@@ -20,6 +20,14 @@ import numpy as np
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
 
+# reference grids beyond these sizes cannot even be held in memory: such a population is refused
+MAX_GRID_CELLS = 10_000_000  # cells across one crystal
+MAX_WIDE_POINTS = 20_000_000  # (n_ab, n_c) points of a prism reference grid
+
+TOO_WIDE = ("the size population is too wide to compute: its intensity reaches crystals of {size} "
+            "({cells} cells across); give a smaller relative dispersion (sD, or sab and sc; the paper's "
+            "are 0.2-0.6)")
+
 __all__ = ["SizeGrid", "SizeGrid1D", "prism_steps_nm", "choose_grid", "choose_grid_1d", "GridChoice"]
 
 
@@ -196,7 +204,19 @@ def _tilted_bounds(mean_log: float, s: float, step: float, p: float) -> tuple[in
     z = float(-ndtri(p / 2))
     lo = math.exp(mean_log - z * s) / step
     hi = math.exp(mean_log + z * s) / step
+    if hi > MAX_GRID_CELLS:
+        raise NanotwinError(TOO_WIDE.format(size=f"{hi * step:.3g} nm", cells=f"{hi:.3g}"))
     return max(1, int(math.floor(lo + 0.5))), max(1, int(math.ceil(hi + 0.5)))
+
+
+def _wide_prism_grid(step_ab: float, step_c: float, mu1: float, s1: float, mu2: float, s2: float) -> SizeGrid:
+    """The reference prism grid from 1 cell to 10 standard deviations of the tilted log-normal."""
+    n_ab = _tilted_bounds(mu1, s1, step_ab, 1e-20)[1]
+    n_c = _tilted_bounds(mu2, s2, step_c, 1e-20)[1]
+    if n_ab * n_c > MAX_WIDE_POINTS:
+        raise NanotwinError(TOO_WIDE.format(size=f"{n_ab * step_ab:.3g} x {n_c * step_c:.3g} nm",
+                                            cells=f"{n_ab} x {n_c}"))
+    return SizeGrid(step_ab, step_c, 1, n_ab, 1, n_c)
 
 
 def choose_grid(
@@ -220,10 +240,7 @@ def choose_grid(
     tilt = dist.tilted(2.0, 1.0)
     mu1, s1, mu2, s2 = tilt.log_params()
     # the reference: a very wide grid
-    wide = SizeGrid(
-        step_ab, step_c, *_tilted_bounds(mu1, s1, step_ab, 1e-20), *_tilted_bounds(mu2, s2, step_c, 1e-20)
-    )
-    wide.nab_min = wide.nc_min = 1
+    wide = _wide_prism_grid(step_ab, step_c, mu1, s1, mu2, s2)
     total = float(wide.intensity_weights(dist).sum())
     p = tol / 2
     for _ in range(60):
@@ -247,8 +264,7 @@ def intensity_fraction_out(grid: SizeGrid, dist: BivariateLogNormal) -> float:
     """Intensity (number x atoms) fraction of ``dist`` outside ``grid`` (mask included)."""
     tilt = dist.tilted(2.0, 1.0)
     mu1, s1, mu2, s2 = tilt.log_params()
-    wide = SizeGrid(grid.step_ab, grid.step_c, 1, _tilted_bounds(mu1, s1, grid.step_ab, 1e-20)[1],
-                    1, _tilted_bounds(mu2, s2, grid.step_c, 1e-20)[1])
+    wide = _wide_prism_grid(grid.step_ab, grid.step_c, mu1, s1, mu2, s2)
     total = float(wide.intensity_weights(dist).sum())
     return max(0.0, 1.0 - float((grid.weights(dist) * grid.cells()).sum()) / total)
 
