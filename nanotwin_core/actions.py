@@ -224,13 +224,16 @@ def fit_model(
     """Refine ``model`` against ``data`` with ``model.fit`` and ``model.instrument``.
 
     The blank (``model.fit.blank``) is read here (``blank_x_kind``: its axis when the file does
-    not say; the data's wavelength). Returns (problem, FitResult); ``fit_parts(problem, values)``
-    splits the curve. ``databases``: size databases to reuse and add to.
+    not say; its wavelength: the one its header or file name states, else the data's, so a blank
+    of another wavelength is put on the data grid at equal Q). Returns (problem, FitResult);
+    ``fit_parts(problem, values)`` splits the curve. ``databases``: size databases to reuse and add to.
     """
     model.validate()
     blank = None
     if model.fit.blank:
-        blank = read_pattern(model.fit.blank, x_kind=blank_x_kind, wavelength=data.wavelength)
+        blank = read_pattern(model.fit.blank, x_kind=blank_x_kind)
+        if blank.wavelength is None:
+            blank.wavelength = data.wavelength
     settings = FitSettings.from_model(model, blank)
     return run_fit(model, data, settings, progress=progress, callback=callback, cancel=cancel,
                    global_grid=global_grid, structure=structure, databases=databases)

@@ -149,3 +149,12 @@ def test_fit_twin_states_picks_the_true_domain_size(tmp_path) -> None:
     assert mixture["names"] == ["d3nm", "d2nm", "untwinned"]
     assert mixture["number_fractions"][1] > 0.9
     assert mixture["mean_domain_size_nm"] == pytest.approx(2.0, abs=0.3)
+    # the project's curves (issue #11 defect 2): no background was fitted, so it is zero, and the
+    # three states add up to the fitted curve (the untwinned state is not "background")
+    from nanotwin_core.io.project import open_project
+
+    curves = open_project(tmp_path / "f.h5").cache["fit"]
+    assert np.all(curves["background"] == 0) and "blank" not in curves
+    states = sum(curves[f"pop_{name}"] for name in mixture["names"])
+    np.testing.assert_allclose(states, curves["y_calc"], rtol=1e-12)
+    assert np.max(np.abs(curves["pop_d2nm"])) > 0.5 * np.max(curves["y_calc"])

@@ -10,7 +10,7 @@ import numpy as np
 
 from nanotwin_core.refine.engine import FitResult
 
-__all__ = ["format_esd", "result_json", "markdown_report", "population_entry"]
+__all__ = ["format_esd", "result_json", "markdown_report", "population_entry", "population_markdown"]
 
 
 def format_esd(value: float, esd: float | None) -> str:
@@ -160,3 +160,20 @@ def population_entry(
         out.update(mean_D_nm=ss.mean, sD=ss.rel_sigma, D_eq_nm=None)
     out["esd"] = {k: v for k, v in (esd or {}).items()}
     return out
+
+
+POPULATION_KEYS = ("fraction", "Dab_nm", "sab", "Lc_nm", "sc", "mean_D_nm", "sD", "D_eq_nm", "s_eq", "aspect",
+                   "Dab_vol_nm", "Lc_vol_nm", "D_eq_vol_nm", "mean_D_vol_nm")
+
+
+def population_markdown(populations: Sequence[Mapping[str, Any]]) -> str:
+    """The size-population section of a fit report: value(esd) per quantity and population."""
+    lines = ["", "## Size population", "", "| population | quantity | value |", "|---|---|---|"]
+    for pop in populations:
+        esd = pop.get("esd", {}) or {}
+        name = pop.get("name", "")
+        for key in POPULATION_KEYS:
+            if pop.get(key) is not None:
+                lines.append(f"| {name} | {key} | {format_esd(pop[key], esd.get(key))} |")
+        lines.append(f"| {name} | weighting | {pop.get('weighting')} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,186 @@
+"""``nanotwin fit``: refine a model against a measured pattern (a ``.gr`` file: see ``fit_pdf``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from nanotwin_core.cli.fit_output import fit_project, fit_report, print_fit, write_fit_outputs
+from nanotwin_core.cli.fit_pdf import PDF_REFINE, run_pdf_fit
+from nanotwin_core.cli.model_args import model_from_args, wavelength_of
+from nanotwin_core.cli.options import (
+    add_model_options,
+    add_output_options,
+    add_radiation_options,
+    nonneg_float,
+    parse_floats,
+    parse_range,
+    positive_float,
+    positive_int,
+)
+from nanotwin_core.cli.outputs import OutputFiles
+from nanotwin_core.cli.progress import FractionBar, StepBar
+from nanotwin_core.errors import NanotwinError
+from nanotwin_core.io.data import read_pattern
+from nanotwin_core.io.pattern_checks import check_blank, check_pattern
+
+POWDER_REFINE = "scale,background,adp,size"
+
+
+class CLICommand:
+    """refine a model against a measured pattern or G(r)"""
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        add_model_options(parser)
+        src = parser.add_argument_group("model source (instead of the MODEL options)")
+        src.add_argument("--model", metavar="FILE.toml", help="model file (see README)")
+        src.add_argument("--demo", metavar="NAME", help="start from a demo's model")
+        dat = parser.add_argument_group("data")
+        dat.add_argument("--data", required=True, metavar="FILE",
+                         help=".xye/.xy/.dat/.chi pattern, or a .gr G(r) for a PDF fit")
+        dat.add_argument("--x", choices=("tth", "q"),
+                         help="what the first column is, for files without a header")
+        add_radiation_options(dat)
+        dat.add_argument("--blank", metavar="FILE", help="solvent/capillary pattern, scaled as a background")
+        rng = dat.add_mutually_exclusive_group()
+        rng.add_argument("--range", metavar="QMIN:QMAX", help="fitted Q range (1/Å)")
+        rng.add_argument("--tth-range", metavar="MIN:MAX", help="fitted 2theta range (degrees)")
+        par = parser.add_argument_group("refinement")
+        par.add_argument("--refine", default=None,
+                         help="what to refine: scale,background,adp,size,expansion,zero,fractions,twin,cell,"
+                              "tilt "
+                              f"[{POWDER_REFINE}]; cell = a_A, b_A, c_A (+-3 %%) and tilt = tilt_ab_deg, "
+                              "tilt_c_deg (gamma CsPbX3, 0-25 degrees) for a single crystal (no --population "
+                              "or mixture; not together), re-histogramming its stored pair table; "
+                              "PDF fits: scale,adp,expansion,qdamp,qbroad,delta1,delta2,"
+                              f"size,spdiameter [{PDF_REFINE}]")
+        par.add_argument("--twin-states", metavar="NM,NM,...",
+                         help="twin density as a mixture of states with these mean domain sizes (nm) "
+                              "plus the untwinned crystal; use with --twin and --refine twin")
+        par.add_argument("--twin-seeds", metavar="1-8", help="seeds of every twinned state [1-4]")
+        par.add_argument("--background", metavar="chebyshev:N",
+                         help="Chebyshev background of order N [chebyshev:4]")
+        par.add_argument("--adp", metavar="GROUP=B,...", help="start B (Å^2) per ADP group or element")
+        par.add_argument("--polarization", default=None, metavar="none|lab|sync[:F]",
+                         help="polarization correction of 2theta data [sync]; refused for Q data")
+        par.add_argument("--caglioti", metavar="U,V,W", help="instrument resolution (deg^2), pseudo-Voigt")
+        par.add_argument("--max-nfev", type=positive_int, default=200,
+                         help="largest number of model evaluations [200]")
+        pdf = parser.add_argument_group("PDF fits (--data FILE.gr)")
+        pdf.add_argument("--xyz", metavar="FILE", help="model atoms from an XYZ file instead of a structure")
+        pdf.add_argument("--rrange", action="append", metavar="RMIN:RMAX",
+                         help="fitted r range in Å [1:20]; repeat it or give a comma list for "
+                              "range-resolved fits (one refinement per range)")
+        pdf.add_argument("--qmin", type=nonneg_float, default=None,
+                         help="lower Q of the data's transform, 1/Å [header, else 0]; removes the "
+                              "small-angle scattering of the model as in the data")
+        pdf.add_argument("--qmax", type=positive_float, default=None,
+                         help="upper Q of the data's transform (termination ripples), 1/Å [header]")
+        pdf.add_argument("--qdamp", type=nonneg_float, default=0.0,
+                         help="Q resolution envelope exp(-(qdamp r)^2/2), start value [0] 1/Å")
+        pdf.add_argument("--qbroad", type=nonneg_float, default=0.0,
+                         help="peak broadening sigma^2 (1 + qbroad^2 r^2), start value [0] 1/Å")
+        pdf.add_argument("--delta2", type=nonneg_float, default=0.0,
+                         help="correlated motion sigma^2 (1 - delta2/r^2), start value [0] Å^2")
+        pdf.add_argument("--spdiameter", type=positive_float, default=None,
+                         help="spherical envelope diameter (PDFgui), Å [none]")
+        out = parser.add_argument_group("output")
+        out.add_argument("--out", required=True, metavar="PROJECT.h5",
+                         help="project file with data, model, fit and the per-size Debye sums (reusable)")
+        out.add_argument("--reuse", metavar="PROJECT.h5",
+                         help="reuse the per-size Debye sums stored in a project of an earlier fit with the "
+                              "same model, sizes and range (nothing is recomputed)")
+        out.add_argument("--report", metavar="FILE.md", help="Markdown report")
+        out.add_argument("--json", metavar="FILE", help="figures of merit, parameters and sizes as JSON")
+        add_output_options(parser, out)
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        inputs = [("--data", args.data), ("--blank", args.blank), ("--model", args.model),
+                  ("--cif", args.cif), ("--xyz", args.xyz), ("--reuse", args.reuse)]
+        outputs = OutputFiles(force=args.force, inputs=inputs)
+        outputs.plan("--out", args.out, "project")
+        outputs.plan("--report", args.report, "report")
+        outputs.plan("--json", args.json, "json")
+        if Path(args.data).suffix.lower() == ".gr":
+            return run_pdf_fit(args, outputs)
+        return run_pattern_fit(args, outputs)
+
+
+def warn(messages: list[str]) -> None:
+    """Print each warning on its own line on stderr."""
+    for message in messages:
+        print(f"nanotwin: warning: {message}", file=sys.stderr)
+
+
+def _fit_options(args: argparse.Namespace, model) -> None:
+    """The model's instrument and fit settings from the options (all checked before computing)."""
+    from nanotwin_core.model import FitSpec, Instrument
+
+    order = None
+    if args.background:
+        kind, _, n = args.background.partition(":")
+        if kind != "chebyshev" or not n.isdigit():
+            raise NanotwinError(f"--background must look like chebyshev:N, got {args.background!r}")
+        order = int(n)
+    refine = [r.strip() for r in (args.refine or POWDER_REFINE).split(",") if r.strip()]
+    caglioti = tuple(parse_floats(args.caglioti, "--caglioti U,V,W (deg^2)", 3)) if args.caglioti else None
+    model.instrument = Instrument(polarization=args.polarization, caglioti=caglioti)
+    model.fit = FitSpec(
+        refine=refine, background_order=order,
+        q_range=parse_range(args.range, 2, "--range") if args.range else None,
+        tth_range=parse_range(args.tth_range, 2, "--tth-range") if args.tth_range else None,
+        blank=str(Path(args.blank).resolve()) if args.blank else None, max_nfev=args.max_nfev,
+    )
+    model.validate()
+
+
+def _read_data(args: argparse.Namespace):
+    """The data and the blank, checked for axis, wavelength and polarization."""
+    from nanotwin_core.scattering.polarization import polarization_fraction
+
+    if args.xyz or args.rrange:
+        raise NanotwinError("--xyz and --rrange are for PDF fits (a .gr data file)")
+    wavelength = wavelength_of(args)
+    data = read_pattern(args.data, x_kind=args.x, wavelength=wavelength)
+    warn(check_pattern(data, x_kind_given=args.x, wavelength_given=wavelength))
+    if args.polarization is None:
+        args.polarization = "sync" if data.x_kind == "tth" else "none"
+    elif data.x_kind == "q" and polarization_fraction(args.polarization) is not None:
+        raise NanotwinError(f"--polarization {args.polarization}: {args.data} is on a Q axis, taken as "
+                            "already corrected; the polarization factor applies to 2theta data")
+    blank = None
+    if args.blank:
+        blank = read_pattern(args.blank, x_kind=args.x)
+        if blank.wavelength is None:
+            blank.wavelength = data.wavelength
+        warn(check_blank(blank, data))
+    return data, blank
+
+
+def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
+    """Read and check everything, refine, then write the project, JSON and report together."""
+    from nanotwin_core.actions import fit_model
+    from nanotwin_core.io.project import open_project, size_databases_from_project
+
+    data, _blank = _read_data(args)
+    model = model_from_args(args)
+    _fit_options(args, model)
+    databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
+    reused = set(databases)
+    t0 = time.perf_counter()
+    with FractionBar("size database", quiet=args.quiet) as bar, \
+            StepBar("refinement", quiet=args.quiet, unit="eval") as steps:
+        problem, result = fit_model(model, data, blank_x_kind=args.x, progress=bar, databases=databases,
+                                    callback=lambda _v, rwp: steps(f"Rwp = {rwp:.5f}"))
+    elapsed = time.perf_counter() - t0
+    project, summary, populations = fit_project(args, model, data, problem, result, elapsed)
+    if reused & set(project.cache_meta.get(k, {}).get("key") for k in project.cache_meta):
+        print(f"  size database reused from {args.reuse}")
+    print_fit(result, summary, populations, elapsed)
+    write_fit_outputs(args, outputs, project, summary,
+                      lambda: fit_report(result, summary, populations, Path(args.data).name))
+    return 0

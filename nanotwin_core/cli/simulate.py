@@ -1,0 +1,161 @@
+"""``nanotwin simulate``: the powder pattern (and G(r)) of a model, an XYZ file or a population."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from nanotwin_core._version import __version__
+from nanotwin_core.cli.model_args import (
+    build_from_args,
+    describe_crystal,
+    grid_from_args,
+    model_from_args,
+    model_header,
+    radiation_from_args,
+)
+from nanotwin_core.cli.options import (
+    add_grid_options,
+    add_model_options,
+    add_output_options,
+    nonneg_float,
+    parse_adp,
+    positive_float,
+)
+from nanotwin_core.cli.outputs import OutputFiles
+from nanotwin_core.cli.progress import FractionBar
+from nanotwin_core.errors import NanotwinError
+from nanotwin_core.io.data import write_gr, write_pattern
+from nanotwin_core.io.xyz import read_xyz
+from nanotwin_core.population.table import population_header
+
+
+class CLICommand:
+    """powder pattern (and PDF) by the Debye scattering equation"""
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        add_model_options(parser, max_atoms=True)
+        parser.add_argument("--xyz", metavar="FILE", help="atoms from an XYZ file instead of a model")
+        add_grid_options(parser)
+        pdf = parser.add_argument_group("pair distribution function")
+        pdf.add_argument("--pdf", metavar="FILE.gr", help="also write G(r) (needs --qmax and --rmax)")
+        pdf.add_argument("--qmin", type=nonneg_float, default=0.0,
+                         help="lower Q limit of the transform [0] 1/Å")
+        pdf.add_argument("--qmax", type=positive_float, help="upper Q limit of the transform, 1/Å")
+        pdf.add_argument("--rmax", type=positive_float, help="largest r, Å")
+        pdf.add_argument("--rstep", type=positive_float, default=0.01, help="r step [0.01] Å")
+        pdf.add_argument("--qdamp", type=nonneg_float, default=0.0,
+                         help="Gaussian envelope exp(-(r qdamp)^2/2) [0] 1/Å")
+        pdf.add_argument("--lorch", action="store_true", help="Lorch modification function")
+        out = parser.add_argument_group("output")
+        out.add_argument("--out", required=True, metavar="FILE.xye", help="pattern: x, I columns")
+        add_output_options(parser, out)
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        outputs = OutputFiles(force=args.force, inputs=[("--xyz", args.xyz), ("--cif", args.cif)])
+        outputs.plan("--out", args.out, "pattern")
+        outputs.plan("--pdf", args.pdf, "gr")
+        if args.pdf:
+            if args.qmax is None or args.rmax is None:
+                raise NanotwinError("--pdf needs --qmax Q and --rmax R")
+            if args.population:
+                raise NanotwinError("--pdf with --population is not supported: give one crystal for G(r)")
+            if args.qmin >= args.qmax:
+                raise NanotwinError(f"--qmin {args.qmin} must be below --qmax {args.qmax}")
+        q, x, x_kind, wavelength = grid_from_args(args)
+        with outputs:
+            if args.population:
+                said = _simulate_population(args, outputs, x, x_kind, wavelength)
+            else:
+                said = _simulate_crystal(args, outputs, q, x, x_kind, wavelength)
+            outputs.commit()
+        print("\n".join(said))
+        return 0
+
+
+def _axis_lines(x_kind: str, wavelength: float | None, radiation) -> list[str]:
+    from nanotwin_core.scattering.radiation import XRay
+
+    energy = radiation.anomalous_energy if isinstance(radiation, XRay) else None
+    wants_anomalous = isinstance(radiation, XRay) and radiation.anomalous
+    return [
+        f"axis: {'2theta (degrees)' if x_kind == 'tth' else 'Q (1/A)'}",
+        f"wavelength: {wavelength:.8g} A" if wavelength else "wavelength: none",
+        "anomalous: " + ("off" if energy is None else f"on at {energy:.5g} keV")
+        + (" (no wavelength or energy given: f' = f'' = 0)" if energy is None and wants_anomalous else ""),
+        f"radiation: {radiation.kind}",
+    ]
+
+
+def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength) -> list[str]:
+    """Stage the pattern (and G(r)) of one crystal; returns the lines to print once written."""
+    from nanotwin_core.scattering import compute_histograms, compute_pdf, debye_intensity, polarization_factor
+    from nanotwin_core.structures.adp import adp_groups_of, check_adp_names
+
+    radiation = radiation_from_args(args)
+    adp = parse_adp(args.adp)
+    if args.xyz:
+        crystal = read_xyz(args.xyz)
+        source = f"xyz {args.xyz}"
+    else:
+        crystal = build_from_args(args)
+        source = describe_crystal(crystal)
+    check_adp_names(adp, adp_groups_of(crystal.adp_groups, crystal.elements))
+    t0 = time.perf_counter()
+    with FractionBar("pair histograms", quiet=args.quiet) as bar:
+        hist = compute_histograms(crystal, n_threads=args.threads, progress=bar)
+    intensity = debye_intensity(hist, q, b_iso=adp, radiation=radiation)
+    if x_kind == "tth":
+        intensity = intensity * polarization_factor(x, args.polarization)
+    elapsed = time.perf_counter() - t0
+    header = [
+        f"nanotwin {__version__} simulate",
+        f"model: {source}",
+        *_axis_lines(x_kind, wavelength, radiation),
+        f"adp (B, A^2): {json.dumps(adp) if adp else 'B = 0 for every group'}",
+        f"polarization: {args.polarization}",
+        f"atoms: {crystal.n_atoms}; pairs: {int(hist.n_pairs)}; time: {elapsed:.3f} s",
+        f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
+    ]
+    outputs.stage("--out", lambda path: write_pattern(path, x, intensity, header_lines=header))
+    said = [f"wrote {args.out}: {len(x)} points, {crystal.n_atoms} atoms, {elapsed:.3f} s"]
+    if args.pdf:
+        r, g = compute_pdf(hist, qmin=args.qmin, qmax=args.qmax, rmax=args.rmax, rstep=args.rstep,
+                           qdamp=args.qdamp, lorch=args.lorch, b_iso=adp, radiation=radiation)
+        gr_header = header[:2] + [
+            f"qmin: {args.qmin} qmax: {args.qmax} qdamp: {args.qdamp} lorch: {args.lorch}",
+            "columns: r (A) G(r) (1/A^2)",
+        ]
+        outputs.stage("--pdf", lambda path: write_gr(path, r, g, header_lines=gr_header))
+        said.append(f"wrote {args.pdf}: {len(r)} points")
+    return said
+
+
+def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength) -> list[str]:
+    """The number-weighted mean pattern of a log-normal size population (the fits' size database)."""
+    from nanotwin_core.actions import compute_pattern
+
+    if args.xyz:
+        raise NanotwinError("--population builds its crystals from a model: not with --xyz")
+    model = model_from_args(args)
+    model.instrument.polarization = args.polarization
+    with FractionBar("size database", quiet=args.quiet) as bar:
+        result = compute_pattern(model, x, x_kind=x_kind, wavelength=wavelength, progress=bar)
+    info = result.info
+    header = [
+        f"nanotwin {__version__} simulate (population)",
+        f"model: {model_header(model)}",
+        *_axis_lines(x_kind, wavelength, model.radiation),
+        f"polarization: {args.polarization}",
+        f"population (number-based, nm): {population_header(model.population)}",
+        f"size grid: {info['n_sizes']} crystals; intensity fraction left out "
+        f"{info['intensity_fraction_out']:.2e}; time: {info['seconds']:.2f} s",
+        "intensity: number-weighted mean per crystal (electrons^2 units)",
+        f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
+        *(f"note: {message}" for message in result.messages),
+    ]
+    outputs.stage("--out", lambda path: write_pattern(path, x, result.intensity, header_lines=header))
+    return [f"wrote {args.out}: {len(x)} points, {info['n_sizes']} crystal sizes, {info['seconds']:.2f} s"]
