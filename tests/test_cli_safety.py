@@ -147,6 +147,7 @@ def test_any_value_error_is_one_line_and_debug_shows_the_traceback(work, monkeyp
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["fit", "--data", "DATA", *PBS, "--out", "f.h5", "--max-nfev", "0"], "--max-nfev"),
+    (["fit", "--data", "DATA", "--structure", "PbS-rocksalt", "--out", "f.h5"], "--size-ab NM and --size-c"),
     (["simulate", *PBS[:4], "--population", "D=3,sD=5", "--q", "1:2:0.1", "--out", "b.xye"], "too wide"),
     (["build", "--structure", "CsPbBr3-gamma", "--size-ab", "4", "--size-c", "4", "--twin", "1/2<001>{110}",
       "--boundaries", "1000", "--out", "c.xyz"], "cannot place 1000"),
