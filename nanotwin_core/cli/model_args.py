@@ -13,6 +13,7 @@ import numpy as np
 from nanotwin_core.cli.options import parse_adp, parse_floats, parse_range, parse_seeds
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import q_from_tth
+from nanotwin_core.io.pattern_checks import check_q_reachable
 from nanotwin_core.model import Model, PopulationSpec, read_model_toml
 
 DEFAULT_Q_GRID = "0.5:20:0.005"
@@ -165,16 +166,6 @@ def wavelength_of(args: argparse.Namespace) -> float | None:
     if args.wavelength is not None:
         return args.wavelength
     return wavelength_from_energy(args.energy) if args.energy is not None else None
-
-
-def check_q_reachable(q_max: float, wavelength: float | None, what: str) -> None:
-    """Refuse Q beyond 4 pi / lambda: no scattering angle reaches it at that wavelength."""
-    if wavelength is not None and q_max > 4 * np.pi / wavelength:
-        raise NanotwinError(
-            f"{what} reaches Q = {q_max:.4g} 1/Å, beyond 4 pi/lambda = {4 * np.pi / wavelength:.4g} 1/Å "
-            f"at lambda = {wavelength:.6g} Å: no scattering angle gives it; use a shorter wavelength "
-            "(higher --energy) or a smaller QMAX"
-        )
 
 
 def grid_from_args(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str, float | None]:

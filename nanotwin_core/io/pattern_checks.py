@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import math
 
-from nanotwin_core.errors import InputFileError
+from nanotwin_core.errors import InputFileError, NanotwinError
 from nanotwin_core.io.data import PatternData, axis_hint, declared_wavelength
 
 AXIS_WORDS = {"tth": "2theta (degrees)", "q": "Q (1/Å)"}
 # no diffraction instrument reaches this (4 pi / 0.1 Å); above it a "Q" column is almost surely 2theta
 Q_LIMIT_WITHOUT_WAVELENGTH = 125.0
+
+
+def check_q_reachable(q_max: float, wavelength: float | None, what: str) -> None:
+    """Refuse Q beyond 4 pi / lambda (1/Å): no scattering angle reaches it at that wavelength (Å)."""
+    if wavelength is not None and q_max > 4 * math.pi / wavelength:
+        raise NanotwinError(
+            f"{what} reaches Q = {q_max:.4g} 1/Å, beyond 4 pi/lambda = {4 * math.pi / wavelength:.4g} 1/Å "
+            f"at lambda = {wavelength:.6g} Å: no scattering angle gives it; use a shorter wavelength "
+            "(higher --energy) or a smaller QMAX"
+        )
 
 
 def check_pattern(data: PatternData, *, x_kind_given: str | None = None,
