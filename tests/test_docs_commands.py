@@ -132,14 +132,14 @@ def test_long_doc_commands_are_named(doc, command) -> None:
     pytest.skip(f"marked long in {doc}, not run by the default tests: {command}")
 
 
-@pytest.mark.parametrize("doc", ["guide.md"])
+@pytest.mark.parametrize("doc", [REPO / "README.md", DOCS / "guide.md"], ids=["README.md", "guide.md"])
 def test_doc_python_examples_run(doc, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    text = (DOCS / doc).read_text(encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
     blocks = [body for lang, body in BLOCK.findall(text) if lang == "python"]
     assert blocks
     for body in blocks:
-        exec(compile(body, f"{doc} example", "exec"), {})  # our own documentation, not user input
+        exec(compile(body, f"{doc.name} example", "exec"), {})  # our own documentation, not user input
 
 
 def test_doc_images_exist() -> None:
