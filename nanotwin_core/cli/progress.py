@@ -18,7 +18,7 @@ class FractionBar:
     def __init__(self, label: str, *, quiet: bool) -> None:
         self._bar = tqdm(total=1000, desc=label, unit="‰", leave=False, file=sys.stderr,
                          disable=not progress_enabled(quiet), bar_format="{desc} {percentage:3.0f}%|{bar}| "
-                         "{elapsed} {postfix}")
+                         "{elapsed}{postfix}")
 
     def __call__(self, fraction: float, message: str = "") -> None:
         self._bar.n = int(round(1000 * min(max(fraction, 0.0), 1.0)))
