@@ -115,7 +115,7 @@ class SizeDatabase:
 
         try:
             if meta.get("format") != "nanotwin.SizeDatabase/1":
-                raise ValueError(f"unknown format {meta.get('format')!r}")
+                raise NanotwinError(f"unknown format {meta.get('format')!r}")
             types = [AtomType(str(e), str(g), float(o)) for e, g, o in meta["types"]]
             db = cls(shape=str(meta["shape"]), counts=np.asarray(arrays["counts"], np.int64),
                      sizes_nm=np.asarray(arrays["sizes_nm"], float), types=types,
