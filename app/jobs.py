@@ -424,7 +424,7 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
         problem = prepare_fit(request.model, request.data, request.settings, structure=request.structure,
                               progress=db_progress, cancel=cancel, databases=request.databases)
     else:
-        problem.params = problem._params0.copy()
+        problem.params = problem.start_params.copy()
     apply_rows(problem, request.rows)
     if progress:
         progress("refining…")

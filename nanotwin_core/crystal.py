@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nanotwin_core.errors import NanotwinError
+
 
 @dataclass
 class LatticeContent:
@@ -102,7 +104,7 @@ class Crystal:
         n = len(self.positions)
         self.elements = np.asarray(self.elements, dtype="U4")
         if self.elements.shape != (n,):
-            raise ValueError(f"elements has {self.elements.shape[0]} entries for {n} positions")
+            raise NanotwinError(f"elements has {self.elements.shape[0]} entries for {n} positions")
         if self.adp_groups is None:
             self.adp_groups = self.elements.astype("U16")
         self.adp_groups = np.asarray(self.adp_groups, dtype="U16")
@@ -112,9 +114,9 @@ class Crystal:
         self.variant = _column(self.variant, n, 0, np.int32)
         for name in ("adp_groups", "occupancy", "exclusion", "domain", "variant"):
             if len(getattr(self, name)) != n:
-                raise ValueError(f"{name} has {len(getattr(self, name))} entries for {n} atoms")
+                raise NanotwinError(f"{name} has {len(getattr(self, name))} entries for {n} atoms")
         if np.any(self.occupancy < 0) or np.any(self.occupancy > 1):
-            raise ValueError("occupancy must be within [0, 1]")
+            raise NanotwinError("occupancy must be within [0, 1]")
 
     def __len__(self) -> int:
         return len(self.positions)

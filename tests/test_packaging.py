@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,13 +71,3 @@ def test_bundle_recipe_names_existing_files() -> None:
     assert (REPO / "packaging" / "entry.py").exists()
     build = (REPO / "packaging" / "build_bundle.sh").read_text(encoding="utf-8")
     assert "check_bundle.sh" in build and (REPO / "packaging" / "check_bundle.sh").exists()
-
-
-def test_numba_cache_defaults_to_a_user_folder() -> None:
-    code = ("import os, nanotwin_core, numba; print(os.environ['NUMBA_CACHE_DIR']); "
-            "print(numba.config.CACHE_DIR)")
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    env_dir, numba_dir = out.stdout.split()
-    assert env_dir == numba_dir
-    assert "nanotwin" in env_dir and not env_dir.startswith(str(REPO))

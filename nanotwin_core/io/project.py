@@ -33,7 +33,7 @@ import h5py
 import numpy as np
 
 from nanotwin_core._version import __version__
-from nanotwin_core.errors import InputFileError
+from nanotwin_core.errors import InputFileError, NanotwinError
 
 FORMAT_NAME = "nanotwin-project"
 SCHEMA_VERSION = 2
@@ -95,7 +95,7 @@ def save_project(project: Project, path: str | Path) -> Path:
 
 def _check_name(name: str) -> str:
     if not name or "/" in name or name in (".", ".."):
-        raise ValueError(f"invalid name for a project entry: {name!r}")
+        raise NanotwinError(f"invalid name for a project entry: {name!r}")
     return name
 
 
@@ -114,7 +114,7 @@ def _write_arrays(group: h5py.Group, arrays: dict, meta: dict) -> None:
         for key, values in columns.items():
             arr = np.asarray(values)
             if arr.dtype.kind in "OUS":
-                raise ValueError(f"{name}/{key}: only numeric arrays are stored in projects")
+                raise NanotwinError(f"{name}/{key}: only numeric arrays are stored in projects")
             g.create_dataset(_check_name(key), data=arr, compression=_compression(arr))
         g.attrs["json"] = _json(meta.get(name, {}))
 
@@ -188,7 +188,7 @@ def histograms_from_cache(arrays: dict[str, np.ndarray], meta: dict):
     from nanotwin_core.scattering.types import PairHistograms
 
     if meta.get("kind") != "pair_histograms":
-        raise ValueError(f"cache entry of kind {meta.get('kind')!r} is not pair histograms")
+        raise NanotwinError(f"cache entry of kind {meta.get('kind')!r} is not pair histograms")
     return PairHistograms.from_arrays(arrays, {k: v for k, v in meta.items() if k != "kind"})
 
 
@@ -227,14 +227,14 @@ def crystal_from_cache(arrays: dict[str, np.ndarray], meta: dict):
     from nanotwin_core.crystal import Crystal
 
     if meta.get("kind") != "crystal":
-        raise ValueError(f"cache entry of kind {meta.get('kind')!r} is not a crystal")
+        raise NanotwinError(f"cache entry of kind {meta.get('kind')!r} is not a crystal")
     elements = np.asarray(meta["elements"], dtype="U4")
     groups = np.asarray(meta["adp_groups"], dtype="U16")
     el_idx = np.asarray(arrays["element_index"], np.int64)
     gr_idx = np.asarray(arrays["adp_group_index"], np.int64)
     if el_idx.size and (el_idx.min() < 0 or el_idx.max() >= len(elements)
                         or gr_idx.min() < 0 or gr_idx.max() >= len(groups)):
-        raise ValueError("crystal element or ADP-group index out of range")
+        raise NanotwinError("crystal element or ADP-group index out of range")
     return Crystal(
         positions=arrays["positions"], elements=elements[el_idx], adp_groups=groups[gr_idx],
         occupancy=arrays["occupancy"], exclusion=arrays["exclusion"], domain=arrays["domain"],

@@ -40,6 +40,7 @@ from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import REFINABLE, Model
+from nanotwin_core.refine.instrument import InstrumentProfile
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
 from nanotwin_core.structures.files import resolve_structure
@@ -128,6 +129,12 @@ class DSEFitProblem:
     grid_out: float = 0.0
     messages: list[str] = field(default_factory=list)
     components: list[FitComponent] = field(default_factory=list)
+    # the points the model is evaluated at: the fitted ones, padded by the instrument profile's
+    # reach (the convolution needs the neighbours of the range's edges); None = ``mask``
+    eval_mask: np.ndarray | None = None
+    static_columns: np.ndarray | None = None  # (n_points, k) background and blank columns
+    resolution: InstrumentProfile | None = None  # Caglioti convolution of 2theta data
+    start_params: object | None = None  # the parameters as prepare_fit set them (a copy)
 
     # ------------------------------------------------------------------ model
     def size_weights(self, values: dict[str, float]) -> np.ndarray:
@@ -170,7 +177,8 @@ class DSEFitProblem:
     def population_pattern(self, values: dict[str, float]) -> np.ndarray:
         """Scale-free model curve (polarization and resolution applied) on the data grid.
 
-        Evaluated on the fitted points only (zero elsewhere): the database covers the fitted range.
+        Evaluated on the fitted points, padded by the instrument profile's reach where there is
+        one, convolved, then zero outside the fitted points (the database covers that range).
         """
         return self._pattern(self.database, self.size_weights(values), values)
 
@@ -178,7 +186,7 @@ class DSEFitProblem:
         b_iso = {k[2:]: v for k, v in values.items() if k.startswith("B_")}
         if hasattr(database, "update"):  # cell / tilt refinements (structure_fit.StructureDatabase)
             database.update(values)
-        m = self.mask
+        m = self.mask if self.eval_mask is None else self.eval_mask
         q = self.q_model(values)[m]
         part = database.intensity(
             weights, q, b_iso=b_iso, radiation=self.radiation, expansion=values.get("expansion", 0.0),
@@ -192,8 +200,9 @@ class DSEFitProblem:
 
                 tth = self.x[m] - values.get("zero", 0.0)
                 curve[m] *= polarization_factor(tth, self.settings.polarization)
-            if self.settings.caglioti is not None:
-                curve = self._resolution.apply(self.x, curve)
+            if self.resolution is not None:
+                curve = self.resolution.apply(self.x, curve)
+                curve[~self.mask] = 0.0
         return curve
 
     @property
@@ -209,7 +218,8 @@ class DSEFitProblem:
             cols = [self.component_pattern(values, c) for c in self.components]
         else:
             cols = [sum(c.fraction * self.component_pattern(values, c) for c in self.components)]
-        cols.extend(self._static_columns.T)
+        if self.static_columns is not None:
+            cols.extend(self.static_columns.T)
         return np.column_stack(cols)
 
     def with_data(self, data) -> DSEFitProblem:
@@ -224,8 +234,7 @@ class DSEFitProblem:
             raise NanotwinError("with_data needs a pattern on the same x grid")
         new = copy.copy(self)
         new.data = data
-        new.params = copy.deepcopy(self._params0)
-        new._params0 = self._params0
+        new.params = copy.deepcopy(self.start_params)
         new.messages = list(self.messages)
         return new
 
@@ -578,7 +587,12 @@ def prepare_fit(
 
     # ---- size grid and database
     shape = model.shape
-    q_fit = q_all[mask]
+    resolution, eval_mask = None, mask
+    if settings.caglioti is not None and data.x_kind == "tth":
+        u, v, w = settings.caglioti
+        resolution = InstrumentProfile(u=u, v=v, w=w, lambda1=data.wavelength)
+        eval_mask = resolution.reach_mask(x, mask)  # convolve over the padded range, mask after
+    q_fit = q_all[eval_mask]
     margin = 0.06 if "expansion" in settings.refine else 0.0
     q_lo = max(0.0, q_fit.min() * (1 - margin) - 0.05)
     q_hi = q_fit.max() * (1 + margin) + 0.05
@@ -692,13 +706,10 @@ def prepare_fit(
         population_kind=None if model.population is None else kind,
         grid=grid, grid_out=grid_out, messages=messages, components=components,
     )
-    problem._params0 = params.copy()
-    problem._static_columns = np.column_stack(static) if static else np.zeros((len(x), 0))
-    if settings.caglioti is not None and data.x_kind == "tth":
-        from nanotwin_core.refine.instrument import InstrumentProfile
-
-        u, v, w = settings.caglioti
-        problem._resolution = InstrumentProfile(u=u, v=v, w=w, lambda1=data.wavelength)
+    problem.start_params = params.copy()
+    problem.static_columns = np.column_stack(static) if static else np.zeros((len(x), 0))
+    problem.resolution = resolution
+    problem.eval_mask = eval_mask
     return problem
 
 

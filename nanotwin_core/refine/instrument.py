@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from nanotwin_core.cache_keys import content_key
 from nanotwin_core.errors import NanotwinError
 
 __all__ = [
@@ -219,8 +220,7 @@ class InstrumentProfile:
             self.x_l,
             self.y_l,
             self.cutoff,
-            tth.size,
-            hash(tth.tobytes()),
+            content_key(tth),
         )
         cached = getattr(self, "_cache", None)
         if cached is not None and cached[0] == key:

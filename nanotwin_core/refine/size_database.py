@@ -27,6 +27,7 @@ from scipy.interpolate import CubicSpline
 
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.numba_setup import call_parallel
 from nanotwin_core.scattering.debye import debye_from_sums
 from nanotwin_core.scattering.radiation import Radiation
 
@@ -69,7 +70,7 @@ class SizeDatabase:
             raise NanotwinError(f"need {self.n_sizes} size weights, got {w.shape}")
         # accumulate in float64: the sums must be smooth in the weights (finite-difference
         # derivatives over the size parameters); float32 accumulation leaves ~1e-7 noise
-        s = _weighted_sinc(self.sinc, np.flatnonzero(w).astype(np.int64), w)
+        s = call_parallel(_weighted_sinc, self.sinc, np.flatnonzero(w).astype(np.int64), w)
         return s, w @ self.self_sums
 
     def intensity(
@@ -114,7 +115,7 @@ class SizeDatabase:
 
         try:
             if meta.get("format") != "nanotwin.SizeDatabase/1":
-                raise ValueError(f"unknown format {meta.get('format')!r}")
+                raise NanotwinError(f"unknown format {meta.get('format')!r}")
             types = [AtomType(str(e), str(g), float(o)) for e, g, o in meta["types"]]
             db = cls(shape=str(meta["shape"]), counts=np.asarray(arrays["counts"], np.int64),
                      sizes_nm=np.asarray(arrays["sizes_nm"], float), types=types,

@@ -22,6 +22,7 @@ How S_ab is evaluated (``method``):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 import numba
@@ -30,8 +31,10 @@ import scipy.fft
 from numba import njit, prange
 from scipy.interpolate import make_interp_spline
 
+from nanotwin_core.cache_keys import content_key
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.numba_setup import call_parallel
 from nanotwin_core.scattering.form_factors import element_of
 from nanotwin_core.scattering.radiation import Radiation, as_radiation
 from nanotwin_core.scattering.types import AtomType, PairHistograms
@@ -65,7 +68,8 @@ def _is_uniform(q: np.ndarray) -> bool:
     return bool(d[0] > 0 and np.max(np.abs(d - d[0])) <= 1e-9 * max(abs(d[0]), 1e-300) + 1e-12 * abs(q[-1]))
 
 
-_CHIRP_CACHE: dict = {}
+_CHIRP_CACHE: dict = {}  # chirp spectra by (m, nq, a, size); filled by any thread
+_CHIRP_LOCK = threading.Lock()
 
 
 def _czt_uniform(
@@ -79,7 +83,8 @@ def _czt_uniform(
     a = dq * r_step
     size = scipy.fft.next_fast_len(m + nq - 1)
     key = (m, nq, a, size)
-    spec = _CHIRP_CACHE.get(key)
+    with _CHIRP_LOCK:
+        spec = _CHIRP_CACHE.get(key)
     if spec is None:
         c = np.zeros(size, dtype=np.complex128)
         mm = np.arange(max(m, nq), dtype=np.float64)
@@ -87,9 +92,10 @@ def _czt_uniform(
         c[:nq] = chirp[:nq]
         c[size - (m - 1) :] = chirp[1:m][::-1]
         spec = scipy.fft.fft(c, workers=workers)
-        if len(_CHIRP_CACHE) > 16:
-            _CHIRP_CACHE.clear()
-        _CHIRP_CACHE[key] = spec
+        with _CHIRP_LOCK:
+            if len(_CHIRP_CACHE) > 16:
+                _CHIRP_CACHE.clear()
+            _CHIRP_CACHE[key] = spec
     kk = k.astype(np.float64)
     pre = np.exp(1j * (q0 * r_step * kk + 0.5 * a * kk * kk))
     x = np.zeros((n_p, size), dtype=np.complex128)
@@ -122,7 +128,7 @@ def sinc_sums(
         raise NanotwinError("q must be >= 0 1/Å")
     if method not in ("auto", "czt", "direct"):
         raise NanotwinError(f"method must be 'auto', 'czt' or 'direct', got {method!r}")
-    key = ("sinc", hash(q.tobytes()), len(q), float(expansion), method)
+    key = ("sinc", content_key(q), float(expansion), method)
     cache = hist._cache
     if key in cache:
         return cache[key]
@@ -134,7 +140,8 @@ def sinc_sums(
         out = np.zeros((n_p, len(q)))
         for p in range(n_p):
             if len(hist.exact_r[p]):
-                out[p] = _direct_sums(
+                out[p] = call_parallel(
+                    _direct_sums,
                     np.ascontiguousarray(hist.exact_r[p]),
                     np.ascontiguousarray(hist.exact_w[p], dtype=np.float64),
                     qe,
@@ -148,7 +155,7 @@ def sinc_sums(
             for p in range(n_p):
                 nz = np.nonzero(hist.counts[p])[0]
                 if len(nz):
-                    out[p] = _direct_sums(r[nz], hist.counts[p, nz], qe)
+                    out[p] = call_parallel(_direct_sums, r[nz], hist.counts[p, nz], qe)
         elif _is_uniform(qe) and (expansion == 0.0 or method == "czt"):
             out = _czt_uniform(
                 hist.counts, hist.r_step, qe[0], (qe[-1] - qe[0]) / (len(qe) - 1), len(qe), _workers()

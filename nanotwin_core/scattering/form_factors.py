@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 import xraydb
 
+from nanotwin_core.errors import NanotwinError
 from nanotwin_core.structures.elements import element_of, normalise_symbol
 
 __all__ = ["HC_KEV_ANGSTROM", "anomalous", "element_of", "energy_from_wavelength", "f0", "form_factor",
@@ -24,14 +25,14 @@ HC_KEV_ANGSTROM = 12.398419843320026  # h c in keV Å
 def energy_from_wavelength(wavelength_angstrom: float) -> float:
     """Photon energy in keV for a wavelength in Å."""
     if not wavelength_angstrom > 0:
-        raise ValueError(f"wavelength must be > 0 Å, got {wavelength_angstrom}")
+        raise NanotwinError(f"wavelength must be > 0 Å, got {wavelength_angstrom}")
     return HC_KEV_ANGSTROM / wavelength_angstrom
 
 
 def wavelength_from_energy(energy_kev: float) -> float:
     """Wavelength in Å for a photon energy in keV."""
     if not energy_kev > 0:
-        raise ValueError(f"energy must be > 0 keV, got {energy_kev}")
+        raise NanotwinError(f"energy must be > 0 keV, got {energy_kev}")
     return HC_KEV_ANGSTROM / energy_kev
 
 
@@ -42,11 +43,11 @@ def _check_f0_symbol(symbol: str) -> str:
     try:
         ions = xraydb.f0_ions(el)
     except Exception as exc:  # xraydb raises plain errors for unknown elements
-        raise ValueError(f"unknown element {symbol!r}") from exc
+        raise NanotwinError(f"unknown element {symbol!r}") from exc
     if not ions:
-        raise ValueError(f"no form factor for {symbol!r}")
+        raise NanotwinError(f"no form factor for {symbol!r}")
     if sym not in ions:
-        raise ValueError(f"no form factor for ion {symbol!r}; known: {', '.join(ions)}")
+        raise NanotwinError(f"no form factor for ion {symbol!r}; known: {', '.join(ions)}")
     return sym
 
 
@@ -55,7 +56,7 @@ def f0(symbol: str, s: np.ndarray | float) -> np.ndarray:
     sym = _check_f0_symbol(symbol)
     s_arr = np.atleast_1d(np.asarray(s, dtype=float))
     if np.any(s_arr < 0):
-        raise ValueError("s must be >= 0")
+        raise NanotwinError("s must be >= 0")
     return np.asarray(xraydb.f0(sym, s_arr), dtype=float).reshape(np.shape(s_arr))
 
 
@@ -64,12 +65,12 @@ def anomalous(symbol: str, energy_kev: float) -> tuple[float, float]:
     """Chantler f'(E), f''(E) in electrons for an element at a photon energy in keV."""
     el = element_of(symbol)
     if not energy_kev > 0:
-        raise ValueError(f"energy must be > 0 keV, got {energy_kev}")
+        raise NanotwinError(f"energy must be > 0 keV, got {energy_kev}")
     try:
         fp = float(xraydb.f1_chantler(el, energy_kev * 1000.0))
         fpp = float(xraydb.f2_chantler(el, energy_kev * 1000.0))
     except Exception as exc:
-        raise ValueError(f"no anomalous scattering data for {symbol!r} at {energy_kev} keV") from exc
+        raise NanotwinError(f"no anomalous scattering data for {symbol!r} at {energy_kev} keV") from exc
     return fp, fpp
 
 
@@ -100,10 +101,10 @@ def neutron_length(symbol: str) -> complex:
     try:
         atom = getattr(periodictable, el)
     except AttributeError as exc:
-        raise ValueError(f"unknown element {symbol!r}") from exc
+        raise NanotwinError(f"unknown element {symbol!r}") from exc
     b = atom.neutron.b_c
     if b is None:
-        raise ValueError(f"no neutron scattering length for {symbol!r}")
+        raise NanotwinError(f"no neutron scattering length for {symbol!r}")
     b_i = getattr(atom.neutron, "b_c_i", None) or 0.0
     return complex(b, -abs(b_i)) if b_i else complex(b, 0.0)
 
@@ -120,4 +121,4 @@ def form_factor(
         return xray_form_factor(symbol, q, energy_kev, anomalous_dispersion)
     if radiation == "neutron":
         return np.full(np.shape(q), neutron_length(symbol), dtype=complex)
-    raise ValueError(f"radiation must be 'xray' or 'neutron', got {radiation!r}")
+    raise NanotwinError(f"radiation must be 'xray' or 'neutron', got {radiation!r}")

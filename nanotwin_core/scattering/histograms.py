@@ -10,6 +10,7 @@ import numpy as np
 
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.numba_setup import call_parallel, thread_count
 from nanotwin_core.scattering.kernels_allpairs import (
     allpairs_fine_chunk,
     exact_type_pair_distances,
@@ -23,15 +24,6 @@ from nanotwin_core.scattering.types import AtomType, PairHistograms, type_pairs
 MAX_EXACT_PAIRS = 60_000_000  # exact (unbinned) all-pairs mode keeps every distance in memory
 _FLUSH_PAIRS = 1e9  # packed per-thread histograms are unpacked to float64 this often
 _SAFE_FLUSH_PAIRS = 1.6e7  # < 2^24: no bin's count field (nor offset field) can wrap in a window
-
-
-def _threads(n_threads: int | None) -> int:
-    limit = int(numba.config.NUMBA_NUM_THREADS)
-    if n_threads is None:
-        return max(1, min(limit, numba.get_num_threads()))
-    if int(n_threads) < 1:
-        raise NanotwinError(f"n_threads must be >= 1, got {n_threads}")
-    return min(int(n_threads), limit)
 
 
 def assign_types(elements, adp_groups, occupancy) -> tuple[list[AtomType], np.ndarray]:
@@ -155,11 +147,11 @@ def _run_all_pairs(
         c1 = min(max(c1, c0 + 1), len(bstart))
         done = float(cum[c1 - 1] - base)
         if window > 0 and window + done > flush_pairs:
-            if flush_fine(hist, fine, fine_t) != round(window):
+            if call_parallel(flush_fine, hist, fine, fine_t) != round(window):
                 return False
             window = 0.0
         t0 = time.perf_counter()
-        allpairs_fine_chunk(x, y, z, tix, bounds, pidx, bstart, blen, c0, c1, inv, hist, nt)
+        call_parallel(allpairs_fine_chunk, x, y, z, tix, bounds, pidx, bstart, blen, c0, c1, inv, hist, nt)
         dt = time.perf_counter() - t0
         window += done
         if dt > 0:
@@ -167,7 +159,7 @@ def _run_all_pairs(
         c0 = c1
         if progress is not None:
             progress(float(cum[c0 - 1]) / total if total else 1.0)
-    return flush_fine(hist, fine, fine_t) == round(window)
+    return call_parallel(flush_fine, hist, fine, fine_t) == round(window)
 
 
 def all_pairs_histograms(
@@ -196,7 +188,7 @@ def all_pairs_histograms(
         return _exact_all_pairs(types, tix, x, y, z, excl, bounds, pairs, pidx, tcount, osum, n_pairs, meta)
     r_bound = float(np.linalg.norm(pos.max(axis=0) - pos.min(axis=0))) + 1.0 if n else 1.0
     n_fine = n_fine_bins(r_bound, smp)
-    nt = _threads(n_threads)
+    nt = thread_count(n_threads)
     inv = 1.0 / smp.dr_fine
     fine = np.zeros((len(pairs), n_fine))
     fine_t = np.zeros((len(pairs), n_fine))

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from nanotwin_core import numba_setup  # noqa: F401 - sets numba's cache folder before the kernels
+
 T_SCALE = 4096.0  # offset quantum: 1/4096 of a fine bin
 _TILE = 1024  # partner atoms per tile
 COUNT_SHIFT = 40

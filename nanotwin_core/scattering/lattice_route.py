@@ -19,12 +19,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.fft
 from numba import njit, prange
 
 from nanotwin_core.crystal import LatticeContent, LatticeDescription
 from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.numba_setup import call_parallel, thread_count
 from nanotwin_core.scattering.sampling import SCHEME_CODES, Sampling, resolve_sampling
 from nanotwin_core.scattering.types import AtomType, PairHistograms, type_pairs
 
@@ -277,8 +279,6 @@ def rehistogram(
     """Histograms of a stored pair table, optionally with a new cell (3x3 rows, Å) or new atom
     offsets of the contents (same atoms and order; ``LatticeContent`` or (m, 3) fractional arrays).
     """
-    from nanotwin_core.scattering.histograms import _threads
-
     smp = resolve_sampling(sampling)
     cell = table.cell if cell is None else np.asarray(cell, dtype=float)
     if cell.shape != (3, 3):
@@ -297,7 +297,7 @@ def rehistogram(
         return _exact_lattice(table, nb, apos, atype, aexcl, cstart, pairs, pidx, meta)
     r_bound = _r_bound(table, nb, apos)
     n_bins = int(np.ceil(r_bound / smp.r_step)) + 4
-    nt = _threads(n_threads)
+    nt = thread_count(n_threads)
     hist = np.zeros((nt, len(pairs), n_bins + 1))
     sizes = np.diff(cstart)
     work = sizes[table.entry_k] * sizes[table.entry_l]
@@ -305,8 +305,6 @@ def rehistogram(
     total = float(cum[-1]) if len(cum) else 0.0
     e0 = 0
     target = 2e7
-    import numba
-
     old = numba.get_num_threads()
     numba.set_num_threads(nt)
     try:
@@ -317,7 +315,8 @@ def rehistogram(
             e1 = int(np.searchsorted(cum, base + target, side="right")) + 1
             e1 = min(max(e1, e0 + nt), table.n_entries)
             t0 = time.perf_counter()
-            _lattice_chunk(
+            call_parallel(
+                _lattice_chunk,
                 table.entry_k,
                 table.entry_l,
                 table.entry_u,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import gemmi
 
-from nanotwin_core.errors import InputFileError
+from nanotwin_core.errors import InputFileError, NanotwinError
 from nanotwin_core.structures.structure import Cell, Site, Structure
 
 _EIGHT_PI2 = 8 * math.pi**2
@@ -40,13 +40,13 @@ def _element(type_symbol: str | None, label: str) -> str:
     raw = type_symbol or label
     letters = re.match(r"[A-Za-z]{1,2}", raw)
     if not letters:
-        raise ValueError(f"cannot tell the element of site {label!r}")
+        raise NanotwinError(f"cannot tell the element of site {label!r}")
     sym = letters.group(0)
     for candidate in (sym[:2], sym[:1]):
         el = gemmi.Element(candidate.capitalize())
         if el.atomic_number > 0:
             return el.name
-    raise ValueError(f"unknown element {raw!r} at site {label!r}")
+    raise NanotwinError(f"unknown element {raw!r} at site {label!r}")
 
 
 def read_cif(path: str | Path, *, split_sites: bool = False, block: str | None = None) -> Structure:
@@ -78,7 +78,7 @@ def _structure_from_block(path: Path, b: gemmi.cif.Block, split_sites: bool) -> 
         lengths = [_number(b.find_value(f"_cell_length_{x}")) for x in "abc"]
         angles = [_number(b.find_value(f"_cell_angle_{x}")) or 90.0 for x in ("alpha", "beta", "gamma")]
         if any(v is None for v in lengths):
-            raise ValueError("missing cell length (_cell_length_a/b/c)")
+            raise NanotwinError("missing cell length (_cell_length_a/b/c)")
         cell = Cell(*lengths, *angles)
     except ValueError as exc:
         raise InputFileError(path, f"bad cell: {exc}") from None
@@ -120,7 +120,7 @@ def _structure_from_block(path: Path, b: gemmi.cif.Block, split_sites: bool) -> 
         try:
             frac = tuple(_number(row[i]) for i in (1, 2, 3))
             if any(v is None for v in frac):
-                raise ValueError(f"site {label}: missing fractional coordinate")
+                raise NanotwinError(f"site {label}: missing fractional coordinate")
             element = _element(gemmi.cif.as_string(row[4]) if row.has(4) else None, label)
             occ = _number(row[5]) if row.has(5) else None
             u = _number(row[6]) if row.has(6) else None

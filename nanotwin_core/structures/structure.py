@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 import gemmi
 import numpy as np
 
+from nanotwin_core.errors import NanotwinError
+
 # Positions closer than this (in fractional units, per axis after wrapping) are one site.
 _DUPLICATE_TOL = 1e-4
 # Split positions of one exclusion label closer than this (Å) belong to one exclusion cluster.
@@ -31,10 +33,10 @@ class Cell:
     def __post_init__(self) -> None:
         for name in ("a", "b", "c"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"cell length {name} must be > 0 Å, got {getattr(self, name)}")
+                raise NanotwinError(f"cell length {name} must be > 0 Å, got {getattr(self, name)}")
         for name in ("alpha", "beta", "gamma"):
             if not 0 < getattr(self, name) < 180:
-                raise ValueError(f"cell angle {name} must be in (0, 180) degrees")
+                raise NanotwinError(f"cell angle {name} must be in (0, 180) degrees")
 
     @property
     def matrix(self) -> np.ndarray:
@@ -78,12 +80,12 @@ class Site:
 
     def __post_init__(self) -> None:
         if len(self.frac) != 3:
-            raise ValueError(f"site {self.label}: need three fractional coordinates")
+            raise NanotwinError(f"site {self.label}: need three fractional coordinates")
         object.__setattr__(self, "frac", tuple(float(x) for x in self.frac))
         if not 0 < self.occupancy <= 1:
-            raise ValueError(f"site {self.label}: occupancy must be in (0, 1]")
+            raise NanotwinError(f"site {self.label}: occupancy must be in (0, 1]")
         if self.b_iso < 0:
-            raise ValueError(f"site {self.label}: B must be >= 0 Å^2")
+            raise NanotwinError(f"site {self.label}: B must be >= 0 Å^2")
         if not self.adp_group:
             object.__setattr__(self, "adp_group", self.element)
 
@@ -126,11 +128,11 @@ class Structure:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sites", tuple(self.sites))
         if not self.sites:
-            raise ValueError(f"structure {self.name}: no sites")
+            raise NanotwinError(f"structure {self.name}: no sites")
         try:
             self.space_group()
         except ValueError as exc:
-            raise ValueError(f"structure {self.name}: unknown space group {self.spacegroup!r}") from exc
+            raise NanotwinError(f"structure {self.name}: unknown space group {self.spacegroup!r}") from exc
 
     def space_group(self) -> gemmi.SpaceGroup:
         """The gemmi space group (raises ValueError if the symbol is unknown)."""
