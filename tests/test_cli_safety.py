@@ -127,7 +127,7 @@ def test_energy_too_low_is_one_line_exit_2(work) -> None:
                           "--size-ab", "3", "--size-c", "3", "--q", "1:2:0.01", "--energy", "0.001",
                           "--out", "a.xye"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
-    assert "4 pi/lambda" in one_error_line(out.stderr)
+    assert "keV" in one_error_line(out.stderr)  # the beam is refused before the grid
 
 
 def test_any_value_error_is_one_line_and_debug_shows_the_traceback(work, monkeypatch, capsys) -> None:

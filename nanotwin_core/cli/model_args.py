@@ -172,6 +172,7 @@ def grid_from_args(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, st
     """(q, x, x_kind, wavelength) from the GRID options, checked against the physics."""
     from nanotwin_core.scattering.polarization import polarization_fraction
 
+    radiation_from_args(args)  # the beam itself first (e.g. an energy outside the X-ray tables)
     wavelength = wavelength_of(args)
     polarized = polarization_fraction(args.polarization) is not None
     if args.tth:
