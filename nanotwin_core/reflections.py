@@ -87,3 +87,27 @@ def _atomic_number(element: str) -> int:
     import periodictable
 
     return int(getattr(periodictable, element).number)
+
+
+def pseudocubic_a(cell_matrix: np.ndarray, n_pb: float) -> float:
+    """Pseudocubic cell a_p = (V_cell / Z_Pb)^(1/3) (Å) from a cell (rows, Å) and its Pb count."""
+    if not n_pb > 0:
+        raise ValueError("the cell holds no Pb: no pseudocubic cell")
+    return float((abs(np.linalg.det(np.asarray(cell_matrix, float))) / n_pb) ** (1.0 / 3.0))
+
+
+def pseudocubic_a_of_structure(structure) -> float | None:
+    """a_p (Å) of a ``Structure`` (None when it holds no Pb)."""
+    table = structure.expand()
+    n_pb = float(np.sum(np.asarray(table.occupancy)[np.asarray(table.elements) == "Pb"]))
+    return pseudocubic_a(structure.cell.matrix, n_pb) if n_pb > 0 else None
+
+
+def pseudocubic_a_of_crystal(crystal) -> float | None:
+    """a_p (Å) from a crystal's parent cell and lattice contents (None when unknown or no Pb)."""
+    if crystal is None or crystal.cell is None or crystal.lattice is None:
+        return None
+    lat = crystal.lattice
+    n_nodes_per_cell = 1.0 / abs(np.linalg.det(np.asarray(lat.node_basis_frac, float)))
+    pb_per_node = float(np.mean([np.sum(c.occupancy[c.elements == "Pb"]) for c in lat.contents]))
+    return pseudocubic_a(crystal.cell, n_nodes_per_cell * pb_per_node) if pb_per_node > 0 else None

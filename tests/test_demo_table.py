@@ -31,3 +31,11 @@ def test_table_needs_an_orthorhombic_reference() -> None:
     demo = Demo("t", "t", "t", models=(ModelSpec("alpha", "CsPbBr3-alpha", size_ab_nm=3, size_c_nm=3),))
     with pytest.raises(NanotwinError, match="orthorhombic"):
         superstructure_table(demo)
+
+
+def test_demo_info_carries_pair_count():
+    from nanotwin_core.demos import ModelSpec, model_histograms
+
+    _s, hist, info = model_histograms(ModelSpec("small", "CsPbBr3-gamma", size_ab_nm=2.5, size_c_nm=2.5))
+    n = info["n_atoms"]
+    assert info["n_pairs"] == pytest.approx(n * (n - 1) / 2) == pytest.approx(hist.n_pairs)
