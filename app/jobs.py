@@ -1,70 +1,40 @@
-"""Core calls the workers run: warm-up, build + compute, demos, refinements. No Qt, no widgets.
+"""Core calls the window's jobs run: warm-up, build + compute, demos, refinements. No Qt.
 
 Every function takes ``progress`` and ``cancel`` callables (the core's convention) and returns
-plain results; the core packages are imported lazily, so the window starts while they land.
+plain results; ``tasks.CoreJob`` runs them in a worker.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nanotwin_core.errors import NanotwinError
+from nanotwin_core.actions import fit_parts
+from nanotwin_core.builder import build_crystal
+from nanotwin_core.crystal import LatticeContent, LatticeDescription, crystal_from_lattice
+from nanotwin_core.demos import build_model_crystal, compute_demo, default_adp, get_demo
+from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.refine.dse_fit import _add_size_params, population_summary, prepare_fit
+from nanotwin_core.refine.parameters import Parameter, ParameterSet
+from nanotwin_core.refine.report import format_esd, markdown_report, result_json
+from nanotwin_core.reflections import pseudocubic_a_of_structure
+from nanotwin_core.scattering import compute_histograms, debye_intensity
+from nanotwin_core.scattering.radiation import XRay
+from nanotwin_core.structures.library import get_structure
 
 LIVE_ATOM_LIMIT = 20_000  # atoms: live (slider-driven) recomputes stay under ~1 s on one thread
 DEFAULT_Q = (0.5, 6.0, 0.002)
 DEFAULT_WAVELENGTH = 0.565468
 
 
-class CoreMissing(NanotwinError):
-    """A core package the GUI needs is not installed in this version yet."""
-
-
-def core_missing_message(exc: Exception) -> str:
-    """A one-line 'not yet' message for a missing core package."""
-    return f"This part of the core is not available in this version yet ({exc})."
-
-
-def _core():
-    try:
-        from nanotwin_core.builder import build_crystal  # noqa: F401
-        from nanotwin_core.scattering import compute_histograms, debye_intensity  # noqa: F401
-        from nanotwin_core.structures.library import get_structure  # noqa: F401
-    except ImportError as exc:
-        raise CoreMissing(core_missing_message(exc)) from exc
-
-
-def list_structure_names() -> list[str]:
-    """Built-in structure names (the INTERFACES list when the library has not landed yet)."""
-    try:
-        from nanotwin_core.structures.library import list_structures
-
-        names = list(list_structures())
-        return [getattr(n, "name", str(n)) for n in names]
-    except ImportError:
-        out = []
-        for x in ("Cl", "Br", "I"):
-            out += [f"CsPb{x}3-{p}" for p in ("alpha", "alpha-split", "beta", "gamma")]
-        return [*out, "CsPbI3-delta", "CsPbBr3-gamma-410K"]
-
-
-def get_structure(name: str):
-    """A built-in structure (CoreMissing while the library is absent)."""
-    try:
-        from nanotwin_core.structures.library import get_structure as core_get
-    except ImportError as exc:
-        raise CoreMissing(core_missing_message(exc)) from exc
-    return core_get(name)
-
-
 def tiny_crystal():
     """A 2 x 2 x 2 cubic CsPbBr3 crystal made by hand (for warm-up and tests)."""
-    from nanotwin_core.crystal import LatticeContent, LatticeDescription, crystal_from_lattice
-
     a = 5.87
     content = LatticeContent(
         frac=np.array([[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]], float),
@@ -82,14 +52,21 @@ def tiny_crystal():
 
 def warm_up(progress: Callable | None = None, cancel: Callable | None = None) -> str:
     """Compile the numba kernels by computing the pattern of a tiny crystal."""
-    try:
-        from nanotwin_core.scattering import compute_histograms, debye_intensity
-    except ImportError as exc:
-        raise CoreMissing(core_missing_message(exc)) from exc
     t0 = time.perf_counter()
-    hist = compute_histograms(tiny_crystal(), n_threads=1, cancel=cancel)
+    hist = compute_histograms(tiny_crystal(), cancel=cancel)
     debye_intensity(hist, np.linspace(0.5, 6, 50))
     return f"Numerical kernels ready ({time.perf_counter() - t0:.1f} s)"
+
+
+def estimate_atoms(settings) -> float:
+    """Atoms of the dock's model, roughly (5 atoms per pseudocubic cell of ~5.9 Å)."""
+    if settings.shape == "prism":
+        vol = np.pi / 4 * settings.size_ab_nm**2 * settings.size_c_nm
+    elif settings.shape == "sphere":
+        vol = np.pi / 6 * settings.size_nm**3
+    else:
+        vol = settings.size_nm**3
+    return vol * 1000.0 / 5.9**3 * 5
 
 
 @dataclass
@@ -108,14 +85,6 @@ class ComputeResult:
     histograms: dict = field(default_factory=dict)  # label -> PairHistograms (kept for projects)
 
 
-def _n_pairs(hist) -> int | None:
-    n = getattr(hist, "n_pairs", None)
-    try:
-        return int(np.sum(n)) if n is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 def build_and_compute(
     settings,
     structure=None,
@@ -127,15 +96,6 @@ def build_and_compute(
     cancel: Callable | None = None,
 ) -> ComputeResult:
     """Build the model of ``settings`` (a ModelSettings) and compute its pattern(s)."""
-    _core()
-    from nanotwin_app.plots.ticks import pseudocubic_a_of_structure
-
-    from nanotwin_core.builder import build_crystal
-    from nanotwin_core.demos import default_adp
-    from nanotwin_core.errors import Cancelled
-    from nanotwin_core.scattering import compute_histograms, debye_intensity
-    from nanotwin_core.scattering.radiation import XRay
-
     t0 = time.perf_counter()
     if structure is None:
         structure = get_structure(settings.structure)
@@ -175,7 +135,7 @@ def build_and_compute(
                 progress((i + float(f)) / len(models))
 
         hist = compute_histograms(crystal, n_threads=n_threads, progress=frac_progress, cancel=cancel)
-        pairs += _n_pairs(hist) or 0
+        pairs += int(hist.n_pairs)
         histograms[label] = hist
         curves[label] = (q, debye_intensity(hist, q, b_iso=b_iso, radiation=radiation))
     info = {k: v for k, v in (crystal.info or {}).items() if k != "boundaries"}
@@ -188,12 +148,6 @@ def build_and_compute(
 
 def run_demo(name: str, progress: Callable | None = None, cancel: Callable | None = None) -> ComputeResult:
     """Compute a core demo and build the crystal of its most twinned model for the viewer."""
-    _core()
-    from nanotwin_app.plots.ticks import pseudocubic_a_of_structure
-
-    from nanotwin_core.builder import build_crystal
-    from nanotwin_core.demos import compute_demo, get_demo
-
     t0 = time.perf_counter()
     demo = get_demo(name)
     result = compute_demo(demo, progress=progress, cancel=cancel)
@@ -201,11 +155,7 @@ def run_demo(name: str, progress: Callable | None = None, cancel: Callable | Non
     structure = get_structure(spec.structure)
     if progress:
         progress(f"building {spec.label} for the 3D view")
-    crystal = build_crystal(
-        structure, shape="prism", size_ab_nm=spec.size_ab_nm, size_c_nm=spec.size_c_nm,
-        twins=spec.twins, boundaries=spec.boundaries, domain_size_nm=spec.domain_size_nm,
-        seed=spec.seeds[0],
-    )
+    crystal = build_model_crystal(structure, spec, spec.seeds[0], cancel)
     crystal.info.setdefault("label", spec.label)
     pairs = sum(int(info.get("n_pairs", 0) or 0) for info in result.info.values())
     return ComputeResult(
@@ -263,9 +213,6 @@ def preview_rows(model, settings, x_kind: str, structure=None) -> list[dict]:
     Same names, start values and bounds as ``nanotwin_core.refine.dse_fit.prepare_fit`` (single
     population; mixtures appear after the first run).
     """
-    from nanotwin_core.refine.dse_fit import _add_size_params
-    from nanotwin_core.refine.parameters import ParameterSet
-
     if structure is None:
         structure = get_structure(model.structure)
     refine = set(settings.refine)
@@ -289,8 +236,6 @@ def preview_rows(model, settings, x_kind: str, structure=None) -> list[dict]:
 
 def fit_key(model, settings, data, structure=None) -> str:
     """What the size database of a fit depends on: equal keys = the prepared problem is reused."""
-    import json
-
     d = model.to_dict()
     d.pop("adp", None)  # start B values do not change the database
     s = {k: getattr(settings, k) for k in ("refine", "background_order", "q_range", "tth_range",
@@ -348,10 +293,6 @@ def apply_rows(problem, rows: list[dict]) -> None:
     Linear coefficients (scale, bkg_k) are solved in every evaluation unless the row is not
     refined or fixed: then they are held at the row's value.
     """
-    import math
-
-    from nanotwin_core.refine.parameters import Parameter
-
     params = problem.params
     linear = dict(zip(problem.linear_names, problem.nonneg, strict=True))
     for row in rows:
@@ -380,16 +321,12 @@ def apply_rows(problem, rows: list[dict]) -> None:
 def _calc(problem, values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
     """(y_calc, background + blank) on the data grid for parameter values incl. the linear
     coefficients (the core's ``fit_parts``)."""
-    from nanotwin_core.actions import fit_parts
-
     parts = fit_parts(problem, {**{n: 0.0 for n in problem.linear_names}, **values})
     return parts.total, parts.background + (parts.blank if parts.blank is not None else 0.0)
 
 
 def population_markdown(populations: list[dict]) -> str:
     """The size-population section of a report (value(esd) per quantity)."""
-    from nanotwin_core.refine.report import format_esd
-
     lines = ["", "## Size population", "", "| population | quantity | value |", "|---|---|---|"]
     for pop in populations:
         esd = pop.get("esd", {}) or {}
@@ -408,9 +345,6 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
     ``progress`` receives fractions and messages while the size database is built, then
     ``FitProgress`` reports; ``cancel()`` is polled at every model evaluation.
     """
-    from nanotwin_core.refine.dse_fit import population_summary, prepare_fit
-    from nanotwin_core.refine.report import markdown_report, result_json
-
     t0 = time.perf_counter()
     problem = request.problem
     if problem is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from nanotwin_app.docks.teaching_dock import LIVE_MAX_ATOMS, TeachingCache, TeachingRequest, compute_teaching
+from nanotwin_core.teaching import LIVE_MAX_ATOMS, TeachingCache, TeachingRequest, compute_teaching
 
 SIZES_NM = (3.0, 4.0, 4.5)
 TILTS = (12.0, 12.5, 13.0, 13.5, 14.0, 14.5)

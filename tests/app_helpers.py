@@ -43,3 +43,27 @@ def fake_window(qtbot, tmp_path, monkeypatch):
     w = MainWindow(settings, use_gl=False, warm_up=False, headless=True)
     qtbot.addWidget(w)
     return w
+
+
+def save_and_wait(window, path, qtbot, timeout: int = 30_000) -> bool:
+    """Save the window's project to ``path`` (a job) and wait for its end; True when written."""
+    outcome = []
+    window.projects.saved.connect(lambda _p: outcome.append(True))
+    window.projects.save_failed.connect(lambda _p, _m: outcome.append(False))
+    if not window.projects.save_to(path):
+        return False
+    qtbot.waitUntil(lambda: bool(outcome) and not window.projects.busy(), timeout=timeout)
+    return outcome[-1]
+
+
+def open_and_wait(window, path, qtbot, timeout: int = 30_000) -> bool:
+    """Open ``path`` in the window (a project is read in a job) and wait; True when shown."""
+    outcome = []
+    window.projects.opened.connect(lambda _p, _l: outcome.append(True))
+    window.projects.open_failed.connect(lambda _p, _m: outcome.append(False))
+    if not window.open_file(path):
+        return False
+    if not window.projects.busy() and not outcome:  # not a project: opened at once
+        return True
+    qtbot.waitUntil(lambda: bool(outcome) and not window.projects.busy(), timeout=timeout)
+    return outcome[-1]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from nanotwin_app.plots.pattern_panel import axis_to_q, q_to_axis, scale_intensity
-from nanotwin_app.plots.ticks import pseudocubic_a, pseudocubic_ticks
+from nanotwin_app.plots.ticks import pseudocubic_ticks
 from nanotwin_app.viewer3d import adapters
 
 from nanotwin_core.crystal import LatticeContent, LatticeDescription, crystal_from_lattice
+from nanotwin_core.reflections import pseudocubic_a
 
 
 def two_domain_crystal(n: int = 4):
@@ -49,7 +50,7 @@ def test_colour_by_domain_and_element_differ():
 
 def test_sizes_follow_ionic_radii():
     sizes = adapters.atom_sizes(np.array(["Pb", "Br", "Cs", "Xx"]), scale=1.0)
-    radii = adapters.element_radii()
+    radii = adapters.IONIC_RADII
     assert sizes[0] == pytest.approx(2 * radii["Pb"])
     assert sizes[1] == pytest.approx(2 * radii["Br"])
     assert sizes[3] == pytest.approx(2 * adapters.DEFAULT_RADIUS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app_helpers import dispose
+from app_helpers import dispose, open_and_wait, save_and_wait
 from nanotwin_app.main_window import MainWindow
 from PySide6.QtCore import QSettings
 
@@ -33,7 +33,7 @@ def _window(tmp_path, name: str) -> MainWindow:
 
 def _fit(window, qtbot) -> None:
     window.refine_dock_widget.run_button.click()
-    qtbot.waitUntil(lambda: not window.fit_running(), timeout=120_000)
+    qtbot.waitUntil(lambda: not window.fits.running(), timeout=120_000)
     assert window.workspace.fit is not None
 
 
@@ -50,7 +50,7 @@ def test_population_fit_sums_survive_the_project(qtbot, tmp_path, simulated, mon
         _fit(first, qtbot)
         assert len(ws.size_databases) == 1
         rwp = ws.fit.rwp
-        first.save_project_to(tmp_path / "p.h5")
+        assert save_and_wait(first, tmp_path / "p.h5", qtbot)
     finally:
         dispose(first, qtbot)
 
@@ -60,7 +60,7 @@ def test_population_fit_sums_survive_the_project(qtbot, tmp_path, simulated, mon
     monkeypatch.setattr(sdb, "build_size_database", forbidden)
     second = _window(tmp_path, "b.ini")
     try:
-        assert second.open_project(tmp_path / "p.h5")
+        assert open_and_wait(second, tmp_path / "p.h5", qtbot)
         assert len(second.workspace.size_databases) == 1
         _fit(second, qtbot)  # a new fit from the reopened project: the stored sums are used
         assert second.workspace.fit.rwp == pytest.approx(rwp, rel=1e-6)

@@ -102,7 +102,7 @@ def test_window_shows_sigma_and_fit_difference(window, tmp_path):
     path = tmp_path / "obs.xye"
     rows = "".join(f"{q:.6f} {y:.6f} {s:.6f}\n" for q, y, s in zip(Q, Y_OBS, SIGMA, strict=True))
     path.write_text("# axis: Q (1/A)\n" + rows)
-    assert window.load_data(path)
+    assert window.files.load_data(path)
     panel = window.pattern_panel
     np.testing.assert_allclose(panel.sigma, SIGMA, atol=1e-6)  # the file's sigma reaches the panel
     y_calc = Y_OBS - 0.3 * np.cos(Q)
@@ -243,7 +243,7 @@ def test_file_menu_exports_svg_and_cif(window, qtbot, tmp_path, monkeypatch):
     assert len(back.sites) == len(ref.sites)
     # and of an imported CIF
     src = write_cif(get_structure("CsPbI3-delta"), tmp_path / "src.cif")
-    assert window.import_cif(src)
+    assert window.files.import_structure(src)
     assert window.workspace.settings.structure.startswith("(imported")
     texts["Export CIF…"].trigger()
     delta = read_cif(tmp_path / "delta.cif")

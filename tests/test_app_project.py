@@ -5,7 +5,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-from app_helpers import dispose
+from app_helpers import dispose, open_and_wait, save_and_wait
 from nanotwin_app import jobs
 from nanotwin_app.main_window import MainWindow
 from nanotwin_app.workspace import ModelSettings
@@ -60,7 +60,7 @@ def populate(window, qtbot, data) -> None:
     dock.background_spin.setValue(2)
     dock.qmin_spin.setValue(1.2)
     dock.run_button.click()
-    qtbot.waitUntil(lambda: not window.fit_running(), timeout=60_000)
+    qtbot.waitUntil(lambda: not window.fits.running(), timeout=60_000)
     dock.accept_button.click()
     assert ws.fit is not None and ws.fit.status == "accepted"
     window.pattern_panel.wavelength_spin.setValue(0.7093)
@@ -89,6 +89,8 @@ def test_saved_project_reopens_identically(window, qtbot, tmp_path, simulated, m
     target = tmp_path / "my project.h5"
     monkeypatch.setattr(window, "ask_save_path", lambda *a, **k: str(target))
     window.save_action.trigger()
+    assert window.projects.busy()  # written in a job, never on the GUI thread
+    qtbot.waitUntil(lambda: not window.projects.busy(), timeout=30_000)
     assert target.exists() and not ws.dirty
     assert "my project.h5" in window.windowTitle()
     fit_curves = curves_of(window.pattern_panel)
@@ -101,7 +103,8 @@ def test_saved_project_reopens_identically(window, qtbot, tmp_path, simulated, m
     forbid_computing(monkeypatch)
     other = new_window(qtbot, tmp_path, "other.ini")
     monkeypatch.setattr(other, "ask_open_path", lambda *a, **k: str(target))
-    other.open_project_action.trigger()
+    with qtbot.waitSignal(other.projects.opened, timeout=30_000):
+        other.open_project_action.trigger()
     assert not other.runner.running
     ow = other.workspace
     assert ow.settings == ws.settings
@@ -144,7 +147,7 @@ def test_saved_project_reopens_identically(window, qtbot, tmp_path, simulated, m
 def test_damaged_projects_give_a_message_and_lose_nothing(window, qtbot, tmp_path, simulated, monkeypatch):
     populate(window, qtbot, simulated)
     good = tmp_path / "good.h5"
-    assert window.save_project_to(good)
+    assert save_and_wait(window, good, qtbot)
     window.workspace.set_dirty(True)  # unsaved work in the window
     before = curves_of(window.pattern_panel)
     fit, crystal, data = window.workspace.fit, window.workspace.crystal, window.workspace.data
@@ -167,7 +170,7 @@ def test_damaged_projects_give_a_message_and_lose_nothing(window, qtbot, tmp_pat
     for path, words in ((junk, "not a readable HDF5"), (cut, "cut.h5"), (damaged, "out of range"),
                         (newer, "newer")):
         messages.clear()
-        assert not window.open_file(path)
+        assert not open_and_wait(window, path, qtbot)
         assert len(messages) == 1 and path.name in messages[0] and words in messages[0], messages
         assert "Nothing was changed" in messages[0]
         assert window.workspace.fit is fit and window.workspace.crystal is crystal
@@ -182,7 +185,7 @@ def test_damaged_projects_give_a_message_and_lose_nothing(window, qtbot, tmp_pat
 def test_drop_h5_opens_it(window, qtbot, tmp_path, simulated):
     populate(window, qtbot, simulated)
     path = tmp_path / "dropped.h5"
-    assert window.save_project_to(path)
+    assert save_and_wait(window, path, qtbot)
     other = new_window(qtbot, tmp_path, "drop.ini")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
@@ -192,7 +195,8 @@ def test_drop_h5_opens_it(window, qtbot, tmp_path, simulated):
     assert enter.isAccepted()
     drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
-    other.dropEvent(drop)
+    with qtbot.waitSignal(other.projects.opened, timeout=30_000):
+        other.dropEvent(drop)
     assert other.workspace.project_path == path
     assert other.workspace.settings == window.workspace.settings
     assert other.workspace.fit.rows == window.workspace.fit.rows
@@ -207,12 +211,12 @@ def test_unsaved_fit_asks_on_close_saved_does_not(window, qtbot, tmp_path, simul
     monkeypatch.setattr(window, "ask_discard", lambda: asked.append(1) or False)
     assert not window.close()
     assert asked
-    assert window.save_project_to(tmp_path / "p.h5")
+    assert save_and_wait(window, tmp_path / "p.h5", qtbot)
     monkeypatch.setattr(window, "ask_discard", lambda: pytest.fail("asked with nothing unsaved"))
     assert window.close()
 
 
-def test_a_nanotwin_fit_project_opens(window, tmp_path, simulated, monkeypatch):
+def test_a_nanotwin_fit_project_opens(window, qtbot, tmp_path, simulated, monkeypatch):
     """A schema-1 project as ``nanotwin fit`` writes it (no window state) opens in the window."""
     y_calc = simulated.y * 0.98
     summary = {"gof": 1.7, "rwp": 0.05, "rexp": 0.03, "n_points": len(y_calc), "n_params": 4,
@@ -236,7 +240,7 @@ def test_a_nanotwin_fit_project_opens(window, tmp_path, simulated, monkeypatch):
         f.attrs["schema_version"] = 1
         del f["state"]
     forbid_computing(monkeypatch)
-    assert window.open_file(path)
+    assert open_and_wait(window, path, qtbot)
     ws = window.workspace
     assert (ws.settings.structure, ws.settings.shape, ws.settings.size_nm, ws.settings.seed) == (
         "PbS-rocksalt", "sphere", 3.1, 3)
@@ -255,9 +259,9 @@ def test_imported_structure_is_kept(window, qtbot, tmp_path):
     window.workspace.set_imported_structure(st)
     label = window.model_dock_widget.structure_combo.currentText()
     assert label.startswith("(imported")
-    assert window.save_project_to(tmp_path / "cif.h5")
+    assert save_and_wait(window, tmp_path / "cif.h5", qtbot)
     other = new_window(qtbot, tmp_path, "cif.ini")
-    assert other.open_file(tmp_path / "cif.h5")
+    assert open_and_wait(other, tmp_path / "cif.h5", qtbot)
     back = other.workspace.imported_structure
     assert other.workspace.settings.structure == label
     assert other.model_dock_widget.structure_combo.currentText() == label

@@ -52,14 +52,14 @@ def single_crystal_setup(window, data) -> None:
 
 
 def wait_fit(window, qtbot, timeout=60_000) -> None:
-    qtbot.waitUntil(lambda: not window.fit_running(), timeout=timeout)
+    qtbot.waitUntil(lambda: not window.fits.running(), timeout=timeout)
 
 
 def test_run_needs_data_and_says_why(window):
     dock = window.refine_dock_widget
     assert not dock.run_button.isEnabled()
     assert "Load data first" in dock.run_button.toolTip()
-    assert window.start_fit() is None
+    assert window.fits.start() is None
 
 
 def test_fit_through_the_dock_equals_the_core(window, qtbot, simulated):
@@ -123,11 +123,11 @@ def test_accept_revert_and_report(window, qtbot, simulated, tmp_path, monkeypatc
     assert not dock.revert_button.isEnabled()
     assert {r["name"]: r["value"] for r in dock.rows()} == refined
     # the prepared problem (its database) is reused by the next run on the same model and data
-    prepared = window._fit_cache[1]
-    task = window.start_fit()
+    prepared = window.fits.cache[1]
+    task = window.fits.start()
     assert task is not None
     wait_fit(window, qtbot)
-    assert window._fit_cache[1] is prepared
+    assert window.fits.cache[1] is prepared
     monkeypatch.setattr(window, "ask_save_path", lambda *a, **k: str(tmp_path / "report.md"))
     dock.report_button.click()
     text = (tmp_path / "report.md").read_text()
@@ -175,12 +175,12 @@ def test_stop_during_iterations_within_a_second(window, qtbot, simulated, monkey
     monkeypatch.setattr(DSEFitProblem, "basis", basis)
     dock = window.refine_dock_widget
     dock.run_button.click()
-    assert window.fit_running() and dock.stop_button.isEnabled() and not dock.run_button.isEnabled()
+    assert window.fits.running() and dock.stop_button.isEnabled() and not dock.run_button.isEnabled()
     qtbot.waitUntil(lambda: "iteration" in dock.figures_label.text(), timeout=30_000)
     assert "fit: calculated (running)" in window.pattern_panel.curves  # the live curve
     t0 = time.perf_counter()
     dock.stop_button.click()
-    qtbot.waitUntil(lambda: not window.fit_running(), timeout=2000)
+    qtbot.waitUntil(lambda: not window.fits.running(), timeout=2000)
     assert time.perf_counter() - t0 < 1.0
     assert window.workspace.fit is None
     assert "stopped" in dock.status_label.text()
@@ -194,13 +194,13 @@ def test_stop_while_the_size_database_builds(window, qtbot, simulated):
     assert "D_nm" in [r["name"] for r in dock.rows()]
     dock.run_button.click()
     qtbot.wait(1500)
-    assert window.fit_running()
+    assert window.fits.running()
     t0 = time.perf_counter()
     dock.stop_button.click()
-    qtbot.waitUntil(lambda: not window.fit_running(), timeout=2000)
+    qtbot.waitUntil(lambda: not window.fits.running(), timeout=2000)
     assert time.perf_counter() - t0 < 1.0
     assert window.workspace.fit is None
-    assert window._fit_cache is None
+    assert window.fits.cache is None
 
 
 def test_live_reports_are_throttled(simulated):

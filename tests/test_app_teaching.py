@@ -1,101 +1,21 @@
 """Teaching dock (live tilt / twin sliders), zoom autoscale, status-bar pair count, sprite viewer.
 
 Every pattern the dock plots is checked against the engine run independently on the same
-crystal (``powder_pattern`` of a prism built from ``tilted_gamma``).
+crystal (``test_teaching.engine_pattern``); the computation itself is tested in test_teaching.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from nanotwin_app.docks.teaching_dock import (
-    LIVE_MAX_ATOMS,
-    SUPER_WINDOW,
-    TeachingCache,
-    TeachingRequest,
-    compute_teaching,
-    live_q,
-)
 from nanotwin_app.plots.pattern_panel import superstructure_y_range
 from nanotwin_app.plots.ticks import pseudocubic_ticks
 from PySide6.QtCore import QSettings
+from test_teaching import SIZE, engine_pattern, value_near
 
-from nanotwin_core.builder import build_crystal
-from nanotwin_core.demos import default_adp
-from nanotwin_core.scattering import powder_pattern
-from nanotwin_core.scattering.form_factors import energy_from_wavelength
-from nanotwin_core.scattering.radiation import XRay
-from nanotwin_core.structures.tilt import tilted_gamma, tilts_for_slider
+from nanotwin_core.teaching import SUPER_WINDOW
 
-SIZE = 3.0  # nm: 540 atoms, fast
 WAIT_MS = 120_000  # the first update may compile the numba kernels
-
-
-def engine_pattern(halide: str, tilt_deg: float, size_nm: float, q: np.ndarray, wavelength: float = 0.565468,
-                   **twins) -> tuple[np.ndarray, object]:
-    """The engine's pattern of the crystal a request describes, built here from the core alone."""
-    s = tilted_gamma(halide, *tilts_for_slider(tilt_deg, halide))
-    if twins:
-        c = build_crystal(s, shape="prism", size_ab_nm=size_nm, size_c_nm=size_nm, **twins)
-    else:
-        c = build_crystal(s, shape="prism", size_ab_nm=size_nm, size_c_nm=size_nm, lattice="sublattice")
-    return powder_pattern(c, q, b_iso=default_adp(s), radiation=XRay(wavelength=wavelength)), c
-
-
-def value_near(q: np.ndarray, y: np.ndarray, q0: float, tol: float = 0.02) -> float:
-    return float(y[np.abs(q - q0) <= tol].max())
-
-
-# ------------------------------------------------------------------ compute (no Qt)
-def test_live_pattern_equals_engine_and_zero_tilt_has_no_superstructure():
-    cache = TeachingCache()
-    tilted = compute_teaching(TeachingRequest(tilt_deg=15.0, size_nm=SIZE), cache)
-    flat = compute_teaching(TeachingRequest(tilt_deg=0.0, size_nm=SIZE), cache)
-    q = live_q()
-    for res, tilt in ((tilted, 15.0), (flat, 0.0)):
-        ref, crystal = engine_pattern("Br", tilt, SIZE, q)
-        np.testing.assert_allclose(res.curves[res.live_label][1], ref, rtol=1e-9)
-        assert res.crystal.n_atoms == crystal.n_atoms <= LIVE_MAX_ATOMS
-        n = crystal.n_atoms
-        assert res.n_pairs == n * (n - 1) // 2  # no split sites: every pair once
-    # tilted: the superstructure is there (R and M clearly positive)
-    assert tilted.heights["R"] > 0 and tilted.heights["M"] > 0
-    scale = max(abs(v) for v in tilted.heights.values())
-    # zero tilt: every atom already on its ideal site, so I - I0 vanishes at R, M and X
-    for k in ("R", "M", "X"):
-        assert abs(flat.heights[k]) < 1e-9 * scale
-    # ... and the pattern has no peak at the R position: compare with the tilted one there
-    q_r = [t.q for t in pseudocubic_ticks(flat.a_p, 2.2, q_min=1.5) if t.klass == "R"][0]
-    i_t, i_0 = tilted.curves[tilted.live_label][1], flat.curves[flat.live_label][1]
-    zero_t = tilted.curves[next(k for k in tilted.curves if k.startswith("zero tilt"))][1]
-    assert value_near(q, i_t, q_r) - value_near(q, zero_t, q_r) > 0
-    assert np.allclose(flat.curves[next(k for k in flat.curves if k.startswith("zero tilt"))][1], i_0,
-                       rtol=1e-9)
-
-
-def test_twinned_request_matches_engine_and_zero_tilt_cache_is_valid():
-    from nanotwin_core.scattering import compute_histograms, debye_intensity
-    from nanotwin_core.superstructure import zero_tilt
-
-    laws = ("1/2<110>{110}", "1/2<110>{001}", "1/2<001>{110}")
-    req = TeachingRequest(tilt_deg=15.0, size_nm=SIZE, laws=laws, domain_size_nm=1.5, seed=2)
-    res = compute_teaching(req, TeachingCache())
-    q = live_q()
-    ref, twinned = engine_pattern("Br", 15.0, SIZE, q, twins=laws, domain_size_nm=1.5, seed=2)
-    np.testing.assert_allclose(res.curves[res.live_label][1], ref, rtol=1e-9)
-    assert res.crystal.info["n_boundaries"] > 0
-    # the cached zero-tilt pattern (computed from whichever crystal came first) is the same for the
-    # twinned and the untwinned crystal: twins only change which content a node takes
-    _, untwinned = engine_pattern("Br", 15.0, SIZE, q)
-    s = tilted_gamma("Br", *tilts_for_slider(15.0, "Br"))
-    b, e = default_adp(s), energy_from_wavelength(0.565468)
-    z_t = debye_intensity(compute_histograms(zero_tilt(twinned)), q, b_iso=b, radiation=XRay(energy_kev=e))
-    z_u = debye_intensity(compute_histograms(zero_tilt(untwinned)), q, b_iso=b, radiation=XRay(energy_kev=e))
-    np.testing.assert_allclose(z_t, z_u, rtol=1e-9)
-    # a dense mixed-coset network suppresses R against the untwinned crystal (SCIENCE.md §2; in a
-    # 3 nm crystal with 1.5 nm domains the R height can even turn slightly negative)
-    rel = res.relative()
-    assert rel["R"] < 0.8
 
 
 # ------------------------------------------------------------------ zoom autoscale (pure)
@@ -124,8 +44,8 @@ def window(qtbot, tmp_path):
     w = MainWindow(settings, use_gl=False, warm_up=False, headless=True)
     qtbot.addWidget(w)
     yield w
-    w.teaching_dock_widget.shutdown(5000)
-    w.runner.shutdown(2000)
+    w.teaching_dock_widget.shutdown()
+    w.runner.shutdown(5000)
     w.workspace.set_dirty(False)
 
 
@@ -205,14 +125,6 @@ def test_burst_of_slider_moves_ends_with_last_value(qtbot, window):
     assert res.request.domain_size_nm == 2.0 and res.request.tilt_deg == pytest.approx(14.1)
     assert any(k.startswith("untwinned") for k in window.pattern_panel.patterns)
     assert window.pairs_label.text() == f"pairs: {res.n_pairs:,}"
-
-
-def test_demo_info_carries_pair_count():
-    from nanotwin_core.demos import ModelSpec, model_histograms
-
-    _s, hist, info = model_histograms(ModelSpec("small", "CsPbBr3-gamma", size_ab_nm=2.5, size_c_nm=2.5))
-    n = info["n_atoms"]
-    assert info["n_pairs"] == pytest.approx(n * (n - 1) / 2) == pytest.approx(hist.n_pairs)
 
 
 # ------------------------------------------------------------------ sprites (real GL)

@@ -12,12 +12,12 @@ from nanotwin_app import jobs
 from nanotwin_app.docks.model_dock import TwinLawValidator
 from nanotwin_app.main_window import MainWindow
 from nanotwin_app.plots.pattern_panel import PatternPanel
-from nanotwin_app.workers import Task, TaskRunner
+from nanotwin_app.tasks import WARMUP_MESSAGE, CoreJob, JobRunner
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMenu
 
-from nanotwin_core.errors import Cancelled
+from nanotwin_core.errors import Cancelled, NanotwinError
 
 Q = np.linspace(0.5, 6.0, 800)
 
@@ -132,36 +132,58 @@ def core_style(progress=None, cancel=None):
 
 @pytest.mark.parametrize("fn", [endless, core_style])
 def test_worker_cancels_within_a_second(qtbot, fn):
-    runner = TaskRunner()
-    task = Task(fn)
-    with qtbot.waitSignal(task.progressed, timeout=2000):
-        runner.start(task)
+    runner = JobRunner()
+    job = CoreJob(fn)
+    returned = []
+    job.returned.connect(returned.append)
+    with qtbot.waitSignal(job.yielded, timeout=2000, check_params_cb=lambda v: v is not None):
+        runner.start(job)
+    assert runner.is_running(job)
     t0 = time.perf_counter()
-    with qtbot.waitSignals([task.cancelled, task.finished], timeout=1000):
-        task.cancel()
+    with qtbot.waitSignals([job.aborted, job.finished], timeout=1000):
+        runner.cancel(job)
     assert time.perf_counter() - t0 < 1.0
+    assert not returned and not runner.is_running(job)
     assert runner.shutdown(1000)
 
 
 def test_worker_returns_and_reports_errors(qtbot):
-    runner = TaskRunner()
-    task = Task(lambda x, progress=None, cancel=None: x * 2, 21)
-    with qtbot.waitSignal(task.returned, timeout=2000) as blocker:
-        runner.start(task)
+    runner = JobRunner()
+    job = CoreJob(lambda x, progress=None, cancel=None: x * 2, 21)
+    with qtbot.waitSignal(job.returned, timeout=2000) as blocker:
+        runner.start(job)
     assert blocker.args == [42]
     main_thread = threading.get_ident()
     seen = {}
 
     def boom(progress=None, cancel=None):
         seen["thread"] = threading.get_ident()
-        raise jobs.CoreMissing("not yet")
+        raise NanotwinError("bad input")
 
-    bad = Task(boom)
+    bad = CoreJob(boom)
     with qtbot.waitSignal(bad.errored, timeout=2000) as blocker:
         runner.start(bad)
-    assert "not yet" in blocker.args[0]
+    assert isinstance(blocker.args[0], NanotwinError) and "bad input" in str(blocker.args[0])
     assert seen["thread"] != main_thread
     runner.shutdown(1000)
+
+
+def test_one_job_at_a_time_and_a_cancelled_queued_job_never_runs(qtbot):
+    """Jobs never run numba kernels at once (MAX_JOBS = 1); a job cancelled while it waits for
+    the thread ends without running."""
+    runner = JobRunner()
+    first = CoreJob(endless)
+    ran = []
+    second = CoreJob(lambda progress=None, cancel=None: ran.append("second"))
+    with qtbot.waitSignal(first.yielded, timeout=2000, check_params_cb=lambda v: v is not None):
+        runner.start(first)
+        runner.start(second)
+    assert runner.pool.activeThreadCount() == 1
+    runner.cancel(second)
+    with qtbot.waitSignals([first.aborted, second.aborted, second.finished], timeout=2000):
+        runner.cancel(first)
+    assert runner.shutdown(2000)
+    assert ran == [] and not runner.running
 
 
 # ------------------------------------------------------------------ main window
@@ -286,15 +308,15 @@ def test_run_gui_screenshot(qtbot, tmp_path, monkeypatch):
     assert run_gui(Namespace(file=None, demo="no-such-demo", screenshot=str(shot)), settings=settings) == 2
 
 
-def test_warm_up_says_so(qtbot, tmp_path, monkeypatch):
-    from nanotwin_app.workers import WARMUP_MESSAGE
-
-    monkeypatch.setattr(jobs, "warm_up", lambda progress=None, cancel=None: time.sleep(0.2) or "ready")
+def test_warm_up_says_so(qtbot, tmp_path):
+    """The real warm-up (not mocked): a status message, then the kernels' ready message."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(settings, use_gl=False, warm_up=True, headless=True)
     qtbot.addWidget(w)
     assert w.statusBar().currentMessage() == WARMUP_MESSAGE
-    qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "ready", timeout=3000)
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith("Numerical kernels ready"),
+                    timeout=120_000)
+    assert not w.runner.running
     w.runner.shutdown(1000)
 
 
@@ -358,6 +380,6 @@ def test_exporting_a_pattern_does_not_mark_the_project_saved(window, qtbot, tmp_
         window.run_demo("cspbbr3-298k")
     window.workspace.set_dirty(True)
     monkeypatch.setattr(window, "ask_save_path", lambda *a, **k: str(tmp_path / "p.xye"))
-    window.export_pattern_dialog()
+    window.exports.pattern_dialog()
     assert len(list(tmp_path.glob("p_*.xye"))) == 2  # one file per calculated curve
     assert window.workspace.dirty

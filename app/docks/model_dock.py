@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from nanotwin_app.jobs import LIVE_ATOM_LIMIT, get_structure, list_structure_names
+from nanotwin_app.jobs import LIVE_ATOM_LIMIT
 from nanotwin_app.workspace import ModelSettings, Workspace
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
@@ -32,27 +32,18 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import qthrottled
 
-_LAW_FALLBACK = re.compile(r"^\s*[0-9./]*\s*[<\[][-0-9 ,]+[>\]]\s*[({][-0-9 ,]+[)}]\s*$")
+from nanotwin_core.builder.twin_laws import parse_twin_law
+from nanotwin_core.errors import NanotwinError
+from nanotwin_core.structures.library import get_structure, list_structures
+
 _PARTIAL = re.compile(r"^[0-9./ ]*([<\[][-0-9 ,]*([>\]]\s*([({][-0-9 ,]*[)}]?)?)?)?$")
 IMPORTED = "(imported CIF)"
 
 
 def expand_twin_law(text: str, structure=None) -> list[str]:
-    """Member strings of a twin law, expanded with ``structure``'s point group if given.
-
-    ValueError if the text does not parse.
-    """
-    try:
-        from nanotwin_core.builder.twin_laws import parse_twin_law
-    except ImportError:
-        if not _LAW_FALLBACK.match(text):
-            raise ValueError(f"cannot read twin law {text!r}; write e.g. 1/2<110>{{110}}") from None
-        return [text.strip()]
-    law = parse_twin_law(text)
-    try:
-        return [str(m) for m in law.members(structure)]
-    except Exception:  # noqa: BLE001 - the expansion is informative only
-        return [str(law)]
+    """Member strings of a twin law, expanded with ``structure``'s point group if given
+    (NanotwinError if the text does not parse or no member exists)."""
+    return [str(m) for m in parse_twin_law(text).members(structure)]
 
 
 class TwinLawValidator(QValidator):
@@ -63,7 +54,7 @@ class TwinLawValidator(QValidator):
             return QValidator.State.Intermediate, text, pos
         try:
             expand_twin_law(text)
-        except (ValueError, ZeroDivisionError):
+        except NanotwinError:
             if _PARTIAL.match(text):
                 return QValidator.State.Intermediate, text, pos
             return QValidator.State.Invalid, text, pos
@@ -84,7 +75,7 @@ class ModelDock(QWidget):
 
         form = QFormLayout()
         self.structure_combo = QComboBox()
-        self.structure_combo.addItems(list_structure_names())
+        self.structure_combo.addItems(list_structures())
         form.addRow("Structure", self.structure_combo)
         self.shape_combo = QComboBox()
         self.shape_combo.addItems(["prism", "cuboid", "sphere"])
@@ -276,7 +267,7 @@ class ModelDock(QWidget):
         text = self.twin_edit.text().strip()
         try:
             members = expand_twin_law(text, self._structure())
-        except (ValueError, ZeroDivisionError) as exc:
+        except NanotwinError as exc:
             self.members_label.setText(f"<span style='color:#b00'>{exc}</span>")
             return False
         self.twin_list.addItem(text)
@@ -299,19 +290,16 @@ class ModelDock(QWidget):
             return
         try:
             members = expand_twin_law(text, self._structure())
-        except (ValueError, ZeroDivisionError):
+        except NanotwinError:
             self.members_label.setText("…")
             return
         self.members_label.setText(f"{text}: {len(members)} member(s): " + ", ".join(members))
 
     def _structure(self):
-        """The selected structure for expanding twin laws (None while the library is absent)."""
+        """The selected structure for expanding twin laws."""
         if self.structure_combo.currentText().startswith(IMPORTED):
             return self.workspace.imported_structure
-        try:
-            return get_structure(self.structure_combo.currentText())
-        except Exception:  # noqa: BLE001 - expansion falls back to the bare law
-            return None
+        return get_structure(self.structure_combo.currentText())
 
     # ---------------------------------------------------------------- build
     def request_build(self, live: bool = False) -> None:

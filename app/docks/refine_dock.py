@@ -367,7 +367,7 @@ class RefineDock(QWidget):
             model = self.fit_model(rows=[])
             rows = jobs.preview_rows(model, self.fit_settings(), data.x_kind if data is not None else "q",
                                      self.structure())
-        except Exception as exc:  # noqa: BLE001 - a model the core refuses: say so, keep the table
+        except NanotwinError as exc:  # a model the core refuses: say so, keep the table
             self.status_label.setText(f"Cannot set up the fit: {exc}")
             return
         old = {r["name"]: r for r in self.rows(strict=False)}

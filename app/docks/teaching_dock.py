@@ -1,33 +1,24 @@
 """The Teaching dock: two live sliders that show what octahedral tilts and twin domains do.
 
 - Octahedral tilt: the total rotation of every PbX6 octahedron of a gamma (Pbnm, a-a-c+) CsPbX3
-  crystal, 0-20 degrees (``nanotwin_core.structures.tilt.tilted_gamma`` with the library's ratio
-  of the two tilts, ``tilts_for_slider``); the library's own tilt is marked.
+  crystal, 0-20 degrees; the library's own tilt is marked.
 - Twin density: the mean domain size (nm) of a random network of a chosen set of twin laws
   (the mixed-coset network of the "domain-size-series" demo by default), or no twins.
 
-Every change rebuilds the crystal and recomputes its pattern in a worker on one numba thread.
-Requests are throttled: the last request wins; a job left behind by a newer request is cancelled
-at its next cancel point (or, if it ends first, its result is dropped), except while a slider is
-being dragged, when intermediate results are shown as a preview. The result goes to the
-workspace (pattern panel, 3D view, status bar) with two overlays: the same crystal at zero tilt
-(every atom on its ideal perovskite site, ``nanotwin_core.superstructure.zero_tilt``) and, when
-twinned, the untwinned crystal at the same tilt. The dock shows the superstructure heights: the
-summed heights of I - I0 at the exact R, M and X reflection positions in 1.5-2.2 1/Å (SCIENCE.md
-§2), with I0 the zero-tilt pattern.
-
-The compute function ``compute_teaching`` is plain Python (no Qt), tested against the engine.
+The computation is the core's (``nanotwin_core.teaching.compute_teaching``): every change
+rebuilds the crystal and recomputes its pattern in a job of the window's runner on one numba
+thread. Requests are throttled: the last request wins; a job left behind by a newer request is
+cancelled at its next cancel point (or, if it ends first, its result is dropped), except while a
+slider is being dragged, when intermediate results are shown as a preview. The result goes to
+the workspace (pattern panel, 3D view, status bar) with the core's overlays (zero tilt and, when
+twinned, untwinned at the same tilt), and the dock shows the R, M, X superstructure heights.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import traceback
 
-import numpy as np
-from nanotwin_app.workers import Task, TaskRunner
+from nanotwin_app.tasks import CoreJob, JobRunner
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPolygonF
 from PySide6.QtWidgets import (
@@ -46,204 +37,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nanotwin_core.errors import Cancelled
+from nanotwin_core.errors import NanotwinError
+from nanotwin_core.teaching import (
+    CLASSES,
+    DEFAULT_SIZE_NM,
+    DOMAIN_SIZES_NM,
+    HALIDES,
+    LAW_SETS,
+    LIVE_MAX_ATOMS,
+    PAPER_WAVELENGTH,
+    SIZE_RANGE_NM,
+    SUPER_WINDOW,
+    TILT_MAX_DEG,
+    TeachingCache,
+    TeachingRequest,
+    TeachingResult,
+    compute_teaching,
+    library_tilt_deg,
+)
 
-HALIDES = ("Cl", "Br", "I")
-TILT_MAX_DEG = 20.0
 TILT_STEPS_PER_DEG = 10  # slider resolution 0.1 degree
-DOMAIN_SIZES_NM: tuple[float | None, ...] = (None, 8.0, 6.0, 5.0, 4.0, 3.0, 2.5, 2.0, 1.5)  # None: no twins
-LAW_SETS: dict[str, tuple[str, ...]] = {
-    "mixed-coset network (4 variants)": ("1/2<110>{110}", "1/2<110>{001}", "1/2<001>{110}"),
-    "1/2<110> network (paper text, 2 variants)": ("1/2<110>{110}", "1/2<110>{001}"),
-    "1/2<110>{110} only": ("1/2<110>{110}",),
-    "1/2<001>{110} only": ("1/2<001>{110}",),
-}
-# Live sliders use crystals up to this many atoms: one update (build, histograms and Debye sums of
-# the crystal and its zero-tilt twin, one numba thread) takes 80-100 ms at 2,000 atoms on a loaded
-# 2-core machine, ~200 ms when a tilt change also needs the untwinned reference
-# (benchmarks/bench_teaching.py).
-LIVE_MAX_ATOMS = 2_000
-SIZE_RANGE_NM = (3.0, 4.5)  # prism edge D_ab = L_c, whole cells: CsPbBr3 540, 960, 960, 2,000 atoms
-DEFAULT_SIZE_NM = 4.5
-LIVE_Q = (0.5, 6.0, 0.004)  # 1/Å: the live pattern's grid
-SUPER_WINDOW = (1.5, 2.2)  # 1/Å, where the superstructure heights are read
 THROTTLE_MS = 40  # requests closer than this are merged
-CLASSES = ("R", "M", "X")
-
-
-@dataclass(frozen=True)
-class TeachingRequest:
-    """One state of the sliders: what to build and compute."""
-
-    halide: str = "Br"
-    tilt_deg: float = 15.0  # total octahedron rotation, degrees
-    size_nm: float = DEFAULT_SIZE_NM  # prism edge D_ab = L_c, nm
-    laws: tuple[str, ...] = LAW_SETS["mixed-coset network (4 variants)"]
-    domain_size_nm: float | None = None  # None: untwinned
-    seed: int = 1
-    wavelength: float = 0.565468  # Å, for the anomalous dispersion
-    serial: int = 0  # request number (the dock drops results of older requests)
-
-    @property
-    def twinned(self) -> bool:
-        return self.domain_size_nm is not None and bool(self.laws)
-
-    def label(self) -> str:
-        """Curve label of the live crystal."""
-        twins = f"{self.domain_size_nm:g} nm domains" if self.twinned else "untwinned"
-        return f"CsPb{self.halide}3 gamma, tilt {self.tilt_deg:.1f}°, {twins}"
-
-
-@dataclass
-class TeachingResult:
-    """What one live update hands back: the crystal, curves and superstructure heights."""
-
-    request: TeachingRequest
-    crystal: object
-    curves: dict[str, tuple[np.ndarray, np.ndarray]]
-    live_label: str
-    heights: dict[str, float]  # R, M, X: summed I - I0 at the exact positions in 1.5-2.2 1/Å
-    untwinned_heights: dict[str, float] | None  # same tilt, no twins (None when untwinned)
-    n_pairs: int
-    a_p: float
-    seconds: float
-    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
-
-    def relative(self) -> dict[str, float]:
-        """Heights relative to the untwinned crystal at the same tilt (classes with a positive
-        reference only; empty when untwinned)."""
-        if not self.untwinned_heights:
-            return {}
-        return {k: self.heights[k] / v for k, v in self.untwinned_heights.items() if v > 0}
-
-
-class TeachingCache:
-    """Histograms that several requests share (thread-safe; a few recent entries only)."""
-
-    def __init__(self, max_entries: int = 16) -> None:
-        self._lock = threading.Lock()
-        self._items: dict[tuple, object] = {}
-        self.max_entries = max_entries
-
-    def get(self, key: tuple):
-        with self._lock:
-            return self._items.get(key)
-
-    def put(self, key: tuple, value) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-            self._items[key] = value
-            while len(self._items) > self.max_entries:
-                self._items.pop(next(iter(self._items)))
-
-
-def live_q() -> np.ndarray:
-    """The live pattern's Q grid (1/Å)."""
-    lo, hi, step = LIVE_Q
-    return np.arange(lo, hi + step / 2, step)
-
-
-def teaching_structure(halide: str, tilt_deg: float):
-    """The gamma structure at a total octahedron rotation ``tilt_deg`` (degrees)."""
-    from nanotwin_core.structures.tilt import tilted_gamma, tilts_for_slider
-
-    return tilted_gamma(halide, *tilts_for_slider(tilt_deg, halide))
-
-
-def teaching_crystal(request: TeachingRequest, structure=None, *, twinned: bool | None = None):
-    """The prism of a request (untwinned ones on the Pb sublattice, so both share the surface)."""
-    from nanotwin_core.builder import build_crystal
-
-    structure = structure if structure is not None else teaching_structure(request.halide, request.tilt_deg)
-    twinned = request.twinned if twinned is None else twinned
-    size = {"size_ab_nm": request.size_nm, "size_c_nm": request.size_nm}
-    if twinned:
-        return build_crystal(structure, shape="prism", **size, twins=request.laws,
-                             domain_size_nm=request.domain_size_nm, seed=request.seed,
-                             max_atoms=LIVE_MAX_ATOMS)
-    return build_crystal(structure, shape="prism", **size, lattice="sublattice", max_atoms=LIVE_MAX_ATOMS)
-
-
-def library_tilt_deg(halide: str) -> float:
-    """Total octahedron rotation (degrees) of the library's ``CsPbX3-gamma``."""
-    from nanotwin_core.structures.tilt import library_tilts, total_rotation_deg
-
-    return total_rotation_deg(*library_tilts(halide))
-
-
-def compute_teaching(
-    request: TeachingRequest,
-    cache: TeachingCache | None = None,
-    *,
-    progress: Callable | None = None,
-    cancel: Callable[[], bool] | None = None,
-) -> TeachingResult:
-    """Build the request's crystal and compute its pattern, its zero-tilt reference and heights.
-
-    One numba thread. The zero-tilt pattern I0 and the untwinned crystal at the same tilt are
-    cached (``cache``) by (halide, tilt, size): the zero-tilt crystal does not depend on the
-    twins (a twin changes which content each node takes, and every content sits on the same
-    ideal sites at zero tilt), so moving the twin slider costs one crystal.
-    """
-    from nanotwin_app.plots.ticks import pseudocubic_a_of_structure
-
-    from nanotwin_core.demos import default_adp
-    from nanotwin_core.scattering import compute_histograms, debye_intensity
-    from nanotwin_core.scattering.radiation import XRay
-    from nanotwin_core.superstructure import class_heights, zero_tilt
-
-    def check() -> None:
-        if cancel is not None and cancel():
-            raise Cancelled("teaching update cancelled")
-
-    cache = cache if cache is not None else TeachingCache()
-    t0 = time.perf_counter()
-    timings: dict[str, float] = {}
-    q = live_q()
-    structure = teaching_structure(request.halide, request.tilt_deg)
-    b_iso = default_adp(structure)
-    radiation = XRay(wavelength=request.wavelength)
-
-    def pattern(crystal) -> tuple[np.ndarray, float]:
-        hist = compute_histograms(crystal, n_threads=1, cancel=cancel)
-        return debye_intensity(hist, q, b_iso=b_iso, radiation=radiation), float(hist.n_pairs)
-
-    t = time.perf_counter()
-    crystal = teaching_crystal(request, structure)
-    timings["build"] = time.perf_counter() - t
-    check()
-    t = time.perf_counter()
-    i_live, n_pairs = pattern(crystal)
-    timings["pattern"] = time.perf_counter() - t
-    check()
-    key = (request.halide, round(float(request.tilt_deg), 6), float(request.size_nm), request.wavelength)
-    t = time.perf_counter()
-    i0 = cache.get(("zero", *key))
-    if i0 is None:
-        i0, _ = pattern(zero_tilt(crystal))
-        cache.put(("zero", *key), i0)
-    timings["zero tilt"] = time.perf_counter() - t
-    check()
-    curves = {}
-    untwinned = None
-    live_label = request.label()
-    if request.twinned:
-        t = time.perf_counter()
-        i_u = cache.get(("untwinned", *key))
-        if i_u is None:
-            i_u, _ = pattern(teaching_crystal(request, structure, twinned=False))
-            cache.put(("untwinned", *key), i_u)
-        timings["untwinned"] = time.perf_counter() - t
-        curves[f"untwinned, tilt {request.tilt_deg:.1f}°"] = (q, i_u)
-        untwinned = class_heights(q, i_u, i0, structure, SUPER_WINDOW).heights
-    curves[f"zero tilt (ideal sites), {request.size_nm:g} nm"] = (q, i0)
-    curves[live_label] = (q, i_live)
-    heights = class_heights(q, i_live, i0, structure, SUPER_WINDOW).heights
-    return TeachingResult(
-        request=request, crystal=crystal, curves=curves, live_label=live_label, heights=dict(heights),
-        untwinned_heights=None if untwinned is None else dict(untwinned), n_pairs=int(round(n_pairs)),
-        a_p=float(pseudocubic_a_of_structure(structure)), seconds=time.perf_counter() - t0, timings=timings,
-    )
 
 
 def format_heights(res: TeachingResult) -> str:
@@ -305,13 +119,14 @@ class TeachingDock(QWidget):
     result_shown = Signal(object)  # the TeachingResult put on screen
     failed = Signal(str)
 
-    def __init__(self, workspace=None, pattern_panel=None, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace=None, pattern_panel=None, runner: JobRunner | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.pattern_panel = pattern_panel
         self.cache = TeachingCache()
-        self.runner = TaskRunner(self, max_threads=1)
-        self.task: Task | None = None
+        self.runner = runner if runner is not None else JobRunner(self)
+        self.task: CoreJob | None = None
         self._task_request: TeachingRequest | None = None
         self.serial = 0
         self._pending = False
@@ -447,7 +262,7 @@ class TeachingDock(QWidget):
 
     def request(self) -> TeachingRequest:
         """The sliders' current state as a request."""
-        wavelength = self.pattern_panel.wavelength if self.pattern_panel is not None else 0.565468
+        wavelength = self.pattern_panel.wavelength if self.pattern_panel is not None else PAPER_WAVELENGTH
         return TeachingRequest(
             halide=self.halide, tilt_deg=self.tilt_deg, size_nm=float(self.size_spin.value()),
             laws=tuple(self.laws_combo.currentData()), domain_size_nm=self.domain_size_nm,
@@ -468,7 +283,7 @@ class TeachingDock(QWidget):
         """Ask for the current state to be computed (merged with requests close in time)."""
         self.serial += 1
         if self.task is not None and not self._dragging():
-            self.task.cancel()  # stale: stop it at its next cancel point
+            self.runner.cancel(self.task)  # stale: stop it at its next cancel point
         if not self._timer.isActive():
             self._timer.start()
 
@@ -481,7 +296,7 @@ class TeachingDock(QWidget):
             return
         self._pending = False
         req = self.request()
-        task = Task(compute_teaching, req, self.cache, name="teaching update")
+        task = CoreJob(compute_teaching, req, self.cache, name="teaching update")
         task.returned.connect(self._on_result)
         task.errored.connect(self._on_error)
         task.finished.connect(lambda t=task: self._on_finished(t))
@@ -489,7 +304,7 @@ class TeachingDock(QWidget):
         self.status_label.setText("computing…")
         self.runner.start(task)
 
-    def _on_finished(self, task: Task) -> None:
+    def _on_finished(self, task: CoreJob) -> None:
         if task is self.task:
             self.task = None
         if self._pending or (self._task_request is not None and self._task_request.serial != self.serial
@@ -497,7 +312,10 @@ class TeachingDock(QWidget):
             self._pending = False
             self._launch()
 
-    def _on_error(self, message: str) -> None:
+    def _on_error(self, exc: Exception) -> None:
+        if not isinstance(exc, NanotwinError):
+            traceback.print_exception(exc)
+        message = str(exc) or type(exc).__name__
         self.status_label.setText(f"Cannot compute: {message}")
         self.failed.emit(message)
 
@@ -544,8 +362,8 @@ class TeachingDock(QWidget):
         ds = self.domain_size_nm
         self.domain_label.setText("no twins" if ds is None else f"mean domain size {ds:g} nm")
 
-    def shutdown(self, timeout_ms: int = 3000) -> bool:
-        """Cancel the running update and wait for the worker."""
+    def shutdown(self) -> None:
+        """Stop requesting updates and cancel the running one (the window's runner waits for it)."""
         self._timer.stop()
         self._pending = False
-        return self.runner.shutdown(timeout_ms)
+        self.runner.cancel(self.task)

@@ -17,6 +17,7 @@ window and would flatten them; the "fit superstructure" box switches back to sho
 from __future__ import annotations
 
 import html
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from nanotwin_core.io.data import q_from_tth, tth_from_q, write_pattern
 
 X_AXES = {"Q": "Q (1/Å)", "2theta": "2θ (°)", "d": "d (Å)"}
 Y_SCALES = ("linear", "sqrt", "log")
@@ -67,7 +70,9 @@ def q_to_axis(q: np.ndarray, axis: str, wavelength: float) -> np.ndarray:
     if axis == "2theta":
         s = q * wavelength / (4 * np.pi)
         ok = (s >= 0) & (s <= 1)
-        return np.where(ok, 2 * np.degrees(np.arcsin(np.clip(s, 0, 1))), np.nan)
+        out = np.full(q.shape, np.nan)
+        out[ok] = tth_from_q(q[ok], wavelength)
+        return out
     raise ValueError(f"unknown x axis {axis!r}")
 
 
@@ -79,7 +84,7 @@ def axis_to_q(x: np.ndarray | float, axis: str, wavelength: float) -> np.ndarray
     if axis == "d":
         return 2 * np.pi / np.maximum(x, 1e-9)
     if axis == "2theta":
-        return 4 * np.pi * np.sin(np.radians(x) / 2) / wavelength
+        return q_from_tth(x, wavelength)
     raise ValueError(f"unknown x axis {axis!r}")
 
 
@@ -613,8 +618,6 @@ class PatternPanel(QWidget):
             lines += [",".join(f"{v:.8g}" for v in row) for row in arr]
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             return [path]
-        from nanotwin_core.io.data import write_pattern
-
         out = []
         for i, (label, (q, y)) in enumerate(self.patterns.items()):
             target = path if len(self.patterns) == 1 else path.with_name(f"{path.stem}_{i + 1}{path.suffix}")
@@ -709,8 +712,6 @@ class PatternPanel(QWidget):
                 for ax in (ax_ticks, ax_zticks):
                     ax.plot(x, np.full(len(x), TICK_ROW[klass]), "|", ms=9, color=TICK_COLOURS[klass])
         if self.caption:
-            import textwrap
-
             fig.suptitle(textwrap.fill(self.caption, 160), fontsize=8)
         return fig
 

@@ -1,6 +1,7 @@
 """Pseudocubic reflection positions and superstructure classes for the tick rows (pure numpy).
 
-Pseudocubic cell a_p = Pb-Pb distance = (V_cell / Z_Pb)^(1/3). Reflections are written in
+Pseudocubic cell a_p = Pb-Pb distance = (V_cell / Z_Pb)^(1/3)
+(``nanotwin_core.reflections.pseudocubic_a``). Reflections are written in
 half-integer pseudocubic indices: fundamentals have integer h k l; R has all three
 half-integer, M two, X one. Q = 2 pi |hkl| / a_p. With H = 2h, the number of odd H, K, L
 gives the class, and it equals (H^2 + K^2 + L^2) mod 4, so one |Q| has one class.
@@ -51,33 +52,3 @@ def pseudocubic_ticks(a_p: float, q_max: float, q_min: float = 0.0) -> list[Tick
         odd = sum(v % 2 for v in (hh, kk, ll))
         out.append(Tick(CLASS_BY_ODD[odd], " ".join(_half(v) for v in (hh, kk, ll)), float(q), 2 * np.pi / q))
     return out
-
-
-def pseudocubic_a(cell_matrix: np.ndarray, n_pb: float) -> float:
-    """a_p = (V_cell / Z_Pb)^(1/3) from a cell (rows, Å) and the Pb count per cell."""
-    if not n_pb > 0:
-        raise ValueError("the cell holds no Pb: no pseudocubic cell")
-    return float((abs(np.linalg.det(np.asarray(cell_matrix, float))) / n_pb) ** (1.0 / 3.0))
-
-
-def pseudocubic_a_of_structure(structure) -> float | None:
-    """a_p of a core Structure (None when it has no Pb)."""
-    try:
-        table = structure.expand()
-        n_pb = float(np.sum(np.asarray(table.occupancy)[np.asarray(table.elements) == "Pb"]))
-        return pseudocubic_a(structure.cell.matrix, n_pb)
-    except (ValueError, AttributeError):
-        return None
-
-
-def pseudocubic_a_of_crystal(crystal) -> float | None:
-    """a_p from a crystal's parent cell and its lattice contents (None when unknown)."""
-    if crystal is None or crystal.cell is None or crystal.lattice is None:
-        return None
-    lat = crystal.lattice
-    n_nodes_per_cell = 1.0 / abs(np.linalg.det(np.asarray(lat.node_basis_frac, float)))
-    pb_per_node = np.mean([np.sum(c.occupancy[c.elements == "Pb"]) for c in lat.contents])
-    try:
-        return pseudocubic_a(crystal.cell, n_nodes_per_cell * pb_per_node)
-    except ValueError:
-        return None

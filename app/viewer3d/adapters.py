@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Shannon ionic radii (Å, CN 6 unless noted) used when nanotwin_core.structures.radii is absent.
-FALLBACK_RADII: dict[str, float] = {
+# Shannon ionic radii (Å, CN 6 unless noted): marker sizes in the 3D view.
+IONIC_RADII: dict[str, float] = {
     "Cs": 1.88,  # CN 12
     "Pb": 1.19,
     "Cl": 1.81,
@@ -56,25 +56,6 @@ COLOUR_MODES = ("domain", "variant", "element", "adp group")
 SPHERICAL_LIMIT = 10_000  # atoms drawn: shaded spheres below, point sprites above (bench_viewer.py)
 
 
-def element_radii() -> dict[str, float]:
-    """Ionic radii per element: the core's table when it exists, else the built-in fallback."""
-    radii = dict(FALLBACK_RADII)
-    try:
-        from nanotwin_core.structures import radii as core_radii
-    except ImportError:
-        return radii
-    for name in ("IONIC_RADII", "RADII", "ionic_radii"):
-        table = getattr(core_radii, name, None)
-        if isinstance(table, dict):
-            for key, value in table.items():
-                try:
-                    radii[str(key)] = float(value)
-                except (TypeError, ValueError):
-                    continue
-            break
-    return radii
-
-
 def _bare_element(symbol: str) -> str:
     """'Br1-' or 'Br_ax' -> 'Br' (letters of the element symbol only)."""
     out = ""
@@ -88,7 +69,7 @@ def _bare_element(symbol: str) -> str:
 
 def atom_sizes(elements: np.ndarray, scale: float = 1.0, radii: dict[str, float] | None = None) -> np.ndarray:
     """Marker diameters (scene units, Å) per atom: 2 x ionic radius x ``scale``."""
-    radii = element_radii() if radii is None else radii
+    radii = IONIC_RADII if radii is None else radii
     uniq, inverse = np.unique(np.asarray(elements), return_inverse=True)
     per = np.array([radii.get(_bare_element(e), DEFAULT_RADIUS) for e in uniq], dtype=np.float32)
     return (2.0 * scale * per[inverse]).astype(np.float32)
