@@ -4,7 +4,8 @@
 - ``compute_pattern(model, x, x_kind=, wavelength=)``: its powder pattern on a Q or 2theta grid
   (one crystal, averaged over seeds, or a size population / mixture);
 - ``fit_model(model, data)``: a refinement with the model's ``fit`` and ``instrument`` settings
-  (the blank read from ``model.fit.blank``);
+  (the blank read from ``model.fit.blank``); ``prepare_model_fit`` is its first half (the
+  problem before it runs, for callers that edit parameters first);
 - ``fit_parts(problem, values)``: a fitted curve split into each population, background, blank;
 - ``estimate_atoms(model)``: atoms of the model's crystal (of its mean crystal for a population).
 
@@ -27,7 +28,7 @@ from nanotwin_core.errors import Cancelled, NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.model import Model
-from nanotwin_core.refine.dse_fit import DSEFitProblem, FitSettings, population_summary, prepare_fit, run_fit
+from nanotwin_core.refine.dse_fit import DSEFitProblem, FitSettings, population_summary, prepare_fit
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
 from nanotwin_core.refine.instrument import InstrumentProfile
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
@@ -36,7 +37,7 @@ from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, stru
 from nanotwin_core.structures.structure import Structure
 
 __all__ = ["FitParts", "ModelPattern", "build_model_crystal", "build_model_crystals", "compute_pattern",
-           "estimate_atoms", "fit_model", "fit_parts", "model_sizes"]
+           "estimate_atoms", "fit_model", "fit_parts", "model_sizes", "prepare_model_fit"]
 
 Progress = Callable[[float, str], None]
 
@@ -209,6 +210,35 @@ def _population_pattern(model, x, x_kind, wavelength, structure, radiation, prog
                         radiation=radiation, b_iso=b_iso, info=info, messages=list(problem.messages))
 
 
+def prepare_model_fit(
+    model: Model,
+    data: PatternData,
+    *,
+    blank_x_kind: str | None = None,
+    structure: Structure | None = None,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+    databases: MutableMapping | None = None,
+) -> DSEFitProblem:
+    """The fit problem of ``model`` against ``data`` (its size database and parameters, nothing
+    refined yet): settings from ``model.fit`` and ``model.instrument``, the blank
+    (``model.fit.blank``) read here (``blank_x_kind``: its axis when the file does not say; its
+    wavelength: the one its header or file name states, else the data's, so a blank of another
+    wavelength is put on the data grid at equal Q). ``problem.run(callback=, cancel=)`` refines;
+    a caller may set parameter values, bounds and constraints in ``problem.params`` first (the
+    window's table does).
+    """
+    model.validate()
+    blank = None
+    if model.fit.blank:
+        blank = read_pattern(model.fit.blank, x_kind=blank_x_kind)
+        if blank.wavelength is None:
+            blank.wavelength = data.wavelength
+    settings = FitSettings.from_model(model, blank)
+    return prepare_fit(model, data, settings, progress=progress, cancel=cancel, structure=structure,
+                       databases=databases)
+
+
 def fit_model(
     model: Model,
     data: PatternData,
@@ -221,22 +251,16 @@ def fit_model(
     databases: MutableMapping | None = None,
     global_grid: Mapping[str, Sequence[float]] | None = None,
 ) -> tuple[DSEFitProblem, object]:
-    """Refine ``model`` against ``data`` with ``model.fit`` and ``model.instrument``.
+    """Refine ``model`` against ``data`` with ``model.fit`` and ``model.instrument``
+    (:func:`prepare_model_fit`, then ``problem.run``).
 
-    The blank (``model.fit.blank``) is read here (``blank_x_kind``: its axis when the file does
-    not say; its wavelength: the one its header or file name states, else the data's, so a blank
-    of another wavelength is put on the data grid at equal Q). Returns (problem, FitResult);
-    ``fit_parts(problem, values)`` splits the curve. ``databases``: size databases to reuse and add to.
+    Returns (problem, FitResult); ``fit_parts(problem, values)`` splits the curve.
+    ``databases``: size databases to reuse and add to.
     """
-    model.validate()
-    blank = None
-    if model.fit.blank:
-        blank = read_pattern(model.fit.blank, x_kind=blank_x_kind)
-        if blank.wavelength is None:
-            blank.wavelength = data.wavelength
-    settings = FitSettings.from_model(model, blank)
-    return run_fit(model, data, settings, progress=progress, callback=callback, cancel=cancel,
-                   global_grid=global_grid, structure=structure, databases=databases)
+    problem = prepare_model_fit(model, data, blank_x_kind=blank_x_kind, structure=structure,
+                                progress=progress, cancel=cancel, databases=databases)
+    result = problem.run(callback=callback, cancel=cancel, global_grid=global_grid)
+    return problem, result
 
 
 def estimate_atoms(model: Model, structure: Structure | None = None) -> int:

@@ -445,3 +445,18 @@ def test_size_refinement_through_population_pattern() -> None:
     assert abs(r.values["D_nm"] - 5.0) < 3 * r.esds["D_nm"]
     assert abs(r.values["sD"] - 0.25) < 3 * r.esds["sD"]
     assert 0.85 < r.gof < 1.15
+
+
+def test_population_markdown_lists_every_population_with_esds():
+    from nanotwin_core.refine.report import population_markdown
+
+    pops = [{"name": "twinned", "fraction": 0.25, "mean_D_nm": 5.123, "sD": 0.2, "weighting": "number",
+             "esd": {"mean_D_nm": 0.041, "fraction": 0.02}},
+            {"name": "untwinned", "fraction": 0.75, "Dab_nm": 8.2, "Lc_nm": 9.8, "weighting": "volume",
+             "esd": {}}]
+    text = population_markdown(pops)
+    lines = text.strip().splitlines()
+    assert lines[0] == "## Size population" and lines[2] == "| population | quantity | value |"
+    assert "| twinned | mean_D_nm | 5.12(4) |" in lines and "| twinned | fraction | 0.25(2) |" in lines
+    assert "| untwinned | Lc_nm | 9.8 |" in lines and "| untwinned | weighting | volume |" in lines
+    assert not any("D_eq_nm" in line for line in lines)  # absent quantities are not listed
