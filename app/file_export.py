@@ -16,7 +16,6 @@ from PySide6.QtCore import QObject
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.xyz import write_xyz
 from nanotwin_core.structures.cif import write_cif
-from nanotwin_core.structures.library import get_structure
 
 if TYPE_CHECKING:
     from nanotwin_app.main_window import MainWindow
@@ -66,20 +65,11 @@ class FileExporter(QObject):
             return
         self._done(path, [Path(path).name])
 
-    def current_structure(self):
-        """The core Structure of the model dock: the imported one, or the built-in by name."""
-        ws = self.workspace
-        if ws.settings.structure.startswith("(imported"):
-            if ws.imported_structure is None:
-                raise NanotwinError("the imported structure is gone: import the CIF again")
-            return ws.imported_structure
-        return get_structure(ws.settings.structure)
-
     def cif_dialog(self) -> None:
         """File > Export CIF: the current structure (the parent cell, not the crystal)."""
         window = self.window
         try:
-            structure = self.current_structure()
+            structure = self.workspace.structure()
         except NanotwinError as exc:
             window.notify("Export CIF", str(exc), "warning")
             return

@@ -86,7 +86,7 @@ class FileOpener(QObject):
         except (ValueError, OSError) as exc:
             self.window.notify("Import structure", str(exc), "warning")
             return False
-        self.workspace.set_imported_structure(structure)
+        self.workspace.set_imported_structure(structure, Path(path).resolve())
         self.window.statusBar().showMessage(f"Imported {structure.name}", 5000)
         return True
 

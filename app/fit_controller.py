@@ -1,10 +1,12 @@
-"""Refinements in the window: start, live reports, stop, result, curves, report export.
+"""Refinements in the window: set up, start, live reports, stop, result, curves, report export.
 
-The refinement dock edits the table and options and asks (by signal) to run or stop; this
-controller builds the fit request on the GUI thread, runs ``jobs.run_refinement`` as a job of the
-window's runner, shows its live reports and stores the result in the workspace (Accept / Revert
-are the dock's). The prepared problem (its size database) is kept for the next run on the same
-model and data.
+The refinement dock edits the model's fit settings and the parameter table and asks (by signal)
+to set up, run or stop; this controller builds the fit request on the GUI thread (the workspace's
+model, the data, the table), runs ``jobs.set_up_fit`` / ``jobs.run_refinement`` (the core's
+``prepare_model_fit``, ``problem.run`` and ``fit_parts``) as jobs of the window's runner, shows
+the live reports and stores the result in the workspace (Accept / Revert are the dock's). The size
+databases a fit builds are kept in the workspace (and its project), so the next set-up or run of
+the same model and data rebuilds nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 
 class FitController(QObject):
-    """Runs the refinement dock's fits for the window."""
+    """Runs the refinement dock's set-ups and fits for the window."""
 
     curves_changed = Signal()  # the fit curves to show changed (live report, result, end)
 
@@ -35,68 +37,87 @@ class FitController(QObject):
         self.window = window
         self.workspace = window.workspace
         self.dock = window.refine_dock_widget
-        self.cache: tuple[str, object] | None = None  # (fit_key, prepared problem) for reuse
         self.job: CoreJob | None = None
         self.live: jobs.FitProgress | None = None
         self._rows_before: list[dict] = []
+        self.dock.setup_requested.connect(self.set_up)
         self.dock.run_requested.connect(self.start)
         self.dock.stop_requested.connect(self.stop)
         self.dock.export_requested.connect(self.export_report_dialog)
         self.dock.show_fit_toggled.connect(lambda _on: self.curves_changed.emit())
-        self.workspace.data_changed.connect(self.forget)
 
     def forget(self) -> None:
-        """Drop the prepared problem and the live report (new data, new project, File > New)."""
-        self.cache = None
+        """Drop the live report (new project, File > New)."""
         self.live = None
 
     def running(self) -> bool:
-        """True from Run until the job's result and end reached the window (GUI thread)."""
+        """True from Set up or Run until the job's result and end reached the window (GUI thread)."""
         return self.job is not None
 
     def fit_data(self):
-        """The loaded data, with the panel's wavelength where 2theta data have none."""
+        """The loaded data; 2theta data without a wavelength get the model's, else the panel's."""
         data = self.workspace.data
         if data.x_kind == "tth" and not data.wavelength:
-            return dataclasses.replace(data, wavelength=self.window.pattern_panel.wavelength)
+            model_wl = self.workspace.model.radiation.beam_wavelength
+            return dataclasses.replace(data, wavelength=model_wl or self.window.pattern_panel.wavelength)
         return data
 
-    def start(self) -> CoreJob | None:
-        """Refine the dock's model against the loaded data in a job (None if it cannot start)."""
+    def request(self) -> jobs.FitRequest | None:
+        """The fit of the workspace's model against its data (None, with a message, if there is none)."""
         ws, dock, window = self.workspace, self.dock, self.window
         if ws.data is None:
             window.notify("Refinement", "Load data first (File > Import data…).")
             return None
-        if self.running():
-            return None
         try:
             rows = dock.rows()
             data = self.fit_data()
-            settings = dock.fit_settings()
-            model = dock.fit_model(wavelength=data.wavelength if data.x_kind == "tth" else None, rows=rows)
+            model = ws.model.validate()
         except NanotwinError as exc:
             dock.show_message(f"Cannot fit: {exc}")
             window.notify("Refinement", str(exc), "warning")
             return None
-        structure = dock.structure()
-        key = jobs.fit_key(model, settings, ws.data, structure)
-        problem = self.cache[1] if self.cache is not None and self.cache[0] == key else None
-        request = jobs.FitRequest(model=model, data=data, settings=settings, rows=rows, structure=structure,
-                                  problem=problem, key=key, databases=ws.size_databases,
-                                  title=f"nanotwin fit of {Path(data.path or 'data').name}")
-        self._rows_before = dock.snapshot()
+        return jobs.FitRequest(model=model, data=data, rows=rows, defaults=dict(dock.defaults),
+                               structure=ws.structure_override(), databases=dict(ws.size_databases),
+                               title=f"nanotwin fit of {Path(data.path or 'data').name}")
+
+    def set_up(self) -> CoreJob | None:
+        """Set the fit up in a job and show its parameters (None if it cannot start)."""
+        if self.running():
+            return None
+        request = self.request()
+        if request is None:
+            return None
+        job = CoreJob(jobs.set_up_fit, request, name="fit set-up")
+        self._begin(job, "Setting the fit up…")
+        return self.window.start_job(job, self._set_up_done)
+
+    def _set_up_done(self, setup: jobs.FitSetup) -> None:
+        self.workspace.size_databases = setup.databases
+        self.dock.show_setup(setup)
+
+    def start(self) -> CoreJob | None:
+        """Refine the model against the loaded data in a job (None if it cannot start)."""
+        if self.running():
+            return None
+        request = self.request()
+        if request is None:
+            return None
+        self._rows_before = self.dock.snapshot()
         self.live = None
         job = CoreJob(jobs.run_refinement, request, name="refinement")
+        job.aborted.connect(lambda: self.dock.show_message("Fit stopped: the table is unchanged."))
+        self._begin(job, "Refining…")
+        return self.window.start_job(job, self._done)
+
+    def _begin(self, job: CoreJob, message: str) -> None:
         self.job = job
-        dock.set_running(True)
-        job.aborted.connect(lambda: dock.show_message("Fit stopped: the table is unchanged."))
-        job.errored.connect(lambda exc: dock.show_message(f"Fit failed: {exc}"))
+        self.dock.set_running(True)
+        job.errored.connect(lambda exc: self.dock.show_message(f"Fit failed: {exc}"))
         job.finished.connect(lambda j=job: self._finished(j))
-        window.statusBar().showMessage("Refining…" if problem is not None else "Building the size database…")
-        return window.start_job(job, self._done)
+        self.window.statusBar().showMessage(message)
 
     def stop(self) -> None:
-        """Stop the running refinement (it stops at its next model evaluation)."""
+        """Stop the running set-up or refinement (at its next cancel point or model evaluation)."""
         if self.job is not None:
             self.window.runner.cancel(self.job)
             self.window.statusBar().showMessage("Stopping the fit…", 3000)
@@ -110,17 +131,19 @@ class FitController(QObject):
     def _done(self, outcome: jobs.FitOutcome) -> None:
         res = outcome.result
         ws = self.workspace
-        self.cache = (outcome.key, outcome.problem)
         # keep (and save with the project) only the size databases of the shown fit: they are large
         prob = outcome.problem
         used = {db.info.get("key") for db in [prob.database, *(c.database for c in prob.components)]}
-        ws.size_databases = {k: v for k, v in ws.size_databases.items() if k in used}
+        ws.size_databases = {k: v for k, v in outcome.databases.items() if k in used}
         self.live = None
+        parts = outcome.parts
         record = FitRecord(
-            rows=outcome.rows, summary=outcome.summary, y_calc=outcome.y_calc, background=outcome.background,
-            mask=outcome.mask, report=outcome.report, status="pending", rows_before=self._rows_before,
+            rows=outcome.rows, summary=outcome.summary, y_calc=parts.total, background=parts.background,
+            mask=parts.mask, populations=parts.populations, blank=parts.blank, report=outcome.report,
+            status="pending", rows_before=self._rows_before,
             cov_names=list(res.cov_names), correlation=None if res.correlation is None else res.correlation,
         )
+        self.dock.show_defaults(outcome.defaults)
         self.dock.show_fit_check.setChecked(True)
         ws.set_fit(record, keep_previous=True)
         ws.set_dirty(True)
@@ -139,7 +162,7 @@ class FitController(QObject):
             self.curves_changed.emit()
 
     def curves(self, q: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """The calculated and background curves of the shown (or running) fit on the data's Q."""
+        """The calculated curve and its parts for the shown (or running) fit on the data's Q."""
         ws = self.workspace
         if ws.data is None or not self.dock.show_fit_check.isChecked():
             return {}
@@ -151,8 +174,9 @@ class FitController(QObject):
         if fit is None or len(fit.y_calc) != len(q):
             return {}
         m = fit.mask
-        return {"fit: calculated": (q[m], fit.y_calc[m]), "fit: background": (q[m], fit.background[m])}
-
+        out = {"fit: calculated": (q[m], fit.y_calc[m]), "fit: background": (q[m], fit.background[m])}
+        out.update({f"fit: {label}": (q[m], curve[m]) for label, curve in fit.part_curves().items()})
+        return out
     def caption(self) -> str:
         """One line on the shown fit's figures of merit."""
         fit = self.workspace.fit

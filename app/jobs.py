@@ -1,31 +1,34 @@
-"""Core calls the window's jobs run: warm-up, build + compute, demos, refinements. No Qt.
+"""Core calls the window's jobs run: warm-up, build + compute, demos, fit set-up and refinement.
+No Qt.
 
 Every function takes ``progress`` and ``cancel`` callables (the core's convention) and returns
-plain results; ``tasks.CoreJob`` runs them in a worker.
+plain results; ``tasks.CoreJob`` runs them in a worker. The computing is the core's:
+``actions.compute_pattern`` for builds, ``demos.compute_demo`` for demos,
+``actions.prepare_model_fit`` + ``problem.run`` for fits and ``actions.fit_parts`` for the parts
+of a fitted curve. What is the window's own: the comparison with the untwinned crystal, the fit
+table (start values, bounds, constraints edited by the user) and the live reports of a fit.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from nanotwin_core.actions import fit_parts
-from nanotwin_core.builder import build_crystal
+from nanotwin_core.actions import build_model_crystal, compute_pattern, fit_parts, prepare_model_fit
 from nanotwin_core.crystal import LatticeContent, LatticeDescription, crystal_from_lattice
-from nanotwin_core.demos import build_model_crystal, compute_demo, default_adp, get_demo
-from nanotwin_core.errors import Cancelled, NanotwinError
-from nanotwin_core.refine.dse_fit import _add_size_params, population_summary, prepare_fit
-from nanotwin_core.refine.parameters import Parameter, ParameterSet
-from nanotwin_core.refine.report import format_esd, markdown_report, result_json
-from nanotwin_core.reflections import pseudocubic_a_of_structure
+from nanotwin_core.demos import build_model_crystal as build_demo_crystal
+from nanotwin_core.demos import compute_demo, get_demo
+from nanotwin_core.errors import NanotwinError
+from nanotwin_core.model import Model
+from nanotwin_core.refine.dse_fit import population_summary
+from nanotwin_core.refine.report import markdown_report, population_markdown, result_json
+from nanotwin_core.reflections import pseudocubic_a_of_crystal, pseudocubic_a_of_structure
 from nanotwin_core.scattering import compute_histograms, debye_intensity
-from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.library import get_structure
 
 LIVE_ATOM_LIMIT = 20_000  # atoms: live (slider-driven) recomputes stay under ~1 s on one thread
@@ -58,17 +61,6 @@ def warm_up(progress: Callable | None = None, cancel: Callable | None = None) ->
     return f"Numerical kernels ready ({time.perf_counter() - t0:.1f} s)"
 
 
-def estimate_atoms(settings) -> float:
-    """Atoms of the dock's model, roughly (5 atoms per pseudocubic cell of ~5.9 Å)."""
-    if settings.shape == "prism":
-        vol = np.pi / 4 * settings.size_ab_nm**2 * settings.size_c_nm
-    elif settings.shape == "sphere":
-        vol = np.pi / 6 * settings.size_nm**3
-    else:
-        vol = settings.size_nm**3
-    return vol * 1000.0 / 5.9**3 * 5
-
-
 @dataclass
 class ComputeResult:
     """What a build-and-compute or demo job hands back to the window."""
@@ -85,64 +77,60 @@ class ComputeResult:
     histograms: dict = field(default_factory=dict)  # label -> PairHistograms (kept for projects)
 
 
+def untwinned(model: Model) -> Model:
+    """The same model without twin boundaries (the comparison a build draws beside it)."""
+    return replace(model, twins=[], boundaries=None, domain_size_nm=None, components=[])
+
+
 def build_and_compute(
-    settings,
+    model: Model,
     structure=None,
     *,
     q_range: tuple[float, float, float] = DEFAULT_Q,
     wavelength: float = DEFAULT_WAVELENGTH,
+    compare_untwinned: bool = True,
     n_threads: int | None = None,
     progress: Callable | None = None,
     cancel: Callable | None = None,
 ) -> ComputeResult:
-    """Build the model of ``settings`` (a ModelSettings) and compute its pattern(s)."""
+    """The pattern of ``model`` (the core's ``compute_pattern``) on the window's Q grid and, for a
+    twinned model, of the same model untwinned; the crystal for the 3D view.
+
+    ``structure``: the model's structure when it came from a file (None: the model's own);
+    ``wavelength``: used where the model's radiation gives none (the pattern panel's).
+    """
     t0 = time.perf_counter()
-    if structure is None:
-        structure = get_structure(settings.structure)
     lo, hi, step = q_range
     q = np.arange(lo, hi + step / 2, step)
-    radiation = XRay(wavelength=wavelength)
-    b_iso = default_adp(structure)
-    size_kw = (
-        {"size_ab_nm": settings.size_ab_nm, "size_c_nm": settings.size_c_nm}
-        if settings.shape == "prism"
-        else {"size_nm": settings.size_nm}
-    )
-    twins = tuple(settings.twins)
-    models: list[tuple[str, tuple[str, ...]]] = []
-    if twins and settings.compare_untwinned:
-        models.append(("untwinned", ()))
-    models.append((("twinned: " + ", ".join(twins)) if twins else "untwinned", twins))
+    models: list[tuple[str, Model]] = []
+    if model.twins and compare_untwinned:
+        models.append(("untwinned", untwinned(model)))
+    models.append((("twinned: " + ", ".join(model.twins)) if model.twins else "untwinned", model))
+    wl = model.radiation.beam_wavelength or wavelength
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    crystal = None
-    pairs = 0
     histograms = {}
-    for i, (label, laws) in enumerate(models):
-        if cancel is not None and cancel():
-            raise Cancelled("cancelled")
-        if progress:
-            progress(f"building {label}")
-        crystal = build_crystal(
-            structure, shape=settings.shape, **size_kw, twins=laws,
-            boundaries=settings.boundaries if laws else None,
-            domain_size_nm=settings.domain_size_nm if laws else None, seed=settings.seed,
-        )
-        if progress:
-            progress(f"pair distances: {label} ({crystal.n_atoms:,} atoms)")
-
-        def frac_progress(f: float, i: int = i) -> None:
+    pairs = 0.0
+    pattern = None
+    for i, (label, m) in enumerate(models):
+        def part(fraction: float, message: str = "", i: int = i, label: str = label) -> None:
             if progress:
-                progress((i + float(f)) / len(models))
+                progress((i + float(fraction)) / len(models), f"{label}: {message}" if message else label)
 
-        hist = compute_histograms(crystal, n_threads=n_threads, progress=frac_progress, cancel=cancel)
-        pairs += int(hist.n_pairs)
-        histograms[label] = hist
-        curves[label] = (q, debye_intensity(hist, q, b_iso=b_iso, radiation=radiation))
-    info = {k: v for k, v in (crystal.info or {}).items() if k != "boundaries"}
+        pattern = compute_pattern(m, q, wavelength=wl, structure=structure, n_threads=n_threads,
+                                  progress=part, cancel=cancel)
+        curves[label] = (q, pattern.intensity)
+        if pattern.histograms is not None:
+            histograms[label] = pattern.histograms
+        pairs += float(pattern.info.get("n_pairs", 0.0))
+    crystal = pattern.crystal
+    if crystal is None:  # a population: show its crystal at the mean sizes
+        crystal = build_model_crystal(model, structure=structure)
+    structure = structure if structure is not None else model.load_structure()
     return ComputeResult(
-        crystal=crystal, curves=curves, n_pairs=pairs or None, seconds=time.perf_counter() - t0,
-        a_p=pseudocubic_a_of_structure(structure), info=info, wavelength=wavelength,
-        title=f"{getattr(structure, 'name', 'model')}: {settings.shape}", histograms=histograms,
+        crystal=crystal, curves=curves, n_pairs=int(round(pairs)) or None, seconds=time.perf_counter() - t0,
+        a_p=pseudocubic_a_of_structure(structure) or pseudocubic_a_of_crystal(crystal),
+        info=dict(pattern.info), wavelength=wl, title=f"{structure.name}: {model.shape}",
+        histograms=histograms,
     )
 
 
@@ -155,7 +143,7 @@ def run_demo(name: str, progress: Callable | None = None, cancel: Callable | Non
     structure = get_structure(spec.structure)
     if progress:
         progress(f"building {spec.label} for the 3D view")
-    crystal = build_model_crystal(structure, spec, spec.seeds[0], cancel)
+    crystal = build_demo_crystal(structure, spec, spec.seeds[0], cancel)
     crystal.info.setdefault("label", spec.label)
     pairs = sum(int(info.get("n_pairs", 0) or 0) for info in result.info.values())
     return ComputeResult(
@@ -175,24 +163,8 @@ def demo_view_model(demo):
 
 
 # ================================================================================ refinement
-FIT_CHOICES = ("scale", "background", "adp", "size", "expansion", "zero", "fractions", "twin")
-SIZE_NAMES = ("Dab_nm", "sab", "Lc_nm", "sc", "D_nm", "sD")
 ITERATION_INTERVAL_S = 0.3  # the live curve and Rwp/GoF are sent at most this often
-
-
-def param_category(name: str) -> str:
-    """Which refine choice a parameter belongs to: adp, size, scale, background, ... ."""
-    if name.startswith("B_"):
-        return "adp"
-    if name.split("_nm")[0] in ("Dab", "Lc", "D") or name.split("_")[0] in ("sab", "sc", "sD"):
-        return "size"
-    if name == "scale":
-        return "scale"
-    if name.startswith("scale_"):
-        return "fractions"
-    if name.startswith("bkg_"):
-        return "background"
-    return name  # expansion, zero, blank
+EDITABLE = ("value", "refine", "min", "max", "constraint")  # what the user edits in the table
 
 
 def param_row(name: str, value: float, refine: bool, lo: float | None, hi: float | None, *,
@@ -204,59 +176,59 @@ def param_row(name: str, value: float, refine: bool, lo: float | None, hi: float
 
     return {"name": name, "value": float(value), "refine": bool(refine), "min": bound(lo), "max": bound(hi),
             "esd": None if esd is None or not np.isfinite(esd) else float(esd), "constraint": constraint,
-            "linear": bool(linear), "at_bound": at_bound, "category": param_category(name)}
+            "linear": bool(linear), "at_bound": at_bound}
 
 
-def preview_rows(model, settings, x_kind: str, structure=None) -> list[dict]:
-    """The parameters ``prepare_fit`` will create, without building the size database.
-
-    Same names, start values and bounds as ``nanotwin_core.refine.dse_fit.prepare_fit`` (single
-    population; mixtures appear after the first run).
-    """
-    if structure is None:
-        structure = get_structure(model.structure)
-    refine = set(settings.refine)
-    site_b = {s.adp_group: s.b_iso for s in structure.sites}
-    rows = [param_row(f"B_{g}", model.adp.get(g, site_b[g]), "adp" in refine, 0.0, 40.0)
-            for g in sorted(site_b)]
-    if model.population is not None:
-        ps = ParameterSet()
-        _add_size_params(ps, model.population, "prism" if model.shape == "prism" else "1d", "",
-                         "size" in refine)
-        rows += [param_row(p.name, p.value, p.refine, p.min, p.max) for p in ps]
-    rows.append(param_row("expansion", 0.0, "expansion" in refine, -0.05, 0.05))
-    if x_kind == "tth":
-        rows.append(param_row("zero", 0.0, "zero" in refine, -0.5, 0.5))
-    rows.append(param_row("scale", 0.0, "scale" in refine, 0.0, None, linear=True))
-    if settings.background_order is not None:
-        rows += [param_row(f"bkg_{k}", 0.0, "background" in refine, None, None, linear=True)
-                 for k in range(settings.background_order + 1)]
+def problem_rows(problem) -> list[dict]:
+    """The table of a prepared fit problem: its parameters as the core set them up, then the
+    linear coefficients (solved in every evaluation unless the user holds one)."""
+    rows = [param_row(p.name, p.value, p.refine, p.min, p.max, constraint=p.constraint)
+            for p in problem.params]
+    rows += [param_row(n, 0.0, True, 0.0 if nonneg else None, None, linear=True)
+             for n, nonneg in zip(problem.linear_names, problem.nonneg, strict=True)]
     return rows
 
 
-def fit_key(model, settings, data, structure=None) -> str:
-    """What the size database of a fit depends on: equal keys = the prepared problem is reused."""
-    d = model.to_dict()
-    d.pop("adp", None)  # start B values do not change the database
-    s = {k: getattr(settings, k) for k in ("refine", "background_order", "q_range", "tth_range",
-                                            "polarization", "caglioti", "grid_tol", "max_nfev")}
-    return json.dumps({"model": d, "settings": s, "data": id(data), "structure": id(structure),
-                       "blank": id(settings.blank)}, sort_keys=True, default=str)
+def merge_rows(new: list[dict], table: list[dict], defaults: dict[str, dict]) -> list[dict]:
+    """The rows of a freshly set-up problem, keeping the user's edits of the table: a field the
+    user changed from the default it was shown with is kept where that default did not change."""
+    old = {r["name"]: r for r in table}
+    out = []
+    for row in new:
+        prev, base = old.get(row["name"]), defaults.get(row["name"])
+        if prev is not None and base is not None:
+            row = dict(row)
+            for key in EDITABLE:
+                if prev.get(key) != base.get(key) and base.get(key) == row.get(key):
+                    row[key] = prev[key]
+        out.append(row)
+    return out
 
 
 @dataclass
 class FitRequest:
-    """Everything a refinement worker needs (built on the GUI thread, read-only in the worker)."""
+    """Everything a fit job needs (built on the GUI thread, read-only in the worker).
 
-    model: object  # nanotwin_core.model.Model
+    ``rows`` / ``defaults``: the table and the rows it was set up with (see ``merge_rows``);
+    ``databases``: a copy of the workspace's size databases (the job adds to it and hands it back).
+    """
+
+    model: Model
     data: object  # PatternData (with a wavelength for 2theta data)
-    settings: object  # FitSettings
-    rows: list[dict]  # the table: start values, refine flags, bounds, constraints
-    structure: object | None = None  # an imported Structure, else the model's by name
-    problem: object | None = None  # a prepared problem with the same fit_key, reused
-    databases: dict | None = None  # the workspace's size databases by fingerprint (read and added to)
-    key: str = ""
+    rows: list[dict] = field(default_factory=list)
+    defaults: dict[str, dict] = field(default_factory=dict)
+    structure: object | None = None  # the model's structure when it came from a file
+    databases: dict = field(default_factory=dict)
     title: str = "Refinement"
+
+
+@dataclass
+class FitSetup:
+    """A fit problem set up (size database built, parameters made): the table to show."""
+
+    rows: list[dict]
+    databases: dict
+    messages: list[str]
 
 
 @dataclass
@@ -277,20 +249,28 @@ class FitOutcome:
 
     problem: object
     result: object  # nanotwin_core.refine.engine.FitResult
-    key: str
     rows: list[dict]
+    defaults: list[dict]  # the set-up problem's rows (start values) the table is measured against
     summary: dict  # the ``nanotwin fit --json`` dict
-    y_calc: np.ndarray  # on the data grid
-    background: np.ndarray  # on the data grid
-    mask: np.ndarray
+    parts: object  # nanotwin_core.refine.fit_parts.FitParts
     report: str  # Markdown
+    databases: dict
     seconds: float
+
+
+def set_up_fit(request: FitRequest, progress: Callable | None = None,
+               cancel: Callable | None = None) -> FitSetup:
+    """Set the fit up (build or reuse the size database) to show its parameters."""
+    problem = prepare_model_fit(request.model, request.data, structure=request.structure, progress=progress,
+                                cancel=cancel, databases=request.databases)
+    return FitSetup(merge_rows(problem_rows(problem), request.rows, request.defaults), request.databases,
+                    list(problem.messages))
 
 
 def apply_rows(problem, rows: list[dict]) -> None:
     """Put the table's start values, refine flags, bounds and constraints into a prepared problem.
 
-    Linear coefficients (scale, bkg_k) are solved in every evaluation unless the row is not
+    Linear coefficients (scale, bkg_k, blank) are solved in every evaluation unless the row is not
     refined or fixed: then they are held at the row's value.
     """
     params = problem.params
@@ -313,53 +293,30 @@ def apply_rows(problem, rows: list[dict]) -> None:
                 raise NanotwinError(f"{name} is a linear coefficient: it can be fixed, not set equal to "
                                     "another parameter")
             if not row["refine"] or constraint == "fixed":
-                params._add(Parameter(name, float(row["value"]), False, 0.0 if linear[name] else lo, hi,
-                                      constraint="fixed"))
+                params.add(name, float(row["value"]), False, 0.0 if linear[name] else lo, hi,
+                           constraint="fixed")
     params.resolve()
 
 
-def _calc(problem, values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(y_calc, background + blank) on the data grid for parameter values incl. the linear
-    coefficients (the core's ``fit_parts``)."""
-    parts = fit_parts(problem, {**{n: 0.0 for n in problem.linear_names}, **values})
-    return parts.total, parts.background + (parts.blank if parts.blank is not None else 0.0)
-
-
-def population_markdown(populations: list[dict]) -> str:
-    """The size-population section of a report (value(esd) per quantity)."""
-    lines = ["", "## Size population", "", "| population | quantity | value |", "|---|---|---|"]
-    for pop in populations:
-        esd = pop.get("esd", {}) or {}
-        for key in ("fraction", "Dab_nm", "sab", "Lc_nm", "sc", "mean_D_nm", "sD", "D_eq_nm", "s_eq",
-                    "aspect", "Dab_vol_nm", "Lc_vol_nm", "D_eq_vol_nm", "mean_D_vol_nm"):
-            if pop.get(key) is not None:
-                lines.append(f"| {pop.get('name', '')} | {key} | {format_esd(pop[key], esd.get(key))} |")
-        lines.append(f"| {pop.get('name', '')} | weighting | {pop.get('weighting')} |")
-    return "\n".join(lines) + "\n"
+def _values(problem, values: dict[str, float]) -> dict[str, float]:
+    """Parameter values with every linear coefficient (0 where an evaluation has none yet)."""
+    return {**{n: 0.0 for n in problem.linear_names}, **values}
 
 
 def run_refinement(request: FitRequest, progress: Callable | None = None,
                    cancel: Callable | None = None) -> FitOutcome:
-    """Prepare (or reuse) the fit problem, apply the table, refine with live reports.
+    """Set the fit up, apply the table, refine with live reports, split the curve into its parts.
 
     ``progress`` receives fractions and messages while the size database is built, then
     ``FitProgress`` reports; ``cancel()`` is polled at every model evaluation.
     """
     t0 = time.perf_counter()
-    problem = request.problem
-    if problem is None:
-        if progress:
-            progress("building the size database…")
-
-        def db_progress(fraction: float, _message: str = "") -> None:
-            if progress:
-                progress(float(fraction))
-
-        problem = prepare_fit(request.model, request.data, request.settings, structure=request.structure,
-                              progress=db_progress, cancel=cancel, databases=request.databases)
-    else:
-        problem.params = problem.start_params.copy()
-    apply_rows(problem, request.rows)
+    if progress:
+        progress("setting the fit up…")
+    problem = prepare_model_fit(request.model, request.data, structure=request.structure, progress=progress,
+                                cancel=cancel, databases=request.databases)
+    defaults = problem_rows(problem)
+    apply_rows(problem, merge_rows(defaults, request.rows, request.defaults))
     if progress:
         progress("refining…")
     y, sigma, mask = request.data.y, request.data.sigma_used, problem.mask
@@ -372,7 +329,7 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
         if progress is None or now - state["last"] < ITERATION_INTERVAL_S:
             return
         state["last"] = now
-        yc, _bkg = _calc(problem, values)
+        yc = fit_parts(problem, _values(problem, values)).total
         n_par = len(problem.params.free_names())
         chi2 = float(np.sum(w2 * (y[mask] - yc[mask]) ** 2))
         gof = float(np.sqrt(chi2 / max(int(mask.sum()) - n_par, 1)))
@@ -380,7 +337,7 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
 
     result = problem.run(callback=on_iteration, cancel=cancel)
     values = {p.name: p.value for p in result.params}
-    y_calc, background = _calc(problem, values)
+    parts = fit_parts(problem, _values(problem, values))
     populations = population_summary(problem, result)
     summary = result_json(result, populations)
     summary["model"] = request.model.to_dict()
@@ -394,6 +351,6 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
                       linear=p.linear, at_bound=p.at_bound) for p in result.params]
     report = markdown_report(result, title=request.title, data_note=summary.get("note"))
     report += population_markdown(populations)
-    return FitOutcome(problem=problem, result=result, key=request.key, rows=rows, summary=summary,
-                      y_calc=y_calc, background=background, mask=np.asarray(mask, bool).copy(), report=report,
+    return FitOutcome(problem=problem, result=result, rows=rows, defaults=defaults, summary=summary,
+                      parts=parts, report=report, databases=request.databases,
                       seconds=time.perf_counter() - t0)

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from nanotwin_core import demos
+from nanotwin_core.actions import estimate_atoms
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import q_from_tth
 from nanotwin_core.reflections import pseudocubic_a_of_crystal
@@ -295,21 +296,25 @@ class MainWindow(QMainWindow):
     def _show_demo(self, name: str, res: jobs.ComputeResult) -> None:
         """Show a demo's result and put the model of its 3D view in the model dock, so that
         Build recomputes what the 3D view shows."""
-        spec = jobs.demo_view_model(demos.get_demo(name))
+        demo = demos.get_demo(name)
         ws = self.workspace
-        ws.set_settings(ws.settings.with_(
-            structure=spec.structure, shape="prism", size_ab_nm=spec.size_ab_nm, size_c_nm=spec.size_c_nm,
-            twins=tuple(spec.twins), boundaries=spec.boundaries if spec.boundaries is not None else 1,
-            domain_size_nm=spec.domain_size_nm, seed=spec.seeds[0]))
+        ws.imported_structure = None
+        ws.set_model(jobs.demo_view_model(demo).to_model(demo.wavelength))
         self._show_result(res, dirty=False)
         self.demo_finished.emit(True)
 
     def build_model(self, live: bool = False) -> CoreJob | None:
-        """Build the dock's model and compute its pattern in a worker (live: one thread)."""
-        settings = self.workspace.settings
-        structure = self.workspace.imported_structure if settings.structure.startswith("(imported") else None
+        """Build the model and compute its pattern in a job (live: one thread, small crystals)."""
+        ws = self.workspace
+        try:
+            model = ws.model.validate()
+            structure = ws.structure_override()
+            if live:
+                estimate = estimate_atoms(model, structure)
+        except NanotwinError as exc:
+            self.notify("Build", str(exc), "warning")
+            return None
         if live:
-            estimate = jobs.estimate_atoms(settings)
             if estimate > jobs.LIVE_ATOM_LIMIT:
                 self.statusBar().showMessage(
                     f"~{estimate:,.0f} atoms: live updates stop at ~{jobs.LIVE_ATOM_LIMIT:,}; "
@@ -319,8 +324,9 @@ class MainWindow(QMainWindow):
                 self._pending_live = True  # last request wins: rerun when this one stops
                 self.runner.cancel(self.current_job)
                 return None
-        job = CoreJob(jobs.build_and_compute, settings, structure, n_threads=1 if live else None,
-                      wavelength=self.pattern_panel.wavelength, name="build")
+        job = CoreJob(jobs.build_and_compute, model, structure, n_threads=1 if live else None,
+                      wavelength=self.pattern_panel.wavelength, compare_untwinned=ws.compare_untwinned,
+                      name="build")
         return self.start_job(job, lambda res: self._show_result(res, dirty=True))
 
     def cancel_computation(self) -> None:

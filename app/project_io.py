@@ -15,14 +15,14 @@ from __future__ import annotations
 import tempfile
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from nanotwin_app.jobs import param_row
 from nanotwin_app.tasks import CoreJob, JobRunner
-from nanotwin_app.workspace import FitRecord, ModelSettings, Workspace
+from nanotwin_app.workspace import FitRecord, Workspace
 from PySide6.QtCore import QObject, Signal
 
 from nanotwin_core.errors import NanotwinError
@@ -38,8 +38,10 @@ from nanotwin_core.io.project import (
     size_database_to_cache,
     size_databases_from_project,
 )
+from nanotwin_core.model import Model
 from nanotwin_core.refine.size_database import SizeDatabase
 from nanotwin_core.structures.cif import read_cif, write_cif
+from nanotwin_core.structures.files import read_structure_file
 
 if TYPE_CHECKING:
     from nanotwin_app.main_window import MainWindow
@@ -49,8 +51,10 @@ PROJECT_SUFFIXES = {".h5", ".hdf5"}
 
 # ================================================================================ workspace -> file
 def project_of(ws: Workspace, fit_options: dict, wavelength: float | None) -> Project:
-    """Everything open as a core ``Project`` (plain arrays and JSON; nothing pickled)."""
-    p = Project(model=fit_model_dict(ws.settings))
+    """Everything open as a core ``Project`` (plain arrays and JSON; nothing pickled): the model
+    as ``Model.to_dict()``, the data, the computed curves, histograms, crystal, size databases,
+    the refinement, and the window's view state."""
+    p = Project(model=ws.model.to_dict())
     labels = []
     for i, (label, (q, y)) in enumerate(ws.patterns.curves.items()):
         p.cache[f"curve_{i}"] = {"q": np.asarray(q, float), "y": np.asarray(y, float)}
@@ -80,6 +84,9 @@ def project_of(ws: Workspace, fit_options: dict, wavelength: float | None) -> Pr
                             "cov_names": f.cov_names, "report": f.report}
         arrays = {"x": ws.data.x if ws.data is not None else np.arange(len(f.y_calc), dtype=float),
                   "y_calc": f.y_calc, "background": f.background, "mask": np.asarray(f.mask, np.int8)}
+        arrays.update({f"pop_{name}": curve for name, curve in f.populations.items()})  # as ``fit_parts``
+        if f.blank is not None:
+            arrays["blank"] = f.blank
         if f.correlation is not None:
             arrays["correlation"] = np.asarray(f.correlation, float)
         p.cache["fit"] = arrays
@@ -87,31 +94,16 @@ def project_of(ws: Workspace, fit_options: dict, wavelength: float | None) -> Pr
         p.history = [{"command": "gui fit", "status": f.status, "rwp": f.rwp, "gof": f.gof}]
     state = {
         "app": "nanotwin gui",
-        "settings": {**asdict(ws.settings), "twins": list(ws.settings.twins)},
+        "view": {"compare_untwinned": ws.compare_untwinned},
         "patterns": {"labels": labels, "caption": ws.patterns.caption, "title": ws.patterns.title},
         "a_p": ws.a_p, "wavelength": wavelength,
         "stats": {"n_pairs": ws.n_pairs, "seconds": ws.last_seconds},
         "fit_options": fit_options,
     }
-    if ws.imported_structure is not None:
+    if ws.model.cif and ws.imported_structure is not None:
         state["imported_cif"] = cif_text(ws.imported_structure)
     p.state = state
     return p
-
-
-def fit_model_dict(s: ModelSettings) -> dict:
-    """The settings as a core ``Model.to_dict()`` (what ``nanotwin fit`` projects store)."""
-    d: dict = {"structure": s.structure, "shape": s.shape, "seeds": [int(s.seed)], "twins": list(s.twins)}
-    if s.shape == "prism":
-        d.update(size_ab_nm=s.size_ab_nm, size_c_nm=s.size_c_nm)
-    else:
-        d["size_nm"] = s.size_nm
-    if s.twins:
-        if s.domain_size_nm is not None:
-            d["domain_size_nm"] = s.domain_size_nm
-        elif s.boundaries is not None:
-            d["boundaries"] = int(s.boundaries)
-    return d
 
 
 def write_project(project: Project, path: str | Path, progress: Callable | None = None,
@@ -138,15 +130,13 @@ def structure_from_cif_text(text: str):
 
 
 # ================================================================================ file -> workspace
-_SETTINGS_FIELDS = set(ModelSettings.__dataclass_fields__)
-
-
 @dataclass
 class LoadedProject:
     """A project converted to workspace objects (built completely before the workspace changes)."""
 
-    settings: ModelSettings
+    model: Model
     imported_structure: object | None
+    compare_untwinned: bool
     crystal: object | None
     data: PatternData | None
     curves: dict
@@ -163,18 +153,16 @@ class LoadedProject:
     schema_version: int
 
     @classmethod
-    def from_project(cls, p: Project) -> LoadedProject:
-        """Convert; NanotwinError (naming what is wrong) for a damaged or incomplete project."""
+    def from_project(cls, p: Project, folder: Path | None = None) -> LoadedProject:
+        """Convert; NanotwinError (naming what is wrong) for a damaged or incomplete project.
+        ``folder``: where the project file is (a relative CIF path of the model is looked up there
+        too)."""
         state = p.state or {}
         try:
-            if "settings" in state:
-                raw = {k: v for k, v in state["settings"].items() if k in _SETTINGS_FIELDS}
-                raw["twins"] = tuple(raw.get("twins", ()))
-                settings = ModelSettings(**raw)
-            else:
-                settings = settings_from_model(p.model)
-            imported = (structure_from_cif_text(state["imported_cif"]) if state.get("imported_cif")
-                        else None)
+            model = Model.from_dict(p.model).validate()
+            imported = _imported_structure(model, state, folder)
+            if imported is not None and not model.cif:  # an earlier window's project: the CIF only inside
+                model = replace(model, structure=None, cif=f"{imported.name}.cif")
             data = _data_from_project(p)
             curves, hists, crystal = {}, {}, None
             for key in sorted(p.cache, key=_cache_order):
@@ -190,9 +178,11 @@ class LoadedProject:
             fit = _fit_from_project(p, data)
             stats = state.get("stats", {})
             patterns = state.get("patterns", {})
+            view = state.get("view") or state.get("settings") or {}  # "settings": projects before 0.2
             return cls(
-                settings=settings, imported_structure=imported, crystal=crystal, data=data, curves=curves,
-                caption=str(patterns.get("caption", "")), title=str(patterns.get("title", "")),
+                model=model, imported_structure=imported,
+                compare_untwinned=bool(view.get("compare_untwinned", True)), crystal=crystal, data=data,
+                curves=curves, caption=str(patterns.get("caption", "")), title=str(patterns.get("title", "")),
                 histograms=hists, a_p=state.get("a_p"), wavelength=state.get("wavelength"),
                 n_pairs=stats.get("n_pairs"), seconds=stats.get("seconds"), fit=fit,
                 fit_options=dict(state.get("fit_options", {})), size_databases=size_databases_from_project(p),
@@ -210,7 +200,20 @@ def read_project(path: str | Path, progress: Callable | None = None,
     """Read and convert a project file (a worker job)."""
     if progress:
         progress(f"Reading {Path(path).name}…")
-    return LoadedProject.from_project(open_project(path))
+    return LoadedProject.from_project(open_project(path), Path(path).parent)
+
+
+def _imported_structure(model: Model, state: dict, folder: Path | None):
+    """The structure of a CIF model: kept inside the project, else read from the model's file, a
+    relative path from here or from the project's folder (None for a built-in structure)."""
+    if state.get("imported_cif"):
+        return structure_from_cif_text(state["imported_cif"])
+    if not model.cif:
+        return None
+    path = Path(model.cif)
+    if not path.is_absolute() and not path.exists() and folder is not None and (folder / path).exists():
+        path = folder / path
+    return read_structure_file(path)
 
 
 def _data_from_project(p: Project) -> PatternData | None:
@@ -233,27 +236,8 @@ def _cache_order(key: str) -> tuple[str, int]:
     return (stem, int(num)) if num.isdigit() else (key, -1)
 
 
-def settings_from_model(model: dict) -> ModelSettings:
-    """Dock settings from a core ``Model.to_dict()`` (a ``nanotwin fit`` project)."""
-    m = dict(model or {})
-    base = ModelSettings()
-    pop = m.get("population") or {}
-    seeds = m.get("seeds") or [0]
-    return ModelSettings(
-        structure=str(m.get("structure") or base.structure),
-        shape=str(m.get("shape", base.shape)),
-        size_ab_nm=float(m.get("size_ab_nm") or pop.get("Dab") or base.size_ab_nm),
-        size_c_nm=float(m.get("size_c_nm") or pop.get("Lc") or base.size_c_nm),
-        size_nm=float(m.get("size_nm") or pop.get("D") or base.size_nm),
-        twins=tuple(m.get("twins") or ()),
-        boundaries=m.get("boundaries", None if m.get("domain_size_nm") else 1),
-        domain_size_nm=m.get("domain_size_nm"),
-        seed=int(seeds[0]),
-    )
-
-
 def _fit_from_project(p: Project, data: PatternData | None) -> FitRecord | None:
-    """The refinement of a project (GUI or ``nanotwin fit``), or None."""
+    """The refinement of a project (the window's or ``nanotwin fit``'s), or None."""
     if "fit" not in p.results or "fit" not in p.cache:
         return None
     summary = dict(p.results["fit"])
@@ -269,10 +253,13 @@ def _fit_from_project(p: Project, data: PatternData | None) -> FitRecord | None:
     if data is not None and len(y_calc) != len(data.x):
         raise NanotwinError("the fitted curve and the data have different lengths")
     corr = arrays.get("correlation")
+    blank = arrays.get("blank")
     return FitRecord(
         rows=rows, summary=summary, y_calc=y_calc,
         background=np.asarray(arrays.get("background", np.zeros_like(y_calc)), float),
-        mask=np.asarray(arrays.get("mask", np.ones(len(y_calc))), bool), report=str(extra.get("report", "")),
+        mask=np.asarray(arrays.get("mask", np.ones(len(y_calc))), bool),
+        populations={k[4:]: np.asarray(v, float) for k, v in arrays.items() if k.startswith("pop_")},
+        blank=None if blank is None else np.asarray(blank, float), report=str(extra.get("report", "")),
         status=str(extra.get("status", "accepted")), rows_before=list(extra.get("rows_before", [])),
         cov_names=list(extra.get("cov_names", [])),
         correlation=None if corr is None else np.asarray(corr, float),

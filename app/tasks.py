@@ -38,22 +38,27 @@ class CoreJob(GeneratorWorker):
 
     def __init__(self, fn: Callable, *args, name: str = "", **kwargs) -> None:
         self.name = name or getattr(fn, "__name__", "job")
-        self._last_fraction = -1e9
+        self._last_sent = -1e9
         super().__init__(self._steps, fn, args, kwargs)
 
     def cancelled(self) -> bool:
         """True once the job was asked to stop (the core's ``cancel=`` callable)."""
         return self.abort_requested
 
-    def report(self, value: object) -> None:
-        """Progress callback handed to the core: fractions are sent at most every
-        PROGRESS_INTERVAL_S (fewer queued cross-thread calls), messages and reports always."""
-        if isinstance(value, (int, float)):
-            now = time.perf_counter()
-            if now - self._last_fraction < PROGRESS_INTERVAL_S:
-                return
-            self._last_fraction = now
+    def report(self, value: object, message: str | None = None) -> None:
+        """Progress callback handed to the core (``progress(fraction)``, ``progress(fraction,
+        message)`` or ``progress(message)``): fractions and messages are sent at most every
+        PROGRESS_INTERVAL_S (fewer queued cross-thread calls), report objects always."""
+        if not isinstance(value, (int, float, str)):
+            self.yielded.emit(value)
+            return
+        now = time.perf_counter()
+        if now - self._last_sent < PROGRESS_INTERVAL_S:
+            return
+        self._last_sent = now
         self.yielded.emit(value)
+        if message:
+            self.yielded.emit(str(message))
 
     def _steps(self, fn: Callable, args: tuple, kwargs: dict):
         yield None  # a cancel point before any work

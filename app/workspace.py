@@ -1,8 +1,11 @@
-"""The open project: model settings, core objects (crystal, patterns, data) and change signals.
+"""The open project: the core ``Model``, core objects (crystal, patterns, data) and change signals.
 
-The workspace holds core objects only (no widgets, no colours). Widgets edit it and listen to
-its signals; jobs' results are stored here by the window. ``project_io`` converts it to and from
-a core ``Project`` (HDF5 file).
+The workspace holds core objects only (no widgets, no colours). ``model`` is the one description
+of what the window computes and fits (``nanotwin_core.model.Model``): the model dock and the
+refinement dock edit it field by field (``set_model(dataclasses.replace(model, ...))``), so every
+field they do not show is kept as it came (from a project, a demo or ``nanotwin fit``). Jobs'
+results are stored here by the window. ``project_io`` converts it to and from a core
+``Project`` (HDF5 file).
 """
 
 from __future__ import annotations
@@ -15,28 +18,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from nanotwin_core.model import Model
+from nanotwin_core.structures.structure import Structure
+
 if TYPE_CHECKING:
     from nanotwin_app.project_io import LoadedProject
 
 
-@dataclass(frozen=True)
-class ModelSettings:
-    """What the model dock edits: one nanocrystal model (lengths in nm)."""
-
-    structure: str = "CsPbBr3-gamma"
-    shape: str = "prism"
-    size_ab_nm: float = 6.0
-    size_c_nm: float = 6.0
-    size_nm: float = 6.0
-    twins: tuple[str, ...] = ()
-    boundaries: int | None = 1
-    domain_size_nm: float | None = None
-    seed: int = 0
-    compare_untwinned: bool = True
-
-    def with_(self, **changes) -> ModelSettings:
-        """A copy with ``changes`` applied."""
-        return replace(self, **changes)
+def default_model() -> Model:
+    """The model a new workspace starts with: a 6 x 6 nm CsPbBr3-gamma prism."""
+    return Model(structure="CsPbBr3-gamma", shape="prism", size_ab_nm=6.0, size_c_nm=6.0)
 
 
 @dataclass
@@ -53,8 +44,10 @@ class FitRecord:
     """A refinement shown in the window: its table, result summary and curves.
 
     ``status``: "pending" (just finished: Accept or Revert) or "accepted". Curves are on the data
-    grid (``y_calc``, ``background``; ``mask`` = fitted points). ``rows_before`` is the table
-    before the fit (Revert restores it). ``summary`` is the ``nanotwin fit --json`` dict.
+    grid (``y_calc``, ``background``; ``mask`` = fitted points; ``populations`` and ``blank``:
+    the other parts of the core's ``fit_parts``, each population by name and the scaled blank).
+    ``rows_before`` is the table before the fit (Revert restores it). ``summary`` is the
+    ``nanotwin fit --json`` dict.
     """
 
     rows: list[dict]
@@ -62,11 +55,22 @@ class FitRecord:
     y_calc: np.ndarray
     background: np.ndarray
     mask: np.ndarray
+    populations: dict[str, np.ndarray] = field(default_factory=dict)
+    blank: np.ndarray | None = None
     report: str = ""
     status: str = "pending"
     rows_before: list[dict] = field(default_factory=list)
     cov_names: list[str] = field(default_factory=list)
     correlation: np.ndarray | None = None
+
+    def part_curves(self) -> dict[str, np.ndarray]:
+        """The parts the pattern panel draws besides the total and the background: each
+        population of a mixture, and the blank."""
+        pops = self.populations
+        out = {} if len(pops) < 2 else {f"population {k}": v for k, v in pops.items()}
+        if self.blank is not None:
+            out["blank"] = self.blank
+        return out
 
     @property
     def rwp(self) -> float:
@@ -77,10 +81,13 @@ class FitRecord:
         return float(self.summary.get("gof", np.nan))
 
 
+IMPORTED_PREFIX = "(imported)"
+
+
 class Workspace(QObject):
     """Everything the user has open, with signals saying what changed."""
 
-    settings_changed = Signal()
+    model_changed = Signal()
     structure_changed = Signal()
     crystal_changed = Signal()
     patterns_changed = Signal()
@@ -92,8 +99,11 @@ class Workspace(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.settings = ModelSettings()
-        self.imported_structure = None  # a core Structure read from a CIF, or None
+        self.model = default_model()
+        # the Structure of ``model.cif`` as read (or as kept inside a project): used instead of
+        # the file, which may be gone or elsewhere on this machine
+        self.imported_structure: Structure | None = None
+        self.compare_untwinned = True  # builds of a twinned model also show it untwinned
         self.crystal = None
         self.patterns = PatternSet()
         self.data = None  # nanotwin_core.io.data.PatternData
@@ -106,23 +116,44 @@ class Workspace(QObject):
         self.wavelength: float | None = None  # Å, of the pattern panel's 2theta axis
         self.fit: FitRecord | None = None  # the refinement shown
         self.fit_previous: FitRecord | None = None  # what Revert goes back to
-        self.fit_options: dict = {}  # the refinement dock's choices (see RefineDock.options)
+        self.fit_options: dict = {}  # the refinement table (see RefineDock.options)
         self.project_path: Path | None = None
         self.loading = False  # True while a project is being shown (listeners: do not write back)
         # per-size Debye sums of the fits, by fingerprint: saved in the project, reused by fits
         self.size_databases: dict = {}
 
     # ---------------------------------------------------------------- edits
-    def set_settings(self, settings: ModelSettings) -> None:
-        """Replace the model settings."""
-        if settings != self.settings:
-            self.settings = settings
-            self.settings_changed.emit()
+    def set_model(self, model: Model) -> None:
+        """Replace the model (a changed one marks the work unsaved)."""
+        if model != self.model:
+            self.model = model
+            self.model_changed.emit()
+            self.set_dirty(True)
 
-    def set_imported_structure(self, structure) -> None:
-        """Use a structure read from a file (a CIF) instead of a built-in one."""
+    def set_imported_structure(self, structure: Structure, path: str | Path) -> None:
+        """Use a structure read from a file (CIF or pymatgen JSON): the model's ``cif`` becomes
+        ``path`` (its built-in name and tilt are dropped)."""
         self.imported_structure = structure
         self.structure_changed.emit()
+        self.set_model(replace(self.model, structure=None, cif=str(path), tilt=None))
+
+    def structure(self) -> Structure:
+        """The model's Structure: the imported one for a CIF model, else the built-in (with tilt)."""
+        if self.model.cif and self.imported_structure is not None:
+            return self.imported_structure
+        return self.model.load_structure()
+
+    def structure_override(self) -> Structure | None:
+        """What to pass as ``structure=`` to the core's entry points (None: the model's own)."""
+        return self.imported_structure if self.model.cif else None
+
+    def structure_label(self) -> str:
+        """The model's structure as the docks name it."""
+        m = self.model
+        if m.cif:
+            name = self.imported_structure.name if self.imported_structure is not None else Path(m.cif).stem
+            return f"{IMPORTED_PREFIX} {name}"
+        return str(m.structure)
 
     def set_crystal(self, crystal) -> None:
         """Replace the current crystal (a core ``Crystal`` or None)."""
@@ -183,8 +214,9 @@ class Workspace(QObject):
 
     def clear(self) -> None:
         """Start afresh (File > New)."""
-        self.settings = ModelSettings()
+        self.model = default_model()
         self.imported_structure = None
+        self.compare_untwinned = True
         self.set_crystal(None)
         self.set_patterns({})
         self.set_data(None)
@@ -196,7 +228,7 @@ class Workspace(QObject):
         self.size_databases = {}
         self.set_fit(None)
         self.project_path = None
-        self.settings_changed.emit()
+        self.model_changed.emit()
         self.set_dirty(False)
 
     # ---------------------------------------------------------------- projects
@@ -204,19 +236,17 @@ class Workspace(QObject):
         """Show a project read by ``project_io.read_project`` (converted and checked already)."""
         self.loading = True
         try:
-            self.settings = loaded.settings
+            self.model = loaded.model
             self.imported_structure = loaded.imported_structure
+            self.compare_untwinned = loaded.compare_untwinned
             self.histograms = loaded.histograms
             self.a_p = loaded.a_p
             self.wavelength = loaded.wavelength
             self.fit_options = loaded.fit_options
             self.size_databases = loaded.size_databases
             self.fit_previous = None
-            self.settings_changed.emit()
-            if loaded.imported_structure is not None:
-                self.structure_changed.emit()
-                self.settings = loaded.settings  # the dock's import handler may have reset the label
-                self.settings_changed.emit()
+            self.structure_changed.emit()
+            self.model_changed.emit()
             self.set_crystal(loaded.crystal)
             self.set_data(loaded.data)
             self.set_patterns(loaded.curves, caption=loaded.caption, title=loaded.title)

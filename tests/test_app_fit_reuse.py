@@ -9,6 +9,7 @@ from nanotwin_app.main_window import MainWindow
 from PySide6.QtCore import QSettings
 
 from nanotwin_core.io.data import PatternData
+from nanotwin_core.model import Model, PopulationSpec
 from nanotwin_core.refine import size_database as sdb
 
 
@@ -38,15 +39,12 @@ def _fit(window, qtbot) -> None:
 
 
 def test_population_fit_sums_survive_the_project(qtbot, tmp_path, simulated, monkeypatch):
-    from nanotwin_app.workspace import ModelSettings
-
     first = _window(tmp_path, "a.ini")
     try:
         ws = first.workspace
-        ws.set_settings(ModelSettings(structure="PbS-rocksalt", shape="sphere", size_nm=2.5,
-                                      compare_untwinned=False))
+        ws.set_model(Model(structure="PbS-rocksalt", shape="sphere",
+                           population=PopulationSpec(D=2.5, sD=0.2)))
         ws.set_data(simulated)
-        first.refine_dock_widget.population_check.setChecked(True)
         _fit(first, qtbot)
         assert len(ws.size_databases) == 1
         rwp = ws.fit.rwp

@@ -234,7 +234,8 @@ def test_file_menu_exports_svg_and_cif(window, qtbot, tmp_path, monkeypatch):
     texts["Export figure (PNG/SVG/PDF)…"].trigger()
     assert ET.parse(tmp_path / "fig.svg").getroot().tag.endswith("svg")
     # Export CIF of the built-in structure of the model dock
-    window.workspace.set_settings(window.workspace.settings.with_(structure="CsPbBr3-gamma"))
+    window.model_dock_widget.structure_combo.setCurrentText("CsPbBr3-gamma")
+    assert window.workspace.model.structure == "CsPbBr3-gamma"
     texts["Export CIF…"].trigger()
     ref, back = get_structure("CsPbBr3-gamma"), read_cif(tmp_path / "gamma.cif")
     for name in ("a", "b", "c", "alpha", "beta", "gamma"):
@@ -244,7 +245,7 @@ def test_file_menu_exports_svg_and_cif(window, qtbot, tmp_path, monkeypatch):
     # and of an imported CIF
     src = write_cif(get_structure("CsPbI3-delta"), tmp_path / "src.cif")
     assert window.files.import_structure(src)
-    assert window.workspace.settings.structure.startswith("(imported")
+    assert window.workspace.model.cif == str(src.resolve()) and window.workspace.model.structure is None
     texts["Export CIF…"].trigger()
     delta = read_cif(tmp_path / "delta.cif")
     ref = get_structure("CsPbI3-delta")

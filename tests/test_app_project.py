@@ -8,14 +8,15 @@ import pytest
 from app_helpers import dispose, open_and_wait, save_and_wait
 from nanotwin_app import jobs
 from nanotwin_app.main_window import MainWindow
-from nanotwin_app.workspace import ModelSettings
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from nanotwin_core.io.data import PatternData
 from nanotwin_core.io.project import Project, open_project, save_project
+from nanotwin_core.model import FitSpec, Model
 
-SETTINGS = ModelSettings(structure="PbS-rocksalt", shape="sphere", size_nm=3.0, compare_untwinned=False)
+MODEL = Model(structure="PbS-rocksalt", shape="sphere", size_nm=3.0,
+              fit=FitSpec(refine=["scale", "background", "adp"], background_order=2, q_range=(1.2, 8.0)))
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +50,14 @@ def window(qtbot, tmp_path):
 def populate(window, qtbot, data) -> None:
     """A real build, data, options and an accepted fit."""
     ws = window.workspace
-    ws.set_settings(SETTINGS)
+    ws.set_model(MODEL)
+    ws.compare_untwinned = False
     with qtbot.waitSignal(ws.patterns_changed, timeout=60_000):
         window.build_model()
     qtbot.waitUntil(lambda: not window.runner.running, timeout=60_000)
     assert ws.histograms and ws.crystal is not None
     ws.set_data(data)
     dock = window.refine_dock_widget
-    dock.population_check.setChecked(False)
-    dock.background_spin.setValue(2)
-    dock.qmin_spin.setValue(1.2)
     dock.run_button.click()
     qtbot.waitUntil(lambda: not window.fits.running(), timeout=60_000)
     dock.accept_button.click()
@@ -107,8 +106,9 @@ def test_saved_project_reopens_identically(window, qtbot, tmp_path, simulated, m
         other.open_project_action.trigger()
     assert not other.runner.running
     ow = other.workspace
-    assert ow.settings == ws.settings
-    assert other.model_dock_widget.settings() == ws.settings
+    assert ow.model.to_dict() == ws.model.to_dict() == MODEL.to_dict()
+    assert other.model_dock_widget.structure_combo.currentText() == "PbS-rocksalt"
+    assert not ow.compare_untwinned
     for key in ("x", "y", "sigma", "mask"):
         np.testing.assert_array_equal(getattr(ow.data, key), getattr(ws.data, key))
     assert ow.data.x_kind == ws.data.x_kind and ow.data.path == ws.data.path
@@ -135,7 +135,7 @@ def test_saved_project_reopens_identically(window, qtbot, tmp_path, simulated, m
     assert ow.fit.rows == ws.fit.rows
     assert other.refine_dock_widget.rows() == window.refine_dock_widget.rows()
     opts_a, opts_b = other.refine_dock_widget.options(), window.refine_dock_widget.options()
-    assert opts_a == opts_b and opts_a["q_min"] == pytest.approx(1.2)
+    assert opts_a == opts_b and other.refine_dock_widget.fit_options.qmin_spin.value() == pytest.approx(1.2)
     assert ow.fit.rwp == ws.fit.rwp and ow.fit.report == ws.fit.report
     np.testing.assert_array_equal(ow.fit.correlation, ws.fit.correlation)
     assert other.refine_dock_widget.figures_label.text() == window.refine_dock_widget.figures_label.text()
@@ -198,7 +198,7 @@ def test_drop_h5_opens_it(window, qtbot, tmp_path, simulated):
     with qtbot.waitSignal(other.projects.opened, timeout=30_000):
         other.dropEvent(drop)
     assert other.workspace.project_path == path
-    assert other.workspace.settings == window.workspace.settings
+    assert other.workspace.model == window.workspace.model
     assert other.workspace.fit.rows == window.workspace.fit.rows
     assert other.recent_files()[0].endswith("dropped.h5")
     assert [a.text() for a in other.recent_menu.actions()][0] == "dropped.h5"
@@ -242,8 +242,11 @@ def test_a_nanotwin_fit_project_opens(window, qtbot, tmp_path, simulated, monkey
     forbid_computing(monkeypatch)
     assert open_and_wait(window, path, qtbot)
     ws = window.workspace
-    assert (ws.settings.structure, ws.settings.shape, ws.settings.size_nm, ws.settings.seed) == (
-        "PbS-rocksalt", "sphere", 3.1, 3)
+    m = ws.model
+    assert (m.structure, m.shape, m.population.D, m.population.sD, m.seeds) == ("PbS-rocksalt", "sphere",
+                                                                                3.1, 0.2, [3])
+    dock = window.model_dock_widget
+    assert dock.population_check.isChecked() and dock.size.value() == 3.1
     x, y = window.pattern_panel.curves["fit: calculated"].getData()
     np.testing.assert_array_equal(y, y_calc)
     rows = {r["name"]: r for r in ws.fit.rows}
@@ -256,14 +259,15 @@ def test_imported_structure_is_kept(window, qtbot, tmp_path):
     from nanotwin_core.structures.library import get_structure
 
     st = get_structure("PbS-rocksalt")
-    window.workspace.set_imported_structure(st)
+    cif = tmp_path / "pbs.cif"
+    window.workspace.set_imported_structure(st, cif)  # the file itself is not needed to reopen
     label = window.model_dock_widget.structure_combo.currentText()
-    assert label.startswith("(imported")
+    assert label.startswith("(imported)") and window.workspace.model.cif == str(cif)
     assert save_and_wait(window, tmp_path / "cif.h5", qtbot)
     other = new_window(qtbot, tmp_path, "cif.ini")
     assert open_and_wait(other, tmp_path / "cif.h5", qtbot)
     back = other.workspace.imported_structure
-    assert other.workspace.settings.structure == label
+    assert other.workspace.model == window.workspace.model
     assert other.model_dock_widget.structure_combo.currentText() == label
     np.testing.assert_allclose([back.cell.a, back.cell.b, back.cell.c], [st.cell.a, st.cell.b, st.cell.c])
     assert sorted(s.element for s in back.sites) == sorted(s.element for s in st.sites)

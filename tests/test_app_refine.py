@@ -1,4 +1,5 @@
-"""The refinement dock (offscreen, no GL): a fit through the dock equals the core's, Stop, Accept/Revert."""
+"""The refinement dock (offscreen, no GL): a fit through the dock equals the core's entry point
+(``actions.fit_model``), Set up, Stop, Accept/Revert, table constraints."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ import pytest
 from app_helpers import dispose
 from nanotwin_app import jobs
 from nanotwin_app.main_window import MainWindow
-from nanotwin_app.workspace import ModelSettings
 from PySide6.QtCore import QSettings
 
+from nanotwin_core.actions import fit_model, fit_parts
 from nanotwin_core.io.data import PatternData
-from nanotwin_core.model import Model
-from nanotwin_core.refine.dse_fit import DSEFitProblem, FitSettings, prepare_fit
+from nanotwin_core.model import FitSpec, Model, PopulationSpec
+from nanotwin_core.refine import size_database as sdb
+from nanotwin_core.refine.dse_fit import DSEFitProblem
 
 TRUE_B = {"Pb": 1.3, "S": 0.9}
-SETTINGS = ModelSettings(structure="PbS-rocksalt", shape="sphere", size_nm=3.0, compare_untwinned=False)
+MODEL = Model(structure="PbS-rocksalt", shape="sphere", size_nm=3.0)
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +46,18 @@ def window(qtbot, tmp_path):
 
 
 def single_crystal_setup(window, data) -> None:
-    window.workspace.set_settings(SETTINGS)
+    """The model of a 3 nm PbS sphere; what to refine and the background chosen in the dock."""
+    window.workspace.set_model(MODEL)
     window.workspace.set_data(data)
-    dock = window.refine_dock_widget
-    dock.population_check.setChecked(False)
-    dock.background_spin.setValue(2)
+    options = window.refine_dock_widget.fit_options
+    options.choice_checks["size"].setChecked(False)
+    options.background_spin.setValue(2)
+    assert window.workspace.model.fit == FitSpec(refine=["scale", "background", "adp"], background_order=2)
+
+
+def set_up(window, qtbot) -> None:
+    window.refine_dock_widget.setup_button.click()
+    qtbot.waitUntil(lambda: not window.fits.running(), timeout=60_000)
 
 
 def wait_fit(window, qtbot, timeout=60_000) -> None:
@@ -65,7 +74,8 @@ def test_run_needs_data_and_says_why(window):
 def test_fit_through_the_dock_equals_the_core(window, qtbot, simulated):
     single_crystal_setup(window, simulated)
     dock = window.refine_dock_widget
-    assert dock.run_button.isEnabled()
+    assert dock.run_button.isEnabled() and not dock.rows()
+    set_up(window, qtbot)
     names = [r["name"] for r in dock.rows()]
     assert names == ["B_Pb", "B_S", "expansion", "scale", "bkg_0", "bkg_1", "bkg_2"]
     with qtbot.waitSignal(window.workspace.fit_changed, timeout=60_000):
@@ -74,14 +84,9 @@ def test_fit_through_the_dock_equals_the_core(window, qtbot, simulated):
     fit = window.workspace.fit
     assert fit is not None and fit.status == "pending"
 
-    # the core on its own, from prepare_fit's start values
-    model = Model(structure="PbS-rocksalt", shape="sphere", size_nm=3.0)
-    problem = prepare_fit(model, simulated, FitSettings(refine=("scale", "background", "adp"),
-                                                        background_order=2))
-    result = problem.run()
-    values = {p.name: p.value for p in result.params}
-    coeffs = np.array([values[n] for n in problem.linear_names])
-    y_core = problem.basis(values) @ coeffs
+    # the core's entry point on its own, with the same model
+    problem, result = fit_model(window.workspace.model, simulated)
+    y_core = fit_parts(problem, {p.name: p.value for p in result.params}).total
     m = problem.mask
     q_plot, y_plot = window.pattern_panel.curves["fit: calculated"].getData()
     np.testing.assert_allclose(q_plot, simulated.x[m])
@@ -105,6 +110,7 @@ def test_fit_through_the_dock_equals_the_core(window, qtbot, simulated):
 def test_accept_revert_and_report(window, qtbot, simulated, tmp_path, monkeypatch):
     single_crystal_setup(window, simulated)
     dock = window.refine_dock_widget
+    set_up(window, qtbot)
     start = {r["name"]: r["value"] for r in dock.rows()}
     dock.run_button.click()
     wait_fit(window, qtbot)
@@ -122,12 +128,14 @@ def test_accept_revert_and_report(window, qtbot, simulated, tmp_path, monkeypatc
     assert window.workspace.fit.status == "accepted"
     assert not dock.revert_button.isEnabled()
     assert {r["name"]: r["value"] for r in dock.rows()} == refined
-    # the prepared problem (its database) is reused by the next run on the same model and data
-    prepared = window.fits.cache[1]
-    task = window.fits.start()
-    assert task is not None
+    # the size database is reused by the next run on the same model and data, from the accepted values
+    (database,) = window.workspace.size_databases.values()
+    monkeypatch.setattr(sdb, "build_size_database", lambda *a, **k: pytest.fail("database rebuilt"))
+    job = window.fits.start()
+    assert job is not None
     wait_fit(window, qtbot)
-    assert window.fits.cache[1] is prepared
+    assert list(window.workspace.size_databases.values()) == [database]
+    assert window.workspace.fit.rwp <= 1.0001 * window.workspace.fit_previous.rwp
     monkeypatch.setattr(window, "ask_save_path", lambda *a, **k: str(tmp_path / "report.md"))
     dock.report_button.click()
     text = (tmp_path / "report.md").read_text()
@@ -141,6 +149,7 @@ def test_accept_revert_and_report(window, qtbot, simulated, tmp_path, monkeypatc
 def test_fixed_and_equal_constraints_from_the_table(window, qtbot, simulated):
     single_crystal_setup(window, simulated)
     dock = window.refine_dock_widget
+    set_up(window, qtbot)
     names = [r["name"] for r in dock.rows()]
     combo_s = dock.table.cellWidget(names.index("B_S"), 6)
     combo_s.setCurrentText("= B_Pb")
@@ -190,8 +199,8 @@ def test_stop_during_iterations_within_a_second(window, qtbot, simulated, monkey
 def test_stop_while_the_size_database_builds(window, qtbot, simulated):
     single_crystal_setup(window, simulated)
     dock = window.refine_dock_widget
-    dock.population_check.setChecked(True)  # a log-normal population: a database of many sizes
-    assert "D_nm" in [r["name"] for r in dock.rows()]
+    window.model_dock_widget.population_check.setChecked(True)  # a log-normal population: many sizes
+    assert window.workspace.model.population == PopulationSpec(D=3.0, sD=0.2)
     dock.run_button.click()
     qtbot.wait(1500)
     assert window.fits.running()
@@ -200,22 +209,21 @@ def test_stop_while_the_size_database_builds(window, qtbot, simulated):
     qtbot.waitUntil(lambda: not window.fits.running(), timeout=2000)
     assert time.perf_counter() - t0 < 1.0
     assert window.workspace.fit is None
-    assert window.fits.cache is None
+    assert not window.workspace.size_databases
 
 
 def test_live_reports_are_throttled(simulated):
     """Reports reach the window at most every ITERATION_INTERVAL_S, the last figures are right."""
-    model = Model(structure="PbS-rocksalt", shape="sphere", size_nm=3.0)
-    settings = FitSettings(refine=("scale", "background", "adp"), background_order=2)
-    rows = jobs.preview_rows(model, settings, "q")
+    model = Model(structure="PbS-rocksalt", shape="sphere", size_nm=3.0,
+                  fit=FitSpec(refine=["scale", "background", "adp"], background_order=2))
     times, reports = [], []
 
-    def progress(value):
+    def progress(value, _message=None):
         if isinstance(value, jobs.FitProgress):
             times.append(time.perf_counter())
             reports.append(value)
 
-    out = jobs.run_refinement(jobs.FitRequest(model, simulated, settings, rows), progress=progress)
+    out = jobs.run_refinement(jobs.FitRequest(model, simulated), progress=progress)
     assert reports
     assert np.all(np.diff(times) >= jobs.ITERATION_INTERVAL_S * 0.95)
     first = reports[0]

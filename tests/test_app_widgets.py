@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -286,11 +287,12 @@ def test_twin_law_validator_and_members(window):
     assert dock.add_twin_from_edit()
     assert dock.twin_list.count() == 1
     assert "member" in dock.members_label.text()
-    assert window.workspace.settings.twins == ("1/2<001>{110}",)
+    assert window.workspace.model.twins == ["1/2<001>{110}"]
+    assert window.workspace.model.boundaries == 1
     dock.twin_edit.setText("1/2<0")
     assert not dock.add_twin_from_edit()
     dock.remove_selected_twin()
-    assert window.workspace.settings.twins == ()
+    assert window.workspace.model.twins == [] and window.workspace.model.boundaries is None
     assert "live updates for crystals up to" in dock.live_label.text()
 
 
@@ -323,8 +325,8 @@ def test_warm_up_says_so(qtbot, tmp_path):
 def test_live_rebuilds_last_request_wins(window, qtbot, monkeypatch):
     calls = []
 
-    def slow_build(settings, structure=None, *, n_threads=None, progress=None, cancel=None, **kw):
-        calls.append((settings.domain_size_nm, n_threads))
+    def slow_build(model, structure=None, *, n_threads=None, progress=None, cancel=None, **kw):
+        calls.append((model.domain_size_nm, n_threads))
         for _ in range(200):
             if cancel():
                 raise Cancelled("superseded")
@@ -333,16 +335,17 @@ def test_live_rebuilds_last_request_wins(window, qtbot, monkeypatch):
 
     monkeypatch.setattr(jobs, "build_and_compute", slow_build)
     ws = window.workspace
-    ws.set_settings(ws.settings.with_(domain_size_nm=3.0, boundaries=None))
+    ws.set_model(replace(ws.model, twins=["1/2<001>{110}"], domain_size_nm=3.0, boundaries=None))
     first = window.build_model(live=True)
     assert first is not None
-    ws.set_settings(ws.settings.with_(domain_size_nm=2.0))
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=5000)  # running
+    ws.set_model(replace(ws.model, domain_size_nm=2.0))
     assert window.build_model(live=True) is None  # queued; the running one is cancelled
     qtbot.waitUntil(lambda: len(calls) == 2 and not window.runner.running, timeout=5000)
     assert calls == [(3.0, 1), (2.0, 1)]
     assert window.workspace.crystal is not None
-    # too big for live updates: refused with a message
-    ws.set_settings(ws.settings.with_(size_ab_nm=40.0, size_c_nm=40.0))
+    # too big for live updates (the core's estimate from the structure): refused with a message
+    ws.set_model(replace(ws.model, size_ab_nm=40.0, size_c_nm=40.0))
     assert window.build_model(live=True) is None
     assert "live updates stop" in window.statusBar().currentMessage()
 
@@ -363,7 +366,7 @@ def test_demo_puts_its_model_in_the_dock(window, qtbot):
     assert spec is get_demo("cspbbr3-410k").models[-1]  # the mixed-coset network
     dock = window.model_dock_widget
     assert [dock.twin_list.item(i).text() for i in range(dock.twin_list.count())] == list(spec.twins)
-    assert window.workspace.settings.domain_size_nm == spec.domain_size_nm
+    assert window.workspace.model == spec.to_model(get_demo("cspbbr3-410k").wavelength)
     assert dock.size_ab.value() == spec.size_ab_nm and not window.workspace.dirty
 
 

@@ -1,15 +1,20 @@
-"""The model dock: structure, shape and sizes, twin laws, boundaries or domain size, seed.
+"""The model dock: structure, radiation, shape and sizes or a size population, twin laws,
+boundaries or domain size, seeds.
 
-It edits the workspace's ``ModelSettings`` and asks (by signal) for a build; the window runs
-the build in a worker. Twin-law text is validated as typed with the core's parser.
+It edits the workspace's core ``Model`` one field at a time (each widget writes only its own
+field, and nothing is written while a model is being shown), so the fields it does not show
+(tilt, ADPs, exclusions, mixture components, the coherent element, the instrument and fit
+settings) are kept as they came; a line lists them. It asks (by signal) for a build; the window
+runs it in a job. Twin-law text is validated as typed with the core's parser.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from nanotwin_app.jobs import LIVE_ATOM_LIMIT
-from nanotwin_app.workspace import ModelSettings, Workspace
+from nanotwin_app.workspace import IMPORTED_PREFIX, Workspace
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
@@ -32,18 +37,66 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import qthrottled
 
+from nanotwin_core.builder.shape_kinds import get_shape, shape_names
 from nanotwin_core.builder.twin_laws import parse_twin_law
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.structures.library import get_structure, list_structures
+from nanotwin_core.model import Model, PopulationSpec
+from nanotwin_core.scattering.radiation import RADIATIONS, make_radiation
+from nanotwin_core.structures.library import list_structures
 
 _PARTIAL = re.compile(r"^[0-9./ ]*([<\[][-0-9 ,]*([>\]]\s*([({][-0-9 ,]*[)}]?)?)?)?$")
-IMPORTED = "(imported CIF)"
+SIZE_ATTRS = ("size_ab_nm", "size_c_nm", "size_nm")
+DEFAULT_SIZE_NM = 6.0
+DEFAULT_DISPERSION = 0.2
+NO_WAVELENGTH = "none (the pattern panel's)"
 
 
 def expand_twin_law(text: str, structure=None) -> list[str]:
     """Member strings of a twin law, expanded with ``structure``'s point group if given
     (NanotwinError if the text does not parse or no member exists)."""
     return [str(m) for m in parse_twin_law(text).members(structure)]
+
+
+def format_seeds(seeds: list[int]) -> str:
+    """[1, 2, 3, 4] -> "1-4"; [0] -> "0"; [1, 5] -> "1,5"."""
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(str(s) for s in seeds)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """"1-4" or "1,2,5" or "0" -> seeds (NanotwinError for anything else)."""
+    try:
+        if "-" in text.strip().lstrip("-"):
+            lo, hi = (int(v) for v in text.split("-", 1))
+            seeds = list(range(lo, hi + 1))
+        else:
+            seeds = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise NanotwinError(f"seeds look like 0, 1-4 or 1,2,5; got {text!r}") from None
+    if not seeds or min(seeds) < 0:
+        raise NanotwinError(f"seeds look like 0, 1-4 or 1,2,5; got {text!r}")
+    return seeds
+
+
+def hidden_parts(model: Model) -> list[str]:
+    """The parts of a model this dock does not show (kept as they are), one phrase each."""
+    out = []
+    if model.tilt is not None:
+        out.append("tilt " + ", ".join(f"{t:g}°" for t in model.tilt))
+    if model.adp:
+        out.append("B " + ", ".join(f"{k} {v:g}" for k, v in model.adp.items()))
+    if model.exclude:
+        out.append("excluded pairs " + ", ".join(model.exclude))
+    if model.components:
+        out.append("mixture of " + ", ".join(f"{c.name} ({c.fraction:g})" for c in model.components))
+    if model.coherent_element != "Pb":
+        out.append(f"coherent element {model.coherent_element}")
+    if model.allow_incoherent:
+        out.append("incoherent laws allowed")
+    if model.population is not None and model.population.correlation:
+        out.append(f"size correlation {model.population.correlation:g}")
+    return out
 
 
 class TwinLawValidator(QValidator):
@@ -62,7 +115,7 @@ class TwinLawValidator(QValidator):
 
 
 class ModelDock(QWidget):
-    """Edits the model settings; emits ``build_requested(live)`` to ask for a build."""
+    """Edits the workspace's model; emits ``build_requested(live)`` to ask for a build."""
 
     build_requested = Signal(bool)
     cancel_requested = Signal()
@@ -71,22 +124,55 @@ class ModelDock(QWidget):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
+        self._loading = False
+        self._imported_cif: str | None = None  # the CIF path the "(imported)" entry stands for
         outer = QVBoxLayout(self)
 
         form = QFormLayout()
         self.structure_combo = QComboBox()
         self.structure_combo.addItems(list_structures())
         form.addRow("Structure", self.structure_combo)
+        rad = QHBoxLayout()
+        self.radiation_combo = QComboBox()
+        self.radiation_combo.addItems(list(RADIATIONS))
+        self.wavelength_spin = QDoubleSpinBox()
+        self.wavelength_spin.setRange(0.0, 20.0)
+        self.wavelength_spin.setDecimals(6)
+        self.wavelength_spin.setSingleStep(0.01)
+        self.wavelength_spin.setSpecialValueText(NO_WAVELENGTH)
+        self.wavelength_spin.setSuffix(" Å")
+        self.wavelength_spin.setToolTip("Beam wavelength (Å): X-ray f', f'' are taken at its energy")
+        self.anomalous_check = QCheckBox("f', f''")
+        self.anomalous_check.setToolTip("anomalous dispersion (X-rays)")
+        rad.addWidget(self.radiation_combo)
+        rad.addWidget(self.wavelength_spin, 1)
+        rad.addWidget(self.anomalous_check)
+        form.addRow("Radiation", rad)
         self.shape_combo = QComboBox()
-        self.shape_combo.addItems(["prism", "cuboid", "sphere"])
+        self.shape_combo.addItems(list(shape_names()))
         form.addRow("Shape", self.shape_combo)
-        self.size_ab = self._nm_spin(6.0)
-        self.size_ab.setToolTip("Prism: D_ab, the nearest whole number of cells is built")
-        form.addRow("D_ab (nm)", self.size_ab)
-        self.size_c = self._nm_spin(6.0)
-        form.addRow("L_c (nm)", self.size_c)
-        self.size = self._nm_spin(6.0)
-        form.addRow("Size (nm)", self.size)
+        self.size_spins: dict[str, QDoubleSpinBox] = {}
+        self.size_labels: dict[str, QLabel] = {}
+        for attr in SIZE_ATTRS:
+            self.size_spins[attr] = self._nm_spin(DEFAULT_SIZE_NM)
+            self.size_labels[attr] = QLabel(attr)
+            form.addRow(self.size_labels[attr], self.size_spins[attr])
+        self.size_ab, self.size_c, self.size = (self.size_spins[a] for a in SIZE_ATTRS)
+        pop_row = QHBoxLayout()
+        self.population_check = QCheckBox("log-normal population, σ/⟨D⟩")
+        self.population_check.setToolTip("A number-based log-normal size population of this shape: "
+                                          "the sizes above are its means")
+        pop_row.addWidget(self.population_check)
+        self.dispersion_spins = []
+        for _ in range(2):
+            spin = QDoubleSpinBox()
+            spin.setRange(0.01, 2.0)
+            spin.setSingleStep(0.05)
+            spin.setDecimals(3)
+            spin.setValue(DEFAULT_DISPERSION)
+            pop_row.addWidget(spin)
+            self.dispersion_spins.append(spin)
+        form.addRow(pop_row)
         outer.addLayout(form)
 
         twins = QGroupBox("Twin laws  k<uvw>{hkl}")
@@ -116,7 +202,8 @@ class ModelDock(QWidget):
         group.addButton(self.by_count)
         group.addButton(self.by_size)
         self.count_spin = QSpinBox()
-        self.count_spin.setRange(1, 50)
+        self.count_spin.setRange(0, 50)
+        self.count_spin.setValue(1)
         self.domain_spin = self._nm_spin(3.0)
         self.domain_spin.setRange(0.6, 50.0)
         density.addWidget(self.by_count)
@@ -129,16 +216,22 @@ class ModelDock(QWidget):
         density2.addStretch(1)
         tl.addLayout(density2)
         seed_row = QHBoxLayout()
-        seed_row.addWidget(QLabel("seed"))
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 2**31 - 1)
-        seed_row.addWidget(self.seed_spin)
+        seed_row.addWidget(QLabel("seeds"))
+        self.seeds_edit = QLineEdit("0")
+        self.seeds_edit.setToolTip("Seeds of the random boundary network: 0, 1-4 or 1,2,5 "
+                                   "(patterns average over them; the 3D view shows the first)")
+        seed_row.addWidget(self.seeds_edit)
         seed_row.addStretch(1)
         tl.addLayout(seed_row)
         self.compare_check = QCheckBox("compare with untwinned")
         self.compare_check.setChecked(True)
         tl.addWidget(self.compare_check)
         outer.addWidget(twins)
+
+        self.hidden_label = QLabel("")
+        self.hidden_label.setWordWrap(True)
+        self.hidden_label.setStyleSheet("color: gray")
+        outer.addWidget(self.hidden_label)
 
         buttons = QHBoxLayout()
         self.build_button = QPushButton("Build and compute")
@@ -152,9 +245,8 @@ class ModelDock(QWidget):
         teach = QGroupBox("Teaching: domain size")
         te = QVBoxLayout(teach)
         self.live_check = QCheckBox("live updates")
-        self.live_check.setToolTip(
-            "Rebuild and recompute while the slider moves (one thread, last request wins)"
-        )
+        self.live_check.setToolTip("Rebuild and recompute while the slider moves "
+                                   "(one thread, last request wins)")
         te.addWidget(self.live_check)
         self.domain_slider = QSlider(Qt.Orientation.Horizontal)
         self.domain_slider.setRange(10, 120)  # tenths of nm
@@ -173,117 +265,264 @@ class ModelDock(QWidget):
         outer.addWidget(refine)
         outer.addStretch(1)
 
-        self.shape_combo.currentTextChanged.connect(self._shape_changed)
+        self.structure_combo.currentTextChanged.connect(self._structure_chosen)
+        self.radiation_combo.currentTextChanged.connect(self._radiation_edited)
+        self.wavelength_spin.valueChanged.connect(self._radiation_edited)
+        self.anomalous_check.toggled.connect(self._radiation_edited)
+        self.shape_combo.currentTextChanged.connect(self._shape_chosen)
+        for attr, spin in self.size_spins.items():
+            spin.valueChanged.connect(lambda value, a=attr: self._size_edited(a, value))
+        self.population_check.toggled.connect(self._population_toggled)
+        for spin in self.dispersion_spins:
+            spin.valueChanged.connect(self._dispersion_edited)
         self.add_button.clicked.connect(self.add_twin_from_edit)
         self.twin_edit.returnPressed.connect(self.add_twin_from_edit)
         self.twin_edit.textChanged.connect(self._show_members)
         self.remove_button.clicked.connect(self.remove_selected_twin)
         self.twin_list.currentTextChanged.connect(self._show_members)
+        self.by_count.toggled.connect(self._density_edited)
+        self.count_spin.valueChanged.connect(self._density_edited)
+        self.domain_spin.valueChanged.connect(self._density_edited)
+        self.seeds_edit.editingFinished.connect(self._seeds_edited)
+        self.compare_check.toggled.connect(self._compare_toggled)
         self.build_button.clicked.connect(lambda: self.request_build(live=False))
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
         self.domain_slider.valueChanged.connect(self._slider_moved)
-        for w in (self.size_ab, self.size_c, self.size, self.domain_spin):
-            w.valueChanged.connect(self._store)
-        for w in (self.count_spin, self.seed_spin):
-            w.valueChanged.connect(self._store)
-        self.structure_combo.currentTextChanged.connect(self._store)
-        self.by_count.toggled.connect(self._store)
-        self.compare_check.toggled.connect(self._store)
-        workspace.settings_changed.connect(self.load_settings)
-        workspace.structure_changed.connect(self._structure_imported)
-        self._loading = False
+        workspace.model_changed.connect(self.load_model)
+        workspace.structure_changed.connect(self.load_model)
         self._throttled_live = qthrottled(self._emit_live, timeout=400, leading=False)
-        self.load_settings()
+        self.load_model()
         self._slider_moved(self.domain_slider.value())
 
     @staticmethod
     def _nm_spin(value: float) -> QDoubleSpinBox:
         spin = QDoubleSpinBox()
-        spin.setRange(1.0, 60.0)
+        spin.setRange(0.3, 200.0)
         spin.setDecimals(2)
         spin.setSingleStep(0.5)
         spin.setValue(value)
         return spin
 
-    # ---------------------------------------------------------------- settings
-    def settings(self) -> ModelSettings:
-        """The settings shown in the dock."""
-        twins = tuple(self.twin_list.item(i).text() for i in range(self.twin_list.count()))
-        return ModelSettings(
-            structure=self.structure_combo.currentText(),
-            shape=self.shape_combo.currentText(),
-            size_ab_nm=self.size_ab.value(),
-            size_c_nm=self.size_c.value(),
-            size_nm=self.size.value(),
-            twins=twins,
-            boundaries=self.count_spin.value() if self.by_count.isChecked() else None,
-            domain_size_nm=self.domain_spin.value() if self.by_size.isChecked() else None,
-            seed=self.seed_spin.value(),
-            compare_untwinned=self.compare_check.isChecked(),
-        )
-
-    def load_settings(self) -> None:
-        """Show the workspace's settings."""
-        s = self.workspace.settings
+    # ---------------------------------------------------------------- showing the model
+    def load_model(self) -> None:
+        """Show the workspace's model (nothing is written back)."""
+        ws = self.workspace
+        m = ws.model
         self._loading = True
         try:
-            if self.structure_combo.findText(s.structure) < 0:
-                self.structure_combo.addItem(s.structure)
-            self.structure_combo.setCurrentText(s.structure)
-            self.shape_combo.setCurrentText(s.shape)
-            self.size_ab.setValue(s.size_ab_nm)
-            self.size_c.setValue(s.size_c_nm)
-            self.size.setValue(s.size_nm)
+            if m.cif:
+                self._imported_cif = m.cif
+            label = ws.structure_label()
+            if self.structure_combo.findText(label) < 0:
+                self.structure_combo.addItem(label)
+            self.structure_combo.setCurrentText(label)
+            rad = m.radiation
+            self.radiation_combo.setCurrentText(rad.kind)
+            self.wavelength_spin.setValue(rad.beam_wavelength or 0.0)
+            self.anomalous_check.setEnabled(hasattr(rad, "anomalous"))
+            self.anomalous_check.setChecked(bool(getattr(rad, "anomalous", False)))
+            if self.shape_combo.findText(m.shape) < 0:
+                self.shape_combo.addItem(m.shape)
+            self.shape_combo.setCurrentText(m.shape)
+            kind = get_shape(m.shape)
+            means = self._population_means(m)
+            for attr, spin in self.size_spins.items():
+                value = means.get(attr) if m.population is not None else getattr(m, attr)
+                if value is not None:
+                    spin.setValue(value)
+            self.population_check.setChecked(m.population is not None)
+            if m.population is not None:
+                for spin, key in zip(self.dispersion_spins, self._dispersion_keys(m.shape), strict=False):
+                    spin.setValue(getattr(m.population, key))
             self.twin_list.clear()
-            self.twin_list.addItems(list(s.twins))
-            if s.domain_size_nm is not None:
+            self.twin_list.addItems(list(m.twins))
+            if m.domain_size_nm is not None:
                 self.by_size.setChecked(True)
-                self.domain_spin.setValue(s.domain_size_nm)
+                self.domain_spin.setValue(m.domain_size_nm)
             else:
                 self.by_count.setChecked(True)
-                self.count_spin.setValue(s.boundaries or 1)
-            self.seed_spin.setValue(s.seed)
-            self.compare_check.setChecked(s.compare_untwinned)
+                self.count_spin.setValue(m.boundaries if m.boundaries is not None else 1)
+            self.seeds_edit.setText(format_seeds(list(m.seeds)))
+            self.compare_check.setChecked(ws.compare_untwinned)
+            hidden = hidden_parts(m)
+            self.hidden_label.setText("Also in the model (kept as they are): " + "; ".join(hidden) + "."
+                                      if hidden else "")
+            self._show_shape(kind)
         finally:
             self._loading = False
-        self._shape_changed(s.shape)
 
-    def _store(self, *_args) -> None:
+    def _show_shape(self, kind) -> None:
+        labels = {p.attr: f"{p.label} ({p.unit})" for p in kind.sizes}
+        for attr in SIZE_ATTRS:
+            on = attr in labels
+            self.size_spins[attr].setEnabled(on)
+            self.size_labels[attr].setText(labels.get(attr, attr.replace("_nm", " (nm)")))
+            self.size_spins[attr].setToolTip(next((p.description for p in kind.sizes if p.attr == attr), ""))
+        population = self.population_check.isChecked()
+        for spin, key in zip(self.dispersion_spins, (*self._dispersion_keys(kind.name), None), strict=False):
+            spin.setVisible(key is not None)
+            spin.setEnabled(population and key is not None)
+            spin.setToolTip(f"{key}: relative dispersion σ/mean" if key else "")
+
+    @staticmethod
+    def _dispersion_keys(shape: str) -> tuple[str, ...]:
+        """The population's dispersion keys: ("sab", "sc") or ("sD",)."""
+        return tuple(k for k in get_shape(shape).population_keys if k.startswith("s"))
+
+    @staticmethod
+    def _mean_keys(shape: str) -> dict[str, str]:
+        """Size attribute -> the population's mean key (size_ab_nm -> Dab, ...)."""
+        kind = get_shape(shape)
+        means = [k for k in kind.population_keys if not k.startswith("s")]
+        return dict(zip(kind.size_attrs, means, strict=True))
+
+    def _population_means(self, m: Model) -> dict[str, float]:
+        if m.population is None:
+            return {}
+        return {attr: getattr(m.population, key) for attr, key in self._mean_keys(m.shape).items()}
+
+    # ---------------------------------------------------------------- edits (one field each)
+    def _edit(self, **changes) -> None:
         if not self._loading:
-            self.workspace.set_settings(self.settings())
+            self.workspace.set_model(replace(self.workspace.model, **changes))
 
-    def _structure_imported(self) -> None:
-        st = self.workspace.imported_structure
-        if st is None:
+    def _structure_chosen(self, text: str) -> None:
+        if self._loading or not text:
             return
-        label = f"{IMPORTED} {getattr(st, 'name', '')}".strip()
-        if self.structure_combo.findText(label) < 0:
-            self.structure_combo.addItem(label)
-        self.structure_combo.setCurrentText(label)
+        if text.startswith(IMPORTED_PREFIX):
+            self._edit(structure=None, cif=self._imported_cif, tilt=None)
+        else:
+            self._edit(structure=text, cif=None)
+
+    def _radiation_edited(self, *_args) -> None:
+        if self._loading:
+            return
+        kind = self.radiation_combo.currentText()
+        old = self.workspace.model.radiation
+        same_kind = old.kind == kind
+        params = {k: v for k, v in old.to_dict().items() if k != "kind"} if same_kind else {}
+        wavelength = self.wavelength_spin.value()
+        shown = old.beam_wavelength or 0.0
+        if not (same_kind and abs(shown - wavelength) < 5e-7):  # the user set a wavelength
+            params.pop("energy_kev", None)  # the dock shows a wavelength: it replaces an energy
+            params["wavelength"] = wavelength if wavelength > 0 else None
+        if "anomalous" in RADIATIONS[kind].__dataclass_fields__:
+            params["anomalous"] = self.anomalous_check.isChecked()
+        try:
+            radiation = make_radiation(kind, **{k: v for k, v in params.items() if v is not None})
+        except NanotwinError as exc:
+            self.hidden_label.setText(f"<span style='color:#b00'>{exc}</span>")
+            return
+        self.anomalous_check.setEnabled("anomalous" in params)
+        if radiation != old:
+            self._edit(radiation=radiation)
+
+    def _shape_chosen(self, shape: str) -> None:
+        if self._loading or not shape:
+            return
+        kind = get_shape(shape)
+        m = self.workspace.model
+        changes: dict = {"shape": shape}
+        if m.population is not None:
+            means = {key: self.size_spins[attr].value() for attr, key in self._mean_keys(shape).items()}
+            disp = dict(zip(self._dispersion_keys(shape), (s.value() for s in self.dispersion_spins),
+                            strict=False))
+            changes["population"] = PopulationSpec(**means, **disp, correlation=m.population.correlation)
+        else:
+            changes.update({a: self.size_spins[a].value() for a in kind.size_attrs if getattr(m, a) is None})
+        self._show_shape(kind)
+        self._edit(**changes)
+
+    def _size_edited(self, attr: str, value: float) -> None:
+        m = self.workspace.model
+        if self._loading or attr not in get_shape(m.shape).size_attrs:
+            return
+        if m.population is not None:
+            self._edit(population=replace(m.population, **{self._mean_keys(m.shape)[attr]: value}))
+        else:
+            self._edit(**{attr: value})
+
+    def _population_toggled(self, on: bool) -> None:
+        self._show_shape(get_shape(self.shape_combo.currentText()))
+        if self._loading:
+            return
+        m = self.workspace.model
+        kind = get_shape(m.shape)
+        if on and m.population is None:
+            means = {key: self.size_spins[attr].value() for attr, key in self._mean_keys(m.shape).items()}
+            disp = dict(zip(self._dispersion_keys(m.shape), (s.value() for s in self.dispersion_spins),
+                            strict=False))
+            self._edit(population=PopulationSpec(**means, **disp), **{a: None for a in kind.size_attrs})
+        elif not on and m.population is not None:
+            self._edit(population=None, **{a: self.size_spins[a].value() for a in kind.size_attrs})
+
+    def _dispersion_edited(self, *_args) -> None:
+        m = self.workspace.model
+        if self._loading or m.population is None:
+            return
+        disp = dict(zip(self._dispersion_keys(m.shape), (s.value() for s in self.dispersion_spins),
+                        strict=False))
+        self._edit(population=replace(m.population, **disp))
+
+    def _density_edited(self, *_args) -> None:
+        if self._loading or not self.workspace.model.twins:
+            return
+        if self.by_count.isChecked():
+            self._edit(boundaries=self.count_spin.value(), domain_size_nm=None)
+        else:
+            self._edit(boundaries=None, domain_size_nm=self.domain_spin.value())
+
+    def _seeds_edited(self) -> None:
+        if self._loading:
+            return
+        try:
+            seeds = parse_seeds(self.seeds_edit.text())
+        except NanotwinError as exc:
+            self.seeds_edit.setToolTip(str(exc))
+            self.seeds_edit.setText(format_seeds(list(self.workspace.model.seeds)))
+            return
+        if seeds != list(self.workspace.model.seeds):
+            self._edit(seeds=seeds)
+
+    def _compare_toggled(self, on: bool) -> None:
+        if not self._loading:
+            self.workspace.compare_untwinned = on
 
     # ---------------------------------------------------------------- twins
+    def _set_twins(self, twins: list[str]) -> None:
+        m = self.workspace.model
+        if not twins:
+            self._edit(twins=[], boundaries=None, domain_size_nm=None)
+        elif m.boundaries is None and m.domain_size_nm is None:
+            if self.by_size.isChecked():
+                self._edit(twins=twins, domain_size_nm=self.domain_spin.value())
+            else:
+                self._edit(twins=twins, boundaries=self.count_spin.value())
+        else:
+            self._edit(twins=twins)
+
     def add_twin_from_edit(self) -> bool:
-        """Add the typed twin law to the list (False, with a message, if it does not parse)."""
+        """Add the typed twin law to the model (False, with a message, if it does not parse)."""
         text = self.twin_edit.text().strip()
         try:
             members = expand_twin_law(text, self._structure())
         except NanotwinError as exc:
             self.members_label.setText(f"<span style='color:#b00'>{exc}</span>")
             return False
-        self.twin_list.addItem(text)
         self.twin_edit.clear()
+        self._set_twins([*self.workspace.model.twins, text])
         self.members_label.setText(f"{text}: {len(members)} member(s): " + ", ".join(members))
-        self._store()
         return True
 
     def remove_selected_twin(self) -> None:
         """Remove the selected (else the last) twin law."""
         row = self.twin_list.currentRow()
+        twins = list(self.workspace.model.twins)
         if row < 0:
-            row = self.twin_list.count() - 1
-        if row >= 0:
-            self.twin_list.takeItem(row)
-            self._store()
+            row = len(twins) - 1
+        if 0 <= row < len(twins):
+            del twins[row]
+            self._set_twins(twins)
 
     def _show_members(self, text: str) -> None:
         if not text.strip():
@@ -296,36 +535,25 @@ class ModelDock(QWidget):
         self.members_label.setText(f"{text}: {len(members)} member(s): " + ", ".join(members))
 
     def _structure(self):
-        """The selected structure for expanding twin laws."""
-        if self.structure_combo.currentText().startswith(IMPORTED):
-            return self.workspace.imported_structure
-        return get_structure(self.structure_combo.currentText())
+        """The model's structure for expanding twin laws."""
+        return self.workspace.structure()
 
     # ---------------------------------------------------------------- build
     def request_build(self, live: bool = False) -> None:
-        """Store the settings and ask the window for a build."""
-        self.workspace.set_settings(self.settings())
+        """Ask the window for a build of the model."""
         self.build_requested.emit(live)
 
     def set_busy(self, busy: bool) -> None:
         """Reflect a running computation in the buttons."""
         self.cancel_button.setEnabled(busy)
 
-    def _shape_changed(self, shape: str) -> None:
-        prism = shape == "prism"
-        self.size_ab.setEnabled(prism)
-        self.size_c.setEnabled(prism)
-        self.size.setEnabled(not prism)
-        self._store()
-
     def _slider_moved(self, value: int) -> None:
         nm = value / 10.0
         self.slider_label.setText(f"mean domain size {nm:.1f} nm")
         if self.live_check.isChecked():
-            self._loading = True
             self.by_size.setChecked(True)
             self.domain_spin.setValue(nm)
-            self._loading = False
+            self._density_edited()
             self._throttled_live()
 
     def _emit_live(self) -> None:
