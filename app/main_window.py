@@ -14,20 +14,21 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-from nanotwin_app import help_texts, jobs
+from nanotwin_app import jobs
 from nanotwin_app.docks.model_dock import ModelDock
 from nanotwin_app.docks.refine_dock import RefineDock
 from nanotwin_app.docks.teaching_dock import TeachingDock
 from nanotwin_app.file_export import FileExporter
 from nanotwin_app.file_open import OPENABLE, FileOpener
 from nanotwin_app.fit_controller import FitController
+from nanotwin_app.menus import build_menus
 from nanotwin_app.plots.pattern_panel import PatternPanel
 from nanotwin_app.project_io import ProjectFiles
 from nanotwin_app.tasks import WARMUP_MESSAGE, CoreJob, JobRunner
 from nanotwin_app.viewer3d.viewer_panel import ViewerPanel
 from nanotwin_app.workspace import Workspace
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -93,7 +94,7 @@ class MainWindow(QMainWindow):
         self.exports = FileExporter(self)
         self.fits = FitController(self)
         self._build_status_bar()
-        self._build_menus()
+        build_menus(self)
         self._connect()
         self.resize(1500, 950)
         self.resizeDocks([self.pattern_dock], [360], Qt.Orientation.Vertical)
@@ -128,76 +129,6 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(self.cancel_computation)
         for w in (self.atoms_label, self.pairs_label, self.time_label, self.progress, self.cancel_button):
             bar.addPermanentWidget(w)
-
-    def _action(self, menu, text: str, slot=None, shortcut: str | None = None, tip: str = "") -> QAction:
-        act = QAction(text, self)
-        if shortcut:
-            act.setShortcut(QKeySequence(shortcut))
-        if tip:
-            act.setToolTip(tip)
-            act.setStatusTip(tip)
-        if slot is not None:
-            act.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(act)
-        return act
-
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        f = mb.addMenu("&File")
-        f.setToolTipsVisible(True)
-        self.new_action = self._action(f, "&New", self.new_workspace, "Ctrl+N")
-        pr = self.projects
-        self.open_project_action = self._action(
-            f, "Open project…", pr.open_dialog, "Ctrl+O",
-            tip="Open a nanotwin project (.h5): model, data, curves and fit as saved")
-        self.save_action = self._action(f, "&Save project", pr.save, "Ctrl+S", tip="Save the project (.h5)")
-        self.save_as_action = self._action(f, "Save project as…", pr.save_as, "Ctrl+Shift+S")
-        f.addSeparator()
-        files = self.files
-        self._action(f, "Import data (.xye/.xy/.dat/.chi)…", lambda: files.dialog(
-            "Import data", "Patterns (*.xye *.xy *.dat *.chi);;All files (*)"), "Ctrl+I")
-        self._action(f, "Import CIF…", lambda: files.dialog(
-            "Import CIF", "Structures (*.cif *.json);;All files (*)"))
-        self._action(f, "Import XYZ…", lambda: files.dialog(
-            "Import XYZ", "Extended XYZ (*.xyz);;All files (*)"))
-        f.addSeparator()
-        ex = self.exports
-        self._action(f, "Export pattern (.xye/.csv)…", ex.pattern_dialog, "Ctrl+E")
-        self._action(f, "Export XYZ…", ex.xyz_dialog)
-        self._action(f, "Export CIF…", ex.cif_dialog,
-                     tip="Write the current model's structure (built-in or imported) as CIF")
-        self._action(f, "Export figure (PNG/SVG/PDF)…", ex.figure_dialog, "Ctrl+Shift+E",
-                     tip="The pattern panel: PNG as on screen, SVG or PDF redrawn with matplotlib")
-        self._action(f, "Export 3D view (PNG)…", ex.view_dialog, tip="Render the 3D view to a PNG image")
-        self.viewer.export_requested.connect(ex.view_dialog)
-        f.addSeparator()
-        self.recent_menu = f.addMenu("Recent files")
-        files.build_recent_menu(self.recent_menu)
-        f.addSeparator()
-        self._action(f, "&Quit", self.close, "Ctrl+Q")
-
-        v = mb.addMenu("&View")
-        for dock in (self.model_dock, self.pattern_dock, self.refine_dock, self.teaching_dock):
-            v.addAction(dock.toggleViewAction())
-        self._action(v, "Reset 3D view", self.viewer.reset_view, "Ctrl+R")
-
-        m = mb.addMenu("&Model")
-        self._action(m, "Build and compute", lambda: self.model_dock_widget.request_build(False), "Ctrl+B")
-        self._action(m, "Cancel computation", self.cancel_computation, "Esc")
-        self._action(m, "Refinement", self.show_refinement, "Ctrl+Shift+R",
-                     tip="Show the refinement dock (load data first)")
-
-        d = mb.addMenu("&Demos")
-        d.setToolTipsVisible(True)
-        self.demo_actions: dict[str, QAction] = {}
-        for demo in demos.DEMOS.values():
-            self.demo_actions[demo.name] = self._action(
-                d, demo.title, lambda n=demo.name: self.run_demo(n), tip=demo.caption)
-
-        h = mb.addMenu("&Help")
-        self._action(h, "Guide", self.show_guide, "F1")
-        self._action(h, "Keyboard shortcuts", self.show_shortcuts)
-        self._action(h, "About nanotwin", self.show_about)
 
     def _connect(self) -> None:
         ws = self.workspace
@@ -463,18 +394,6 @@ class MainWindow(QMainWindow):
         self.fits.forget()
         self.pattern_panel.set_pseudocubic(None)
         self.update_title()
-
-    def show_about(self) -> None:
-        """Help > About."""
-        self.notify("About nanotwin", help_texts.about())
-
-    def show_shortcuts(self) -> None:
-        """Help > Keyboard shortcuts."""
-        self.notify("Keyboard shortcuts", help_texts.shortcuts())
-
-    def show_guide(self) -> None:
-        """Help > Guide: a short in-window guide."""
-        self.notify("Guide", help_texts.GUIDE)
 
     # ================================================================ drag and drop
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from app_helpers import fake_result, fake_window
 from nanotwin_app import jobs
-from nanotwin_app.docks.model_dock import TwinLawValidator
+from nanotwin_app.docks.model_inputs import TwinLawValidator, format_seeds, hidden_parts, parse_seeds
 from nanotwin_app.main_window import MainWindow
 from nanotwin_app.plots.pattern_panel import PatternPanel
 from nanotwin_app.tasks import WARMUP_MESSAGE, CoreJob, JobRunner
@@ -294,6 +294,22 @@ def test_twin_law_validator_and_members(window):
     dock.remove_selected_twin()
     assert window.workspace.model.twins == [] and window.workspace.model.boundaries is None
     assert "live updates for crystals up to" in dock.live_label.text()
+
+
+def test_seeds_and_hidden_parts_text():
+    from nanotwin_core.model import ComponentSpec, Model
+
+    assert parse_seeds("1-4") == [1, 2, 3, 4] and format_seeds([1, 2, 3, 4]) == "1-4"
+    assert parse_seeds("1, 2,5") == [1, 2, 5] and format_seeds([1, 5]) == "1,5" and format_seeds([0]) == "0"
+    for bad in ("", "a", "-1", "3-x"):
+        with pytest.raises(NanotwinError):
+            parse_seeds(bad)
+    assert hidden_parts(Model(size_ab_nm=5, size_c_nm=5)) == []
+    model = Model(size_ab_nm=5, size_c_nm=5, tilt=[8.0], exclude=["Cs:Cs"], adp={"Pb": 2.0},
+                  components=[ComponentSpec("a", 0.3), ComponentSpec("b", 0.7, twins=[])],
+                  coherent_element="Cs")
+    assert hidden_parts(model) == ["tilt 8°", "B Pb 2", "excluded pairs Cs:Cs", "mixture of a (0.3), b (0.7)",
+                                   "coherent element Cs"]
 
 
 def test_run_gui_screenshot(qtbot, tmp_path, monkeypatch):
