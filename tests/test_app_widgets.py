@@ -402,3 +402,37 @@ def test_exporting_a_pattern_does_not_mark_the_project_saved(window, qtbot, tmp_
     window.exports.pattern_dialog()
     assert len(list(tmp_path.glob("p_*.xye"))) == 2  # one file per calculated curve
     assert window.workspace.dirty
+
+
+def test_model_dock_edits_one_field_and_keeps_the_rest(window):
+    """Each widget writes its own field; what the dock does not show stays as it came."""
+    from nanotwin_core.model import ComponentSpec, FitSpec, Instrument, Model, PopulationSpec
+    from nanotwin_core.scattering.radiation import XRay
+
+    start = Model(structure="CsPbBr3-gamma", tilt=[8.0, 6.0], size_ab_nm=3.0, size_c_nm=4.0, adp={"Pb": 2.0},
+                  exclude=["Cs:Cs"], radiation=XRay(energy_kev=21.9),
+                  components=[ComponentSpec("a", 0.4), ComponentSpec("b", 0.6, twins=[])],
+                  instrument=Instrument(polarization="lab", caglioti=(0.0, 0.0, 0.01)),
+                  fit=FitSpec(refine=["scale", "adp"], q_range=(1.0, 5.0), max_nfev=7))
+    ws, dock = window.workspace, window.model_dock_widget
+    ws.set_model(start)
+    assert ws.model is start  # showing it wrote nothing back
+    hidden = {k: v for k, v in start.to_dict().items()
+              if k in ("tilt", "adp", "exclude", "components", "instrument", "fit", "energy_kev")}
+    dock.size_c.setValue(5.0)
+    dock.shape_combo.setCurrentText("sphere")
+    dock.size.setValue(2.5)
+    dock.population_check.setChecked(True)
+    dock.dispersion_spins[0].setValue(0.15)
+    dock.seeds_edit.setText("2,5")
+    dock.seeds_edit.editingFinished.emit()
+    m = ws.model
+    assert (m.shape, m.size_ab_nm, m.size_c_nm, m.size_nm) == ("sphere", None, None, None)
+    assert m.population == PopulationSpec(D=2.5, sD=0.15) and m.seeds == [2, 5]
+    assert {k: v for k, v in m.to_dict().items() if k in hidden} == hidden
+    assert m.radiation == XRay(energy_kev=21.9)  # the shown wavelength was not edited: the energy stays
+    dock.anomalous_check.setChecked(False)
+    assert ws.model.radiation == XRay(energy_kev=21.9, anomalous=False)
+    dock.radiation_combo.setCurrentText("neutron")
+    dock.radiation_combo.setCurrentText("xray")
+    assert ws.model.radiation == XRay(wavelength=ws.model.radiation.wavelength, anomalous=True)

@@ -346,14 +346,13 @@ class ModelDock(QWidget):
         if not (same_kind and abs(shown - wavelength) < 5e-7):  # the user set a wavelength
             params.pop("energy_kev", None)  # the dock shows a wavelength: it replaces an energy
             params["wavelength"] = wavelength if wavelength > 0 else None
-        if "anomalous" in RADIATIONS[kind].__dataclass_fields__:
+        if same_kind and "anomalous" in params:
             params["anomalous"] = self.anomalous_check.isChecked()
         try:
             radiation = make_radiation(kind, **{k: v for k, v in params.items() if v is not None})
         except NanotwinError as exc:
             self.hidden_label.setText(f"<span style='color:#b00'>{exc}</span>")
             return
-        self.anomalous_check.setEnabled("anomalous" in params)
         if radiation != old:
             self._edit(radiation=radiation)
 
@@ -368,8 +367,9 @@ class ModelDock(QWidget):
             disp = dict(zip(self._dispersion_keys(shape), (s.value() for s in self.dispersion_spins),
                             strict=False))
             changes["population"] = PopulationSpec(**means, **disp, correlation=m.population.correlation)
-        else:
-            changes.update({a: self.size_spins[a].value() for a in kind.size_attrs if getattr(m, a) is None})
+        else:  # the new shape's sizes from the spins; sizes it does not have are dropped
+            changes.update({a: self.size_spins[a].value() if a in kind.size_attrs else None
+                            for a in SIZE_ATTRS})
         self._show_shape(kind)
         self._edit(**changes)
 
