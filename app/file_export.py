@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nanotwin_app.plots.panel_export import export_figure, export_table
 from PySide6.QtCore import QObject
 
 from nanotwin_core.errors import NanotwinError
@@ -43,7 +44,7 @@ class FileExporter(QObject):
         if not path:
             return
         try:
-            written = window.pattern_panel.export_table(path)
+            written = export_table(window.pattern_panel, path)
         except (ValueError, OSError) as exc:
             window.notify("Export pattern", str(exc), "warning")
             return
@@ -99,7 +100,7 @@ class FileExporter(QObject):
         if path.suffix.lower() not in (".png", ".svg", ".pdf"):
             path = path.with_suffix(".png")
         try:
-            window.pattern_panel.export_figure(path)
+            export_figure(window.pattern_panel, path)
         except (ValueError, OSError) as exc:
             window.notify("Export figure", f"Could not write {path.name}: {exc}", "warning")
             return

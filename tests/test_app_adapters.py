@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nanotwin_app.plots.pattern_panel import axis_to_q, q_to_axis, scale_intensity
+from nanotwin_app.plots.plot_math import axis_to_q, q_to_axis, scale_intensity
 from nanotwin_app.plots.ticks import pseudocubic_ticks
 from nanotwin_app.viewer3d import adapters
 

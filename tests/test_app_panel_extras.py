@@ -10,7 +10,9 @@ import pytest
 from app_helpers import fake_result, fake_window
 from nanotwin_app import jobs
 from nanotwin_app.main_window import MainWindow
-from nanotwin_app.plots.pattern_panel import DATA_KEY, DIFF_KEY, PatternPanel, overlay_key
+from nanotwin_app.plots.panel_export import export_figure, export_table
+from nanotwin_app.plots.pattern_panel import DATA_KEY, DIFF_KEY, PatternPanel
+from nanotwin_app.plots.plot_math import overlay_key
 from nanotwin_app.viewer3d import adapters
 from PySide6.QtCore import QSettings, Qt
 from test_app_adapters import two_domain_crystal
@@ -186,7 +188,7 @@ def test_overlays_in_csv_export(panel, tmp_path):
     panel.set_patterns({"untwinned": (Q, 1 + Q)})
     panel.keep_overlay("old")
     panel.set_patterns({"twinned": (Q, 2 + Q)})
-    csv = panel.export_table(tmp_path / "p.csv")[0]
+    csv = export_table(panel, tmp_path / "p.csv")[0]
     lines = csv.read_text().splitlines()
     assert lines[1] == '"Q (1/A)","twinned","[old] untwinned"'
     table = np.loadtxt(csv, delimiter=",", comments="#", skiprows=2)
@@ -202,7 +204,7 @@ def test_svg_and_pdf_export(panel, tmp_path):
     panel.set_patterns({"fit: calculated": (Q, Y_OBS - 0.2), "other <001>": (Q, 1 + Q)}, caption="a caption")
     panel.keep_overlay("kept")
     panel.set_curve_visible("other <001>", False)
-    svg = panel.export_figure(tmp_path / "p.svg")
+    svg = export_figure(panel, tmp_path / "p.svg")
     root = ET.parse(svg).getroot()  # well-formed XML
     assert root.tag.endswith("svg")
     ids = {e.get("id") for e in root.iter() if e.get("id")}
@@ -212,13 +214,13 @@ def test_svg_and_pdf_export(panel, tmp_path):
     assert not any(i.startswith("main/other") for i in ids)  # hidden curves stay out
     texts = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
     assert "a caption" in texts and "superstructure region" in texts
-    pdf = panel.export_figure(tmp_path / "p.pdf")
+    pdf = export_figure(panel, tmp_path / "p.pdf")
     raw = pdf.read_bytes()
     assert raw.startswith(b"%PDF-") and b"%%EOF" in raw[-64:] and len(raw) > 5000
-    png = panel.export_figure(tmp_path / "p.png")
+    png = export_figure(panel, tmp_path / "p.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError):
-        panel.export_figure(tmp_path / "p.jpg")
+        export_figure(panel, tmp_path / "p.jpg")
     assert not list(tmp_path.glob("*.part"))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nanotwin_app.plots.pattern_panel import superstructure_y_range
+from nanotwin_app.plots.plot_math import superstructure_y_range
 from nanotwin_app.plots.ticks import pseudocubic_ticks
 from PySide6.QtCore import QSettings
 from test_teaching import SIZE, engine_pattern, value_near

@@ -12,6 +12,7 @@ from app_helpers import fake_result, fake_window
 from nanotwin_app import jobs
 from nanotwin_app.docks.model_inputs import TwinLawValidator, format_seeds, hidden_parts, parse_seeds
 from nanotwin_app.main_window import MainWindow
+from nanotwin_app.plots.panel_export import export_table
 from nanotwin_app.plots.pattern_panel import PatternPanel
 from nanotwin_app.tasks import WARMUP_MESSAGE, CoreJob, JobRunner
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
@@ -98,13 +99,13 @@ def test_tick_rows_and_export(qtbot, tmp_path):
     pts = panel.tick_items["R"].points()
     assert pts[0].data().startswith("R (1/2 1/2 1/2)")
     assert panel.tick_items["R"].opts["hoverable"]
-    written = panel.export_table(tmp_path / "p.xye")
+    written = export_table(panel, tmp_path / "p.xye")
     assert len(written) == 2 and all(p.exists() for p in written)
     from nanotwin_core.io.data import read_pattern
 
     back = read_pattern(written[1])
     np.testing.assert_allclose(back.y, 2 + Q, rtol=1e-6)
-    csv = panel.export_table(tmp_path / "p.csv")[0]
+    csv = export_table(panel, tmp_path / "p.csv")[0]
     table = np.loadtxt(csv, delimiter=",", comments="#", skiprows=2)
     assert table.shape == (len(Q), 3)
     panel.export_png(tmp_path / "p.png")

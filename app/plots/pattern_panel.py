@@ -17,12 +17,20 @@ window and would flatten them; the "fit superstructure" box switches back to sho
 from __future__ import annotations
 
 import html
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from nanotwin_app.plots.ticks import TICK_CLASSES, pseudocubic_ticks
+from nanotwin_app.plots.plot_math import (
+    axis_to_q,
+    is_background,
+    match_points,
+    overlay_key,
+    q_to_axis,
+    scale_intensity,
+    superstructure_y_range,
+)
+from nanotwin_app.plots.tick_rows import draw_tick_rows
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -38,16 +46,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nanotwin_core.io.data import q_from_tth, tth_from_q, write_pattern
-
 X_AXES = {"Q": "Q (1/Å)", "2theta": "2θ (°)", "d": "d (Å)"}
 Y_SCALES = ("linear", "sqrt", "log")
 ZOOM_Q = (1.5, 2.2)
 CURVE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-TICK_COLOURS = {"fundamental": "#404040", "R": "#d62728", "M": "#1f77b4", "X": "#2ca02c"}
-TICK_ROW = {name: -i for i, name in enumerate(TICK_CLASSES)}
-SUPER_TOLERANCE = 0.02  # 1/Å: a superstructure peak is read within this of its pseudocubic position
-ZOOM_HEADROOM = 0.08  # fraction of the range added above the highest superstructure peak
 OVERLAY_COLOURS = ["#7f7f7f", "#bcbd22", "#8c564b", "#e377c2", "#17becf", "#9467bd"]
 OVERLAY_STYLES = [Qt.PenStyle.DashLine, Qt.PenStyle.DashDotLine, Qt.PenStyle.DotLine]
 BACKGROUND_COLOUR = "#8c8c8c"
@@ -57,92 +59,6 @@ DATA_KEY = "observed"  # curve key of the measured data
 DIFF_KEY = "difference"  # curve key of observed - calculated
 DIFF_LABEL = "difference (obs − calc)"
 FIT_CALC_PREFIX = "fit: calculated"  # the difference is taken against the curve with this label
-
-
-def q_to_axis(q: np.ndarray, axis: str, wavelength: float) -> np.ndarray:
-    """Convert Q (1/Å) to the x axis unit ('Q', '2theta' degrees, 'd' Å); NaN where undefined."""
-    q = np.asarray(q, dtype=float)
-    if axis == "Q":
-        return q
-    if axis == "d":
-        with np.errstate(divide="ignore"):
-            return np.where(q > 0, 2 * np.pi / np.where(q > 0, q, 1.0), np.nan)
-    if axis == "2theta":
-        s = q * wavelength / (4 * np.pi)
-        ok = (s >= 0) & (s <= 1)
-        out = np.full(q.shape, np.nan)
-        out[ok] = tth_from_q(q[ok], wavelength)
-        return out
-    raise ValueError(f"unknown x axis {axis!r}")
-
-
-def axis_to_q(x: np.ndarray | float, axis: str, wavelength: float) -> np.ndarray:
-    """Inverse of :func:`q_to_axis`."""
-    x = np.asarray(x, dtype=float)
-    if axis == "Q":
-        return x
-    if axis == "d":
-        return 2 * np.pi / np.maximum(x, 1e-9)
-    if axis == "2theta":
-        return q_from_tth(x, wavelength)
-    raise ValueError(f"unknown x axis {axis!r}")
-
-
-def superstructure_y_range(
-    curves: list[tuple[np.ndarray, np.ndarray]],
-    a_p: float | None,
-    q_window: tuple[float, float],
-    tolerance: float = SUPER_TOLERANCE,
-) -> tuple[float, float] | None:
-    """Intensity range (in the curves' own units) that shows the superstructure peaks in a window.
-
-    ``curves``: (Q in 1/Å, y already on the plotted scale). The top is the highest y within
-    ``tolerance`` of an R, M or X position of the pseudocubic cell ``a_p`` (Å) inside ``q_window``
-    (plus ``ZOOM_HEADROOM``), the bottom the lowest y in the window, so fundamentals in the window
-    run off the top instead of flattening the superstructure. None when there is nothing to fit
-    (no cell, no superstructure position or no finite point in the window).
-    """
-    if a_p is None or not curves:
-        return None
-    lo, hi = sorted(float(v) for v in q_window)
-    positions = [t.q for t in pseudocubic_ticks(a_p, hi, q_min=lo) if t.klass != "fundamental"]
-    if not positions:
-        return None
-    tops, bottoms = [], []
-    for q, y in curves:
-        q, y = np.asarray(q, float), np.asarray(y, float)
-        ok = np.isfinite(q) & np.isfinite(y)
-        inside = ok & (q >= lo) & (q <= hi)
-        if not inside.any():
-            continue
-        bottoms.append(float(y[inside].min()))
-        step = float(np.median(np.diff(q[inside]))) if inside.sum() > 1 else 0.0
-        tol = max(tolerance, 1.5 * abs(step))
-        for qs in positions:
-            near = inside & (np.abs(q - qs) <= tol)
-            if near.any():
-                tops.append(float(y[near].max()))
-    if not tops or not bottoms:
-        return None
-    bottom, top = min(bottoms), max(tops)
-    span = top - bottom
-    if not span > 0:
-        span = abs(top) * 0.1 or 1.0
-    return bottom - 0.02 * span, top + ZOOM_HEADROOM * span
-
-
-def scale_intensity(y: np.ndarray, scale: str, floor: float | None = None) -> np.ndarray:
-    """Intensity on a 'linear', 'sqrt' or 'log' (log10, floored) scale."""
-    y = np.asarray(y, dtype=float)
-    if scale == "linear":
-        return y
-    if scale == "sqrt":
-        return np.sqrt(np.clip(y, 0, None))
-    if scale == "log":
-        positive = y[y > 0]
-        lo = floor if floor is not None else (positive.max() * 1e-6 if positive.size else 1.0)
-        return np.log10(np.clip(y, lo, None))
-    raise ValueError(f"unknown intensity scale {scale!r}")
 
 
 class PatternPanel(QWidget):
@@ -393,7 +309,7 @@ class PatternPanel(QWidget):
         """Keep the calculated curves (backgrounds left out) as overlay ``name``; it stays through
         new patterns until :meth:`clear_overlays`. Returns the name used (made unique), or None
         when there is nothing to keep."""
-        curves = {k: (q.copy(), y.copy()) for k, (q, y) in self.patterns.items() if not _is_background(k)}
+        curves = {k: (q.copy(), y.copy()) for k, (q, y) in self.patterns.items() if not is_background(k)}
         if not curves:
             self.message.emit("No calculated curve to keep as an overlay")
             return None
@@ -428,7 +344,7 @@ class PatternPanel(QWidget):
             return None
         qo, yo, _label = self.data
         qc, yc = self.patterns[ref]
-        idx, ok = _match_points(qo, qc)
+        idx, ok = match_points(qo, qc)
         if ok is not None:
             return qo[ok], yo[ok] - yc[idx[ok]]
         order = np.argsort(qc)
@@ -462,7 +378,7 @@ class PatternPanel(QWidget):
                 pen = pg.mkPen(colour, width=1.5, style=style)
                 self._plot(overlay_key(name, label), q, scale_intensity(y, self.y_scale, floor), pen=pen)
         for i, (label, (q, y)) in enumerate(self.patterns.items()):
-            if _is_background(label):
+            if is_background(label):
                 pen = pg.mkPen(BACKGROUND_COLOUR, width=1.2, style=Qt.PenStyle.DashLine)
             else:
                 pen = pg.mkPen(CURVE_COLOURS[i % len(CURVE_COLOURS)], width=1.5)
@@ -522,7 +438,7 @@ class PatternPanel(QWidget):
         qc, yc = self.patterns[ref]
         obs_s = scale_intensity(yo, self.y_scale, floor)
         calc_s = scale_intensity(yc, self.y_scale, floor)
-        idx, ok = _match_points(qo, qc)
+        idx, ok = match_points(qo, qc)
         if ok is None:  # the calculated curve is on another grid: read it at the data's Q
             order = np.argsort(qc)
             ok = (qo >= qc[order[0]]) & (qo <= qc[order[-1]])
@@ -591,136 +507,10 @@ class PatternPanel(QWidget):
             self.keep_overlay(name)
 
     # ---------------------------------------------------------------- export
-    def export_table(self, path: str | Path) -> list[Path]:
-        """Write the curves: ``.csv`` = all curves in columns (overlays included); ``.xye``/``.xy`` =
-        one file per calculated curve."""
-        path = Path(path)
-        if not self.patterns:
-            raise ValueError("no calculated pattern to export")
-        header = [f"nanotwin pattern panel export; x axis: Q (1/A); wavelength for 2theta: {self.wavelength}"]
-        if path.suffix.lower() == ".csv":
-            table = dict(self.patterns)
-            for name, curves in self.overlays.items():
-                table.update({overlay_key(name, label): qy for label, qy in curves.items()})
-            labels = list(table)
-            q0 = table[labels[0]][0]
-            cols = [q0]
-            for label in labels:
-                q, y = table[label]
-                if len(q) == len(q0) and np.allclose(q, q0):
-                    cols.append(y)
-                else:
-                    order = np.argsort(q)
-                    cols.append(np.interp(q0, q[order], y[order], left=np.nan, right=np.nan))
-            lines = ["# " + h for h in header]
-            lines.append(",".join(['"Q (1/A)"'] + ['"' + lab.replace('"', "'") + '"' for lab in labels]))
-            arr = np.column_stack(cols)
-            lines += [",".join(f"{v:.8g}" for v in row) for row in arr]
-            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            return [path]
-        out = []
-        for i, (label, (q, y)) in enumerate(self.patterns.items()):
-            target = path if len(self.patterns) == 1 else path.with_name(f"{path.stem}_{i + 1}{path.suffix}")
-            lines = [*header, f"model: {label}", "axis: Q (1/A)", "columns: Q I"]
-            write_pattern(target, q, y, header_lines=lines)
-            out.append(target)
-        return out
-
     def export_png(self, path: str | Path) -> None:
         """Save the panel as PNG, as seen on screen."""
         if not self.grab().save(str(path)):
             raise OSError(f"could not write {path}")
-
-    def export_figure(self, path: str | Path) -> Path:
-        """Save the plots: ``.png`` as on screen, ``.svg`` or ``.pdf`` redrawn with matplotlib
-        (pyqtgraph 0.14's SVG exporter is broken with current Qt). Only visible curves are drawn;
-        SVG lines carry ids ``main/KEY`` and ``zoom/KEY``. Returns the path written."""
-        path = Path(path)
-        fmt = path.suffix.lower().lstrip(".")
-        if fmt == "png":
-            self.export_png(path)
-            return path
-        if fmt not in ("svg", "pdf"):
-            raise ValueError(f"figures are written as PNG, SVG or PDF, not {path.suffix or 'no suffix'}")
-        import matplotlib
-
-        fig = self.matplotlib_figure()
-        tmp = path.with_name(path.name + ".part")
-        try:
-            with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):
-                fig.savefig(tmp, format=fmt)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
-
-    def matplotlib_figure(self):
-        """A matplotlib ``Figure`` of the visible curves: main plot, zoom plot and tick rows."""
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(11, 5.2), layout="constrained")
-        grid = fig.add_gridspec(2, 2, width_ratios=(3, 2), height_ratios=(6, 1))
-        ax_main, ax_zoom = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
-        ax_ticks = fig.add_subplot(grid[1, 0], sharex=ax_main)
-        ax_zticks = fig.add_subplot(grid[1, 1], sharex=ax_zoom)
-        for key, items in self.items.items():
-            if key in self.hidden or not items:
-                continue
-            x, y = items[0].getData()
-            if x is None or not len(x):
-                continue
-            opts = items[0].opts
-            for ax, where in ((ax_main, "main"), (ax_zoom, "zoom")):
-                if key == DATA_KEY:
-                    if self.error_bars:
-                        b = self.error_bars[0].opts
-                        eb = ax.errorbar(b["x"], b["y"], yerr=np.vstack([b["bottom"], b["top"]]), fmt="none",
-                                         ecolor="0.6", elinewidth=0.6, zorder=1)
-                        eb.lines[2][0].set_gid(f"{where}/{key}/error bars")
-                    (line,) = ax.plot(x, y, "o", ms=1.8, color="0.3", label=self._plain_label(key), zorder=2)
-                else:
-                    pen = opts["pen"]
-                    colour = pen.color().name() if hasattr(pen, "color") else "k"
-                    style = {Qt.PenStyle.DashLine: "--", Qt.PenStyle.DotLine: ":",
-                             Qt.PenStyle.DashDotLine: "-."}.get(pen.style(), "-")
-                    (line,) = ax.plot(x, y, style, color=colour, lw=1.0, label=self._plain_label(key),
-                                      zorder=3)
-                line.set_gid(f"{where}/{key}")
-            if key == DIFF_KEY and self.difference_offset is not None:
-                for ax in (ax_main, ax_zoom):
-                    ax.axhline(self.difference_offset, color=DIFF_COLOUR, lw=0.6, ls=":")
-        xlabel = {"Q": "Q (1/Å)", "2theta": "2θ (°)", "d": "d (Å)"}[self.x_axis]
-        ylabel = {"linear": "I", "sqrt": "√I", "log": "log₁₀ I"}[self.y_scale]
-        ax_main.set_ylabel(ylabel)
-        if ax_main.get_legend_handles_labels()[0]:
-            ax_main.legend(fontsize=7, loc="upper right", frameon=False)
-        lo, hi = sorted(self.region.getRegion())
-        ax_zoom.set_xlim(lo, hi)
-        zoom_y = self.zoom_plot.getViewBox().viewRange()[1]
-        ax_zoom.set_ylim(*zoom_y)
-        ax_zoom.set_title("superstructure region", fontsize=9)
-        ax_main.axvspan(lo, hi, color=(1.0, 0.78, 0.0, 0.15), lw=0)
-        for ax in (ax_ticks, ax_zticks):
-            ax.set_yticks([])
-            ax.set_ylim(-3.6, 0.6)
-            ax.set_xlabel(xlabel)
-        for ax in (ax_main, ax_zoom):
-            ax.tick_params(labelbottom=False)
-        if self.a_p is not None and self.ticks_check.isChecked():
-            for klass, item in self.tick_items.items():
-                x, _y = item.getData()
-                for ax in (ax_ticks, ax_zticks):
-                    ax.plot(x, np.full(len(x), TICK_ROW[klass]), "|", ms=9, color=TICK_COLOURS[klass])
-        if self.caption:
-            fig.suptitle(textwrap.fill(self.caption, 160), fontsize=8)
-        return fig
-
-    def _plain_label(self, key: str) -> str:
-        if key == DATA_KEY:
-            return f"observed: {self.data[2]}" if self.data else "observed"
-        if key == DIFF_KEY:
-            return DIFF_LABEL
-        return key.replace("$", r"\$")  # matplotlib mathtext
 
     # ---------------------------------------------------------------- private
     def _log_floor(self) -> float | None:
@@ -781,78 +571,11 @@ class PatternPanel(QWidget):
             self.region.setRegion((lo, hi))
 
     def _draw_ticks(self) -> None:
-        for plot in (self.tick_plot, self.zoom_tick_plot):
-            plot.clear()
-        self.tick_items.clear()
-        if self.a_p is None or not self.ticks_check.isChecked():
-            return
         qs = [q for q, _y in self.patterns.values() if len(q)]
         qs += [q for c in self.overlays.values() for q, _y in c.values() if len(q)]
         if self.data is not None:
             qs.append(self.data[0])
         q_max = max((float(np.nanmax(q)) for q in qs), default=6.0)
-        ticks = pseudocubic_ticks(self.a_p, q_max)
-        for klass in TICK_CLASSES:
-            sel = [t for t in ticks if t.klass == klass]
-            if not sel:
-                continue
-            x = q_to_axis(np.array([t.q for t in sel]), self.x_axis, self.wavelength)
-            ok = np.isfinite(x)
-            data = [
-                f"{'' if klass == 'fundamental' else klass + ' '}({t.hkl})  "
-                f"Q = {t.q:.3f} 1/Å, d = {t.d:.3f} Å"
-                for t, good in zip(sel, ok, strict=True)
-                if good
-            ]
-            for plot in (self.tick_plot, self.zoom_tick_plot):
-                item = pg.ScatterPlotItem(
-                    x=x[ok],
-                    y=np.full(int(ok.sum()), TICK_ROW[klass], float),
-                    data=data,
-                    symbol="|",
-                    size=14,
-                    pen=pg.mkPen(TICK_COLOURS[klass], width=2),
-                    brush=pg.mkBrush(TICK_COLOURS[klass]),
-                    hoverable=True,
-                    tip=_tick_tip,
-                )
-                plot.addItem(item)
-                if plot is self.tick_plot:
-                    self.tick_items[klass] = item
-            label = pg.TextItem("F" if klass == "fundamental" else klass, color=TICK_COLOURS[klass],
-                                anchor=(1, 0.5))
-            self.tick_plot.addItem(label, ignoreBounds=True)
-            label.setPos(float(np.nanmin(x)) if ok.any() else 0.0, TICK_ROW[klass])
-        self.tick_plot.setYRange(-3.6, 0.6, padding=0)
-        self.zoom_tick_plot.setYRange(-3.6, 0.6, padding=0)
-
-
-def overlay_key(name: str, label: str) -> str:
-    """Key (and list text) of curve ``label`` of overlay ``name``."""
-    return f"[{name}] {label}"
-
-
-def _is_background(label: str) -> bool:
-    return "background" in label.lower()
-
-
-def _match_points(q_obs: np.ndarray, q_calc: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Index into ``q_calc`` of each observed point and a mask of the observed points that a
-    calculated point sits on (|dQ| <= 1e-9 relative); mask None when fewer than half of the
-    calculated points sit on data points (then the curves are on different grids)."""
-    if not len(q_calc) or not len(q_obs):
-        return np.zeros(len(q_obs), int), None
-    order = np.argsort(q_calc)
-    qs = q_calc[order]
-    pos = np.clip(np.searchsorted(qs, q_obs), 1, max(len(qs) - 1, 1))
-    left = np.clip(pos - 1, 0, len(qs) - 1)
-    right = np.clip(pos, 0, len(qs) - 1)
-    nearest = np.where(np.abs(qs[left] - q_obs) <= np.abs(qs[right] - q_obs), left, right)
-    ok = np.abs(qs[nearest] - q_obs) <= 1e-9 * np.maximum(1.0, np.abs(q_obs))
-    if ok.sum() < 0.5 * len(q_calc):
-        return order[nearest], None
-    return order[nearest], ok
-
-
-def _tick_tip(x: float = 0.0, y: float = 0.0, data: object = None) -> str:
-    return str(data)
+        a_p = self.a_p if self.ticks_check.isChecked() else None
+        self.tick_items = draw_tick_rows((self.tick_plot, self.zoom_tick_plot), a_p, q_max,
+                                         lambda q: q_to_axis(q, self.x_axis, self.wavelength))

@@ -1,0 +1,125 @@
+"""Pure numpy helpers of the pattern panel: x-axis conversions (Q, 2θ, d), intensity scales, the
+superstructure zoom's intensity range, overlay keys and matching observed to calculated points."""
+
+from __future__ import annotations
+
+import numpy as np
+from nanotwin_app.plots.ticks import pseudocubic_ticks
+
+from nanotwin_core.io.data import q_from_tth, tth_from_q
+
+SUPER_TOLERANCE = 0.02  # 1/Å: a superstructure peak is read within this of its pseudocubic position
+ZOOM_HEADROOM = 0.08  # fraction of the range added above the highest superstructure peak
+
+
+def q_to_axis(q: np.ndarray, axis: str, wavelength: float) -> np.ndarray:
+    """Convert Q (1/Å) to the x axis unit ('Q', '2theta' degrees, 'd' Å); NaN where undefined."""
+    q = np.asarray(q, dtype=float)
+    if axis == "Q":
+        return q
+    if axis == "d":
+        with np.errstate(divide="ignore"):
+            return np.where(q > 0, 2 * np.pi / np.where(q > 0, q, 1.0), np.nan)
+    if axis == "2theta":
+        s = q * wavelength / (4 * np.pi)
+        ok = (s >= 0) & (s <= 1)
+        out = np.full(q.shape, np.nan)
+        out[ok] = tth_from_q(q[ok], wavelength)
+        return out
+    raise ValueError(f"unknown x axis {axis!r}")
+
+
+def axis_to_q(x: np.ndarray | float, axis: str, wavelength: float) -> np.ndarray:
+    """Inverse of :func:`q_to_axis`."""
+    x = np.asarray(x, dtype=float)
+    if axis == "Q":
+        return x
+    if axis == "d":
+        return 2 * np.pi / np.maximum(x, 1e-9)
+    if axis == "2theta":
+        return q_from_tth(x, wavelength)
+    raise ValueError(f"unknown x axis {axis!r}")
+
+
+def superstructure_y_range(
+    curves: list[tuple[np.ndarray, np.ndarray]],
+    a_p: float | None,
+    q_window: tuple[float, float],
+    tolerance: float = SUPER_TOLERANCE,
+) -> tuple[float, float] | None:
+    """Intensity range (in the curves' own units) that shows the superstructure peaks in a window.
+
+    ``curves``: (Q in 1/Å, y already on the plotted scale). The top is the highest y within
+    ``tolerance`` of an R, M or X position of the pseudocubic cell ``a_p`` (Å) inside ``q_window``
+    (plus ``ZOOM_HEADROOM``), the bottom the lowest y in the window, so fundamentals in the window
+    run off the top instead of flattening the superstructure. None when there is nothing to fit
+    (no cell, no superstructure position or no finite point in the window).
+    """
+    if a_p is None or not curves:
+        return None
+    lo, hi = sorted(float(v) for v in q_window)
+    positions = [t.q for t in pseudocubic_ticks(a_p, hi, q_min=lo) if t.klass != "fundamental"]
+    if not positions:
+        return None
+    tops, bottoms = [], []
+    for q, y in curves:
+        q, y = np.asarray(q, float), np.asarray(y, float)
+        ok = np.isfinite(q) & np.isfinite(y)
+        inside = ok & (q >= lo) & (q <= hi)
+        if not inside.any():
+            continue
+        bottoms.append(float(y[inside].min()))
+        step = float(np.median(np.diff(q[inside]))) if inside.sum() > 1 else 0.0
+        tol = max(tolerance, 1.5 * abs(step))
+        for qs in positions:
+            near = inside & (np.abs(q - qs) <= tol)
+            if near.any():
+                tops.append(float(y[near].max()))
+    if not tops or not bottoms:
+        return None
+    bottom, top = min(bottoms), max(tops)
+    span = top - bottom
+    if not span > 0:
+        span = abs(top) * 0.1 or 1.0
+    return bottom - 0.02 * span, top + ZOOM_HEADROOM * span
+
+
+def scale_intensity(y: np.ndarray, scale: str, floor: float | None = None) -> np.ndarray:
+    """Intensity on a 'linear', 'sqrt' or 'log' (log10, floored) scale."""
+    y = np.asarray(y, dtype=float)
+    if scale == "linear":
+        return y
+    if scale == "sqrt":
+        return np.sqrt(np.clip(y, 0, None))
+    if scale == "log":
+        positive = y[y > 0]
+        lo = floor if floor is not None else (positive.max() * 1e-6 if positive.size else 1.0)
+        return np.log10(np.clip(y, lo, None))
+    raise ValueError(f"unknown intensity scale {scale!r}")
+
+
+def overlay_key(name: str, label: str) -> str:
+    """Key (and list text) of curve ``label`` of overlay ``name``."""
+    return f"[{name}] {label}"
+
+
+def is_background(label: str) -> bool:
+    return "background" in label.lower()
+
+
+def match_points(q_obs: np.ndarray, q_calc: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Index into ``q_calc`` of each observed point and a mask of the observed points that a
+    calculated point sits on (|dQ| <= 1e-9 relative); mask None when fewer than half of the
+    calculated points sit on data points (then the curves are on different grids)."""
+    if not len(q_calc) or not len(q_obs):
+        return np.zeros(len(q_obs), int), None
+    order = np.argsort(q_calc)
+    qs = q_calc[order]
+    pos = np.clip(np.searchsorted(qs, q_obs), 1, max(len(qs) - 1, 1))
+    left = np.clip(pos - 1, 0, len(qs) - 1)
+    right = np.clip(pos, 0, len(qs) - 1)
+    nearest = np.where(np.abs(qs[left] - q_obs) <= np.abs(qs[right] - q_obs), left, right)
+    ok = np.abs(qs[nearest] - q_obs) <= 1e-9 * np.maximum(1.0, np.abs(q_obs))
+    if ok.sum() < 0.5 * len(q_calc):
+        return order[nearest], None
+    return order[nearest], ok
