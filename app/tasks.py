@@ -8,9 +8,11 @@ through the worker's ``yielded`` signal (fractions at most every ``PROGRESS_INTE
 by raising ``Cancelled``: the worker then emits ``aborted`` instead of ``returned``. Errors
 arrive as exception objects on ``errored``. Jobs never touch widgets.
 
-``JobRunner`` starts the window's jobs on its own thread pool of ``MAX_JOBS`` threads: one, so
-two jobs never run numba parallel kernels at once (numba's ``workqueue`` threading layer aborts
-the process on concurrent use).
+``JobRunner`` starts the window's jobs on its own thread pool of ``MAX_JOBS`` threads (two: the
+warm-up beside a demo, a teaching update beside a fit). The core makes numba's parallel kernels
+safe to call from several threads on every threading layer (``nanotwin_core.numba_setup``:
+``workqueue``, which aborts the process on concurrent use, gets a lock; ``tbb``/``omp`` run
+freely), so the window adds no lock of its own.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from nanotwin_core.errors import Cancelled
 
 WARMUP_MESSAGE = "Compiling numerical kernels (first start only)…"
 PROGRESS_INTERVAL_S = 0.05  # numeric progress reaches the GUI thread at most this often
-MAX_JOBS = 1  # jobs running at once (see the module docstring)
+MAX_JOBS = 2  # jobs running at once (see the module docstring)
 
 
 class CoreJob(GeneratorWorker):

@@ -114,8 +114,9 @@ w.close()
 
 
 def test_warm_up_demo_and_teaching_together_under_workqueue(tmp_path):
-    """#11 defect 1: the warm-up, a demo and a teaching update started together (the old window
-    ran them in two pools at once: exit 134 under workqueue)."""
+    """#11 defect 1: the warm-up, a demo and a teaching update started together, two jobs at a
+    time (the old window ran them in two pools at once: exit 134 under workqueue; now the core
+    serialises parallel kernels on that layer)."""
     run = subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT), str(tmp_path / "s.ini")],
                          env=WORKQUEUE, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -170,10 +170,9 @@ def test_worker_returns_and_reports_errors(qtbot):
     runner.shutdown(1000)
 
 
-def test_one_job_at_a_time_and_a_cancelled_queued_job_never_runs(qtbot):
-    """Jobs never run numba kernels at once (MAX_JOBS = 1); a job cancelled while it waits for
-    the thread ends without running."""
-    runner = JobRunner()
+def test_a_cancelled_queued_job_never_runs(qtbot):
+    """A job cancelled while it waits for a thread ends without running."""
+    runner = JobRunner(max_threads=1)
     first = CoreJob(endless)
     ran = []
     second = CoreJob(lambda progress=None, cancel=None: ran.append("second"))
