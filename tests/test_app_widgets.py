@@ -436,3 +436,16 @@ def test_model_dock_edits_one_field_and_keeps_the_rest(window):
     dock.radiation_combo.setCurrentText("neutron")
     dock.radiation_combo.setCurrentText("xray")
     assert ws.model.radiation == XRay(wavelength=ws.model.radiation.wavelength, anomalous=True)
+
+
+def test_live_limit_counts_the_structures_atoms(window, monkeypatch):
+    """#11 defect 7: the live-update limit uses the core's atom estimate of the model's structure.
+    An 11 nm PbS sphere has ~26,700 atoms (8 per 5.94 Å cell); the old estimate (5 atoms per
+    5.9 Å CsPbX3 cell) said ~17,000 and started a live build."""
+    from nanotwin_core.model import Model
+
+    monkeypatch.setattr(jobs, "build_and_compute", lambda *a, **k: pytest.fail("a live build started"))
+    window.workspace.set_model(Model(structure="PbS-rocksalt", shape="sphere", size_nm=11.0))
+    assert window.build_model(live=True) is None
+    message = window.statusBar().currentMessage()
+    assert "live updates stop" in message and "~26,68" in message
