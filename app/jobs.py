@@ -263,8 +263,8 @@ def preview_rows(model, settings, x_kind: str, structure=None) -> list[dict]:
     Same names, start values and bounds as ``nanotwin_core.refine.dse_fit.prepare_fit`` (single
     population; mixtures appear after the first run).
     """
-    from nanotwin_core.refine.dse_fit import _add_size_params
-    from nanotwin_core.refine.parameters import ParameterSet
+    from nanotwin_core.builder.shape_kinds import get_shape
+    from nanotwin_core.refine.size_grids import size_parameters
 
     if structure is None:
         structure = get_structure(model.structure)
@@ -273,10 +273,9 @@ def preview_rows(model, settings, x_kind: str, structure=None) -> list[dict]:
     rows = [param_row(f"B_{g}", model.adp.get(g, site_b[g]), "adp" in refine, 0.0, 40.0)
             for g in sorted(site_b)]
     if model.population is not None:
-        ps = ParameterSet()
-        _add_size_params(ps, model.population, "prism" if model.shape == "prism" else "1d", "",
-                         "size" in refine)
-        rows += [param_row(p.name, p.value, p.refine, p.min, p.max) for p in ps]
+        kind = "bivariate" if get_shape(model.shape).bivariate else "univariate"
+        rows += [param_row(p.name, p.value, p.refine, p.min, p.max)
+                 for p in size_parameters(model.population, kind, "", "size" in refine)]
     rows.append(param_row("expansion", 0.0, "expansion" in refine, -0.05, 0.05))
     if x_kind == "tth":
         rows.append(param_row("zero", 0.0, "zero" in refine, -0.5, 0.5))
@@ -372,7 +371,7 @@ def apply_rows(problem, rows: list[dict]) -> None:
                 raise NanotwinError(f"{name} is a linear coefficient: it can be fixed, not set equal to "
                                     "another parameter")
             if not row["refine"] or constraint == "fixed":
-                params._add(Parameter(name, float(row["value"]), False, 0.0 if linear[name] else lo, hi,
+                params.append(Parameter(name, float(row["value"]), False, 0.0 if linear[name] else lo, hi,
                                       constraint="fixed"))
     params.resolve()
 

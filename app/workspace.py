@@ -215,12 +215,8 @@ class Workspace(QObject):
 
     def to_project(self):
         """Everything open as a core ``Project`` (plain arrays and JSON; nothing pickled)."""
-        from nanotwin_core.io.project import (
-            Project,
-            crystal_to_cache,
-            histograms_to_cache,
-            size_database_to_cache,
-        )
+        from nanotwin_core.io.project import Project, crystal_to_cache, histograms_to_cache
+        from nanotwin_core.refine.database_store import size_database_to_cache
 
         p = Project(model=self.fit_model_dict())
         labels = []
@@ -349,11 +345,8 @@ class _LoadedProject:
     @classmethod
     def from_project(cls, p) -> _LoadedProject:
         from nanotwin_core.io.data import PatternData
-        from nanotwin_core.io.project import (
-            crystal_from_cache,
-            histograms_from_cache,
-            size_databases_from_project,
-        )
+        from nanotwin_core.io.project import crystal_from_cache, histograms_from_cache
+        from nanotwin_core.refine.database_store import size_databases_from_project
 
         state = p.state or {}
         try:

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import periodictable
+
+from nanotwin_core.structures.elements import element_of
 
 CLASSES = ("fundamental", "R", "M", "X")
 
@@ -64,8 +67,6 @@ def reflections(
     q = np.linalg.norm(hkl @ recip, axis=1)
     keep = (q <= q_max) & (q >= q_min)
     hkl, q = hkl[keep], q[keep]
-    from nanotwin_core.scattering.form_factors import element_of
-
     z = np.array([_atomic_number(element_of(e)) for e in table.elements], dtype=float)
     phase = np.exp(2j * np.pi * hkl @ table.frac.T)
     fsq = np.abs(phase @ (z * table.occupancy)) ** 2
@@ -84,6 +85,4 @@ def reflections(
 
 
 def _atomic_number(element: str) -> int:
-    import periodictable
-
     return int(getattr(periodictable, element).number)

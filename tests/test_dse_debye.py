@@ -59,9 +59,9 @@ def test_expansion_spline_vs_direct(hist4nm) -> None:
 def test_auto_uses_cache_for_b_changes(hist4nm) -> None:
     q = np.linspace(0.5, 20.0, 5000)
     i1 = debye_intensity(hist4nm, q, b_iso={"Pb": 1.0})
-    n_cached = len(hist4nm._cache)
+    n_cached = len(hist4nm.cache)
     i2 = debye_intensity(hist4nm, q, b_iso={"Pb": 2.0, "X_eq": 1.0}, radiation=XRay(energy_kev=22.0))
-    assert len(hist4nm._cache) == n_cached  # the distance sums were reused
+    assert len(hist4nm.cache) == n_cached  # the distance sums were reused
     assert not np.allclose(i1, i2)
 
 

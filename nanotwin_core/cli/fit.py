@@ -164,7 +164,8 @@ def _read_data(args: argparse.Namespace):
 def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     """Read and check everything, refine, then write the project, JSON and report together."""
     from nanotwin_core.actions import fit_model
-    from nanotwin_core.io.project import open_project, size_databases_from_project
+    from nanotwin_core.io.project import open_project
+    from nanotwin_core.refine.database_store import size_databases_from_project
 
     data, _blank = _read_data(args)
     model = model_from_args(args)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.special import erf
 
 from nanotwin_core.cache_keys import content_key
 from nanotwin_core.errors import NanotwinError
@@ -147,8 +148,6 @@ def convolution_matrix(
 
 def _pv_window_area(cutoff: float, eta: np.ndarray) -> np.ndarray:
     """Area of a unit pseudo-Voigt inside +-cutoff x FWHM."""
-    from scipy.special import erf
-
     g = erf(2 * cutoff * math.sqrt(_LN2))
     lz = 2 / math.pi * math.atan(2 * cutoff)
     return eta * lz + (1 - eta) * g
