@@ -385,21 +385,6 @@ def _calc(problem, values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
     return parts.total, parts.background + (parts.blank if parts.blank is not None else 0.0)
 
 
-def population_markdown(populations: list[dict]) -> str:
-    """The size-population section of a report (value(esd) per quantity)."""
-    from nanotwin_core.refine.report import format_esd
-
-    lines = ["", "## Size population", "", "| population | quantity | value |", "|---|---|---|"]
-    for pop in populations:
-        esd = pop.get("esd", {}) or {}
-        for key in ("fraction", "Dab_nm", "sab", "Lc_nm", "sc", "mean_D_nm", "sD", "D_eq_nm", "s_eq",
-                    "aspect", "Dab_vol_nm", "Lc_vol_nm", "D_eq_vol_nm", "mean_D_vol_nm"):
-            if pop.get(key) is not None:
-                lines.append(f"| {pop.get('name', '')} | {key} | {format_esd(pop[key], esd.get(key))} |")
-        lines.append(f"| {pop.get('name', '')} | weighting | {pop.get('weighting')} |")
-    return "\n".join(lines) + "\n"
-
-
 def run_refinement(request: FitRequest, progress: Callable | None = None,
                    cancel: Callable | None = None) -> FitOutcome:
     """Prepare (or reuse) the fit problem, apply the table, refine with live reports.
@@ -408,7 +393,7 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
     ``FitProgress`` reports; ``cancel()`` is polled at every model evaluation.
     """
     from nanotwin_core.refine.dse_fit import population_summary, prepare_fit
-    from nanotwin_core.refine.report import markdown_report, result_json
+    from nanotwin_core.refine.report import markdown_report, population_markdown, result_json
 
     t0 = time.perf_counter()
     problem = request.problem

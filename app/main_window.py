@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.geometry import q_from_two_theta
 
 DATA_SUFFIXES = {".xye", ".xy", ".dat", ".chi"}
 PROJECT_SUFFIXES = {".h5", ".hdf5"}
@@ -1010,9 +1011,8 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-def jobs_q_from_tth(tth: np.ndarray, wavelength: float) -> np.ndarray:
-    """Q (1/Å) from 2theta (degrees)."""
-    return 4 * np.pi * np.sin(np.radians(np.asarray(tth, float)) / 2) / wavelength
+#: Q (1/Å) from 2theta (degrees): the core's one copy of the formula
+jobs_q_from_tth = q_from_two_theta
 
 
 def _dropped_paths(mime) -> list[Path]:

@@ -37,6 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nanotwin_core.geometry import d_from_q, q_from_two_theta, two_theta_from_q
+
 X_AXES = {"Q": "Q (1/Å)", "2theta": "2θ (°)", "d": "d (Å)"}
 Y_SCALES = ("linear", "sqrt", "log")
 ZOOM_Q = (1.5, 2.2)
@@ -62,12 +64,9 @@ def q_to_axis(q: np.ndarray, axis: str, wavelength: float) -> np.ndarray:
     if axis == "Q":
         return q
     if axis == "d":
-        with np.errstate(divide="ignore"):
-            return np.where(q > 0, 2 * np.pi / np.where(q > 0, q, 1.0), np.nan)
+        return d_from_q(q)
     if axis == "2theta":
-        s = q * wavelength / (4 * np.pi)
-        ok = (s >= 0) & (s <= 1)
-        return np.where(ok, 2 * np.degrees(np.arcsin(np.clip(s, 0, 1))), np.nan)
+        return np.where(q >= 0, two_theta_from_q(q, wavelength, beyond="nan"), np.nan)
     raise ValueError(f"unknown x axis {axis!r}")
 
 
@@ -79,7 +78,7 @@ def axis_to_q(x: np.ndarray | float, axis: str, wavelength: float) -> np.ndarray
     if axis == "d":
         return 2 * np.pi / np.maximum(x, 1e-9)
     if axis == "2theta":
-        return 4 * np.pi * np.sin(np.radians(x) / 2) / wavelength
+        return q_from_two_theta(x, wavelength)
     raise ValueError(f"unknown x axis {axis!r}")
 
 
