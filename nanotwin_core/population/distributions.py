@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 from nanotwin_core.errors import NanotwinError
 
@@ -75,27 +76,30 @@ class LogNormal:
         """Mean of ln D (ln nm)."""
         return math.log(self.mean) - 0.5 * self.s**2
 
+    @cached_property
+    def frozen(self):
+        """This distribution as ``scipy.stats.lognorm(s, scale=exp(mu))``."""
+        return stats.lognorm(self.s, scale=math.exp(self.mu))
+
     def pdf(self, x: np.ndarray) -> np.ndarray:
         """Number density (1/nm) at size x (nm)."""
-        x = np.asarray(x, float)
-        lx = _log_safe(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.exp(-0.5 * ((lx - self.mu) / self.s) ** 2) / (
-                np.where(x > 0, x, 1.0) * self.s * math.sqrt(2 * np.pi)
-            )
-        return np.where(x > 0, out, 0.0)
+        return self.frozen.pdf(np.asarray(x, float))
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Number fraction below size x (nm)."""
-        return norm_cdf((_log_safe(x) - self.mu) / self.s)
+        return self.frozen.cdf(np.asarray(x, float))
 
     def mass(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """Number fraction in [lo, hi] (nm), accurate in the upper tail."""
-        return _norm_mass((_log_safe(lo) - self.mu) / self.s, (_log_safe(hi) - self.mu) / self.s)
+        """Number fraction in [lo, hi] (nm), accurate in the upper tail (survival functions above
+        the median)."""
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+        upper = lo > math.exp(self.mu)
+        d = self.frozen
+        return np.where(upper, d.sf(lo) - d.sf(hi), d.cdf(hi) - d.cdf(lo))
 
     def ppf(self, p: np.ndarray | float) -> np.ndarray:
         """Size (nm) below which a number fraction p lies."""
-        return np.exp(self.mu + self.s * _SQRT2 * special.erfinv(2 * np.asarray(p, float) - 1))
+        return self.frozen.ppf(np.asarray(p, float))
 
     def moment(self, k: float) -> float:
         """Number-based raw moment E[D^k] (nm^k)."""
