@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 from scipy import special, stats
@@ -76,30 +75,29 @@ class LogNormal:
         """Mean of ln D (ln nm)."""
         return math.log(self.mean) - 0.5 * self.s**2
 
-    @cached_property
-    def frozen(self):
-        """This distribution as ``scipy.stats.lognorm(s, scale=exp(mu))``."""
-        return stats.lognorm(self.s, scale=math.exp(self.mu))
-
+    # scipy.stats.lognorm with shape s and scale exp(mu) (called directly: a frozen
+    # distribution costs ~0.7 ms to make, and fits re-weight sizes at every evaluation)
     def pdf(self, x: np.ndarray) -> np.ndarray:
         """Number density (1/nm) at size x (nm)."""
-        return self.frozen.pdf(np.asarray(x, float))
+        return stats.lognorm.pdf(np.asarray(x, float), self.s, scale=math.exp(self.mu))
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Number fraction below size x (nm)."""
-        return self.frozen.cdf(np.asarray(x, float))
+        return stats.lognorm.cdf(np.asarray(x, float), self.s, scale=math.exp(self.mu))
 
     def mass(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Number fraction in [lo, hi] (nm), accurate in the upper tail (survival functions above
         the median)."""
         lo, hi = np.asarray(lo, float), np.asarray(hi, float)
-        upper = lo > math.exp(self.mu)
-        d = self.frozen
-        return np.where(upper, d.sf(lo) - d.sf(hi), d.cdf(hi) - d.cdf(lo))
+        scale = math.exp(self.mu)
+        sf = stats.lognorm.sf(np.concatenate([lo.ravel(), hi.ravel()]), self.s, scale=scale)
+        sf_lo, sf_hi = sf[: lo.size].reshape(lo.shape), sf[lo.size:].reshape(hi.shape)
+        below = stats.lognorm.cdf(hi, self.s, scale=scale) - stats.lognorm.cdf(lo, self.s, scale=scale)
+        return np.where(lo > scale, sf_lo - sf_hi, below)
 
     def ppf(self, p: np.ndarray | float) -> np.ndarray:
         """Size (nm) below which a number fraction p lies."""
-        return self.frozen.ppf(np.asarray(p, float))
+        return stats.lognorm.ppf(np.asarray(p, float), self.s, scale=math.exp(self.mu))
 
     def moment(self, k: float) -> float:
         """Number-based raw moment E[D^k] (nm^k)."""
