@@ -47,3 +47,17 @@ def test_no_engine_module_over_600_lines_nor_command_module_over_300() -> None:
     long = {k: n for k, n in lines.items() if n > 600 and k not in SPLIT_ELSEWHERE}
     long_commands = {k: n for k, n in lines.items() if k.startswith("nanotwin_core/cli/") and n > 300}
     assert not long and not long_commands, (long, long_commands)
+
+
+def test_missing_data_fails_when_ci_requires_it(monkeypatch, tmp_path) -> None:
+    """NANOTWIN_REQUIRE_DATA=1 (.ci/run) turns a skip for missing ../shared/data into a failure."""
+    import pytest
+    from conftest import require_data
+
+    monkeypatch.setenv("NANOTWIN_REQUIRE_DATA", "1")
+    with pytest.raises(pytest.fail.Exception, match="NANOTWIN_REQUIRE_DATA"):
+        require_data(tmp_path / "absent")
+    monkeypatch.delenv("NANOTWIN_REQUIRE_DATA")
+    with pytest.raises(pytest.skip.Exception):
+        require_data(tmp_path / "absent")
+    assert require_data(tmp_path) == tmp_path
