@@ -88,7 +88,7 @@ def run_case(size_nm: float, route: str, n_threads: int | None) -> dict:
 
 def kernel_rate(n_threads: int | None) -> dict:
     """Pair distances per second of the all-pairs histogram kernel (10 nm crystal, 26k atoms)."""
-    from nanotwin_core.scattering.histograms import all_pairs_histograms
+    from nanotwin_core.scattering.allpairs_route import all_pairs_histograms
 
     all_pairs_histograms(_crystal(2.0).without_lattice(), n_threads=n_threads)
     crystal = _crystal(10.0).without_lattice()

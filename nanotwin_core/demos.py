@@ -16,6 +16,7 @@ import numpy as np
 
 from nanotwin_core.builder import build_crystal, find_ownership
 from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.io.data import write_pattern
 from nanotwin_core.model import Model
 from nanotwin_core.reflections import reflections
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
@@ -267,8 +268,6 @@ def run_demo(
 ) -> DemoResult:
     """Run a demo headless: one ``.xye`` per model and a PNG figure in ``out_dir``."""
     from nanotwin_core.figures import demo_figure
-    from nanotwin_core.io.data import write_pattern
-
     demo = get_demo(name)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

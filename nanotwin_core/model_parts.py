@@ -7,6 +7,7 @@ Plain dataclasses with ``validate``, ``to_dict`` (JSON/TOML safe: no None values
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 
 from nanotwin_core.builder.shape_kinds import get_shape
@@ -264,3 +265,43 @@ class FitSpec:
         if "refine" in d:
             d["refine"] = list(d["refine"])
         return cls(**d)
+
+
+def twin_states(
+    laws: Sequence[str],
+    domain_sizes_nm: Sequence[float],
+    seeds: Sequence[int],
+    *,
+    split_seeds: bool = False,
+    untwinned: bool = True,
+    fraction: float = 1.0,
+) -> list:
+    """Mixture components spanning a twin density: one twinned state per domain size.
+
+    Parameters
+    ----------
+    laws : twin laws, e.g. ("1/2<110>{110}", "1/2<110>{001}", "1/2<001>{110}").
+    domain_sizes_nm : mean twin-domain sizes of the states (nm), e.g. (6, 3, 2).
+    seeds : builder seeds; a state averages them (``split_seeds=False``) or every seed is its own
+        state (``split_seeds=True``; more columns, worse conditioned).
+    untwinned : also add an untwinned state (named "untwinned").
+    fraction : start number fraction of each state (normalised by the fit).
+
+    Returns
+    -------
+    list of ``ComponentSpec`` sharing the model's sizes (``Model.components``), named
+    ``d<size>nm`` or ``d<size>nm_s<seed>`` (dots as "p"); refine with ``--refine twin``.
+    """
+    out = []
+    for d in domain_sizes_nm:
+        tag = f"d{float(d):g}nm".replace(".", "p")
+        if split_seeds:
+            groups = [(f"{tag}_s{s}", [int(s)]) for s in seeds]
+        else:
+            groups = [(tag, [int(s) for s in seeds])]
+        for name, sd in groups:
+            out.append(ComponentSpec(name=name, fraction=fraction, twins=list(laws), domain_size_nm=float(d),
+                                     seeds=sd))
+    if untwinned:
+        out.append(ComponentSpec(name="untwinned", fraction=fraction, twins=[]))
+    return out

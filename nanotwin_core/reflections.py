@@ -1,10 +1,12 @@
-"""Bragg reflections of a structure and the perovskite superstructure classes.
+"""Bragg reflections of a structure and the perovskite superstructure classes (the one copy).
 
-In the Pbnm frame (a ~ b ~ sqrt2 a_p, c ~ 2 a_p) a reflection hkl is a *fundamental* of the
-pseudocubic perovskite when h+k and l are both even; otherwise it is a superstructure
-reflection of class R (h+k odd, l odd), M (h+k odd, l even) or X (h+k even, l odd)
-(SCIENCE.md §2). A coherent twin shift t multiplies F(hkl) by exp(2 pi i h.t): t1 = (1/2,1/2,0)
-flips R and M, t2 = (0,0,1/2) flips R and X.
+Pseudocubic indices (cell a_p = Pb-Pb distance) are written doubled, H = 2h: fundamentals have
+H, K, L all even; a superstructure reflection is of class X, M or R when one, two or three of
+them are odd. (The count equals (H^2 + K^2 + L^2) mod 4, so one |Q| has one class.) In the Pbnm
+frame (a ~ b ~ sqrt2 a_p, c ~ 2 a_p) the doubled pseudocubic indices of hkl are (h + k, k - h, l):
+R is h+k odd and l odd, M h+k odd and l even, X h+k even and l odd (SCIENCE.md §2). A coherent
+twin shift t multiplies F(hkl) by exp(2 pi i h.t): t1 = (1/2,1/2,0) flips R and M,
+t2 = (0,0,1/2) flips R and X.
 """
 
 from __future__ import annotations
@@ -12,21 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import periodictable
+
+from nanotwin_core.errors import NanotwinError
+from nanotwin_core.structures.elements import element_of
 
 CLASSES = ("fundamental", "R", "M", "X")
+CLASS_BY_ODD = {0: "fundamental", 1: "X", 2: "M", 3: "R"}
+
+
+def pseudocubic_class(hh: int, kk: int, ll: int) -> str:
+    """'fundamental', 'X', 'M' or 'R' for doubled pseudocubic indices (H, K, L) = 2 (h, k, l)."""
+    return CLASS_BY_ODD[sum(int(v) % 2 for v in (hh, kk, ll))]
 
 
 def superstructure_class(h: int, k: int, l: int) -> str:  # noqa: E741 - crystallographic index
-    """'fundamental', 'R', 'M' or 'X' for a Pbnm reflection hkl."""
-    hk_odd = (h + k) % 2 == 1
-    l_odd = l % 2 == 1
-    if hk_odd and l_odd:
-        return "R"
-    if hk_odd:
-        return "M"
-    if l_odd:
-        return "X"
-    return "fundamental"
+    """'fundamental', 'R', 'M' or 'X' for a Pbnm reflection hkl (pseudocubic (h+k, k-h, l)/2)."""
+    return pseudocubic_class(h + k, k - h, l)
 
 
 @dataclass
@@ -64,8 +68,6 @@ def reflections(
     q = np.linalg.norm(hkl @ recip, axis=1)
     keep = (q <= q_max) & (q >= q_min)
     hkl, q = hkl[keep], q[keep]
-    from nanotwin_core.scattering.form_factors import element_of
-
     z = np.array([_atomic_number(element_of(e)) for e in table.elements], dtype=float)
     phase = np.exp(2j * np.pi * hkl @ table.frac.T)
     fsq = np.abs(phase @ (z * table.occupancy)) ** 2
@@ -84,30 +86,66 @@ def reflections(
 
 
 def _atomic_number(element: str) -> int:
-    import periodictable
-
     return int(getattr(periodictable, element).number)
 
 
+# ----------------------------------------------------------------------------- pseudocubic ticks
+@dataclass(frozen=True)
+class Tick:
+    """One pseudocubic reflection family: class, representative hkl text, Q (1/Å), d (Å)."""
+
+    klass: str
+    hkl: str
+    q: float
+    d: float
+
+
+def _half(v: int) -> str:
+    return str(v // 2) if v % 2 == 0 else f"{v}/2"
+
+
+def pseudocubic_ticks(a_p: float, q_max: float, q_min: float = 0.0) -> list[Tick]:
+    """Pseudocubic reflections with q_min <= Q <= q_max (1/Å) for a cell ``a_p`` (Å),
+    Q = 2 pi |hkl| / a_p with half-integer hkl, one per |Q|, classified as above."""
+    if not a_p > 0:
+        raise NanotwinError("a_p must be > 0 Å")
+    n_max = int(np.ceil(q_max * a_p / np.pi)) + 1
+    seen: dict[int, tuple[int, int, int]] = {}
+    for hh in range(n_max + 1):
+        for kk in range(hh + 1):
+            for ll in range(kk + 1):
+                n = hh * hh + kk * kk + ll * ll
+                if n and n not in seen:
+                    seen[n] = (hh, kk, ll)
+    out = []
+    for n, (hh, kk, ll) in sorted(seen.items()):
+        q = np.pi * np.sqrt(n) / a_p
+        if q_min <= q <= q_max:
+            out.append(Tick(pseudocubic_class(hh, kk, ll), " ".join(_half(v) for v in (hh, kk, ll)),
+                            float(q), 2 * np.pi / q))
+    return out
+
+
 def pseudocubic_a(cell_matrix: np.ndarray, n_pb: float) -> float:
-    """Pseudocubic cell a_p = (V_cell / Z_Pb)^(1/3) (Å) from a cell (rows, Å) and its Pb count."""
+    """a_p = (V_cell / Z_Pb)^(1/3) (Å) from a cell (rows, Å) and the Pb count per cell."""
     if not n_pb > 0:
-        raise ValueError("the cell holds no Pb: no pseudocubic cell")
+        raise NanotwinError("the cell holds no Pb: no pseudocubic cell")
     return float((abs(np.linalg.det(np.asarray(cell_matrix, float))) / n_pb) ** (1.0 / 3.0))
 
 
 def pseudocubic_a_of_structure(structure) -> float | None:
-    """a_p (Å) of a ``Structure`` (None when it holds no Pb)."""
+    """a_p of a Structure (None when it has no Pb)."""
     table = structure.expand()
     n_pb = float(np.sum(np.asarray(table.occupancy)[np.asarray(table.elements) == "Pb"]))
     return pseudocubic_a(structure.cell.matrix, n_pb) if n_pb > 0 else None
 
 
 def pseudocubic_a_of_crystal(crystal) -> float | None:
-    """a_p (Å) from a crystal's parent cell and lattice contents (None when unknown or no Pb)."""
+    """a_p from a crystal's parent cell and its lattice contents (None when unknown)."""
     if crystal is None or crystal.cell is None or crystal.lattice is None:
         return None
     lat = crystal.lattice
     n_nodes_per_cell = 1.0 / abs(np.linalg.det(np.asarray(lat.node_basis_frac, float)))
-    pb_per_node = float(np.mean([np.sum(c.occupancy[c.elements == "Pb"]) for c in lat.contents]))
-    return pseudocubic_a(crystal.cell, n_nodes_per_cell * pb_per_node) if pb_per_node > 0 else None
+    pb_per_node = np.mean([np.sum(c.occupancy[c.elements == "Pb"]) for c in lat.contents])
+    n_pb = n_nodes_per_cell * pb_per_node
+    return pseudocubic_a(crystal.cell, n_pb) if n_pb > 0 else None

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nanotwin_core.builder import build_crystal
 from nanotwin_core.crystal import Crystal, LatticeContent, LatticeDescription, crystal_from_lattice
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.reflections import reflections
+from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
 
 IDEAL_GRID = 0.25  # ideal perovskite sites sit on multiples of 1/4 of the Pbnm cell
 
@@ -83,9 +85,6 @@ def suppression_table(
     ``models``: (label, build_crystal keyword arguments such as twins, boundaries,
     domain_size_nm). Random networks are averaged over ``seeds`` (histograms add).
     """
-    from nanotwin_core.builder import build_crystal
-    from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
-
     q = np.arange(1.0, 2.4, 0.001) if q is None else q
     b_iso = b_iso or {}
 

@@ -1,7 +1,9 @@
 """Shared test configuration.
 
 - ``shared_data``: the project's sibling folder ``../shared/data`` (real files); tests that need
-  it skip with a reason where a user's clone lacks it (CI always has it).
+  it skip with a reason where a user's clone lacks it, except under NANOTWIN_REQUIRE_DATA=1 (set
+  by .ci/run) where missing data is a failure: every data test goes through ``data_missing`` /
+  ``require_data``.
 - Qt: plain widget tests run on the offscreen platform; tests marked ``gl`` need a real OpenGL
   context (Xvfb + Mesa) and skip where no display exists, except under NANOTWIN_REQUIRE_GL=1
   (set by .ci/run) where a missing display is an error, so a broken Xvfb cannot pass silently.
@@ -49,9 +51,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         gl_unavailable("no display: OpenGL tests need Xvfb + Mesa")
 
 
+def data_missing(reason: str) -> None:
+    """Skip a test whose real data is missing, or fail it under NANOTWIN_REQUIRE_DATA=1 (CI must
+    really run the data tests)."""
+    if os.environ.get("NANOTWIN_REQUIRE_DATA") == "1":
+        pytest.fail(f"NANOTWIN_REQUIRE_DATA=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_data(path: Path) -> Path:
+    """``path`` when it exists, else ``data_missing``."""
+    if not Path(path).exists():
+        data_missing(f"real test data not found at {path} (clone lacks ../shared)")
+    return Path(path)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """Path of ../shared/data; skips the test where the folder is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real test data not found at {SHARED_DATA} (clone lacks ../shared)")
-    return SHARED_DATA
+    """Path of ../shared/data (``require_data``: a skip, or a failure in CI, where it is absent)."""
+    return require_data(SHARED_DATA)

@@ -20,7 +20,7 @@ def test_a_hash_collision_never_returns_another_pattern(monkeypatch) -> None:
     hist = compute_histograms(build_crystal("CsPbBr3-alpha", shape="prism", size_ab_nm=1.2, size_c_nm=1.2))
     q1, q2 = np.linspace(1.0, 3.0, 50), np.linspace(2.0, 4.0, 50)
     fresh = sinc_sums(hist, q2).copy()
-    hist._cache.clear()
+    hist.cache.clear()
     monkeypatch.setattr(builtins, "hash", lambda _obj: 0)
     sinc_sums(hist, q1)
     assert np.array_equal(sinc_sums(hist, q2), fresh)
@@ -54,7 +54,7 @@ def test_debye_sums_from_threads_share_the_chirp_cache() -> None:
     hist = compute_histograms(build_crystal("CsPbBr3-alpha", shape="prism", size_ab_nm=3.0, size_c_nm=3.0))
     grids = [np.linspace(0.5, 0.5 + 0.1 * k, 3000 + 7 * k) for k in range(1, 25)]
     ref = [debye_intensity(hist, q, method="czt") for q in grids]
-    hist._cache.clear()
+    hist.cache.clear()
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda q: debye_intensity(hist, q, method="czt"), grids))
     for a, b in zip(got, ref, strict=True):

@@ -12,7 +12,7 @@ from nanotwin_core.cli import main
 from nanotwin_core.io.data import write_gr
 from nanotwin_core.io.project import open_project
 from nanotwin_core.io.xyz import write_xyz
-from nanotwin_core.scattering.histograms import compute_histograms
+from nanotwin_core.scattering import compute_histograms
 from nanotwin_core.scattering.pdf import compute_pdf
 from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.structure import Cell, Site, Structure

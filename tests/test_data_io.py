@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_data
 
 from nanotwin_core.errors import InputFileError, NanotwinError
 from nanotwin_core.io.data import (
@@ -23,9 +24,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real test data not found at {SHARED_DATA}")
-    return SHARED_DATA
+    return require_data(SHARED_DATA)
 
 
 # ---------------------------------------------------------------------------------------------

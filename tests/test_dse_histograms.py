@@ -16,8 +16,8 @@ from nanotwin_core.scattering import (
     debye_intensity,
     rehistogram,
 )
-from nanotwin_core.scattering.histograms import assign_types
 from nanotwin_core.scattering.kernels_allpairs import allpairs_fine_reference
+from nanotwin_core.scattering.types import assign_types
 from nanotwin_core.structures.structure import Cell, Site, Structure
 
 Q = np.linspace(0.3, 20.0, 400)
@@ -112,12 +112,12 @@ def test_intensity_exact_and_sampled_vs_double_sum(name: str) -> None:
 
 def test_kernel_fine_histogram_vs_numpy_reference() -> None:
     """The numba all-pairs kernel (fine counts and offset sums) equals the numpy loop."""
-    from nanotwin_core.scattering.histograms import _exclusion_pairs, _sorted_atoms  # noqa: F401
+    from nanotwin_core.scattering.allpairs_route import sorted_atoms
     from nanotwin_core.scattering.kernels_allpairs import allpairs_fine_chunk, flush_fine, row_blocks
     from nanotwin_core.scattering.types import type_pairs
 
     crystal = random_cluster(203, seed=5)
-    types, tix, pos, excl, bounds, occ = _sorted_atoms(crystal)
+    types, tix, pos, excl, bounds, occ = sorted_atoms(crystal)
     pairs, pidx = type_pairs(len(types))
     drf = 0.01
     nbin = int(40 / drf)
@@ -138,7 +138,7 @@ def test_kernel_fine_histogram_vs_numpy_reference() -> None:
 def test_count_carry_is_detected_and_redone(monkeypatch) -> None:
     """Two clumps of 6,000 atoms 0.999 fine bins apart: 7.2e7 pairs in one fine bin wrap its
     24-bit count field; the engine notices and recounts with short flush windows."""
-    import nanotwin_core.scattering.histograms as hmod
+    import nanotwin_core.scattering.allpairs_route as hmod
 
     smp = Sampling()
     d = 0.999 * smp.dr_fine

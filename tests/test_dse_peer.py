@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_data
 
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.scattering import compute_histograms, debye_intensity, pdf_from_fq, total_scattering
@@ -20,9 +21,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "peer_reference
 
 
 def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"peer reference data not found at {path}")
-    return path
+    return require_data(path)
 
 
 def _read_xyz(path: Path) -> Crystal:

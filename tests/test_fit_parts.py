@@ -69,3 +69,20 @@ def test_fit_command_stores_no_component_as_background(tmp_path, data) -> None:
     assert np.all(fit["background"] == 0.0)
     assert np.allclose(fit["pop_pbs"] + fit["pop_cubic"], fit["y_calc"])
     assert fit["pop_cubic"].max() > 0.1 * fit["y_calc"].max()
+
+
+def test_fit_command_takes_fit_and_instrument_from_the_model_file(tmp_path, data) -> None:
+    """[fit] and [instrument] of a model file are the fit's settings unless an option overrides
+    them, and the project stores the model with them."""
+    write_model_toml(mixture(refine=["scale", "fractions"], q_range=(2.0, 4.5), max_nfev=30),
+                     tmp_path / "mix.toml")
+    write_pattern(tmp_path / "mix.xye", data.x, data.y, data.sigma, header_lines=["columns: Q I sigma"])
+    code = main(["fit", "--data", str(tmp_path / "mix.xye"), "--x", "q", "--model",
+                 str(tmp_path / "mix.toml"), "--out", str(tmp_path / "fit.h5"), "--quiet"])
+    assert code == 0
+    project = open_project(tmp_path / "fit.h5")
+    stored = Model.from_dict(project.model)
+    assert stored.fit.refine == ["scale", "fractions"] and stored.fit.q_range == (2.0, 4.5)
+    assert stored.fit.max_nfev == 30 and stored.instrument.polarization == "none"
+    x = project.cache["fit"]["x"][project.cache["fit"]["mask"].astype(bool)]
+    assert x.min() >= 2.0 and x.max() <= 4.5

@@ -104,21 +104,30 @@ def test_mixture_recovers_known_fraction(gamma) -> None:
 
 
 def test_twin_states_report_mean_domain_size(gamma) -> None:
-    """--refine twin: states of 6, 3, 2 nm domains + untwinned (truth: 2 nm states' own seeds)."""
+    """--refine twin: states of 6, 3, 2 nm domains + untwinned. Truth: 2 nm domains averaged over
+    seeds 1-8; the states average seeds 9-16 (other boundary networks, as real crystals are)."""
     s, i_tw, i_un = gamma
     data = _noisy(0.6 * i_tw + 0.4 * i_un, 300)
-    states = twin_states(LAWS, (6.0, 3.0, 2.0), range(1, 9))
+    states = twin_states(LAWS, (6.0, 3.0, 2.0), range(9, 17))
     assert [c.name for c in states] == ["d6nm", "d3nm", "d2nm", "untwinned"]
     problem = prepare_fit(_gamma_model(components=states), data,
                           FitSettings(refine=("scale", "background", "adp", "twin"), background_order=3),
                           structure=s)
     result = problem.run()
     mix = mixture_summary(problem, result)
-    assert mix["twinned_fraction"] == pytest.approx(0.6, abs=0.05)
+    # Measured: twinned fraction 0.681(6), mean domain size 2.48(9) nm, GoF 1.69; number fractions
+    # d6nm 0.05, d3nm 0.14, d2nm 0.50, untwinned 0.32. The esds are statistical: other network
+    # realisations than the truth's (an honest model error) shift the fraction by 0.08 and the
+    # domain size by 0.5 nm, far beyond them. The fit still puts most twinned crystals in the
+    # 2 nm state.
+    fractions = dict(zip(mix["names"], mix["number_fractions"], strict=True))
+    assert max(("d6nm", "d3nm", "d2nm"), key=fractions.get) == "d2nm"
+    assert mix["twinned_fraction"] == pytest.approx(0.6, abs=0.12)
     d, e = mix["mean_domain_size_nm"], mix["esd"]["mean_domain_size_nm"]
     # states stuck at 0 carry no esd (at a bound): the esd may then be 0
     assert e is not None and e >= 0
-    assert abs(d - 2.0) < max(3 * e, 0.3), (d, e)
+    assert 1.7 < d < 2.7, (d, e)
+    assert result.gof < 2.5
     assert any("mean twin-domain size" in m for m in result.messages)
 
 

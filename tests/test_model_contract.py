@@ -118,3 +118,10 @@ def test_estimate_atoms_uses_the_structure_not_cspbx3() -> None:
                   Model(structure="CsPbCl3-alpha", shape="cuboid", size_nm=4.0)):
         built = build_model_crystals(model.validate())[0].n_atoms
         assert abs(estimate_atoms(model) - built) < 0.12 * built, (model.structure, built)
+
+
+def test_every_refine_name_has_a_parameter_provider() -> None:
+    from nanotwin_core.model import REFINABLE
+    from nanotwin_core.refine.parameter_providers import provider_keywords
+
+    assert sorted(provider_keywords()) == sorted(REFINABLE)

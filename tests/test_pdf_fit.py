@@ -25,7 +25,7 @@ from nanotwin_core.refine.pdf_fit import (
     sphere_ladder,
     structure_b,
 )
-from nanotwin_core.scattering.histograms import compute_histograms
+from nanotwin_core.scattering import compute_histograms
 from nanotwin_core.scattering.pdf import compute_pdf
 from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.library import get_structure

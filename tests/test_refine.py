@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_data
 from numpy.polynomial import chebyshev
 from scipy import optimize
 
@@ -366,9 +367,7 @@ def test_blank_on_grid(tmp_path: Path) -> None:
 
 
 def test_blank_real_solvent() -> None:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real test data not found at {SHARED_DATA}")
-    syn = SHARED_DATA / "waxts_pbs_qd/synchrotron"
+    syn = require_data(SHARED_DATA) / "waxts_pbs_qd/synchrotron"
     data = read_pattern(syn / "PbS_synchr_wl0p564162A_5p03nm_toluene.xye", wavelength=0.564162).restricted(
         1.0, 6.0
     )

@@ -25,6 +25,7 @@ from nanotwin_core.builder import (
 from nanotwin_core.builder.boundaries import layer_levels
 from nanotwin_core.crystal import crystal_from_lattice
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.scattering import compute_histograms, debye_intensity
 from nanotwin_core.structures.structure import Structure
 
 T1 = (0.5, 0.5, 0.0)
@@ -341,11 +342,6 @@ def test_presets(gamma) -> None:
 
 # ----------------------------------------------------------------------------- engine
 def test_lattice_route_equals_all_pairs_for_a_twinned_crystal(gamma) -> None:
-    try:
-        from nanotwin_core.scattering import compute_histograms, debye_intensity
-    except ImportError:
-        pytest.skip("the DSE engine (nanotwin_core.scattering.compute_histograms) is not there yet")
-
     c = build_crystal(gamma, size_ab_nm=3, size_c_nm=3, twins=[LAW_110_110, LAW_001_110], boundaries=3)
     assert c.info["n_variants"] == 4 and c.lattice is not None
     q = np.linspace(0.5, 6.0, 400)

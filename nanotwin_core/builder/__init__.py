@@ -1,6 +1,7 @@
 """Nanocrystal builder: shapes, coherent-sublattice ownership, twin laws, boundaries, presets.
 
-Main entry point: ``build_crystal`` (used by the CLI and the demos).
+Main entry point: ``build_crystal`` (used by the CLI and the demos). Shapes are registered in
+``shape_kinds`` (prism, cuboid, sphere) and by their own modules (``hex_platelet``).
 """
 
 from nanotwin_core.builder.boundaries import (
@@ -13,6 +14,7 @@ from nanotwin_core.builder.boundaries import (
     random_boundaries,
     regular_boundaries,
 )
+from nanotwin_core.builder.hex_platelet import build_hex_platelet, select_hex_platelet
 from nanotwin_core.builder.ownership import Ownership, find_ownership
 from nanotwin_core.builder.presets import TwinPreset, build_preset, list_twin_presets, twin_preset
 from nanotwin_core.builder.shapes import (
@@ -50,6 +52,7 @@ __all__ = [
     "boundary_polygon",
     "build_crystal",
     "build_cuboid",
+    "build_hex_platelet",
     "build_preset",
     "build_prism",
     "build_sphere",
@@ -69,6 +72,7 @@ __all__ = [
     "random_boundaries",
     "regular_boundaries",
     "select_cuboid",
+    "select_hex_platelet",
     "select_prism",
     "select_sphere",
     "size_series",

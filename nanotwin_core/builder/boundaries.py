@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import ConvexHull, QhullError
 
 from nanotwin_core.builder.twin_laws import TwinMember
 from nanotwin_core.errors import NanotwinError
@@ -220,8 +221,6 @@ def boundary_polygon(boundary: Boundary, cell: np.ndarray, points: np.ndarray) -
 
     Returns [] if the plane misses the hull or the points are degenerate.
     """
-    from scipy.spatial import ConvexHull, QhullError
-
     pts = np.asarray(points, dtype=float)
     if len(pts) < 4:
         return []

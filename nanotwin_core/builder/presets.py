@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nanotwin_core.builder.twins import build_crystal
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.structures.structure import Structure
@@ -94,8 +95,6 @@ def build_preset(
     name: str, *, structure: Structure | str | None = None, seed: int = 0, **overrides
 ) -> Crystal:
     """Build one crystal of a preset; ``structure`` and keyword overrides replace the preset's."""
-    from nanotwin_core.builder.twins import build_crystal
-
     preset = twin_preset(name)
     kwargs = preset.build_kwargs()
     kwargs.update(overrides)

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from scipy.spatial import ConvexHull, QhullError
 
 from nanotwin_core.builder.boundaries import (
     Boundary,
@@ -27,10 +28,11 @@ from nanotwin_core.builder.boundaries import (
 from nanotwin_core.builder.ownership import FRAC_TOL, Ownership
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.builder.shapes import NodeSelection, description_from_nodes
-from nanotwin_core.builder.sizes import DEFAULT_MAX_ATOMS
+from nanotwin_core.builder.sizes import DEFAULT_MAX_ATOMS, check_size
 from nanotwin_core.builder.twin_laws import TwinLaw, TwinMember, expand_laws, parse_twin_law
 from nanotwin_core.crystal import Crystal, LatticeContent, crystal_from_lattice
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.structures.library import get_structure
 from nanotwin_core.structures.structure import Structure
 
 
@@ -139,8 +141,6 @@ def apply_boundaries(sel: NodeSelection, boundaries: Sequence[Boundary], info: d
 
 def _hull_points(points: np.ndarray) -> np.ndarray:
     """The vertices of the convex hull of ``points`` (all points if degenerate)."""
-    from scipy.spatial import ConvexHull, QhullError
-
     try:
         return points[ConvexHull(points).vertices]
     except (QhullError, ValueError):
@@ -193,8 +193,6 @@ def build_crystal(
     ``boundary_planes``.
     """
     if isinstance(structure, str):
-        from nanotwin_core.structures.library import get_structure
-
         structure = get_structure(structure)
     kind = get_shape(shape)
     if placement not in ("auto", "regular", "random"):
@@ -236,8 +234,6 @@ def build_crystal(
         blist = list(boundaries)
         mode = "given"
     elif domain_size_nm is not None:
-        from nanotwin_core.builder.sizes import check_size
-
         check_size(domain_size_nm, "domain_size_nm")
         blist = random_boundaries(frac, sel.ownership.cell, members, rng, domain_size_nm=domain_size_nm)
         mode = "random"

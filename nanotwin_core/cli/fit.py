@@ -65,10 +65,11 @@ class CLICommand:
                          help="Chebyshev background of order N [chebyshev:4]")
         par.add_argument("--adp", metavar="GROUP=B,...", help="start B (Å^2) per ADP group or element")
         par.add_argument("--polarization", default=None, metavar="none|lab|sync[:F]",
-                         help="polarization correction of 2theta data [sync]; refused for Q data")
+                         help="polarization correction of 2theta data [the model file's, else sync]; "
+                              "refused for Q data")
         par.add_argument("--caglioti", metavar="U,V,W", help="instrument resolution (deg^2), pseudo-Voigt")
-        par.add_argument("--max-nfev", type=positive_int, default=200,
-                         help="largest number of model evaluations [200]")
+        par.add_argument("--max-nfev", type=positive_int, default=None,
+                         help="largest number of model evaluations [the model file's, else 200]")
         pdf = parser.add_argument_group("PDF fits (--data FILE.gr)")
         pdf.add_argument("--xyz", metavar="FILE", help="model atoms from an XYZ file instead of a structure")
         pdf.add_argument("--rrange", action="append", metavar="RMIN:RMAX",
@@ -116,25 +117,33 @@ def warn(messages: list[str]) -> None:
         print(f"nanotwin: warning: {message}", file=sys.stderr)
 
 
-def _fit_options(args: argparse.Namespace, model) -> None:
-    """The model's instrument and fit settings from the options (all checked before computing)."""
+def _fit_options(args: argparse.Namespace, model, x_kind: str) -> None:
+    """The model's instrument and fit settings (all checked before computing): a model file's
+    ``[fit]`` and ``[instrument]``, else the defaults; every option given overrides its part."""
     from nanotwin_core.model import FitSpec, Instrument
 
-    order = None
+    if not args.model:
+        model.fit = FitSpec(refine=POWDER_REFINE.split(","))
+        model.instrument = Instrument(polarization="sync" if x_kind == "tth" else "none")
+    fit, ins = model.fit, model.instrument
     if args.background:
         kind, _, n = args.background.partition(":")
         if kind != "chebyshev" or not n.isdigit():
             raise NanotwinError(f"--background must look like chebyshev:N, got {args.background!r}")
-        order = int(n)
-    refine = [r.strip() for r in (args.refine or POWDER_REFINE).split(",") if r.strip()]
-    caglioti = tuple(parse_floats(args.caglioti, "--caglioti U,V,W (deg^2)", 3)) if args.caglioti else None
-    model.instrument = Instrument(polarization=args.polarization, caglioti=caglioti)
-    model.fit = FitSpec(
-        refine=refine, background_order=order,
-        q_range=parse_range(args.range, 2, "--range") if args.range else None,
-        tth_range=parse_range(args.tth_range, 2, "--tth-range") if args.tth_range else None,
-        blank=str(Path(args.blank).resolve()) if args.blank else None, max_nfev=args.max_nfev,
-    )
+        fit.background_order = int(n)
+    if args.refine:
+        fit.refine = [r.strip() for r in args.refine.split(",") if r.strip()]
+    if args.caglioti:
+        ins.caglioti = tuple(parse_floats(args.caglioti, "--caglioti U,V,W (deg^2)", 3))
+    if args.polarization is not None:
+        ins.polarization = args.polarization
+    if args.range or args.tth_range:
+        fit.q_range = parse_range(args.range, 2, "--range") if args.range else None
+        fit.tth_range = parse_range(args.tth_range, 2, "--tth-range") if args.tth_range else None
+    if args.blank:
+        fit.blank = str(Path(args.blank).resolve())
+    if args.max_nfev is not None:
+        fit.max_nfev = args.max_nfev
     model.validate()
 
 
@@ -147,9 +156,8 @@ def _read_data(args: argparse.Namespace):
     wavelength = wavelength_of(args)
     data = read_pattern(args.data, x_kind=args.x, wavelength=wavelength)
     warn(check_pattern(data, x_kind_given=args.x, wavelength_given=wavelength))
-    if args.polarization is None:
-        args.polarization = "sync" if data.x_kind == "tth" else "none"
-    elif data.x_kind == "q" and polarization_fraction(args.polarization) is not None:
+    if args.polarization is not None and data.x_kind == "q" and \
+            polarization_fraction(args.polarization) is not None:
         raise NanotwinError(f"--polarization {args.polarization}: {args.data} is on a Q axis, taken as "
                             "already corrected; the polarization factor applies to 2theta data")
     blank = None
@@ -164,11 +172,12 @@ def _read_data(args: argparse.Namespace):
 def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     """Read and check everything, refine, then write the project, JSON and report together."""
     from nanotwin_core.actions import fit_model
-    from nanotwin_core.io.project import open_project, size_databases_from_project
+    from nanotwin_core.io.project import open_project
+    from nanotwin_core.refine.database_store import size_databases_from_project
 
     data, _blank = _read_data(args)
     model = model_from_args(args)
-    _fit_options(args, model)
+    _fit_options(args, model, data.x_kind)
     databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
     reused = set(databases)
     t0 = time.perf_counter()

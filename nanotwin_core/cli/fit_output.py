@@ -10,7 +10,8 @@ import numpy as np
 
 from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.io.atomic import atomic_write_text
-from nanotwin_core.io.project import Project, save_project, size_database_to_cache
+from nanotwin_core.io.project import Project, save_project
+from nanotwin_core.refine.database_store import size_database_to_cache
 from nanotwin_core.refine.report import format_esd, markdown_report, population_markdown, result_json
 
 

@@ -65,7 +65,7 @@ def run_pdf_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     settings = PDFFitSettings(
         rmin=ranges[0][0], rmax=ranges[0][1], qmin=args.qmin, qmax=args.qmax,
         qdamp=args.qdamp, qbroad=args.qbroad, delta2=args.delta2, spdiameter=args.spdiameter,
-        refine=refine, adp=parse_adp(args.adp), radiation=args.radiation, max_nfev=args.max_nfev,
+        refine=refine, adp=parse_adp(args.adp), radiation=args.radiation, max_nfev=args.max_nfev or 200,
     ).check()
     qmin, qmax = window_from_data(data, settings)
     t0 = time.perf_counter()

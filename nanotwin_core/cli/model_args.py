@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 
+from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.cli.options import parse_adp, parse_floats, parse_range, parse_seeds
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import q_from_tth
@@ -62,11 +63,11 @@ def radiation_from_args(args: argparse.Namespace, base=None):
 
 def crystal_sizes(args: argparse.Namespace) -> dict[str, float]:
     """The size keyword arguments of ``build_crystal`` from --size-ab/--size-c/--size (nm)."""
-    if args.shape == "prism":
+    if get_shape(args.shape).bivariate:
         if args.size is not None and args.size_ab is None and args.size_c is None:
             return {"size_ab_nm": args.size, "size_c_nm": args.size}
         if args.size_ab is None or args.size_c is None:
-            raise NanotwinError("a prism needs --size-ab NM and --size-c NM")
+            raise NanotwinError(f"a {args.shape} needs --size-ab NM and --size-c NM")
         return {"size_ab_nm": args.size_ab, "size_c_nm": args.size_c}
     if args.size is None:
         raise NanotwinError(f"a {args.shape} needs --size NM")
@@ -140,7 +141,7 @@ def model_from_args(args: argparse.Namespace) -> Model:
             allow_incoherent=args.allow_incoherent, exclude=list(args.exclude),
             tilt=parse_tilt(args.tilt) if args.tilt else None,
         )
-        if model.shape == "prism" and model.population is None and args.size is not None:
+        if get_shape(model.shape).bivariate and model.population is None and args.size is not None:
             model.size_ab_nm = model.size_ab_nm or args.size
             model.size_c_nm = model.size_c_nm or args.size
     if args.twin and model.twins and model.boundaries is None and model.domain_size_nm is None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from nanotwin_core.builder.shape_kinds import shape_names
 from nanotwin_core.errors import NanotwinError
 
 EXIT_USAGE = 2
-SHAPE_CHOICES = ("prism", "cuboid", "sphere")
+SHAPE_CHOICES = shape_names()  # the registered shapes (builder.shape_kinds)
 
 
 class Parser(argparse.ArgumentParser):
@@ -163,7 +164,9 @@ def add_model_options(p: argparse.ArgumentParser, *, population: bool = True,
     g.add_argument("--tilt", metavar="AB[,C]",
                    help="gamma CsPbX3 from the tilt model: a-a- tilt AB and c+ tilt C in degrees (C omitted: "
                         "the library's ratio); rigid octahedra, Pb-X kept")
-    g.add_argument("--shape", choices=SHAPE_CHOICES, default="prism")
+    g.add_argument("--shape", choices=SHAPE_CHOICES, default="prism",
+                   help="crystal shape; hex_platelet takes --size-ab (diameter of the circle with the "
+                        "hexagon's area) and --size-c (thickness) [prism]")
     g.add_argument("--size-ab", type=positive_float, metavar="NM",
                    help="prism base diameter D_ab in nm (nearest whole number of cells)")
     g.add_argument("--size-c", type=positive_float, metavar="NM", help="prism length L_c in nm")

@@ -14,7 +14,8 @@ Layout (version 2)::
 Version 1 files (no ``/state``) are read as version 2 files with an empty state. Cache entries
 written by the helpers below carry a ``kind`` in their metadata: ``"pair_histograms"``
 (:func:`histograms_to_cache`, a ``PairHistograms``) and ``"crystal"`` (:func:`crystal_to_cache`,
-the atoms of a ``Crystal`` with element and ADP-group names as indices into a JSON list).
+the atoms of a ``Crystal`` with element and ADP-group names as indices into a JSON list);
+``"size_database"`` entries are written and read by ``refine.database_store``.
 
 Everything user-defined is stored as JSON text in attributes or as plain numeric arrays, so
 opening a project never runs code from the file. Saving writes a temporary file beside the
@@ -33,7 +34,9 @@ import h5py
 import numpy as np
 
 from nanotwin_core._version import __version__
+from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import InputFileError, NanotwinError
+from nanotwin_core.scattering.types import PairHistograms
 
 FORMAT_NAME = "nanotwin-project"
 SCHEMA_VERSION = 2
@@ -185,8 +188,6 @@ def histograms_to_cache(hist) -> tuple[dict[str, np.ndarray], dict]:
 
 def histograms_from_cache(arrays: dict[str, np.ndarray], meta: dict):
     """The ``PairHistograms`` stored by :func:`histograms_to_cache`."""
-    from nanotwin_core.scattering.types import PairHistograms
-
     if meta.get("kind") != "pair_histograms":
         raise NanotwinError(f"cache entry of kind {meta.get('kind')!r} is not pair histograms")
     return PairHistograms.from_arrays(arrays, {k: v for k, v in meta.items() if k != "kind"})
@@ -224,8 +225,6 @@ def crystal_to_cache(crystal) -> tuple[dict[str, np.ndarray], dict]:
 
 def crystal_from_cache(arrays: dict[str, np.ndarray], meta: dict):
     """The ``Crystal`` stored by :func:`crystal_to_cache` (without its lattice description)."""
-    from nanotwin_core.crystal import Crystal
-
     if meta.get("kind") != "crystal":
         raise NanotwinError(f"cache entry of kind {meta.get('kind')!r} is not a crystal")
     elements = np.asarray(meta["elements"], dtype="U4")
@@ -240,23 +239,3 @@ def crystal_from_cache(arrays: dict[str, np.ndarray], meta: dict):
         occupancy=arrays["occupancy"], exclusion=arrays["exclusion"], domain=arrays["domain"],
         variant=arrays["variant"], cell=arrays.get("cell"), info=dict(meta.get("info", {})),
     )
-
-
-def size_database_to_cache(db) -> tuple[dict[str, np.ndarray], dict]:
-    """(arrays, metadata) of a ``SizeDatabase`` (per-size Debye sums) for ``Project.cache``."""
-    arrays, meta = db.to_arrays()
-    return arrays, {**meta, "kind": "size_database", "key": str(db.info.get("key", ""))}
-
-
-def size_databases_from_project(project: Project) -> dict:
-    """Every size database stored in ``project``, by fingerprint (for ``prepare_fit(databases=)``)."""
-    from nanotwin_core.refine.size_database import SizeDatabase
-
-    out = {}
-    for name, meta in project.cache_meta.items():
-        if meta.get("kind") == "size_database":
-            db = SizeDatabase.from_arrays(project.cache[name], {k: v for k, v in meta.items() if k != "kind"})
-            key = str(meta.get("key") or db.info.get("key") or name)
-            db.info["key"] = key
-            out[key] = db
-    return out

@@ -23,7 +23,7 @@ import numpy as np
 
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import InputFileError
-from nanotwin_core.io.xyz import _element
+from nanotwin_core.io.xyz import element_symbol
 from nanotwin_core.structures.structure import Cell
 
 __all__ = ["StruFile", "read_stru"]
@@ -136,7 +136,7 @@ def read_stru(path: str | os.PathLike) -> StruFile:
     for k in range(0, len(body), step):
         lineno, text = body[k]
         words = text.split()
-        sym = _element(re.sub(r"[^A-Za-z0-9+-]", "", words[0]))
+        sym = element_symbol(re.sub(r"[^A-Za-z0-9+-]", "", words[0]))
         if sym is None:
             raise InputFileError(path, f"unknown element {words[0]!r}", lineno)
         vals = _numbers(path, " ".join(words[1:]), lineno, "atom")

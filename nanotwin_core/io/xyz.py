@@ -150,7 +150,7 @@ def _convert(value: str):
 _SYMBOL_CACHE: dict[str, str | None] = {}
 
 
-def _element(token: str) -> str | None:
+def element_symbol(token: str) -> str | None:
     """Normalised element symbol of a token ("Pb", "PB", "Br1", "Pb2+", "82"), or None."""
     if token in _SYMBOL_CACHE:
         return _SYMBOL_CACHE[token]
@@ -241,7 +241,7 @@ def read_xyz(path: str | os.PathLike) -> Crystal:
             if len(parts) < ncols_total:
                 raise InputFileError(path, f"short line: expected {ncols_total} columns, got {len(parts)}",
                                      line=lineno)
-            el = _element(parts[s_col])
+            el = element_symbol(parts[s_col])
             if el is None:
                 raise InputFileError(path, f"unknown element symbol {parts[s_col]!r}", line=lineno)
             elements[i] = el
@@ -304,7 +304,7 @@ def _read_atoms_fast(atom_lines: list[str], n: int, ncols: int, layout: dict):
         positions = np.array(table[:, p:p + 3], dtype=float)
         symbols = table[:, layout["species"][1]]
         uniq, inv = np.unique(symbols.astype(str), return_inverse=True)
-        mapped = [_element(str(u)) for u in uniq]
+        mapped = [element_symbol(str(u)) for u in uniq]
         if any(m is None for m in mapped) or not np.all(np.isfinite(positions)):
             return None
         elements = np.array(mapped, dtype="U4")[inv]

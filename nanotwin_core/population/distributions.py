@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 from nanotwin_core.errors import NanotwinError
 
@@ -75,27 +75,29 @@ class LogNormal:
         """Mean of ln D (ln nm)."""
         return math.log(self.mean) - 0.5 * self.s**2
 
+    # scipy.stats.lognorm with shape s and scale exp(mu) (called directly: a frozen
+    # distribution costs ~0.7 ms to make, and fits re-weight sizes at every evaluation)
     def pdf(self, x: np.ndarray) -> np.ndarray:
         """Number density (1/nm) at size x (nm)."""
-        x = np.asarray(x, float)
-        lx = _log_safe(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.exp(-0.5 * ((lx - self.mu) / self.s) ** 2) / (
-                np.where(x > 0, x, 1.0) * self.s * math.sqrt(2 * np.pi)
-            )
-        return np.where(x > 0, out, 0.0)
+        return stats.lognorm.pdf(np.asarray(x, float), self.s, scale=math.exp(self.mu))
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Number fraction below size x (nm)."""
-        return norm_cdf((_log_safe(x) - self.mu) / self.s)
+        return stats.lognorm.cdf(np.asarray(x, float), self.s, scale=math.exp(self.mu))
 
     def mass(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """Number fraction in [lo, hi] (nm), accurate in the upper tail."""
-        return _norm_mass((_log_safe(lo) - self.mu) / self.s, (_log_safe(hi) - self.mu) / self.s)
+        """Number fraction in [lo, hi] (nm), accurate in the upper tail (survival functions above
+        the median)."""
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+        scale = math.exp(self.mu)
+        sf = stats.lognorm.sf(np.concatenate([lo.ravel(), hi.ravel()]), self.s, scale=scale)
+        sf_lo, sf_hi = sf[: lo.size].reshape(lo.shape), sf[lo.size:].reshape(hi.shape)
+        below = stats.lognorm.cdf(hi, self.s, scale=scale) - stats.lognorm.cdf(lo, self.s, scale=scale)
+        return np.where(lo > scale, sf_lo - sf_hi, below)
 
     def ppf(self, p: np.ndarray | float) -> np.ndarray:
         """Size (nm) below which a number fraction p lies."""
-        return np.exp(self.mu + self.s * _SQRT2 * special.erfinv(2 * np.asarray(p, float) - 1))
+        return stats.lognorm.ppf(np.asarray(p, float), self.s, scale=math.exp(self.mu))
 
     def moment(self, k: float) -> float:
         """Number-based raw moment E[D^k] (nm^k)."""

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
@@ -199,8 +200,6 @@ class GridChoice:
 
 def _tilted_bounds(mean_log: float, s: float, step: float, p: float) -> tuple[int, int]:
     """Integer bounds holding all but p/2 on each side of a normal in ln(size)."""
-    from scipy.special import ndtri
-
     z = float(-ndtri(p / 2))
     lo = math.exp(mean_log - z * s) / step
     hi = math.exp(mean_log + z * s) / step

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal, Mixture, norm_cdf
@@ -199,8 +200,6 @@ def tail_fractions(dist: BivariateLogNormal, quantile: float = 0.99) -> tuple[fl
     """
     if dist.rho != 0.0:
         raise NanotwinError("tail_fractions is exact only for independent D_ab and L_c")
-    from scipy.special import ndtri
-
     z = float(ndtri(quantile))
     s1, s2 = dist.ab.s, dist.c.s
     n_in = quantile * quantile

@@ -30,20 +30,33 @@ by a numeric gradient.
 
 from __future__ import annotations
 
-import math
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import REFINABLE, Model
+from nanotwin_core.model_parts import twin_states
+from nanotwin_core.refine.engine import Refinement
+from nanotwin_core.refine.fit_summary import crystal_masses_da, mixture_summary, population_summary
 from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.parameter_providers import PROVIDERS, FitSetup
+from nanotwin_core.refine.parameters import ParameterSet
+from nanotwin_core.refine.report import format_esd
+from nanotwin_core.refine.size_database import cached_size_database
+from nanotwin_core.refine.size_grids import grid_weights, min_domains, size_distribution, size_grid
+from nanotwin_core.refine.structure_fit import build_structure_database, check_structure_fit, tilt_note
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
 from nanotwin_core.structures.files import resolve_structure
+
+# population_summary, mixture_summary, crystal_masses_da (fit_summary) and twin_states
+# (model_parts) keep their old import path here
+__all__ = ["DSEFitProblem", "FitComponent", "FitSettings", "crystal_masses_da", "mixture_summary",
+           "population_summary", "prepare_fit", "run_fit", "twin_states"]
 
 
 @dataclass
@@ -142,7 +155,7 @@ class DSEFitProblem:
         if self.population_kind is None:
             return np.ones(1)
         corr = self.model.population.correlation if self.model.population is not None else 0.0
-        return _grid_weights(self.population_kind, self.grid, values, "", corr)
+        return grid_weights(self.population_kind, self.grid, values, "", corr)
 
     @property
     def is_mixture(self) -> bool:
@@ -153,11 +166,11 @@ class DSEFitProblem:
         """Number fractions of a component's database sizes (sums to 1)."""
         if comp.kind is None:
             return np.ones(1)
-        return _grid_weights(comp.kind, comp.grid, values, comp.suffix, comp.correlation)
+        return grid_weights(comp.kind, comp.grid, values, comp.suffix, comp.correlation)
 
     def component_distribution(self, values: dict[str, float], comp: FitComponent):
         """A component's size distribution (None for a single crystal)."""
-        return _distribution(comp.kind, values, comp.suffix, comp.correlation)
+        return size_distribution(comp.kind, values, comp.suffix, comp.correlation)
 
     def component_pattern(self, values: dict[str, float], comp: FitComponent) -> np.ndarray:
         """Scale-free mean pattern of one crystal of a component (like ``population_pattern``)."""
@@ -228,8 +241,6 @@ class DSEFitProblem:
         Parameters start again from the values ``prepare_fit`` set (a fresh copy), so repeated
         fits of noise realisations are independent.
         """
-        import copy
-
         if len(data.x) != len(self.x) or not np.allclose(data.x, self.x):
             raise NanotwinError("with_data needs a pattern on the same x grid")
         new = copy.copy(self)
@@ -240,8 +251,6 @@ class DSEFitProblem:
 
     def run(self, *, callback=None, cancel=None, global_grid=None):
         """Refine; returns the engine's FitResult."""
-        from nanotwin_core.refine.engine import Refinement
-
         ref = Refinement(
             self.basis, self.params, self.data.y, self.data.sigma_used, self.linear_names, self.nonneg,
             sigma_source=self.data.sigma_source, mask=self.mask, callback=callback, cancel=cancel,
@@ -267,11 +276,11 @@ class DSEFitProblem:
                 )
         if self.components and self.settings.fractions_refined:
             mix = mixture_summary(self, result)
-            text = ", ".join(f"{n} {_fmt(v, e)}" for n, v, e in zip(
+            text = ", ".join(f"{n} {format_esd(v, e)}" for n, v, e in zip(
                 mix["names"], mix["number_fractions"], mix["esd"]["number_fractions"], strict=True))
             result.messages.append(f"number fractions: {text}")
             if mix.get("mean_domain_size_nm") is not None:
-                d_txt = _fmt(mix["mean_domain_size_nm"], mix["esd"]["mean_domain_size_nm"])
+                d_txt = format_esd(mix["mean_domain_size_nm"], mix["esd"]["mean_domain_size_nm"])
                 result.messages.append(
                     f"mean twin-domain size (number-fraction weighted over twinned states): {d_txt} nm")
         return result
@@ -283,71 +292,7 @@ class DSEFitProblem:
     def distribution(self, values: dict[str, float]):
         """The size distribution object for parameter values (None for a single crystal)."""
         corr = self.model.population.correlation if self.model.population is not None else 0.0
-        return _distribution(self.population_kind, values, "", corr)
-
-
-def _fmt(value: float, esd: float | None) -> str:
-    from nanotwin_core.refine.report import format_esd
-
-    try:
-        return format_esd(value, esd)
-    except Exception:  # pragma: no cover - formatting must never break a fit
-        return f"{value:.4g}({esd})"
-
-
-def _distribution(kind: str | None, values: dict[str, float], suffix: str, correlation: float):
-    """Log-normal size distribution from the size parameters ``<name><suffix>`` (None: single)."""
-    from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
-
-    if kind == "bivariate":
-        return BivariateLogNormal(values["Dab_nm" + suffix], values["sab" + suffix],
-                                  values["Lc_nm" + suffix], values["sc" + suffix], correlation)
-    if kind is not None:
-        return LogNormal(values["D_nm" + suffix], values["sD" + suffix])
-    return None
-
-
-def _grid_weights(kind: str, grid, values: dict[str, float], suffix: str, correlation: float) -> np.ndarray:
-    """Normalised number fractions of the grid sizes."""
-    dist = _distribution(kind, values, suffix, correlation)
-    w = np.asarray(grid.point_weights(dist) if hasattr(grid, "point_weights") else grid.weights(dist),
-                   float).ravel()
-    total = w.sum()
-    if not total > 0:
-        raise NanotwinError("the size distribution lies outside the size grid")
-    return w / total
-
-
-def crystal_masses_da(database) -> np.ndarray:
-    """Mass of every crystal of a size database (Da), from its per-type occupancy sums."""
-    import re
-
-    import periodictable
-
-    masses = []
-    for t in database.types:
-        symbol = re.match(r"[A-Z][a-z]?", str(t.element))
-        masses.append(float(periodictable.elements.symbol(symbol.group(0)).mass) if symbol else 0.0)
-    return np.asarray(database.self_sums, float) @ np.asarray(masses)
-
-
-def _s_max(s: float, prism: bool = False) -> float:
-    """Upper bound of a relative size dispersion during a fit (the size grid covers it).
-
-    Prism grids grow fast with the dispersion (two axes: the large-D, large-L crystals cost the
-    most), so their bound is tighter: s + 0.08 (0.24 -> 0.32) halves the work of 1.1 s + 0.1
-    for the paper's CsPbBr3 population. A fit that ends at the bound says so; start it again
-    from a wider dispersion.
-    """
-    return min(1.0, s + 0.08) if prism else min(1.0, 2.0 * s + 0.1)
-
-
-def _min_domains(settings: FitSettings, sizes: list, domain_size_nm: float | None) -> int | None:
-    """Adaptive realisations only for populations of random networks (a single crystal, or a
-    fixed number of boundaries, keeps every seed)."""
-    if domain_size_nm is None or len(sizes) < 2:
-        return None
-    return settings.min_domains
+        return size_distribution(self.population_kind, values, "", corr)
 
 
 def _component_structure(spec, structure):
@@ -355,179 +300,6 @@ def _component_structure(spec, structure):
     if spec.cif or spec.structure:
         return resolve_structure(spec.structure, spec.cif)
     return structure
-
-
-def _add_size_params(params, pop, kind: str | None, suffix: str, free: bool) -> None:
-    """Size parameters of a population (bounds: +-25 % of the start means)."""
-    from nanotwin_core.refine.parameters import Parameter
-
-    if kind == "bivariate":
-        params._add(Parameter("Dab_nm" + suffix, pop.Dab, free, pop.Dab * 0.75, pop.Dab * 1.25))
-        params._add(Parameter("sab" + suffix, pop.sab, free, 0.03, _s_max(pop.sab, True)))
-        params._add(Parameter("Lc_nm" + suffix, pop.Lc, free, pop.Lc * 0.75, pop.Lc * 1.25))
-        params._add(Parameter("sc" + suffix, pop.sc, free, 0.03, _s_max(pop.sc, True)))
-    elif kind is not None:
-        params._add(Parameter("D_nm" + suffix, pop.D, free, pop.D * 0.75, pop.D * 1.25))
-        params._add(Parameter("sD" + suffix, pop.sD, free, 0.03, _s_max(pop.sD)))
-
-
-def _size_grid(model: Model, pop, structure, settings: FitSettings):
-    """(grid, intensity fraction out, kind, sizes, units) for a population (or a single crystal).
-
-    Prisms: the grid holds all but ``settings.grid_tol`` of the intensity of the start
-    distribution and of every corner of the box the fit may explore (means +-25 %, dispersions
-    within their bounds), see :func:`union_grid`.
-    """
-    from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
-    from nanotwin_core.population.grid import SizeGrid1D, choose_grid_1d, intensity_fraction_out, union_grid
-
-    shape = get_shape(model.shape)
-    units, per_unit = shape.grid_units(structure)
-    grid, grid_out, kind = None, 0.0, None
-    if pop is not None:
-        kind = "bivariate" if shape.bivariate else "univariate"
-        if kind == "bivariate":
-            # every corner of the box the fit may explore (means +-25 %, dispersions from 0.03 up
-            # to their bound): the grid holds all but ~tol of the intensity of each
-            s_ab, s_c = _s_max(pop.sab, True), _s_max(pop.sc, True)
-            corners = [BivariateLogNormal(pop.Dab * fd, sa, pop.Lc * fl, sc, pop.correlation)
-                       for fd in (0.75, 1.25) for fl in (0.75, 1.25)
-                       for sa in (min(0.03, pop.sab), s_ab) for sc in (min(0.03, pop.sc), s_c)]
-            start = BivariateLogNormal(pop.Dab, pop.sab, pop.Lc, pop.sc, pop.correlation)
-            grid = union_grid([start, *corners], structure.cell, per_unit, tol=settings.grid_tol)
-            sizes = grid.points()
-            grid_out = intensity_fraction_out(grid, start)
-        else:
-            lo = choose_grid_1d(LogNormal(pop.D * 0.75, _s_max(pop.sD)), units[0], per_unit,
-                                tol=settings.grid_tol)
-            hi = choose_grid_1d(LogNormal(pop.D * 1.25, _s_max(pop.sD)), units[0], per_unit,
-                                tol=settings.grid_tol)
-            # crystals beyond 2.5 x the largest allowed mean are left out (memory); the fit reports
-            # the part of the distribution outside the grid
-            n_cap = max(lo.grid.n_max, int(math.ceil(2.5 * pop.D * 1.25 / units[0])))
-            grid = SizeGrid1D(units[0], min(lo.grid.n_min, hi.grid.n_min),
-                              min(max(lo.grid.n_max, hi.grid.n_max), n_cap), per_unit)
-            sizes = [(int(n),) for n in grid.n]
-            grid_out = choose_grid_1d(LogNormal(pop.D, pop.sD), units[0], per_unit,
-                                      tol=settings.grid_tol).intensity_fraction_out
-    else:
-        sizes = [shape.counts(shape.check_sizes(model.sizes()), units)]
-    return grid, grid_out, kind, sizes, units
-
-
-def twin_states(
-    laws: Sequence[str],
-    domain_sizes_nm: Sequence[float],
-    seeds: Sequence[int],
-    *,
-    split_seeds: bool = False,
-    untwinned: bool = True,
-    fraction: float = 1.0,
-) -> list:
-    """Mixture components spanning a twin density: one twinned state per domain size.
-
-    Parameters
-    ----------
-    laws : twin laws, e.g. ("1/2<110>{110}", "1/2<110>{001}", "1/2<001>{110}").
-    domain_sizes_nm : mean twin-domain sizes of the states (nm), e.g. (6, 3, 2).
-    seeds : builder seeds; a state averages them (``split_seeds=False``) or every seed is its own
-        state (``split_seeds=True``; more columns, worse conditioned).
-    untwinned : also add an untwinned state (named "untwinned").
-    fraction : start number fraction of each state (normalised by the fit).
-
-    Returns
-    -------
-    list of ``ComponentSpec`` sharing the model's sizes (``Model.components``), named
-    ``d<size>nm`` or ``d<size>nm_s<seed>`` (dots as "p"); refine with ``--refine twin``.
-    """
-    from nanotwin_core.model import ComponentSpec
-
-    out = []
-    for d in domain_sizes_nm:
-        tag = f"d{float(d):g}nm".replace(".", "p")
-        if split_seeds:
-            groups = [(f"{tag}_s{s}", [int(s)]) for s in seeds]
-        else:
-            groups = [(tag, [int(s) for s in seeds])]
-        for name, sd in groups:
-            out.append(ComponentSpec(name=name, fraction=fraction, twins=list(laws), domain_size_nm=float(d),
-                                     seeds=sd))
-    if untwinned:
-        out.append(ComponentSpec(name="untwinned", fraction=fraction, twins=[]))
-    return out
-
-
-def _mixture_values(problem: DSEFitProblem, values: dict[str, float]) -> dict[str, float]:
-    """Number and mass fractions and the mean twin-domain size for parameter values."""
-    comps = problem.components
-    if problem.settings.fractions_refined:
-        c = np.array([values[f"scale_{k.name}"] for k in comps])
-    else:
-        c = np.array([k.fraction for k in comps])
-    total = c.sum()
-    x = c / total if total > 0 else np.full(len(comps), np.nan)
-    m = np.array([problem.mean_mass_da(values, k) for k in comps]) * x
-    mf = m / m.sum() if m.sum() > 0 else np.full(len(comps), np.nan)
-    out = {f"x_{k.name}": float(v) for k, v in zip(comps, x, strict=True)}
-    out.update({f"m_{k.name}": float(v) for k, v in zip(comps, mf, strict=True)})
-    tw = [(xi, k.domain_size_nm) for xi, k in zip(x, comps, strict=True) if k.domain_size_nm is not None]
-    if tw and sum(xi for xi, _ in tw) > 0:
-        out["mean_domain_size_nm"] = float(sum(xi * d for xi, d in tw) / sum(xi for xi, _ in tw))
-        out["twinned_fraction"] = float(sum(xi for k, xi in zip(comps, x, strict=True) if k.twinned))
-    return out
-
-
-def _propagate_all(problem: DSEFitProblem, result, fn) -> dict[str, tuple[float, float | None]]:
-    """Values of ``fn(values) -> dict`` with esds from the full covariance (numeric gradient)."""
-    values = {p.name: p.value for p in result.params}
-    base = fn(values)
-    cov_names = list(getattr(result, "cov_names", []) or [])
-    if result.covariance is None or not cov_names:
-        return {k: (v, None) for k, v in base.items()}
-    grads = {k: np.zeros(len(cov_names)) for k in base}
-    for j, n in enumerate(cov_names):
-        h = 1e-6 * max(abs(values[n]), 1e-12 if n.startswith("scale") else 1e-3)
-        up = fn({**values, n: values[n] + h})
-        dn = fn({**values, n: values[n] - h})
-        for k in base:
-            grads[k][j] = (up[k] - dn[k]) / (2 * h)
-    cov = np.asarray(result.covariance)
-    return {k: (float(base[k]), float(np.sqrt(max(grads[k] @ cov @ grads[k], 0.0)))) for k in base}
-
-
-def mixture_summary(problem: DSEFitProblem, result) -> dict:
-    """Fractions of a mixture fit with esds (the ``mixture`` entry the --json may carry).
-
-    Returns a dict: ``names``; ``number_fractions`` (crystal number fractions, from the scale
-    coefficients, which are proportional to the crystal numbers since every component column is
-    the number-weighted mean pattern of one crystal); ``mass_fractions``; ``mean_mass_da``
-    (number-mean crystal mass per component, Da); ``refined`` (fractions refined or fixed);
-    for twin states ``mean_domain_size_nm`` (number-fraction weighted mean over the twinned
-    states, nm) and ``twinned_fraction``; ``esd`` with the same keys (None where fixed).
-    """
-    if not problem.components:
-        return {}
-    prop = _propagate_all(problem, result, lambda v: _mixture_values(problem, v))
-    names = [c.name for c in problem.components]
-    values = {p.name: p.value for p in result.params}
-    refined = problem.settings.fractions_refined
-    out = {
-        "names": names,
-        "refined": refined,
-        "number_fractions": [prop[f"x_{n}"][0] for n in names],
-        "mass_fractions": [prop[f"m_{n}"][0] for n in names],
-        "mean_mass_da": [problem.mean_mass_da(values, c) for c in problem.components],
-        "domain_size_nm": [c.domain_size_nm for c in problem.components],
-        "esd": {
-            "number_fractions": [prop[f"x_{n}"][1] if refined else None for n in names],
-            "mass_fractions": [prop[f"m_{n}"][1] for n in names],
-        },
-    }
-    for key in ("mean_domain_size_nm", "twinned_fraction"):
-        if key in prop:
-            out[key] = prop[key][0]
-            out["esd"][key] = prop[key][1] if refined else None
-    return out
 
 
 def prepare_fit(
@@ -546,11 +318,6 @@ def prepare_fit(
     ``databases``: a cache of size databases by fingerprint (e.g. read from a project): one built
     from the same inputs is reused, new ones are added.
     """
-    from nanotwin_core.refine.background import blank_on_grid, chebyshev_basis
-    from nanotwin_core.refine.parameters import Parameter, ParameterSet
-    from nanotwin_core.refine.size_database import cached_size_database
-    from nanotwin_core.refine.structure_fit import build_structure_database, check_structure_fit, tilt_note
-
     model.validate()
     structural = check_structure_fit(model, settings.refine)  # "cell", "tilt" or None
     if data.x_kind == "tth" and not data.wavelength:
@@ -598,7 +365,7 @@ def prepare_fit(
     q_hi = q_fit.max() * (1 + margin) + 0.05
     if "zero" in settings.refine and data.x_kind == "tth":
         q_lo, q_hi = max(0.0, q_lo - 0.1), q_hi + 0.1
-    grid, grid_out, kind, sizes, units = _size_grid(model, model.population, structure, settings)
+    grid, grid_out, kind, sizes, units = size_grid(model, model.population, structure, settings.grid_tol)
     components: list[FitComponent] = []
     if model.components:
         total = sum(c.fraction for c in model.components)
@@ -607,7 +374,7 @@ def prepare_fit(
             own = spec.population is not None
             pop = spec.population if own else model.population
             if own or c_struct is not structure:
-                c_grid, c_out, c_kind, c_sizes, c_units = _size_grid(model, pop, c_struct, settings)
+                c_grid, c_out, c_kind, c_sizes, c_units = size_grid(model, pop, c_struct, settings.grid_tol)
             else:
                 c_grid, c_out, c_kind, c_sizes, c_units = grid, grid_out, kind, sizes, units
             twins = tuple(model.twins if spec.twins is None else spec.twins)
@@ -626,8 +393,9 @@ def prepare_fit(
             db = cached_size_database(
                 databases, c_struct, shape, c_sizes, c_units, (q_lo, q_hi), twins=twins,
                 boundaries=boundaries, domain_size_nm=domain, seeds=seeds,
-                coherent_element=model.coherent_element, min_domains=_min_domains(settings, c_sizes, domain),
-                progress=sub_progress, cancel=cancel,
+                coherent_element=model.coherent_element,
+                min_domains=min_domains(settings.min_domains, c_sizes, domain), progress=sub_progress,
+                cancel=cancel,
             )
             components.append(FitComponent(
                 name=spec.name, fraction=spec.fraction / total, database=db, structure=c_struct,
@@ -652,54 +420,25 @@ def prepare_fit(
             databases, structure, shape, sizes, units, (q_lo, q_hi), twins=tuple(model.twins),
             boundaries=model.boundaries, domain_size_nm=model.domain_size_nm, seeds=tuple(model.seeds),
             coherent_element=model.coherent_element,
-            min_domains=_min_domains(settings, sizes, model.domain_size_nm), progress=progress, cancel=cancel,
+            min_domains=min_domains(settings.min_domains, sizes, model.domain_size_nm), progress=progress,
+            cancel=cancel,
         )
         db_types = list(database.types)
 
-    # ---- parameters
+    # ---- parameters and linear columns, from the registered providers
+    setup = FitSetup(model=model, settings=settings, data=data, x=x, mask=mask, database=database,
+                     components=components, population_kind=None if model.population is None else kind,
+                     structural=structural, b_start=b_start,
+                     groups=sorted({t.adp_group for t in db_types}), messages=messages)
     params = ParameterSet()
-    refine = set(settings.refine)
-    groups = sorted({t.adp_group for t in db_types})
-    for g in groups:
-        start = b_start.get(g, 1.0)
-        params._add(Parameter(f"B_{g}", start, "adp" in refine, 0.0, 40.0))
-    size_free = "size" in refine
-    shared_used = not components or any(c.suffix == "" for c in components)
-    if model.population is not None and shared_used:
-        _add_size_params(params, model.population, kind, "", size_free)
-    elif "size" in refine and not any(c.kind is not None for c in components):
-        messages.append("size not refined: the model is a single crystal (give --population)")
-    for c, spec in zip(components, model.components, strict=True):
-        if c.suffix:
-            _add_size_params(params, spec.population, c.kind, c.suffix, size_free)
-    if structural:
-        for p in database.parameters():
-            params._add(p)
-    params._add(Parameter("expansion", 0.0, "expansion" in refine, -0.05, 0.05))
-    if data.x_kind == "tth":
-        params._add(Parameter("zero", settings.zero, "zero" in refine, -0.5, 0.5))
-
-    # ---- linear columns: scale (one per component with fractions refined), background, blank
-    if components and settings.fractions_refined:
-        linear_names = [f"scale_{c.name}" for c in components]
-        nonneg = [True] * len(components)
-        # start the per-component scales in the model's proportions (held if a fit fixes them)
-    else:
-        linear_names, nonneg = ["scale"], [True]
-        if settings.fractions_refined:
-            messages.append("fractions/twin not refined: the model has no components (a mixture)")
-    static = []
-    if settings.background_order is not None and ("background" in refine or settings.background_order >= 0):
-        xs = x[mask]
-        cheb = chebyshev_basis(x, settings.background_order, xs.min(), xs.max())
-        for k in range(cheb.shape[1]):
-            linear_names.append(f"bkg_{k}")
-            nonneg.append(False)
-            static.append(cheb[:, k])
-    if settings.blank is not None:
-        static.append(blank_on_grid(settings.blank, x, data.x_kind, data.wavelength))
-        linear_names.append("blank")
-        nonneg.append(True)
+    terms = []
+    for provider in PROVIDERS.values():
+        for p in provider.parameters(setup):
+            params.append(p)
+        terms += provider.linear(setup)
+    linear_names = [t.name for t in terms]
+    nonneg = [t.nonneg for t in terms]
+    static = [t.column for t in terms if t.column is not None]
     problem = DSEFitProblem(
         model=model, settings=settings, data=data, x=x, q_data=q_all, mask=mask, database=database,
         params=params, linear_names=linear_names, nonneg=nonneg, structure=structure,
@@ -711,114 +450,6 @@ def prepare_fit(
     problem.resolution = resolution
     problem.eval_mask = eval_mask
     return problem
-
-
-def population_summary(problem: DSEFitProblem, result) -> list[dict]:
-    """The ``populations`` list of the --json dict, with esds of the size parameters."""
-    from nanotwin_core.refine.report import population_entry
-
-    values = {p.name: p.value for p in result.params}
-    esd = {p.name: p.esd for p in result.params}
-    if problem.components:
-        return _mixture_populations(problem, result, values, esd)
-    dist = problem.distribution(values)
-    if dist is None:
-        info = problem.database.sizes_nm[0]
-        entry = {"name": "crystal", "fraction": 1.0, "weighting": "single crystal", "esd": {}}
-        if get_shape(problem.model.shape).bivariate:
-            d_ab, l_c = float(info[0]), float(info[1])
-            entry.update(Dab_nm=d_ab, Lc_nm=l_c, D_eq_nm=(1.5 * d_ab**2 * l_c) ** (1 / 3),
-                         aspect=l_c / d_ab)
-        else:
-            entry.update(mean_D_nm=float(info[0]))
-        return [entry]
-    if problem.population_kind == "bivariate":
-        keys = {"Dab_nm": "Dab_nm", "sab": "sab", "Lc_nm": "Lc_nm", "sc": "sc"}
-    else:
-        keys = {"D_nm": "mean_D_nm", "sD": "sD"}
-    entry = population_entry("population", dist, 1.0, esd={v: esd.get(k) for k, v in keys.items()})
-    # volume-weighted means (what peak widths measure most directly), with propagated esds
-    derived = _derived_sizes(problem, values)
-    for key, (value, sigma) in _propagate(problem, result, values, derived).items():
-        entry[key] = value
-        entry["esd"][key] = sigma
-    entry["grid"] = {"n_sizes": int(problem.database.n_sizes),
-                     "intensity_fraction_out": float(problem.grid_out),
-                     "build_seconds": float(problem.database.seconds)}
-    return [entry]
-
-
-def _mixture_populations(problem: DSEFitProblem, result, values: dict, esd: dict) -> list[dict]:
-    """One ``populations`` entry per mixture component: number ``fraction`` (with esd),
-    ``mass_fraction``, sizes (shared ones repeat), twin description."""
-    from nanotwin_core.refine.report import population_entry
-
-    mix = mixture_summary(problem, result)
-    out = []
-    for i, comp in enumerate(problem.components):
-        dist = problem.component_distribution(values, comp)
-        frac = mix["number_fractions"][i]
-        if dist is None:
-            info = comp.database.sizes_nm[0]
-            entry = {"name": comp.name, "fraction": frac, "weighting": "single crystal", "esd": {}}
-            if get_shape(problem.model.shape).bivariate:
-                d_ab, l_c = float(info[0]), float(info[1])
-                entry.update(Dab_nm=d_ab, Lc_nm=l_c, D_eq_nm=(1.5 * d_ab**2 * l_c) ** (1 / 3),
-                             aspect=l_c / d_ab)
-            else:
-                entry.update(mean_D_nm=float(info[0]))
-        else:
-            sfx = comp.suffix
-            if comp.kind == "bivariate":
-                keys = {"Dab_nm": "Dab_nm", "sab": "sab", "Lc_nm": "Lc_nm", "sc": "sc"}
-            else:
-                keys = {"D_nm": "mean_D_nm", "sD": "sD"}
-            entry = population_entry(comp.name, dist, frac,
-                                     esd={v: esd.get(k + sfx) for k, v in keys.items()})
-            entry["grid"] = {"n_sizes": int(comp.database.n_sizes),
-                             "intensity_fraction_out": float(comp.grid_out),
-                             "build_seconds": float(comp.database.seconds)}
-            entry["shares_sizes"] = sfx == ""
-        entry["esd"]["fraction"] = mix["esd"]["number_fractions"][i]
-        entry["fraction_refined"] = mix["refined"]
-        entry["mass_fraction"] = mix["mass_fractions"][i]
-        entry["esd"]["mass_fraction"] = mix["esd"]["mass_fractions"][i]
-        entry["mean_mass_da"] = mix["mean_mass_da"][i]
-        entry["twinned"] = comp.twinned
-        entry["domain_size_nm"] = comp.domain_size_nm
-        entry["structure"] = getattr(comp.structure, "name", None)
-        out.append(entry)
-    return out
-
-
-def _derived_sizes(problem: DSEFitProblem, values: dict[str, float]) -> dict[str, float]:
-    from nanotwin_core.population.statistics import prism_statistics, sphere_statistics
-
-    dist = problem.distribution(values)
-    if problem.population_kind == "bivariate":
-        st = prism_statistics(dist, "number")
-        return {"Dab_vol_nm": st.d_ab_vol, "Lc_vol_nm": st.l_c_vol, "D_eq_vol_nm": st.d_eq_vol,
-                "D_eq_nm": st.d_eq}
-    return {"mean_D_vol_nm": sphere_statistics(dist, "number").mean_vol}
-
-
-def _propagate(problem: DSEFitProblem, result, values: dict[str, float], derived: dict[str, float]):
-    """Derived sizes with esds from the covariance of the size parameters (numeric gradient)."""
-    names = [n for n in ("Dab_nm", "sab", "Lc_nm", "sc", "D_nm", "sD") if n in values]
-    cov_names = list(getattr(result, "cov_names", []) or [])
-    out = {k: (float(v), None) for k, v in derived.items()}
-    if result.covariance is None or not all(n in cov_names for n in names):
-        return out
-    idx = [cov_names.index(n) for n in names]
-    cov = np.asarray(result.covariance)[np.ix_(idx, idx)]
-    grads = {k: np.zeros(len(names)) for k in derived}
-    for j, n in enumerate(names):
-        h = 1e-6 * max(abs(values[n]), 1e-3)
-        up = _derived_sizes(problem, {**values, n: values[n] + h})
-        dn = _derived_sizes(problem, {**values, n: values[n] - h})
-        for k in derived:
-            grads[k][j] = (up[k] - dn[k]) / (2 * h)
-    return {k: (float(derived[k]), float(np.sqrt(max(grads[k] @ cov @ grads[k], 0.0)))) for k in derived}
 
 
 def run_fit(

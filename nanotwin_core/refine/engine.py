@@ -190,7 +190,7 @@ class Refinement:
             raise NanotwinError("nonneg needs one flag per linear column")
         for k, name in enumerate(self.linear_names):
             if name not in params:
-                params._add(Parameter(name, 0.0, True, 0.0 if self.nonneg[k] else -math.inf, linear=True))
+                params.append(Parameter(name, 0.0, True, 0.0 if self.nonneg[k] else -math.inf, linear=True))
             else:
                 p = params[name]
                 p.linear = True

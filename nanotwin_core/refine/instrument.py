@@ -24,9 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.special import erf
 
 from nanotwin_core.cache_keys import content_key
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.scattering.polarization import polarization_factor
 
 __all__ = [
     "CU_KA1",
@@ -147,8 +149,6 @@ def convolution_matrix(
 
 def _pv_window_area(cutoff: float, eta: np.ndarray) -> np.ndarray:
     """Area of a unit pseudo-Voigt inside +-cutoff x FWHM."""
-    from scipy.special import erf
-
     g = erf(2 * cutoff * math.sqrt(_LN2))
     lz = 2 / math.pi * math.atan(2 * cutoff)
     return eta * lz + (1 - eta) * g
@@ -278,11 +278,9 @@ class InstrumentProfile:
 
 
 def polarization(tth: np.ndarray, f: float = 0.5) -> np.ndarray:
-    """Polarization factor P = f + (1 - f) cos^2(2theta); f = 0.5 unpolarized, f = 1 none."""
-    if not 0.0 <= f <= 1.0:
-        raise NanotwinError(f"polarization fraction must lie in [0, 1], got {f}")
-    c = np.cos(np.radians(np.asarray(tth, float)))
-    return f + (1.0 - f) * c * c
+    """Polarization factor P = f + (1 - f) cos^2(2theta); f = 0.5 unpolarized, f = 1 none
+    (``scattering.polarization_factor`` with a fraction)."""
+    return polarization_factor(tth, float(f))
 
 
 def capillary_transmission(

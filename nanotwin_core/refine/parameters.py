@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nanotwin_core.errors import NanotwinError
 
@@ -70,9 +70,10 @@ class ParameterSet:
     def __init__(self, params: list[Parameter] | None = None) -> None:
         self._p: dict[str, Parameter] = {}
         for p in params or []:
-            self._add(p)
+            self.append(p)
 
-    def _add(self, p: Parameter) -> Parameter:
+    def append(self, p: Parameter) -> Parameter:
+        """Add a ready-made parameter (its name must be new) and return it."""
         if p.name in self._p:
             raise NanotwinError(f"duplicate parameter name {p.name!r}")
         self._p[p.name] = p
@@ -89,7 +90,7 @@ class ParameterSet:
         step: float | None = None,
     ) -> Parameter:
         """Add a parameter and return it."""
-        return self._add(Parameter(name, value, refine, min, max, constraint=constraint, step=step))
+        return self.append(Parameter(name, value, refine, min, max, constraint=constraint, step=step))
 
     def __getitem__(self, name: str) -> Parameter:
         try:
@@ -161,6 +162,4 @@ class ParameterSet:
 
     def copy(self) -> ParameterSet:
         """A deep copy."""
-        from dataclasses import replace
-
         return ParameterSet([replace(p) for p in self._p.values()])

@@ -30,17 +30,29 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.fft
-from numba import njit
+from scipy.interpolate import make_interp_spline
 
+from nanotwin_core.builder import build_crystal
+from nanotwin_core.builder.ownership import find_ownership
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PDFData
 from nanotwin_core.refine.engine import FitResult, Refinement
 from nanotwin_core.refine.parameters import Parameter, ParameterSet
 from nanotwin_core.refine.pdf import RangeFit, pdf_rw, range_resolved
-from nanotwin_core.scattering.form_factors import form_factor
+from nanotwin_core.refine.pdf_terms import (
+    PairTerms,
+    gaussian_sum,
+    gaussian_sum_reference,
+    pair_terms,
+    sphere_envelope,
+    terminate,
+)
+from nanotwin_core.refine.report import markdown_report, result_json
+from nanotwin_core.scattering import compute_histograms
 from nanotwin_core.scattering.types import PairHistograms
+from nanotwin_core.structures.adp import structure_b
+from nanotwin_core.structures.library import get_structure
 
 __all__ = [
     "PDF_REFINABLE",
@@ -56,148 +68,13 @@ __all__ = [
     "sphere_ladder",
     "fit_pdf",
     "fit_pdf_ranges",
+    "structure_b",
 ]
 
 PDF_REFINABLE = ("scale", "adp", "expansion", "qdamp", "qbroad", "delta1", "delta2", "size", "spdiameter")
 _U_PER_B = 1.0 / (8.0 * math.pi**2)
 
 
-# ----------------------------------------------------------------------------- pair terms
-@dataclass
-class PairTerms:
-    """Flattened nonzero histogram bins of one crystal.
-
-    d0 : (K,) distances (Å) before expansion; amp : (K,) 2 o_a o_b f_a f_b n_k / (N <f>^2);
-    ta, tb : (K,) type indices; groups : ADP group per type; elements : element per type.
-    """
-
-    d0: np.ndarray
-    amp: np.ndarray
-    ta: np.ndarray
-    tb: np.ndarray
-    groups: list[str]
-    elements: list[str]
-    n_atoms: float
-
-    @property
-    def r_max(self) -> float:
-        """Largest stored distance in Å."""
-        return float(self.d0.max()) if self.d0.size else 0.0
-
-
-def pair_terms(hist: PairHistograms, radiation: str = "xray") -> PairTerms:
-    """Bins of ``hist`` with their weights; scattering factors f(Q = 0) (X-rays ~Z, or b)."""
-    q0 = np.zeros(1)
-    f = np.array([
-        form_factor(t.element, q0, radiation=radiation, anomalous_dispersion=False)[0].real
-        for t in hist.types
-    ])
-    occ = np.array([t.occupancy for t in hist.types], float)
-    w = np.asarray(hist.occupancy_sums, float)
-    n = float(w.sum())
-    if not n > 0:
-        raise NanotwinError("the model has no atoms")
-    mean_f = float((w * f).sum() / n)
-    if mean_f == 0:
-        raise NanotwinError("the mean scattering factor is zero: G(r) is undefined")
-    d_list, a_list, ta_list, tb_list = [], [], [], []
-    for p, (a, b) in enumerate(hist.pairs):
-        if hist.counts is not None:
-            nz = np.nonzero(hist.counts[p])[0]
-            d, cnt = nz * hist.r_step, hist.counts[p, nz]
-        else:
-            d, cnt = hist.exact_r[p], hist.exact_w[p]
-        keep = d > 0
-        d, cnt = d[keep], cnt[keep]
-        d_list.append(d)
-        a_list.append(2.0 * occ[a] * occ[b] * f[a] * f[b] * cnt / (n * mean_f**2))
-        ta_list.append(np.full(d.size, a, np.int64))
-        tb_list.append(np.full(d.size, b, np.int64))
-    cat = (lambda x, dt: np.concatenate(x).astype(dt) if x else np.zeros(0, dt))  # noqa: E731
-    return PairTerms(
-        cat(d_list, np.float64),
-        cat(a_list, np.float64),
-        cat(ta_list, np.int64),
-        cat(tb_list, np.int64),
-        [t.adp_group for t in hist.types],
-        [t.base_element for t in hist.types],
-        n,
-    )
-
-
-# ----------------------------------------------------------------------------- kernels
-@njit(nogil=True, cache=True)
-def gaussian_sum(d, amp, sigma, step, n_grid):  # pragma: no cover - compiled
-    """G0 on r_n = n * step (n < n_grid): sum_k amp_k/d_k [g(r - d_k) - g(r + d_k)], to 6 sigma.
-
-    g is the unit-area Gaussian of width sigma_k (Å); a bin with sigma_k <= 0 is skipped.
-    """
-    out = np.zeros(n_grid)
-    c = 1.0 / math.sqrt(2.0 * math.pi)
-    for k in range(d.shape[0]):
-        s = sigma[k]
-        if s <= 0.0:
-            continue
-        a = amp[k] / d[k] * c / s
-        lo = int(math.floor((d[k] - 6.0 * s) / step))
-        hi = int(math.ceil((d[k] + 6.0 * s) / step))
-        if lo < 0:
-            lo = 0
-        if hi > n_grid - 1:
-            hi = n_grid - 1
-        inv = 1.0 / s
-        for n in range(lo, hi + 1):
-            r = n * step
-            x = (r - d[k]) * inv
-            y = (r + d[k]) * inv
-            v = math.exp(-0.5 * x * x)
-            if y < 6.0:
-                v -= math.exp(-0.5 * y * y)
-            out[n] += a * v
-    return out
-
-
-def gaussian_sum_reference(d: np.ndarray, amp: np.ndarray, sigma: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Plain numpy version of ``gaussian_sum`` on any r grid (no window), for the tests."""
-    d, amp, sigma = (np.asarray(x, float) for x in (d, amp, sigma))
-    keep = sigma > 0
-    d, amp, sigma = d[keep], amp[keep], sigma[keep]
-    out = np.zeros(len(r))
-    for i0 in range(0, len(d), 2000):
-        sl = slice(i0, i0 + 2000)
-        x = (r[None, :] - d[sl, None]) / sigma[sl, None]
-        y = (r[None, :] + d[sl, None]) / sigma[sl, None]
-        g = (np.exp(-0.5 * x * x) - np.exp(-0.5 * y * y)) / (np.sqrt(2 * np.pi) * sigma[sl, None])
-        out += (amp[sl] / d[sl]) @ g
-    return out
-
-
-def terminate(g0: np.ndarray, step: float, qmin: float, qmax: float) -> np.ndarray:
-    """Keep Qmin <= Q <= Qmax of the sine transform of g0 (on r_n = n step, g0[0] = 0), back to r.
-
-    The DST-I of length M - 1 samples Q_m = m pi / (M step); pad g0 (zeros) so the ripples do not
-    wrap around. Returns an array of the length of g0.
-    """
-    m = len(g0)
-    x = np.asarray(g0[1:], float)
-    y = scipy.fft.dst(x, type=1)
-    dq = math.pi / (m * step)
-    q = np.arange(1, m) * dq
-    # coefficient m stands for [Q_m - dQ/2, Q_m + dQ/2]: weight the part inside the window, so the
-    # result moves smoothly with Qmin and Qmax (no jump of one dQ)
-    y *= np.clip((np.minimum(qmax, q + dq / 2) - np.maximum(qmin, q - dq / 2)) / dq, 0.0, 1.0)
-    out = np.zeros(m)
-    out[1:] = scipy.fft.idst(y, type=1)
-    return out
-
-
-def sphere_envelope(r: np.ndarray, diameter: float) -> np.ndarray:
-    """PDFgui's spherical shape function gamma0(r) = 1 - 3r/(2D) + r^3/(2D^3) for r < D, else 0."""
-    x = np.asarray(r, float) / diameter
-    return np.where(x < 1.0, 1.0 - 1.5 * x + 0.5 * x**3, 0.0)
-
-
-# ----------------------------------------------------------------------------- model
 @dataclass
 class SizeMember:
     """One crystal of a size ladder: realised diameter (nm) and its pair histograms."""
@@ -245,7 +122,7 @@ class PDFModel:
                 if g not in groups:
                     groups.append(g)
         self.adp_groups = groups
-        self._elements = {g: el for t in self.terms for g, el in zip(t.groups, t.elements, strict=True)}
+        self.group_elements = {g: el for t in self.terms for g, el in zip(t.groups, t.elements, strict=True)}
 
     @property
     def sizes_nm(self) -> list[float]:
@@ -253,7 +130,7 @@ class PDFModel:
         return [m.size_nm for m in self.members]
 
     def _b_of(self, group: str, values: Mapping[str, float]) -> float:
-        for key in (f"B_{group}", f"B_{self._elements.get(group, group)}"):
+        for key in (f"B_{group}", f"B_{self.group_elements.get(group, group)}"):
             if key in values:
                 return float(values[key])
         return 0.0
@@ -324,8 +201,6 @@ class PDFModel:
         k = np.rint(idx).astype(np.int64)
         if np.all(np.abs(idx - k) < 1e-6):
             return g[k]
-        from scipy.interpolate import make_interp_spline
-
         hi = int(math.ceil(r.max() / self.rstep)) + 4
         lo = max(int(math.floor(r.min() / self.rstep)) - 4, 0)
         return make_interp_spline(rg[lo:hi], g[lo:hi], k=3)(r)
@@ -340,11 +215,6 @@ def sphere_ladder(
     n_threads: int | None = None,
 ) -> list[SizeMember]:
     """Spheres of every distinct atom count with diameters within size_nm * (1 +- window) (nm)."""
-    from nanotwin_core.builder import build_crystal
-    from nanotwin_core.builder.ownership import find_ownership
-    from nanotwin_core.scattering.histograms import compute_histograms
-    from nanotwin_core.structures.library import get_structure
-
     if isinstance(structure, str):
         structure = get_structure(structure)
     if not size_nm > 0 or not 0 <= window < 1:
@@ -440,19 +310,19 @@ def make_parameters(model: PDFModel, settings: PDFFitSettings, start_b: Mapping[
     ref = set(settings.refine)
     ps = ParameterSet()
     for g in model.adp_groups:
-        b0 = settings.adp.get(g, settings.adp.get(model._elements.get(g, g), start_b.get(g, 0.5)))
-        ps._add(Parameter(f"B_{g}", float(b0), "adp" in ref, 0.0, 40.0))
-    ps._add(Parameter("expansion", settings.expansion, "expansion" in ref, -0.1, 0.1))
-    ps._add(Parameter("qdamp", settings.qdamp, "qdamp" in ref, 0.0, 0.5))
-    ps._add(Parameter("qbroad", settings.qbroad, "qbroad" in ref, 0.0, 0.5))
-    ps._add(Parameter("delta1", settings.delta1, "delta1" in ref, 0.0, 10.0))
-    ps._add(Parameter("delta2", settings.delta2, "delta2" in ref, 0.0, 50.0))
+        b0 = settings.adp.get(g, settings.adp.get(model.group_elements.get(g, g), start_b.get(g, 0.5)))
+        ps.append(Parameter(f"B_{g}", float(b0), "adp" in ref, 0.0, 40.0))
+    ps.append(Parameter("expansion", settings.expansion, "expansion" in ref, -0.1, 0.1))
+    ps.append(Parameter("qdamp", settings.qdamp, "qdamp" in ref, 0.0, 0.5))
+    ps.append(Parameter("qbroad", settings.qbroad, "qbroad" in ref, 0.0, 0.5))
+    ps.append(Parameter("delta1", settings.delta1, "delta1" in ref, 0.0, 10.0))
+    ps.append(Parameter("delta2", settings.delta2, "delta2" in ref, 0.0, 50.0))
     if settings.spdiameter:
-        ps._add(Parameter("spdiameter", settings.spdiameter, "spdiameter" in ref, 2.0, 1e4))
+        ps.append(Parameter("spdiameter", settings.spdiameter, "spdiameter" in ref, 2.0, 1e4))
     if len(model.members) > 1:
         sizes = model.sizes_nm
         mid = sizes[len(sizes) // 2]
-        ps._add(Parameter("D_nm", mid, "size" in ref, sizes[0], sizes[-1]))
+        ps.append(Parameter("D_nm", mid, "size" in ref, sizes[0], sizes[-1]))
     elif "size" in ref:
         raise NanotwinError(
             "refining the size needs a sphere ladder (a structure and --size), not one crystal"
@@ -508,7 +378,7 @@ def fit_pdf(
     sigma, src = _sigma(d)
     params = make_parameters(model, settings, start_b or {})
     if "scale" not in settings.refine:
-        params._add(Parameter("scale", 1.0, False))
+        params.append(Parameter("scale", 1.0, False))
     ref = Refinement(_basis_for(model, d.r), params, d.g, sigma, ["scale"], True, sigma_source=src,
                      callback=callback, cancel=cancel)
     grid = start_grid(model, settings, d.r.min(), d.r.max())
@@ -541,7 +411,7 @@ def fit_pdf_ranges(
     def make_params() -> ParameterSet:
         ps = make_parameters(model, settings, start_b or {})
         if "scale" not in settings.refine:
-            ps._add(Parameter("scale", 1.0, False))
+            ps.append(Parameter("scale", 1.0, False))
         return ps
 
     fits = range_resolved(data, list(ranges), lambda r: _basis_for(model, r), make_params, ["scale"], True,
@@ -581,20 +451,10 @@ def model_from_crystal(
     n_threads: int | None = None,
 ) -> PDFModel:
     """A one-crystal PDFModel (histograms computed here)."""
-    from nanotwin_core.scattering.histograms import compute_histograms
-
     hist = compute_histograms(crystal, n_threads=n_threads)
     size = float(crystal.info.get("D_eq_nm", crystal.info.get("size_nm", 0.0)) or 0.0)
     return PDFModel([SizeMember(size, hist, crystal.n_atoms)], qmin=qmin, qmax=qmax, rstep=rstep,
                     radiation=radiation)
-
-
-def structure_b(structure) -> dict[str, float]:
-    """Start B (Å^2) per ADP group from a structure's sites."""
-    out: dict[str, float] = {}
-    for s in structure.sites:
-        out.setdefault(s.adp_group, float(s.b_iso))
-    return out
 
 
 # ----------------------------------------------------------------------------- reports
@@ -610,8 +470,6 @@ def pdf_fit_json(
 ) -> dict:
     """The ``--json`` dict of a PDF fit: INTERFACES.md's fit keys (``rwp`` = Rw) plus rw, rmin,
     rmax, qmin, qmax and, for spheres, ``population`` with the realised diameter (nm)."""
-    from nanotwin_core.refine.report import result_json
-
     out = result_json(result)
     out["rw"] = float(rw)
     out["rwp"] = float(rw)
@@ -628,8 +486,6 @@ def pdf_fit_json(
 
 def pdf_markdown(entries: Sequence[dict], results: Sequence[FitResult], title: str) -> str:
     """A Markdown report of one or more (range-resolved) PDF fits; ``entries`` from ``pdf_fit_json``."""
-    from nanotwin_core.refine.report import markdown_report
-
     parts = [f"# {title}", ""]
     for e, res in zip(entries, results, strict=True):
         head = f"r = {e['rmin']:g}-{e['rmax']:g} Å: Rw = {e['rw']:.4f}"

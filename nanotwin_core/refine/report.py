@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from nanotwin_core.population.distributions import BivariateLogNormal
+from nanotwin_core.population.statistics import prism_statistics, sphere_statistics
 from nanotwin_core.refine.engine import FitResult
 
 __all__ = ["format_esd", "result_json", "markdown_report", "population_entry", "population_markdown"]
@@ -140,9 +142,6 @@ def population_entry(
     under ``weighting``); spheres/cubes (a ``LogNormal``): mean_D_nm and sD.  ``esd`` maps the
     same keys to esds (e.g. from the fit of the size parameters).
     """
-    from nanotwin_core.population.distributions import BivariateLogNormal
-    from nanotwin_core.population.statistics import prism_statistics, sphere_statistics
-
     out: dict[str, Any] = {"name": name, "fraction": float(fraction), "weighting": weighting}
     if isinstance(dist, BivariateLogNormal):
         st = prism_statistics(dist, weighting)

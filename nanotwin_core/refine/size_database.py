@@ -25,11 +25,14 @@ import numba
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from nanotwin_core.builder import build_crystal
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import Cancelled, NanotwinError
 from nanotwin_core.numba_setup import call_parallel
+from nanotwin_core.scattering import PairHistograms, compute_histograms, sinc_sums
 from nanotwin_core.scattering.debye import debye_from_sums
 from nanotwin_core.scattering.radiation import Radiation
+from nanotwin_core.scattering.types import AtomType
 
 PHASE_STEP = 0.35  # rad: fine-grid Q step x largest distance
 
@@ -111,8 +114,6 @@ class SizeDatabase:
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping) -> SizeDatabase:
         """Rebuild from ``to_arrays`` output (checked: a damaged entry raises NanotwinError)."""
-        from nanotwin_core.scattering.types import AtomType
-
         try:
             if meta.get("format") != "nanotwin.SizeDatabase/1":
                 raise NanotwinError(f"unknown format {meta.get('format')!r}")
@@ -226,9 +227,6 @@ def build_size_database(
     realisations than a small one (at least one, at most ``len(seeds)``). The realisations used
     per size are in ``info["seeds_per_size"]``.
     """
-    from nanotwin_core.builder import build_crystal
-    from nanotwin_core.scattering import PairHistograms, compute_histograms, sinc_sums
-
     t0 = time.perf_counter()
     if not sizes:
         raise NanotwinError("empty size grid")

@@ -36,8 +36,9 @@ from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.numba_setup import call_parallel
 from nanotwin_core.scattering.form_factors import element_of
+from nanotwin_core.scattering.histograms import compute_histograms
 from nanotwin_core.scattering.radiation import Radiation, as_radiation
-from nanotwin_core.scattering.types import AtomType, PairHistograms
+from nanotwin_core.scattering.types import AtomType, PairHistograms, assign_types
 
 _DIRECT_LIMIT = 2_000_000  # bins x Q points below which "auto" sums directly
 _CACHE_SIZE = 8
@@ -129,7 +130,7 @@ def sinc_sums(
     if method not in ("auto", "czt", "direct"):
         raise NanotwinError(f"method must be 'auto', 'czt' or 'direct', got {method!r}")
     key = ("sinc", content_key(q), float(expansion), method)
-    cache = hist._cache
+    cache = hist.cache
     if key in cache:
         return cache[key]
     if not 1.0 + float(expansion) > 0:
@@ -176,7 +177,7 @@ def _czt_interpolated(hist: PairHistograms, q: np.ndarray) -> np.ndarray:
     expansion changes within the margin cost only a spline evaluation.
     """
     qlo, qhi = float(np.min(q)), float(np.max(q))
-    cached = hist._cache.get("spline")
+    cached = hist.cache.get("spline")
     if cached is None or not (cached[0] <= qlo and qhi <= cached[1]):
         r_top = max(hist.r_max, hist.r_step)
         h = 0.25 / r_top
@@ -185,7 +186,7 @@ def _czt_interpolated(hist: PairHistograms, q: np.ndarray) -> np.ndarray:
         grid = lo + h * np.arange(n)
         vals = _czt_uniform(hist.counts, hist.r_step, lo, h, n, _workers())
         cached = (grid[2], grid[-3], make_interp_spline(grid, vals.T, k=5))
-        hist._cache["spline"] = cached
+        hist.cache["spline"] = cached
     return np.ascontiguousarray(cached[2](q).T)
 
 
@@ -321,8 +322,6 @@ def debye_intensity(
 def powder_pattern(crystal: Crystal, q: np.ndarray, **kwargs) -> np.ndarray:
     """Histograms + Debye sum in one call. Histogram keywords (route, sampling, n_threads,
     progress, cancel) go to ``compute_histograms``, the rest to ``debye_intensity``."""
-    from nanotwin_core.scattering.histograms import compute_histograms
-
     hk = {k: kwargs.pop(k) for k in ("route", "sampling", "n_threads", "progress", "cancel") if k in kwargs}
     return debye_intensity(compute_histograms(crystal, **hk), q, **kwargs)
 
@@ -346,8 +345,6 @@ def exact_debye(
     n = crystal.n_atoms
     if n > max_atoms:
         raise NanotwinError(f"exact_debye: {n} atoms is more than max_atoms={max_atoms}")
-    from nanotwin_core.scattering.histograms import assign_types
-
     types, tix = assign_types(crystal.elements, crystal.adp_groups, crystal.occupancy)
     f, dw = type_factors(types, q, b_iso=b_iso, radiation=radiation)
     occ = crystal.occupancy

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import periodictable
 import xraydb
 
 from nanotwin_core.errors import NanotwinError
@@ -95,8 +96,6 @@ def xray_form_factor(
 @lru_cache(maxsize=256)
 def neutron_length(symbol: str) -> complex:
     """Coherent neutron scattering length b_c in fm (complex for absorbers), from periodictable."""
-    import periodictable
-
     el = element_of(symbol)
     try:
         atom = getattr(periodictable, el)

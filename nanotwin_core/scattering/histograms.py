@@ -1,51 +1,67 @@
-"""compute_histograms: per type-pair distance histograms of a Crystal (lattice route or all pairs)."""
+"""compute_histograms: per type-pair distance histograms of a Crystal, by a registered backend.
+
+A ``HistogramBackend`` is one way of counting pairs: ``lattice`` (exact counts by node offsets,
+for crystals with a lattice description, ``lattice_route``) and ``all_pairs`` (any atom list,
+``allpairs_route``). ``route="auto"`` takes the first registered backend that accepts the crystal.
+Adding one (a GPU kernel, a cluster) is a module with its ``compute`` function and a
+``register_backend`` call below (docs/internals.md).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-
-import numba
-import numpy as np
+from dataclasses import dataclass
 
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import Cancelled, NanotwinError
-from nanotwin_core.numba_setup import call_parallel, thread_count
-from nanotwin_core.scattering.kernels_allpairs import (
-    allpairs_fine_chunk,
-    exact_type_pair_distances,
-    flush_fine,
-    row_blocks,
-)
+from nanotwin_core.scattering.allpairs_route import all_pairs_histograms
 from nanotwin_core.scattering.lattice_route import build_pair_table, rehistogram
-from nanotwin_core.scattering.sampling import Sampling, fine_to_grid, n_fine_bins, resolve_sampling
-from nanotwin_core.scattering.types import AtomType, PairHistograms, type_pairs
+from nanotwin_core.scattering.sampling import Sampling, resolve_sampling
+from nanotwin_core.scattering.types import PairHistograms, assign_types
 
-MAX_EXACT_PAIRS = 60_000_000  # exact (unbinned) all-pairs mode keeps every distance in memory
-_FLUSH_PAIRS = 1e9  # packed per-thread histograms are unpacked to float64 this often
-_SAFE_FLUSH_PAIRS = 1.6e7  # < 2^24: no bin's count field (nor offset field) can wrap in a window
+__all__ = ["BACKENDS", "HistogramBackend", "assign_types", "compute_histograms", "register_backend"]
 
 
-def assign_types(elements, adp_groups, occupancy) -> tuple[list[AtomType], np.ndarray]:
-    """Sorted distinct AtomTypes and the type index of every atom."""
-    el = np.asarray(elements).astype(str)
-    gr = np.asarray(adp_groups).astype(str)
-    oc = np.asarray(occupancy, dtype=np.float64)
-    if len(el) == 0:
-        return [], np.zeros(0, dtype=np.int64)
-    _, first, inverse = np.unique(
-        np.char.add(np.char.add(el, "\x00"), np.char.add(gr, "\x00")) if len(el) else el,
-        return_index=True,
-        return_inverse=True,
-    )
-    # combine the (element, group) key with the occupancy value
-    key2 = inverse.astype(np.float64) * 4.0 + oc  # occupancy is in [0, 1]
-    uk, first2, inv2 = np.unique(key2, return_index=True, return_inverse=True)
-    cand = [AtomType(str(el[i]), str(gr[i]), float(oc[i])) for i in first2]
-    order = sorted(range(len(cand)), key=lambda i: cand[i])
-    rank = np.empty(len(cand), dtype=np.int64)
-    rank[order] = np.arange(len(cand))
-    return [cand[i] for i in order], rank[inv2.reshape(-1)]
+@dataclass(frozen=True)
+class HistogramBackend:
+    """A way of counting a crystal's pairs.
+
+    ``accepts(crystal)``: can it count this crystal; ``compute(crystal, *, sampling, n_threads,
+    progress, cancel) -> PairHistograms`` with the engine's conventions (SCIENCE.md section 3:
+    each unordered pair once, exclusion groups left out; ``progress``/``cancel`` every ~0.2 s).
+    """
+
+    name: str
+    description: str
+    accepts: Callable[[Crystal], bool]
+    compute: Callable[..., PairHistograms]
+
+
+BACKENDS: dict[str, HistogramBackend] = {}  # in the order "auto" tries them
+
+
+def register_backend(backend: HistogramBackend) -> HistogramBackend:
+    """Make a backend known by its name (``compute_histograms(route=name)``)."""
+    BACKENDS[backend.name] = backend
+    return backend
+
+
+def _lattice_histograms(crystal: Crystal, *, sampling, n_threads, progress, cancel) -> PairHistograms:
+    if cancel is not None and cancel():
+        raise Cancelled("pair histogram cancelled")
+    table = build_pair_table(crystal.lattice)
+    hist = rehistogram(table, sampling=sampling, n_threads=n_threads, progress=progress, cancel=cancel)
+    hist.cache["table"] = table
+    return hist
+
+
+register_backend(HistogramBackend(
+    "lattice", "exact pair counts by node offsets (crystals with a lattice description)",
+    accepts=lambda crystal: crystal.lattice is not None, compute=_lattice_histograms))
+register_backend(HistogramBackend(
+    "all_pairs", "every atom pair (any atom list)", accepts=lambda crystal: True,
+    compute=all_pairs_histograms))
 
 
 def compute_histograms(
@@ -62,246 +78,25 @@ def compute_histograms(
     Parameters
     ----------
     crystal : the atoms; with ``crystal.lattice`` the lattice route is exact and much faster.
-    route : "auto" (lattice when ``crystal.lattice`` is set), "lattice" or "all_pairs".
+    route : "auto" (the first backend that accepts the crystal: lattice when ``crystal.lattice``
+        is set) or a backend name ("lattice", "all_pairs", see ``BACKENDS``).
     sampling : None (default: quadratic on a 0.005 Å grid, see ``sampling.py``), a
         ``Sampling``, a scheme name ("exact" keeps raw distances), or an r step in Å.
     n_threads : numba threads (default: numba's current setting).
     progress : called with the fraction done (0..1) at least every ~0.2 s.
     cancel : polled as often; returning True raises ``nanotwin_core.errors.Cancelled``.
     """
-    if route not in ("auto", "lattice", "all_pairs"):
-        raise NanotwinError(f"route must be 'auto', 'lattice' or 'all_pairs', got {route!r}")
-    smp = resolve_sampling(sampling)
-    use_lattice = route == "lattice" or (route == "auto" and crystal.lattice is not None)
-    t0 = time.perf_counter()
-    if use_lattice:
-        if crystal.lattice is None:
-            raise NanotwinError("route='lattice' needs a crystal with a lattice description")
-        if cancel is not None and cancel():
-            raise Cancelled("pair histogram cancelled")
-        table = build_pair_table(crystal.lattice)
-        hist = rehistogram(table, sampling=smp, n_threads=n_threads, progress=progress, cancel=cancel)
-        hist._cache["table"] = table
+    if route == "auto":
+        backend = next(b for b in BACKENDS.values() if b.accepts(crystal))
+    elif route in BACKENDS:
+        backend = BACKENDS[route]
+        if not backend.accepts(crystal):
+            raise NanotwinError(f"route={route!r} cannot count this crystal ({backend.description})")
     else:
-        hist = all_pairs_histograms(
-            crystal, sampling=smp, n_threads=n_threads, progress=progress, cancel=cancel
-        )
+        raise NanotwinError(f"route must be 'auto' or one of {', '.join(BACKENDS)}, got {route!r}")
+    smp = resolve_sampling(sampling)
+    t0 = time.perf_counter()
+    hist = backend.compute(crystal, sampling=smp, n_threads=n_threads, progress=progress, cancel=cancel)
     hist.meta["seconds"] = time.perf_counter() - t0
     hist.meta["n_atoms"] = int(crystal.n_atoms)
     return hist
-
-
-def _sorted_atoms(crystal: Crystal):
-    types, tix = assign_types(crystal.elements, crystal.adp_groups, crystal.occupancy)
-    order = np.argsort(tix, kind="stable")
-    pos = crystal.positions[order]
-    tix = tix[order]
-    excl = crystal.exclusion[order]
-    bounds = np.searchsorted(tix, np.arange(len(types) + 1)).astype(np.int64)
-    occ = crystal.occupancy[order]
-    return types, tix, pos, excl, bounds, occ
-
-
-def _exclusion_pairs(excl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j) of atoms sharing an exclusion id >= 0."""
-    sel = np.nonzero(excl >= 0)[0]
-    if len(sel) < 2:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    order = sel[np.argsort(excl[sel], kind="stable")]
-    ids = excl[order]
-    starts = np.nonzero(np.r_[True, ids[1:] != ids[:-1]])[0]
-    ends = np.r_[starts[1:], len(ids)]
-    ii, jj = [], []
-    for s, e in zip(starts, ends, strict=True):
-        if e - s < 2:
-            continue
-        g = order[s:e]
-        a, b = np.triu_indices(len(g), k=1)
-        ii.append(np.minimum(g[a], g[b]))
-        jj.append(np.maximum(g[a], g[b]))
-    if not ii:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(ii).astype(np.int64), np.concatenate(jj).astype(np.int64)
-
-
-def _hold(progress: Callable[[float], None], floor: float = 0.0) -> Callable[[float], None]:
-    """Progress of a pass that may need a recount: never 1 before the counts are checked, never
-    backwards (a recount stays at the level reached)."""
-    return lambda f: progress(max(floor, min(f, 0.999)))
-
-
-def _run_all_pairs(
-    x, y, z, tix, bounds, pidx, bstart, blen, cum, inv, nt, fine, fine_t, flush_pairs, progress, cancel
-) -> bool:
-    """Run the kernel chunk by chunk (progress/cancel between chunks); False on a count carry."""
-    hist = np.zeros((nt, fine.shape[0], fine.shape[1]), dtype=np.int64)
-    total = float(cum[-1]) if len(cum) else 0.0
-    window = 0.0
-    target = min(2e7, flush_pairs)
-    c0 = 0
-    while c0 < len(bstart):
-        if cancel is not None and cancel():
-            raise Cancelled("pair histogram cancelled")
-        base = cum[c0 - 1] if c0 else 0.0
-        c1 = int(np.searchsorted(cum, base + target, side="right"))
-        c1 = min(max(c1, c0 + 1), len(bstart))
-        done = float(cum[c1 - 1] - base)
-        if window > 0 and window + done > flush_pairs:
-            if call_parallel(flush_fine, hist, fine, fine_t) != round(window):
-                return False
-            window = 0.0
-        t0 = time.perf_counter()
-        call_parallel(allpairs_fine_chunk, x, y, z, tix, bounds, pidx, bstart, blen, c0, c1, inv, hist, nt)
-        dt = time.perf_counter() - t0
-        window += done
-        if dt > 0:
-            target = max(1e6, min(flush_pairs, done / dt * 0.1))
-        c0 = c1
-        if progress is not None:
-            progress(float(cum[c0 - 1]) / total if total else 1.0)
-    return call_parallel(flush_fine, hist, fine, fine_t) == round(window)
-
-
-def all_pairs_histograms(
-    crystal: Crystal,
-    *,
-    sampling: Sampling | str | float | None = None,
-    n_threads: int | None = None,
-    progress: Callable[[float], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
-) -> PairHistograms:
-    """The all-pairs route (any atom list): O(N^2) time, O(bins x pair types) memory."""
-    smp = resolve_sampling(sampling)
-    types, tix, pos, excl, bounds, occ = _sorted_atoms(crystal)
-    n = len(pos)
-    if not np.all(np.isfinite(pos)):
-        raise NanotwinError("atom positions must be finite numbers")
-    n_t = len(types)
-    pairs, pidx = type_pairs(n_t)
-    tcount = np.bincount(tix, minlength=n_t).astype(np.float64)
-    osum = np.bincount(tix, weights=occ, minlength=n_t)
-    ei, ej = _exclusion_pairs(excl)
-    n_pairs = n * (n - 1) / 2 - len(ei)
-    x, y, z = (np.ascontiguousarray(pos[:, k]) for k in range(3))
-    meta = {"route": "all_pairs"}
-    if smp.exact:
-        return _exact_all_pairs(types, tix, x, y, z, excl, bounds, pairs, pidx, tcount, osum, n_pairs, meta)
-    r_bound = float(np.linalg.norm(pos.max(axis=0) - pos.min(axis=0))) + 1.0 if n else 1.0
-    n_fine = n_fine_bins(r_bound, smp)
-    nt = thread_count(n_threads)
-    inv = 1.0 / smp.dr_fine
-    fine = np.zeros((len(pairs), n_fine))
-    fine_t = np.zeros((len(pairs), n_fine))
-    bstart, blen = row_blocks(bounds, 4)
-    # pairs done by block c: rows bstart..bstart+blen-1, partners j > row
-    rows_pairs = (n - 1 - bstart) * blen - blen * (blen - 1) // 2
-    cum = np.cumsum(rows_pairs.astype(np.float64))
-    old = numba.get_num_threads()
-    numba.set_num_threads(nt)
-    try:
-        ok = _run_all_pairs(
-            x,
-            y,
-            z,
-            tix,
-            bounds,
-            pidx,
-            bstart,
-            blen,
-            cum,
-            inv,
-            nt,
-            fine,
-            fine_t,
-            _FLUSH_PAIRS,
-            None if progress is None else _hold(progress),
-            cancel,
-        )
-        if not ok:  # a fine bin got > 1.7e7 pairs between flushes: redo with short windows
-            fine[:] = 0.0
-            fine_t[:] = 0.0
-            ok = _run_all_pairs(
-                x,
-                y,
-                z,
-                tix,
-                bounds,
-                pidx,
-                bstart,
-                blen,
-                cum,
-                inv,
-                nt,
-                fine,
-                fine_t,
-                _SAFE_FLUSH_PAIRS,
-                None if progress is None else _hold(progress, 0.999),
-                cancel,
-            )
-            if not ok:
-                raise RuntimeError("pair counts inconsistent (internal error)")
-    finally:
-        numba.set_num_threads(old)
-    if progress is not None:
-        progress(1.0)
-    if len(ei):
-        v = exact_type_pair_distances(x, y, z, ei, ej, np.empty(len(ei))) * inv
-        kb = v.astype(np.int64)
-        pp = pidx[tix[ei], tix[ej]]
-        np.add.at(fine, (pp, kb), -1.0)
-        np.add.at(fine_t, (pp, kb), -(v - kb))
-    nz = np.nonzero(fine.any(axis=0))[0]
-    r_max = float((nz[-1] + 1) * smp.dr_fine) if len(nz) else 0.0
-    counts = fine_to_grid(fine, fine_t, smp)
-    keep = np.nonzero(counts.any(axis=0))[0]
-    counts = counts[:, : (keep[-1] + 2 if len(keep) else 1)]
-    return PairHistograms(
-        types=types,
-        type_counts=tcount,
-        occupancy_sums=osum,
-        pairs=pairs,
-        r_step=smp.r_step,
-        counts=counts,
-        n_pairs=n_pairs,
-        r_max=r_max,
-        sampling=smp.scheme,
-        meta=meta,
-    )
-
-
-def _exact_all_pairs(types, tix, x, y, z, excl, bounds, pairs, pidx, tcount, osum, n_pairs, meta):
-    n = len(x)
-    if n * (n - 1) / 2 > MAX_EXACT_PAIRS:
-        raise NanotwinError(
-            f"exact (unbinned) distances of {n} atoms need {n * (n - 1) // 2} pairs in memory; "
-            f"use the default sampling or a crystal with a lattice description"
-        )
-    rs: list[list[np.ndarray]] = [[] for _ in range(len(pairs))]
-    pos = np.stack([x, y, z], axis=1)
-    for i0 in range(0, n, 512):
-        i1 = min(n, i0 + 512)
-        ii, jj = np.nonzero(np.arange(i0, i1)[:, None] < np.arange(n)[None, :])
-        ii = ii + i0
-        keep = ~((excl[ii] >= 0) & (excl[ii] == excl[jj]))
-        ii, jj = ii[keep], jj[keep]
-        d = np.sqrt(((pos[jj] - pos[ii]) ** 2).sum(axis=1))
-        p = pidx[tix[ii], tix[jj]]
-        for q in np.unique(p):
-            rs[q].append(d[p == q])
-    exact_r = [np.concatenate(r) if r else np.zeros(0) for r in rs]
-    exact_w = [np.ones(len(r)) for r in exact_r]
-    r_max = max((float(r.max()) for r in exact_r if len(r)), default=0.0)
-    return PairHistograms(
-        types=types,
-        type_counts=tcount,
-        occupancy_sums=osum,
-        pairs=pairs,
-        r_step=0.0,
-        counts=None,
-        n_pairs=n_pairs,
-        r_max=r_max,
-        sampling="exact",
-        exact_r=exact_r,
-        exact_w=exact_w,
-        meta=meta,
-    )

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.scattering.form_factors import element_of
 from nanotwin_core.scattering.sampling import spread_points
+from nanotwin_core.structures.elements import element_of
 
 
 @dataclass(frozen=True, order=True)
@@ -58,6 +58,8 @@ class PairHistograms:
     r_max : largest pair distance in Å (sampled histograms: to within one r_step).
     sampling : "quadratic", "linear", "nearest" or "exact".
     meta : JSON-able notes (route, timing, ...).
+    cache : what the engine derives from the histograms and keeps with them (distance sums per
+        Q grid, splines, the lattice pair table); never stored, never compared.
     """
 
     types: list[AtomType]
@@ -72,7 +74,7 @@ class PairHistograms:
     exact_r: list[np.ndarray] | None = None
     exact_w: list[np.ndarray] | None = None
     meta: dict = field(default_factory=dict)
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_types(self) -> int:
@@ -93,7 +95,7 @@ class PairHistograms:
     def pair_table(self):
         """The ``LatticePairTable`` behind lattice-route histograms (None otherwise); pass it to
         ``rehistogram`` for a new cell or new content offsets without recounting."""
-        return self._cache.get("table")
+        return self.cache.get("table")
 
     @property
     def n_atoms(self) -> float:
@@ -275,3 +277,25 @@ class PairHistograms:
             exact_w=exact_w,
             meta=dict(meta.get("meta", {})),
         )
+
+
+def assign_types(elements, adp_groups, occupancy) -> tuple[list[AtomType], np.ndarray]:
+    """Sorted distinct AtomTypes and the type index of every atom."""
+    el = np.asarray(elements).astype(str)
+    gr = np.asarray(adp_groups).astype(str)
+    oc = np.asarray(occupancy, dtype=np.float64)
+    if len(el) == 0:
+        return [], np.zeros(0, dtype=np.int64)
+    _, first, inverse = np.unique(
+        np.char.add(np.char.add(el, "\x00"), np.char.add(gr, "\x00")) if len(el) else el,
+        return_index=True,
+        return_inverse=True,
+    )
+    # combine the (element, group) key with the occupancy value
+    key2 = inverse.astype(np.float64) * 4.0 + oc  # occupancy is in [0, 1]
+    uk, first2, inv2 = np.unique(key2, return_index=True, return_inverse=True)
+    cand = [AtomType(str(el[i]), str(gr[i]), float(oc[i])) for i in first2]
+    order = sorted(range(len(cand)), key=lambda i: cand[i])
+    rank = np.empty(len(cand), dtype=np.int64)
+    rank[order] = np.arange(len(cand))
+    return [cand[i] for i in order], rank[inv2.reshape(-1)]

@@ -6,12 +6,11 @@ a list of ``{"element", "occu", "oxidation_state"?}`` and ``abc``: fractional co
 atoms); a site shared by several species becomes one site per species, alternatives of each
 other (an exclusion group: never paired in the Debye sum).
 
-Symmetry: with ``symmetrize=True`` (default) the space group is found with gemmi alone (no
-spglib): every metric-preserving integer rotation of the cell is tried with the translations
-that map one atom onto another, the operations that map the whole structure onto itself are
-handed to ``gemmi.find_spacegroup_by_ops`` (in the file's own axes, so a non-standard setting
-such as P m n b is kept), trying the origin on an inversion centre when the file's origin is not
-the tabulated one. The asymmetric unit then becomes the sites. Where no tabulated setting
+Symmetry: with ``symmetrize=True`` (default) spglib finds the operations that map the structure
+onto itself (in the file's own axes and origin); they are handed to
+``gemmi.find_spacegroup_by_ops`` for the space group's name in that setting (so a non-standard
+setting such as P m n b is kept), trying the origin on an inversion centre when the file's origin
+is not the tabulated one. The asymmetric unit then becomes the sites. Where no tabulated setting
 matches, the structure stays P1 (every atom a site), which is always correct.
 """
 
@@ -19,16 +18,17 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import gemmi
 import numpy as np
+import spglib
 
 from nanotwin_core.errors import InputFileError
 from nanotwin_core.structures.structure import Cell, Site, Structure
 
 SYMMETRY_TOLERANCE = 0.01  # Å: atoms this close after a symmetry operation are one
-_METRIC_TOLERANCE = 1e-3  # relative tolerance on the metric tensor for lattice symmetries
 
 
 def read_pymatgen_json(path: str | Path, *, symmetrize: bool = True, name: str | None = None,
@@ -75,7 +75,7 @@ def read_pymatgen_json(path: str | Path, *, symmetrize: bool = True, name: str |
             sg, reps = found
             sites = _make_sites(frac[reps], elements[reps], occupancy[reps], site_index[reps], b_iso)
             s = Structure(title, cell, sg.xhm(), tuple(sites), source=source,
-                          notes=f"space group {sg.xhm()} (No. {sg.number}) found with gemmi",
+                          notes=f"space group {sg.xhm()} (No. {sg.number}) found with spglib",
                           metadata={"formula": formula, "Z": z})
             if len(s.expand()) == len(elements):
                 return s
@@ -177,19 +177,6 @@ def _make_sites(frac, elements, occupancy, site_index, b_iso: float) -> list[Sit
     return sites
 
 
-def _lattice_rotations(cell: Cell) -> list[np.ndarray]:
-    """Integer matrices W (entries -1, 0, 1, det +-1) with W^T G W = G: the cell's point symmetry."""
-    m = cell.matrix
-    g = m @ m.T
-    vals = np.array(np.meshgrid(*[[-1, 0, 1]] * 9, indexing="ij")).reshape(9, -1).T.reshape(-1, 3, 3)
-    dets = np.rint(np.linalg.det(vals))
-    vals = vals[np.abs(dets) == 1]
-    # fractional rotation acting on column vectors x' = W x; metric G (rows a, b, c): W^T G W = G
-    diff = np.einsum("nji,jk,nkl->nil", vals, g, vals) - g
-    ok = np.all(np.abs(diff) <= _METRIC_TOLERANCE * np.max(np.abs(g)), axis=(1, 2))
-    return [w.astype(int) for w in vals[ok]]
-
-
 def find_symmetry(cell: Cell, frac: np.ndarray, elements: np.ndarray, occupancy: np.ndarray,
                   tol: float = SYMMETRY_TOLERANCE) -> tuple[gemmi.SpaceGroup, np.ndarray] | None:
     """The space group of a P1 atom list and the indices of one atom per orbit, or None.
@@ -200,8 +187,6 @@ def find_symmetry(cell: Cell, frac: np.ndarray, elements: np.ndarray, occupancy:
     """
     m = cell.matrix
     kinds = np.array([f"{e}:{o:.6f}" for e, o in zip(elements, occupancy, strict=True)])
-    uniq, counts = np.unique(kinds, return_counts=True)
-    rare = np.flatnonzero(kinds == uniq[np.argmin(counts)])
 
     def maps_onto_itself(w: np.ndarray, t: np.ndarray) -> np.ndarray | None:
         img = frac @ w.T + t
@@ -214,15 +199,20 @@ def find_symmetry(cell: Cell, frac: np.ndarray, elements: np.ndarray, occupancy:
             return j
         return None
 
+    numbers = np.unique(kinds, return_inverse=True)[1].reshape(-1) + 1
+
     def operations() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        with warnings.catch_warnings():  # spglib 2.x warns about its old error handling on every call
+            warnings.simplefilter("ignore", DeprecationWarning)
+            found = spglib.get_symmetry((m, frac, numbers), symprec=tol)
+        if found is None:
+            return []
         ops = []
-        for w in _lattice_rotations(cell):
-            for k in rare:
-                t = frac[k] - w @ frac[rare[0]]
-                t -= np.floor(t)
-                perm = maps_onto_itself(w, t)
-                if perm is not None:
-                    ops.append((w, t, perm))
+        for w, t in zip(found["rotations"], found["translations"], strict=True):
+            t = t - np.floor(t + 1e-9)
+            perm = maps_onto_itself(w, t)
+            if perm is not None:
+                ops.append((np.asarray(w, int), t, perm))
         return ops
 
     ops = operations()

@@ -55,8 +55,10 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+from scipy.optimize import brentq
 
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.structures.library import get_structure
 from nanotwin_core.structures.structure import Cell, Site, Structure
 
 HALIDES = ("Cl", "Br", "I")
@@ -150,8 +152,6 @@ def tilted_gamma(
     cs_offset : Cs displacement (Å) along a and b from its ideal site (0, 0, 3/4).
     name : structure name; default "CsPbX3-gamma-tilt".
     """
-    from nanotwin_core.structures.library import get_structure
-
     x = _check_halide(halide)
     theta = _check_angle("tilt_ab_deg", tilt_ab_deg)
     if tilt_c_deg is None:
@@ -285,16 +285,12 @@ def tilt_angles(structure: Structure, b_site: str = "Pb", anion: str | None = No
 @cache
 def library_tilts(halide: str) -> tuple[float, float]:
     """(phi_ab, phi_c) in degrees measured on the library's ``CsPbX3-gamma``."""
-    from nanotwin_core.structures.library import get_structure
-
     return tilt_angles(get_structure(f"CsPb{_check_halide(halide)}3-gamma"))
 
 
 @cache
 def library_bond_length(halide: str) -> float:
     """Mean Pb-X distance (Å) of the library's ``CsPbX3-gamma``."""
-    from nanotwin_core.structures.library import get_structure
-
     return bridge_geometry(get_structure(f"CsPb{_check_halide(halide)}3-gamma")).mean_bond
 
 
@@ -305,8 +301,6 @@ def tilts_for_slider(tilt_deg: float, halide: str = "Br") -> tuple[float, float]
     ratio phi_c/phi_ab is that of the library's ``CsPbX3-gamma``, so the library's own tilt is
     reached at ``total_rotation_deg(*library_tilts(halide))``.
     """
-    from scipy.optimize import brentq
-
     total = float(tilt_deg)
     if not math.isfinite(total) or not 0.0 <= total < 45.0:
         raise NanotwinError(f"tilt angle must be in [0, 45) degrees, got {tilt_deg}")

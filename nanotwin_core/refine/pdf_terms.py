@@ -1,0 +1,162 @@
+"""The terms of a PDF model: pair Gaussians of the Debye form, the termination, the envelope.
+
+Each pair (i, j) of a model's histograms is a Gaussian of width sigma_ij at d_ij divided by d_ij
+(``pdf_fit`` module doc, PDFgui / srreal conventions); ``gaussian_sum`` is the compiled sum on a
+uniform r grid with ``gaussian_sum_reference`` the plain numpy one next to it for the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+from numba import njit
+
+from nanotwin_core import numba_setup  # noqa: F401 - sets numba's cache folder before the kernels
+from nanotwin_core.errors import NanotwinError
+from nanotwin_core.scattering.radiation import Radiation, XRay, as_radiation
+from nanotwin_core.scattering.types import PairHistograms
+
+__all__ = ["PairTerms", "gaussian_sum", "gaussian_sum_reference", "pair_terms", "sphere_envelope",
+           "terminate"]
+
+
+# ----------------------------------------------------------------------------- pair terms
+@dataclass
+class PairTerms:
+    """Flattened nonzero histogram bins of one crystal.
+
+    d0 : (K,) distances (Å) before expansion; amp : (K,) 2 o_a o_b f_a f_b n_k / (N <f>^2);
+    ta, tb : (K,) type indices; groups : ADP group per type; elements : element per type.
+    """
+
+    d0: np.ndarray
+    amp: np.ndarray
+    ta: np.ndarray
+    tb: np.ndarray
+    groups: list[str]
+    elements: list[str]
+    n_atoms: float
+
+    @property
+    def r_max(self) -> float:
+        """Largest stored distance in Å."""
+        return float(self.d0.max()) if self.d0.size else 0.0
+
+
+def pair_terms(hist: PairHistograms, radiation: Radiation | str | None = None) -> PairTerms:
+    """Bins of ``hist`` with their weights; scattering factors f(Q = 0) without anomalous terms
+    (X-rays ~Z, neutrons b)."""
+    rad = as_radiation(radiation)
+    if isinstance(rad, XRay):
+        rad = XRay()
+    q0 = np.zeros(1)
+    f = np.array([rad.form_factor(t.element, q0)[0].real for t in hist.types])
+    occ = np.array([t.occupancy for t in hist.types], float)
+    w = np.asarray(hist.occupancy_sums, float)
+    n = float(w.sum())
+    if not n > 0:
+        raise NanotwinError("the model has no atoms")
+    mean_f = float((w * f).sum() / n)
+    if mean_f == 0:
+        raise NanotwinError("the mean scattering factor is zero: G(r) is undefined")
+    d_list, a_list, ta_list, tb_list = [], [], [], []
+    for p, (a, b) in enumerate(hist.pairs):
+        if hist.counts is not None:
+            nz = np.nonzero(hist.counts[p])[0]
+            d, cnt = nz * hist.r_step, hist.counts[p, nz]
+        else:
+            d, cnt = hist.exact_r[p], hist.exact_w[p]
+        keep = d > 0
+        d, cnt = d[keep], cnt[keep]
+        d_list.append(d)
+        a_list.append(2.0 * occ[a] * occ[b] * f[a] * f[b] * cnt / (n * mean_f**2))
+        ta_list.append(np.full(d.size, a, np.int64))
+        tb_list.append(np.full(d.size, b, np.int64))
+    cat = (lambda x, dt: np.concatenate(x).astype(dt) if x else np.zeros(0, dt))  # noqa: E731
+    return PairTerms(
+        cat(d_list, np.float64),
+        cat(a_list, np.float64),
+        cat(ta_list, np.int64),
+        cat(tb_list, np.int64),
+        [t.adp_group for t in hist.types],
+        [t.base_element for t in hist.types],
+        n,
+    )
+
+
+# ----------------------------------------------------------------------------- kernels
+@njit(nogil=True, cache=True)
+def gaussian_sum(d, amp, sigma, step, n_grid):  # pragma: no cover - compiled
+    """G0 on r_n = n * step (n < n_grid): sum_k amp_k/d_k [g(r - d_k) - g(r + d_k)], to 6 sigma.
+
+    g is the unit-area Gaussian of width sigma_k (Å); a bin with sigma_k <= 0 is skipped.
+    """
+    out = np.zeros(n_grid)
+    c = 1.0 / math.sqrt(2.0 * math.pi)
+    for k in range(d.shape[0]):
+        s = sigma[k]
+        if s <= 0.0:
+            continue
+        a = amp[k] / d[k] * c / s
+        lo = int(math.floor((d[k] - 6.0 * s) / step))
+        hi = int(math.ceil((d[k] + 6.0 * s) / step))
+        if lo < 0:
+            lo = 0
+        if hi > n_grid - 1:
+            hi = n_grid - 1
+        inv = 1.0 / s
+        for n in range(lo, hi + 1):
+            r = n * step
+            x = (r - d[k]) * inv
+            y = (r + d[k]) * inv
+            v = math.exp(-0.5 * x * x)
+            if y < 6.0:
+                v -= math.exp(-0.5 * y * y)
+            out[n] += a * v
+    return out
+
+
+def gaussian_sum_reference(d: np.ndarray, amp: np.ndarray, sigma: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Plain numpy version of ``gaussian_sum`` on any r grid (no window), for the tests."""
+    d, amp, sigma = (np.asarray(x, float) for x in (d, amp, sigma))
+    keep = sigma > 0
+    d, amp, sigma = d[keep], amp[keep], sigma[keep]
+    out = np.zeros(len(r))
+    for i0 in range(0, len(d), 2000):
+        sl = slice(i0, i0 + 2000)
+        x = (r[None, :] - d[sl, None]) / sigma[sl, None]
+        y = (r[None, :] + d[sl, None]) / sigma[sl, None]
+        g = (np.exp(-0.5 * x * x) - np.exp(-0.5 * y * y)) / (np.sqrt(2 * np.pi) * sigma[sl, None])
+        out += (amp[sl] / d[sl]) @ g
+    return out
+
+
+def terminate(g0: np.ndarray, step: float, qmin: float, qmax: float) -> np.ndarray:
+    """Keep Qmin <= Q <= Qmax of the sine transform of g0 (on r_n = n step, g0[0] = 0), back to r.
+
+    The DST-I of length M - 1 samples Q_m = m pi / (M step); pad g0 (zeros) so the ripples do not
+    wrap around. Returns an array of the length of g0.
+    """
+    m = len(g0)
+    x = np.asarray(g0[1:], float)
+    y = scipy.fft.dst(x, type=1)
+    dq = math.pi / (m * step)
+    q = np.arange(1, m) * dq
+    # coefficient m stands for [Q_m - dQ/2, Q_m + dQ/2]: weight the part inside the window, so the
+    # result moves smoothly with Qmin and Qmax (no jump of one dQ)
+    y *= np.clip((np.minimum(qmax, q + dq / 2) - np.maximum(qmin, q - dq / 2)) / dq, 0.0, 1.0)
+    out = np.zeros(m)
+    out[1:] = scipy.fft.idst(y, type=1)
+    return out
+
+
+def sphere_envelope(r: np.ndarray, diameter: float) -> np.ndarray:
+    """PDFgui's spherical shape function gamma0(r) = 1 - 3r/(2D) + r^3/(2D^3) for r < D, else 0."""
+    x = np.asarray(r, float) / diameter
+    return np.where(x < 1.0, 1.0 - 1.5 * x + 0.5 * x**3, 0.0)
+
+
+# ----------------------------------------------------------------------------- model
