@@ -328,12 +328,12 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
         now = time.perf_counter()
         if progress is None or now - state["last"] < ITERATION_INTERVAL_S:
             return
-        state["last"] = now
         yc = fit_parts(problem, _values(problem, values)).total
         n_par = len(problem.params.free_names())
         chi2 = float(np.sum(w2 * (y[mask] - yc[mask]) ** 2))
         gof = float(np.sqrt(chi2 / max(int(mask.sum()) - n_par, 1)))
         progress(FitProgress(state["n"], float(rwp), gof, yc, dict(values), mask))
+        state["last"] = time.perf_counter()  # the interval runs from the end of a report to the next
 
     result = problem.run(callback=on_iteration, cancel=cancel)
     values = {p.name: p.value for p in result.params}

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 from nanotwin_core import demos
 from nanotwin_core.actions import estimate_atoms
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.io.data import q_from_tth
+from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.reflections import pseudocubic_a_of_crystal
 
 ICON = Path(__file__).parent / "resources" / "nanotwin.svg"
@@ -350,7 +350,7 @@ class MainWindow(QMainWindow):
         """Q (1/Å) of the loaded data (2theta without a wavelength: the panel's wavelength)."""
         data = self.workspace.data
         if data.x_kind == "tth" and not data.wavelength:
-            return q_from_tth(data.x, self.pattern_panel.wavelength)
+            return q_from_two_theta(data.x, self.pattern_panel.wavelength)
         return data.q()
 
     def _stats_changed(self) -> None:

@@ -35,10 +35,9 @@ from nanotwin_core.io.project import (
     histograms_to_cache,
     open_project,
     save_project,
-    size_database_to_cache,
-    size_databases_from_project,
 )
 from nanotwin_core.model import Model
+from nanotwin_core.refine.database_store import size_database_to_cache, size_databases_from_project
 from nanotwin_core.refine.size_database import SizeDatabase
 from nanotwin_core.structures.cif import read_cif, write_cif
 from nanotwin_core.structures.files import read_structure_file

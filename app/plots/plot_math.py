@@ -4,9 +4,9 @@ superstructure zoom's intensity range, overlay keys and matching observed to cal
 from __future__ import annotations
 
 import numpy as np
-from nanotwin_app.plots.ticks import pseudocubic_ticks
 
-from nanotwin_core.io.data import q_from_tth, tth_from_q
+from nanotwin_core.geometry import d_from_q, q_from_two_theta, two_theta_from_q
+from nanotwin_core.reflections import pseudocubic_ticks
 
 SUPER_TOLERANCE = 0.02  # 1/Å: a superstructure peak is read within this of its pseudocubic position
 ZOOM_HEADROOM = 0.08  # fraction of the range added above the highest superstructure peak
@@ -18,14 +18,9 @@ def q_to_axis(q: np.ndarray, axis: str, wavelength: float) -> np.ndarray:
     if axis == "Q":
         return q
     if axis == "d":
-        with np.errstate(divide="ignore"):
-            return np.where(q > 0, 2 * np.pi / np.where(q > 0, q, 1.0), np.nan)
+        return d_from_q(q)
     if axis == "2theta":
-        s = q * wavelength / (4 * np.pi)
-        ok = (s >= 0) & (s <= 1)
-        out = np.full(q.shape, np.nan)
-        out[ok] = tth_from_q(q[ok], wavelength)
-        return out
+        return np.where(q >= 0, two_theta_from_q(q, wavelength, beyond="nan"), np.nan)
     raise ValueError(f"unknown x axis {axis!r}")
 
 
@@ -37,7 +32,7 @@ def axis_to_q(x: np.ndarray | float, axis: str, wavelength: float) -> np.ndarray
     if axis == "d":
         return 2 * np.pi / np.maximum(x, 1e-9)
     if axis == "2theta":
-        return q_from_tth(x, wavelength)
+        return q_from_two_theta(x, wavelength)
     raise ValueError(f"unknown x axis {axis!r}")
 
 
