@@ -160,3 +160,14 @@ def test_fit_twin_states_picks_the_true_domain_size(tmp_path) -> None:
     states = sum(curves[f"pop_{name}"] for name in mixture["names"])
     np.testing.assert_allclose(states, curves["y_calc"], rtol=1e-12)
     assert np.max(np.abs(curves["pop_d2nm"])) > 0.5 * np.max(curves["y_calc"])
+
+
+def test_model_keeps_the_cif_as_an_absolute_path(tmp_path, monkeypatch) -> None:
+    """A project written with ``--cif rel.cif`` reopens from any folder (the window reads the path)."""
+    from nanotwin_core.cli.main import make_parser
+    from nanotwin_core.cli.model_args import model_from_args
+
+    monkeypatch.chdir(tmp_path)
+    args = make_parser().parse_args(["fit", "--data", "d.xye", "--cif", "rel.cif", "--shape", "sphere",
+                                     "--size", "2", "--out", "p.h5"])
+    assert model_from_args(args).cif == str(tmp_path / "rel.cif")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -133,7 +134,9 @@ def model_from_args(args: argparse.Namespace) -> Model:
         if not args.population:
             crystal_sizes(args)  # the size options a single crystal needs, named as on the command line
         model = Model(
-            structure=None if args.cif else args.structure, cif=args.cif, shape=args.shape,
+            structure=None if args.cif else args.structure,
+            cif=str(Path(args.cif).resolve()) if args.cif else None,  # projects reopen from any folder
+            shape=args.shape,
             size_ab_nm=args.size_ab, size_c_nm=args.size_c, size_nm=args.size,
             population=PopulationSpec.parse(args.population) if args.population else None,
             twins=list(args.twin), boundaries=args.boundaries, domain_size_nm=args.domain_size,
