@@ -21,7 +21,7 @@ def test_large_crystals_use_fewer_realisations() -> None:
     every = _db(None)
     assert every.info["seeds_per_size"] == [4, 4]
     # a 3 x 2 cell prism holds a few 1.5 nm domains, an 8 x 6 one many more
-    adaptive = _db(12)
+    adaptive = _db(40)
     small, large = adaptive.info["seeds_per_size"]
     assert small > large >= 1
     assert np.all(np.isfinite(adaptive.sinc))

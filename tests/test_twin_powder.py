@@ -16,14 +16,20 @@ from nanotwin_core.superstructure import suppression_table, zero_tilt
 A, B, C = "1/2<110>{110}", "1/2<110>{001}", "1/2<001>{110}"
 
 
+def _per_plane(d: float) -> dict[str, float]:
+    """Per-law sizes that space boundaries by ``d`` nm along every normal: A and C share the
+    {110} planes, so each of them gets 2 d (a domain size is the spacing of one law's planes)."""
+    return {A: 2 * d, B: d, C: 2 * d}
+
+
 @pytest.fixture(scope="module")
 def table() -> dict[str, dict]:
     models = [
         ("one", dict(twins=(C,), boundaries=1)),
         ("t1 network 3", dict(twins=(A, B), domain_size_nm=3.0)),
-        ("mixed 3", dict(twins=(A, B, C), domain_size_nm=3.0)),
-        ("mixed 2", dict(twins=(A, B, C), domain_size_nm=2.0)),
-        ("mixed 1.5", dict(twins=(A, B, C), domain_size_nm=1.5)),
+        ("mixed 3", dict(twins=(A, B, C), domain_size_nm=_per_plane(3.0))),
+        ("mixed 2", dict(twins=(A, B, C), domain_size_nm=_per_plane(2.0))),
+        ("mixed 1.5", dict(twins=(A, B, C), domain_size_nm=_per_plane(1.5))),
     ]
     rows = suppression_table(get_structure("CsPbBr3-gamma"), models)
     return {r["label"]: r for r in rows}

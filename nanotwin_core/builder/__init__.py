@@ -11,10 +11,17 @@ from nanotwin_core.builder.boundaries import (
     layer_levels,
     layer_midpoints,
     parallel_boundaries,
-    random_boundaries,
     regular_boundaries,
 )
 from nanotwin_core.builder.hex_platelet import build_hex_platelet, select_hex_platelet
+from nanotwin_core.builder.networks import (
+    NetworkGroup,
+    domain_sizes_by_law,
+    gap_probabilities,
+    network_groups,
+    random_boundaries,
+    sample_network,
+)
 from nanotwin_core.builder.ownership import Ownership, find_ownership
 from nanotwin_core.builder.presets import TwinPreset, build_preset, list_twin_presets, twin_preset
 from nanotwin_core.builder.shapes import (
@@ -35,13 +42,17 @@ from nanotwin_core.builder.twins import (
     apply_boundaries,
     build_crystal,
     check_coherent,
+    draw_network,
     is_lattice_shift,
+    node_contents,
+    select_nodes,
     twinned_ensemble,
 )
 
 __all__ = [
     "DEFAULT_MAX_ATOMS",
     "Boundary",
+    "NetworkGroup",
     "NodeSelection",
     "Ownership",
     "TwinLaw",
@@ -58,12 +69,17 @@ __all__ = [
     "build_sphere",
     "check_coherent",
     "crystal_from_selection",
+    "domain_sizes_by_law",
+    "draw_network",
     "expand_laws",
     "find_ownership",
+    "gap_probabilities",
     "is_lattice_shift",
     "layer_levels",
     "layer_midpoints",
     "list_twin_presets",
+    "network_groups",
+    "node_contents",
     "parallel_boundaries",
     "parse_twin_law",
     "prism_counts",
@@ -71,8 +87,10 @@ __all__ = [
     "prism_sizes",
     "random_boundaries",
     "regular_boundaries",
+    "sample_network",
     "select_cuboid",
     "select_hex_platelet",
+    "select_nodes",
     "select_prism",
     "select_sphere",
     "size_series",

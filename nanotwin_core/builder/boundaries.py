@@ -8,9 +8,8 @@ of nodes (Pb layers) of the crystal, so no node lies on a plane.
 
 Placement modes: one plane at a fractional position of the crystal's extent along the normal
 (0.5 = through the centre), N parallel planes at equal spacing, N planes of several orientations
-(grouped by plane: a 2D network for two orientations, 3D for three), and random networks by
-density: per plane orientation, positions of a Poisson process whose mean spacing is the mean
-domain size, or a given number of boundaries per crystal; a numpy Generator (seeded) decides.
+(grouped by plane: a 2D network for two orientations, 3D for three). Random networks (by
+domain size or by number) are in ``networks.py``.
 """
 
 from __future__ import annotations
@@ -119,15 +118,6 @@ def _spread(node_frac: np.ndarray, members: list[tuple[TwinMember, str]], n: int
     return out
 
 
-def _by_plane(
-    members: Sequence[tuple[str, TwinMember]],
-) -> dict[tuple[int, int, int], list[tuple[TwinMember, str]]]:
-    groups: dict[tuple[int, int, int], list[tuple[TwinMember, str]]] = {}
-    for law, m in members:
-        groups.setdefault(m.plane, []).append((m, law))
-    return groups
-
-
 def regular_boundaries(
     node_frac: np.ndarray, members: Sequence[tuple[str, TwinMember]], n: int
 ) -> list[Boundary]:
@@ -160,59 +150,6 @@ def regular_boundaries(
                 "boundaries (--boundaries) or a larger crystal"
             )
         out.extend(_spread(node_frac, [items[j] for j in order], len(items)))
-    return out
-
-
-def random_boundaries(node_frac: np.ndarray, cell: np.ndarray, members: Sequence[tuple[str, TwinMember]],
-                      rng: np.random.Generator, *, domain_size_nm: float | None = None,
-                      n_boundaries: int | None = None) -> list[Boundary]:
-    """A random network of boundaries.
-
-    With ``domain_size_nm``: for every plane orientation, positions of a Poisson process along the
-    normal with mean spacing = the mean domain size (nm), each snapped to the nearest layer
-    midpoint (duplicates dropped) and given a member of that plane at random. With
-    ``n_boundaries``: that many boundaries, each with a random orientation, member and free layer
-    midpoint.
-    """
-    groups = _by_plane(members)
-    out: list[Boundary] = []
-    if domain_size_nm is not None:
-        spacing = float(domain_size_nm) * 10.0
-        if not spacing > 0:
-            raise NanotwinError(f"domain_size_nm must be > 0 nm, got {domain_size_nm!r}")
-        for plane, items in groups.items():
-            mids = layer_midpoints(node_frac, plane)
-            if len(mids) == 0:
-                continue
-            lv = layer_levels(node_frac, plane)
-            glen = float(np.linalg.norm(np.linalg.inv(cell) @ np.array(plane, dtype=float)))
-            lo, hi = lv[0] / glen, lv[-1] / glen  # Å
-            x = lo + rng.exponential(spacing)
-            used: set[float] = set()
-            while x < hi:
-                level = _snap(mids, x * glen)
-                member, law = items[int(rng.integers(len(items)))]
-                if level not in used:
-                    used.add(level)
-                    out.append(Boundary(member, level, law))
-                x += rng.exponential(spacing)
-        return out
-    if n_boundaries is None:
-        raise NanotwinError("give domain_size_nm or n_boundaries for a random network")
-    planes = list(groups)
-    used_pl: dict[tuple[int, int, int], set[float]] = {p: set() for p in planes}
-    for _ in range(int(n_boundaries)):
-        free_planes = [p for p in planes
-                       if len(layer_midpoints(node_frac, p)) > len(used_pl[p])]
-        if not free_planes:
-            raise NanotwinError(f"cannot place {n_boundaries} distinct boundaries in this crystal; give "
-                                "fewer boundaries (--boundaries) or a larger crystal")
-        plane = free_planes[int(rng.integers(len(free_planes)))]
-        mids = [m for m in layer_midpoints(node_frac, plane) if m not in used_pl[plane]]
-        level = float(mids[int(rng.integers(len(mids)))])
-        used_pl[plane].add(level)
-        member, law = groups[plane][int(rng.integers(len(groups[plane])))]
-        out.append(Boundary(member, level, law))
     return out
 
 

@@ -13,7 +13,7 @@ such nodes get extra contents (their own class moved by T), so the Pb positions 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
@@ -22,13 +22,13 @@ from nanotwin_core.builder.boundaries import (
     Boundary,
     boundary_at,
     boundary_polygon,
-    random_boundaries,
     regular_boundaries,
 )
+from nanotwin_core.builder.networks import domain_sizes_by_law, random_boundaries
 from nanotwin_core.builder.ownership import FRAC_TOL, Ownership
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.builder.shapes import NodeSelection, description_from_nodes
-from nanotwin_core.builder.sizes import DEFAULT_MAX_ATOMS, check_size
+from nanotwin_core.builder.sizes import DEFAULT_MAX_ATOMS
 from nanotwin_core.builder.twin_laws import TwinLaw, TwinMember, expand_laws, parse_twin_law
 from nanotwin_core.crystal import Crystal, LatticeContent, crystal_from_lattice
 from nanotwin_core.errors import NanotwinError
@@ -62,14 +62,14 @@ def _fmt_vec(v: np.ndarray) -> str:
     return "(" + ", ".join(f"{x:g}" for x in v) + ")"
 
 
-def apply_boundaries(sel: NodeSelection, boundaries: Sequence[Boundary], info: dict | None = None) -> Crystal:
-    """The crystal of a node selection cut by ``boundaries`` (domains, variants, polygons in info).
+def node_contents(
+    sel: NodeSelection, boundaries: Sequence[Boundary], base_shift: np.ndarray | None = None
+) -> tuple[np.ndarray, list[LatticeContent], np.ndarray, np.ndarray]:
+    """(content id per node, contents, sides (N, B) bool, total boundary shift per node (N, 3)).
 
-    Parameters
-    ----------
-    sel : the untwinned nodes (``select_prism`` etc.).
-    boundaries : the planes; their shifts must be coherent unless the caller allowed otherwise.
-    info : extra info merged into the crystal's info.
+    A node on the far side of boundaries with total shift T carries the class of n - T - T0
+    (T0 = ``base_shift``, the first domain's shift): the bulk displaced by T + T0. Incoherent
+    shifts get extra contents (see ``apply_boundaries``).
     """
     own = sel.ownership
     nodes = sel.nodes
@@ -82,7 +82,10 @@ def apply_boundaries(sel: NodeSelection, boundaries: Sequence[Boundary], info: d
     else:
         sides = np.zeros((n_nodes, 0), dtype=bool)
         total = np.zeros((n_nodes, 3))
-    u = own.node_coords(total)
+    first = np.zeros(3) if base_shift is None else np.asarray(base_shift, dtype=float).reshape(3)
+    if not own.is_node_vector(first):
+        raise NanotwinError(f"base_shift {_fmt_vec(first)} is not a vector of the coherent sublattice")
+    u = own.node_coords(total + first)
     coherent = np.all(np.abs(u - np.round(u)) < FRAC_TOL, axis=1)
     ids = np.empty(n_nodes, dtype=np.int64)
     ids[coherent] = own.class_of(nodes[coherent] - np.round(u[coherent]).astype(np.int64))
@@ -91,6 +94,7 @@ def apply_boundaries(sel: NodeSelection, boundaries: Sequence[Boundary], info: d
         extra: dict[tuple, int] = {}
         cls = own.class_of(nodes[~coherent])
         for k, (c, t) in zip(np.nonzero(~coherent)[0], zip(cls, total[~coherent], strict=True), strict=True):
+            t = t + first
             key = (int(c), *np.round(t, 9))
             if key not in extra:
                 base = own.contents[int(c)]
@@ -99,6 +103,26 @@ def apply_boundaries(sel: NodeSelection, boundaries: Sequence[Boundary], info: d
                                                adp_groups=base.adp_groups, occupancy=base.occupancy,
                                                exclusion=base.exclusion))
             ids[k] = extra[key]
+    return ids, contents, sides, total
+
+
+def apply_boundaries(sel: NodeSelection, boundaries: Sequence[Boundary], info: dict | None = None,
+                     base_shift: np.ndarray | None = None) -> Crystal:
+    """The crystal of a node selection cut by ``boundaries`` (domains, variants, polygons in info).
+
+    Parameters
+    ----------
+    sel : the untwinned nodes (``select_prism`` etc.).
+    boundaries : the planes; their shifts must be coherent unless the caller allowed otherwise.
+    info : extra info merged into the crystal's info.
+    base_shift : shift (parent fractional, a node-lattice vector) of the first domain, the near
+        side of every boundary; the other domains add their boundaries' shifts to it. Variant ids
+        and ``variant_shifts`` are relative to the first domain.
+    """
+    own = sel.ownership
+    nodes = sel.nodes
+    n_nodes = len(nodes)
+    ids, contents, sides, total = node_contents(sel, boundaries, base_shift)
     desc = description_from_nodes(own, nodes, ids, contents)
     # domains: distinct side combinations; variants: distinct total shift modulo the parent lattice
     if sides.shape[1]:
@@ -147,6 +171,17 @@ def _hull_points(points: np.ndarray) -> np.ndarray:
         return points
 
 
+def select_nodes(structure: Structure, shape: str, size_ab_nm: float | None = None,
+                 size_c_nm: float | None = None, size_nm: float | None = None, coherent_element: str = "Pb",
+                 max_atoms: int = DEFAULT_MAX_ATOMS) -> NodeSelection:
+    """The untwinned sublattice nodes of a registered shape of the given sizes (nm)."""
+    kind = get_shape(shape)
+    if kind.bivariate and size_ab_nm is None and size_c_nm is None and size_nm is not None:
+        size_ab_nm = size_c_nm = size_nm
+    sizes = kind.check_sizes({"size_ab_nm": size_ab_nm, "size_c_nm": size_c_nm, "size_nm": size_nm})
+    return kind.select(structure, sizes, coherent_element=coherent_element, max_atoms=max_atoms)
+
+
 def build_crystal(
     structure: Structure | str,
     shape: str = "prism",
@@ -155,7 +190,7 @@ def build_crystal(
     size_nm: float | None = None,
     twins: Iterable[str | TwinLaw] = (),
     boundaries: int | Sequence[Boundary] | None = None,
-    domain_size_nm: float | None = None,
+    domain_size_nm: float | str | Mapping[str, float] | None = None,
     seed: int | None = 0,
     coherent_element: str = "Pb",
     allow_incoherent: bool = False,
@@ -176,7 +211,11 @@ def build_crystal(
     twins : twin laws, e.g. ("1/2<110>{110}", "1/2<110>{001}"), families or single members.
     boundaries : number of boundaries (default 1 when ``twins`` is given and no density), or a
         list of ``Boundary`` objects.
-    domain_size_nm : mean domain size (nm) = mean spacing of parallel planes of a random network.
+    domain_size_nm : mean domain size (nm) of a random network: one size for every law, or per law
+        (a mapping or "LAW=NM,LAW=NM"). Every gap between node layers holds a boundary of each
+        law on each of its planes with probability layer spacing / domain size, and the first
+        domain's variant is random (see ``builder/networks.py``); the mean spacing of a law's
+        parallel boundaries is its domain size.
     seed : seed of the numpy Generator for random placement.
     coherent_element : element of the coherent sublattice (Pb).
     allow_incoherent : build shifts that are not sublattice vectors (with a warning).
@@ -224,6 +263,8 @@ def build_crystal(
     members = [(law.label, m) for law, m in pairs]
     rng = np.random.default_rng(seed)
     frac = sel.node_frac()
+    first_shift = None
+    domain_sizes: dict[str, float] = {}
     if positions is not None:
         if boundaries is not None or domain_size_nm is not None:
             raise NanotwinError("give boundary positions, a number of boundaries or a domain size, not two")
@@ -234,8 +275,8 @@ def build_crystal(
         blist = list(boundaries)
         mode = "given"
     elif domain_size_nm is not None:
-        check_size(domain_size_nm, "domain_size_nm")
-        blist = random_boundaries(frac, sel.ownership.cell, members, rng, domain_size_nm=domain_size_nm)
+        domain_sizes = domain_sizes_by_law(domain_size_nm, [law.label for law in twins])
+        blist, first_shift = draw_network(sel, members, domain_sizes, rng)
         mode = "random"
     else:
         n = 1 if boundaries is None else int(boundaries)
@@ -255,10 +296,33 @@ def build_crystal(
         "placement": mode,
         "seed": None if seed is None else int(seed),
         "requested_boundaries": int(boundaries) if isinstance(boundaries, (int, np.integer)) else None,
-        "domain_size_nm": None if domain_size_nm is None else float(domain_size_nm),
+        "domain_size_nm": _size_info(domain_sizes) if domain_size_nm is not None else None,
         "coherent_element": coherent_element,
     }
-    return apply_boundaries(sel, blist, info)
+    if first_shift is not None:
+        info["first_variant_shift"] = [float(x) for x in first_shift]
+    return apply_boundaries(sel, blist, info, base_shift=first_shift)
+
+
+def draw_network(
+    sel: NodeSelection, members: Sequence[tuple[str, TwinMember]], sizes_nm: Mapping[str, float],
+    rng: np.random.Generator,
+) -> tuple[list[Boundary], np.ndarray]:
+    """One random network of the gap model (``networks.py``): (boundaries, first-domain shift).
+
+    The first domain's variant (a class offset) is drawn first, then the gaps group by group:
+    what ``build_crystal(domain_size_nm=..., seed=...)`` places.
+    """
+    own = sel.ownership
+    first_shift = own.class_offsets[int(rng.integers(own.n_classes))]
+    blist = random_boundaries(sel.node_frac(), own.cell, members, rng, domain_size_nm=sizes_nm)
+    return blist, np.asarray(first_shift, dtype=float)
+
+
+def _size_info(sizes: dict[str, float]) -> float | dict[str, float]:
+    """One number when every law has the same domain size, else law -> nm."""
+    values = set(sizes.values())
+    return next(iter(values)) if len(values) == 1 else dict(sizes)
 
 
 def twinned_ensemble(
@@ -271,7 +335,7 @@ def twinned_ensemble(
     size_c_nm: float | None = None,
     size_nm: float | None = None,
     boundaries: int | None = None,
-    domain_size_nm: float | None = None,
+    domain_size_nm: float | str | Mapping[str, float] | None = None,
     **kwargs,
 ) -> list[Crystal]:
     """One twinned crystal per seed (random placement, reproducible by seed).

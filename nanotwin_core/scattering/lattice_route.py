@@ -124,14 +124,6 @@ def build_pair_table(lattice: LatticeDescription) -> LatticePairTable:
         raise NanotwinError("content_map refers to a content that does not exist")
     nodes_per = np.array([int(np.count_nonzero(cmap == k)) for k in range(n_c)], dtype=np.int64)
     used = (nodes_per > 0) & np.array([len(c) > 0 for c in lattice.contents])
-    types, ctype = _assign_content_types(lattice.contents, used)
-    n_t = len(types)
-    tcount = np.zeros(n_t)
-    osum = np.zeros(n_t)
-    for k, c in enumerate(lattice.contents):
-        if used[k]:
-            np.add.at(tcount, ctype[k], nodes_per[k])
-            np.add.at(osum, ctype[k], nodes_per[k] * np.asarray(c.occupancy, dtype=float))
     corr = occupancy_correlations(cmap, n_c)
     shape = np.array(cmap.shape)
     ek, el, eu, ec = [], [], [], []
@@ -155,17 +147,47 @@ def build_pair_table(lattice: LatticeDescription) -> LatticePairTable:
         return np.concatenate(x) if x else np.zeros(0, dtype=d)
 
     entry_u = np.vstack(eu) if eu else np.zeros((0, 3), dtype=np.int64)
+    return pair_table_from_counts(lattice.cell, lattice.node_basis_frac, lattice.contents, nodes_per,
+                                  cat(ek, np.int64), cat(el, np.int64), entry_u, cat(ec, np.float64))
+
+
+def pair_table_from_counts(
+    cell: np.ndarray,
+    node_basis_frac: np.ndarray,
+    contents: list[LatticeContent],
+    content_nodes: np.ndarray,
+    entry_k: np.ndarray,
+    entry_l: np.ndarray,
+    entry_u: np.ndarray,
+    entry_count: np.ndarray,
+) -> LatticePairTable:
+    """A pair table from given node-pair counts (exact integers, or expected values of an ensemble).
+
+    ``content_nodes``: (number of) nodes carrying each content; entries follow the conventions of
+    ``LatticePairTable`` (k < l over all offsets, k == l over the half space u > 0, and the
+    (k, k, 0) entry counting the nodes of content k for the pairs inside one node).
+    """
+    nodes_per = np.asarray(content_nodes, dtype=np.float64)
+    used = (nodes_per > 0) & np.array([len(c) > 0 for c in contents])
+    types, ctype = _assign_content_types(contents, used)
+    n_t = len(types)
+    tcount = np.zeros(n_t)
+    osum = np.zeros(n_t)
+    for k, c in enumerate(contents):
+        if used[k]:
+            np.add.at(tcount, ctype[k], nodes_per[k])
+            np.add.at(osum, ctype[k], nodes_per[k] * np.asarray(c.occupancy, dtype=float))
     table = LatticePairTable(
-        cell=np.asarray(lattice.cell, dtype=float).copy(),
-        node_basis_frac=np.asarray(lattice.node_basis_frac, dtype=float).copy(),
-        content_frac=[np.asarray(c.frac, dtype=float).reshape(-1, 3).copy() for c in lattice.contents],
+        cell=np.asarray(cell, dtype=float).copy(),
+        node_basis_frac=np.asarray(node_basis_frac, dtype=float).copy(),
+        content_frac=[np.asarray(c.frac, dtype=float).reshape(-1, 3).copy() for c in contents],
         content_type=ctype,
-        content_exclusion=[np.asarray(c.exclusion, dtype=np.int64).copy() for c in lattice.contents],
+        content_exclusion=[np.asarray(c.exclusion, dtype=np.int64).copy() for c in contents],
         content_nodes=nodes_per,
-        entry_k=cat(ek, np.int64),
-        entry_l=cat(el, np.int64),
-        entry_u=entry_u,
-        entry_count=cat(ec, np.float64),
+        entry_k=np.asarray(entry_k, dtype=np.int64),
+        entry_l=np.asarray(entry_l, dtype=np.int64),
+        entry_u=np.asarray(entry_u, dtype=np.int64).reshape(-1, 3),
+        entry_count=np.asarray(entry_count, dtype=np.float64),
         types=types,
         type_counts=tcount,
         occupancy_sums=osum,
