@@ -21,8 +21,8 @@ version wrote (flat radiation keys, no instrument or fit). TOML layout::
     # spheres/cuboids: D = 5.0, sD = 0.2
     [twins]
     laws = ["1/2<001>{110}"]
-    boundaries = 1                # or domain_size_nm = 3.0
-    seeds = [1, 2, 3, 4]
+    boundaries = 1                # or domain_size_nm = 3.0 (or a table: law = nm)
+    seeds = [1, 2, 3, 4]          # realisations, or: ensemble = true (exact average, no seeds)
     coherent_element = "Pb"
     allow_incoherent = false
     [adp]                         # B in Å^2 per ADP group or element
@@ -66,6 +66,7 @@ from pathlib import Path
 
 import tomli_w
 
+from nanotwin_core.builder.networks import domain_sizes_by_law
 from nanotwin_core.builder.shape_kinds import get_shape, shape_names
 from nanotwin_core.errors import InputFileError, NanotwinError
 from nanotwin_core.model_parts import (
@@ -105,8 +106,9 @@ class Model:
     population: PopulationSpec | None = None
     twins: list[str] = field(default_factory=list)
     boundaries: int | None = None
-    domain_size_nm: float | None = None
+    domain_size_nm: float | dict[str, float] | None = None
     seeds: list[int] = field(default_factory=lambda: [0])
+    ensemble: bool = False
     coherent_element: str = "Pb"
     allow_incoherent: bool = False
     adp: dict[str, float] = field(default_factory=dict)
@@ -131,10 +133,18 @@ class Model:
             self.population.validate(self.shape)
         else:
             kind.check_sizes(self.sizes())
-        for name in ("size_ab_nm", "size_c_nm", "size_nm", "domain_size_nm"):
+        for name in ("size_ab_nm", "size_c_nm", "size_nm"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise NanotwinError(f"{name} must be > 0, got {value}")
+        if self.domain_size_nm is not None and self.twins:
+            domain_sizes_by_law(self.domain_size_nm, self.twins)
+        elif isinstance(self.domain_size_nm, (int, float)) and not self.domain_size_nm > 0:
+            raise NanotwinError(f"domain_size_nm must be > 0, got {self.domain_size_nm}")
+        if self.ensemble and (not self.twins or self.domain_size_nm is None or self.boundaries is not None):
+            raise NanotwinError("ensemble averages random twin networks: it needs twin laws and a domain "
+                                "size; a fixed number of boundaries (one deterministic crystal) is not an "
+                                "ensemble")
         if self.boundaries is not None and self.boundaries < 0:
             raise NanotwinError("boundaries must be >= 0")
         if not isinstance(self.radiation, Radiation):
@@ -235,7 +245,7 @@ _TOML_SECTIONS = {
     "structure": {"name": "structure", "cif": "cif", "tilt": "tilt"},
     "shape": {"kind": "shape", "size_ab_nm": "size_ab_nm", "size_c_nm": "size_c_nm", "size_nm": "size_nm"},
     "twins": {"laws": "twins", "boundaries": "boundaries", "domain_size_nm": "domain_size_nm",
-              "seeds": "seeds", "coherent_element": "coherent_element",
+              "seeds": "seeds", "ensemble": "ensemble", "coherent_element": "coherent_element",
               "allow_incoherent": "allow_incoherent"},
     "exclude": {"pairs": "exclude"},
 }

@@ -10,6 +10,7 @@ import pytest
 from nanotwin_core.cli import main
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.project import Project, open_project, save_project
+from nanotwin_core.population import fast_database as fdb
 from nanotwin_core.refine import size_database as sdb
 from nanotwin_core.refine.database_store import size_database_to_cache, size_databases_from_project
 from nanotwin_core.structures.library import get_structure
@@ -65,6 +66,8 @@ def test_fit_reuse_recomputes_nothing(tmp_path, monkeypatch) -> None:
         raise AssertionError("the size database was recomputed")
 
     monkeypatch.setattr(sdb, "build_size_database", forbidden)
+    monkeypatch.setattr(fdb, "build_size_database", forbidden)
+    monkeypatch.setattr(fdb, "build_fast_database", forbidden)
     assert main([*fit, "--reuse", str(tmp_path / "a.h5"), "--out", str(tmp_path / "b.h5"),
                  "--json", str(tmp_path / "b.json")]) == 0
     a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")

@@ -112,10 +112,13 @@ def _resolve_ownership(structure: Structure, coherent_element: str | None) -> Ow
 
 def select_prism(structure: Structure, size_ab_nm: float | None = None, size_c_nm: float | None = None,
                  *, n_ab: int | None = None, n_c: int | None = None, coherent_element: str = "Pb",
-                 max_atoms: int = DEFAULT_MAX_ATOMS) -> NodeSelection:
-    """The sublattice nodes of a prism (see ``build_prism``); NanotwinError without a sublattice."""
+                 max_atoms: int = DEFAULT_MAX_ATOMS, ownership: Ownership | None = None) -> NodeSelection:
+    """The sublattice nodes of a prism (see ``build_prism``); NanotwinError without a sublattice.
+
+    ``ownership``: the structure's ``find_ownership`` result, when the caller has it already.
+    """
     n_ab, n_c, info = _prism_counts_info(structure, size_ab_nm, size_c_nm, n_ab, n_c, max_atoms)
-    own = find_ownership(structure, coherent_element)
+    own = ownership or find_ownership(structure, coherent_element)
     info.update(lattice="sublattice", coherent_element=coherent_element)
     return NodeSelection(own, prism_nodes(own, n_ab, n_c), info)
 
@@ -182,10 +185,11 @@ def crystal_from_selection(sel: NodeSelection) -> Crystal:
 
 
 def select_cuboid(structure: Structure, size_nm: float, *, coherent_element: str = "Pb",
-                  max_atoms: int = DEFAULT_MAX_ATOMS) -> NodeSelection:
-    """The sublattice nodes of a pseudocubic cuboid (see ``build_cuboid``)."""
+                  max_atoms: int = DEFAULT_MAX_ATOMS, ownership: Ownership | None = None) -> NodeSelection:
+    """The sublattice nodes of a pseudocubic cuboid (see ``build_cuboid``; ``ownership`` as for
+    ``select_prism``)."""
     edge = check_size(size_nm, "size_nm")
-    own = find_ownership(structure, coherent_element)
+    own = ownership or find_ownership(structure, coherent_element)
     lengths = np.linalg.norm(own.node_basis, axis=1) / 10.0
     n = np.maximum(1, np.round(edge / lengths)).astype(int)
     check_atoms(float(np.prod(n.astype(float))) * own.atoms_per_node, max_atoms,
@@ -199,10 +203,10 @@ def select_cuboid(structure: Structure, size_nm: float, *, coherent_element: str
 
 
 def select_sphere(structure: Structure, size_nm: float, *, coherent_element: str = "Pb",
-                  max_atoms: int = DEFAULT_MAX_ATOMS) -> NodeSelection:
-    """The sublattice nodes of a sphere (see ``build_sphere``)."""
+                  max_atoms: int = DEFAULT_MAX_ATOMS, ownership: Ownership | None = None) -> NodeSelection:
+    """The sublattice nodes of a sphere (see ``build_sphere``; ``ownership`` as for ``select_prism``)."""
     diameter = check_size(size_nm, "size_nm")
-    own = find_ownership(structure, coherent_element)
+    own = ownership or find_ownership(structure, coherent_element)
     radius = diameter * 5.0  # Å
     est = math.pi / 6 * (diameter * 10) ** 3 / own.node_volume
     check_atoms(est * own.atoms_per_node, max_atoms, f"a sphere of {diameter:g} nm")

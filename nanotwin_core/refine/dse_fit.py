@@ -40,13 +40,13 @@ from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import REFINABLE, Model
 from nanotwin_core.model_parts import twin_states
+from nanotwin_core.population.fast_database import cached_database
 from nanotwin_core.refine.engine import Refinement
 from nanotwin_core.refine.fit_summary import crystal_masses_da, mixture_summary, population_summary
 from nanotwin_core.refine.instrument import InstrumentProfile
 from nanotwin_core.refine.parameter_providers import PROVIDERS, FitSetup
 from nanotwin_core.refine.parameters import ParameterSet
 from nanotwin_core.refine.report import format_esd
-from nanotwin_core.refine.size_database import cached_size_database
 from nanotwin_core.refine.size_grids import grid_weights, min_domains, size_distribution, size_grid
 from nanotwin_core.refine.structure_fit import build_structure_database, check_structure_fit, tilt_note
 from nanotwin_core.scattering.radiation import Radiation
@@ -76,6 +76,8 @@ class FitSettings:
     min_domains: int | None = 64
     max_nfev: int | None = 200
     zero: float = 0.0  # start value of the 2theta zero shift (degrees)
+    # size databases: "auto" (fast route where possible), "fast" or "crystals" (one crystal per size)
+    database_route: str = "auto"
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.refine if r not in REFINABLE]
@@ -390,12 +392,13 @@ def prepare_fit(
                 if progress is not None:
                     progress((_i + f) / _n, f"{_name}: {text}")
 
-            db = cached_size_database(
+            db = cached_database(
                 databases, c_struct, shape, c_sizes, c_units, (q_lo, q_hi), twins=twins,
                 boundaries=boundaries, domain_size_nm=domain, seeds=seeds,
                 coherent_element=model.coherent_element,
-                min_domains=min_domains(settings.min_domains, c_sizes, domain), progress=sub_progress,
-                cancel=cancel,
+                min_domains=min_domains(settings.min_domains, c_sizes, domain),
+                ensemble=model.ensemble and bool(twins) and boundaries is None, route=settings.database_route,
+                progress=sub_progress, cancel=cancel,
             )
             components.append(FitComponent(
                 name=spec.name, fraction=spec.fraction / total, database=db, structure=c_struct,
@@ -416,12 +419,12 @@ def prepare_fit(
         if tilt_note(database):
             messages.append(tilt_note(database))
     else:
-        database = cached_size_database(
+        database = cached_database(
             databases, structure, shape, sizes, units, (q_lo, q_hi), twins=tuple(model.twins),
             boundaries=model.boundaries, domain_size_nm=model.domain_size_nm, seeds=tuple(model.seeds),
             coherent_element=model.coherent_element,
-            min_domains=min_domains(settings.min_domains, sizes, model.domain_size_nm), progress=progress,
-            cancel=cancel,
+            min_domains=min_domains(settings.min_domains, sizes, model.domain_size_nm),
+            ensemble=model.ensemble, route=settings.database_route, progress=progress, cancel=cancel,
         )
         db_types = list(database.types)
 

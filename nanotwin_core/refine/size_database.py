@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 
 import numba
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from nanotwin_core.builder import build_crystal
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import Cancelled, NanotwinError
 from nanotwin_core.numba_setup import call_parallel
+from nanotwin_core.refine.sums_evaluation import SumsEvaluator
 from nanotwin_core.scattering import PairHistograms, compute_histograms, sinc_sums
-from nanotwin_core.scattering.debye import debye_from_sums
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.scattering.types import AtomType
 
@@ -86,18 +85,18 @@ class SizeDatabase:
         expansion: float = 0.0,
         exclude=None,
     ) -> np.ndarray:
-        """Population I(Q) (electrons^2 per crystal, number-weighted) at ``q`` (1/Å)."""
-        q = np.asarray(q, dtype=np.float64)
-        qs = q * (1.0 + expansion)
-        if qs.min() < self.q_fine[0] - 1e-12 or qs.max() > self.q_fine[-1] + 1e-12:
-            raise NanotwinError(
-                f"Q {qs.min():.4f}-{qs.max():.4f} 1/Å (with expansion) is outside the database "
-                f"range {self.q_fine[0]:.4f}-{self.q_fine[-1]:.4f} 1/Å"
-            )
-        s_fine, self_sums = self.weighted_sums(weights)
-        s = CubicSpline(self.q_fine, s_fine, axis=1)(qs)
-        return debye_from_sums(self.types, self.pairs, self_sums, s, q, b_iso=b_iso, radiation=radiation,
-                               exclude=exclude)
+        """Population I(Q) (electrons^2 per crystal, number-weighted) at ``q`` (1/Å).
+
+        Evaluated by ``sums_evaluation.SumsEvaluator``: one spline of the pair-weighted sums, with
+        caches that make a change of B (radiation, expansion) or of the size weights alone cheap.
+        ``exclude`` leaves element pairs' distance terms out (self terms stay).
+        """
+        source, evaluator = self.__dict__.get("_evaluator", (None, None))
+        if source is not self.sinc:  # built on first use, again if the sums were replaced
+            evaluator = SumsEvaluator(self.sinc[:, None], self.q_fine, self.types, self.pairs, self.self_sums)
+            self.__dict__["_evaluator"] = (self.sinc, evaluator)
+        return evaluator.intensity(weights, q, b_iso=b_iso, radiation=radiation, expansion=expansion,
+                                   exclude=exclude)
 
     # ------------------------------------------------------------------ storage
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
@@ -176,10 +175,13 @@ def cached_size_database(
     sizes: list[tuple[int, ...]],
     size_units_nm: tuple[float, ...],
     q_range: tuple[float, float],
+    *,
+    builder: Callable[..., SizeDatabase] | None = None,
     **kwargs,
 ) -> SizeDatabase:
-    """``build_size_database``, or the database of ``cache`` built from the same inputs (then
-    nothing is recomputed); a new one is added to ``cache``."""
+    """``build_size_database`` (or ``builder``, called with the same arguments), or the database
+    of ``cache`` built from the same inputs (then nothing is recomputed); a new one is added to
+    ``cache``. The key does not depend on the builder: builders of one database agree to 1e-6."""
     options = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()
                if k not in ("progress", "cancel")}
     key = database_key(structure, shape, sizes, size_units_nm, q_range, **options)
@@ -188,7 +190,8 @@ def cached_size_database(
         if progress is not None:
             progress(1.0, "size database reused")
         return cache[key]
-    db = build_size_database(structure, shape, sizes, size_units_nm, q_range, **kwargs)
+    build = builder if builder is not None else build_size_database
+    db = build(structure, shape, sizes, size_units_nm, q_range, **kwargs)
     db.info["key"] = key
     if cache is not None:
         cache[key] = db
@@ -197,6 +200,37 @@ def cached_size_database(
 
 def _type_key(t) -> tuple:
     return (t.element, t.adp_group, round(float(t.occupancy), 12))
+
+
+def database_q_grid(
+    structure, shape: str, sizes: list[tuple[int, ...]], size_units_nm: tuple[float, ...],
+    q_range: tuple[float, float], *, twins: tuple[str, ...] = (), boundaries: int | None = None,
+    domain_size_nm=None, seed: int = 0, coherent_element: str = "Pb", ensemble: bool = False,
+) -> tuple[np.ndarray, float]:
+    """(fine Q grid, r bound in Å) of a size database.
+
+    The fine Q step needs the largest distance of all crystals: it is bounded, before any pair
+    is counted, from the atoms of the crystal with the largest extent (twice its largest distance
+    from the centre, + 1 Å); step = PHASE_STEP / bound. Ensembles use the untwinned crystal of
+    the coherent sublattice (the same nodes as every network).
+    """
+    from nanotwin_core.builder import build_crystal
+
+    kind = get_shape(shape)
+    extent = [kind.extent_nm(structure, kind.sizes_of_counts(tuple(n), tuple(size_units_nm))) for n in sizes]
+    kwargs = kind.sizes_of_counts(tuple(sizes[int(np.argmax(extent))]), tuple(size_units_nm))
+    if ensemble:
+        largest = build_crystal(structure, shape=shape, coherent_element=coherent_element,
+                                lattice="sublattice", **kwargs)
+    else:
+        largest = build_crystal(structure, shape=shape, twins=twins, boundaries=boundaries,
+                                domain_size_nm=domain_size_nm, seed=seed, coherent_element=coherent_element,
+                                **kwargs)
+    pos = np.asarray(largest.positions, float)
+    r_grid = 2.0 * float(np.max(np.linalg.norm(pos - pos.mean(axis=0), axis=1))) + 1.0
+    step = PHASE_STEP / r_grid
+    q_lo, q_hi = q_range
+    return np.arange(max(q_lo, 0.0), q_hi + 2 * step, step), r_grid
 
 
 def build_size_database(
@@ -212,6 +246,7 @@ def build_size_database(
     seeds: tuple[int, ...] = (0,),
     coherent_element: str = "Pb",
     min_domains: int | None = None,
+    ensemble: bool = False,
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> SizeDatabase:
@@ -225,34 +260,28 @@ def build_size_database(
     ``min_domains``, a size stops adding realisations once it has averaged over that many twin
     domains in all: a large crystal with many domains averages itself, so it needs fewer
     realisations than a small one (at least one, at most ``len(seeds)``). The realisations used
-    per size are in ``info["seeds_per_size"]``.
+    per size are in ``info["seeds_per_size"]``. ``ensemble=True``: each size is the exact average
+    over every random network of ``domain_size_nm`` (``scattering/ensemble.py``), no seeds.
     """
     t0 = time.perf_counter()
     if not sizes:
         raise NanotwinError("empty size grid")
-    seeds = tuple(seeds) if twins else tuple(seeds)[:1]
-    # The fine Q step needs the largest distance of all crystals: it is bounded from the atoms of
-    # the crystal with the largest extent (twice its largest distance from the centre), before any
-    # pair is counted. Each crystal's histograms then become sinc sums at once and are dropped, so
-    # memory stays at the size of the stored sums; small crystals go first (a Cancel is quick).
+    seeds = tuple(seeds) if twins and not ensemble else tuple(seeds)[:1]
+    if ensemble and (not twins or boundaries is not None or domain_size_nm is None):
+        raise NanotwinError("an ensemble database needs twin laws and a domain size, not a number of "
+                            "boundaries")
     kind = get_shape(shape)
 
+    # Each crystal's histograms become sinc sums at once and are dropped, so memory stays at the
+    # size of the stored sums; small crystals go first (a Cancel is quick).
     def size_kwargs(counts: tuple[int, ...]) -> dict:
         return kind.sizes_of_counts(tuple(counts), tuple(size_units_nm))
 
-    extent = [kind.extent_nm(structure, size_kwargs(n)) for n in sizes]
-
     if cancel is not None and cancel():
         raise Cancelled("database build cancelled")
-    largest = build_crystal(structure, shape=shape, twins=twins, boundaries=boundaries,
-                            domain_size_nm=domain_size_nm, seed=seeds[0], coherent_element=coherent_element,
-                            **size_kwargs(sizes[int(np.argmax(extent))]))
-    pos = np.asarray(largest.positions, float)
-    r_grid = 2.0 * float(np.max(np.linalg.norm(pos - pos.mean(axis=0), axis=1))) + 1.0
-    del largest, pos
-    q_lo, q_hi = q_range
-    step = PHASE_STEP / r_grid
-    q_fine = np.arange(max(q_lo, 0.0), q_hi + 2 * step, step)
+    q_fine, r_grid = database_q_grid(structure, shape, sizes, size_units_nm, q_range, twins=twins,
+                                     boundaries=boundaries, domain_size_nm=domain_size_nm, seed=seeds[0],
+                                     coherent_element=coherent_element, ensemble=ensemble)
     per_size: list = [None] * len(sizes)
     seeds_used: list[int] = [0] * len(sizes)
     index: dict[tuple, int] = {}
@@ -263,7 +292,13 @@ def build_size_database(
             raise Cancelled("database build cancelled")
         kwargs = size_kwargs(sizes[i])
         hists, n_atoms, domains = [], 0, 0
-        for seed in seeds:
+        if ensemble:
+            from nanotwin_core.scattering.ensemble import ensemble_histograms
+
+            hists.append(ensemble_histograms(structure, twins, domain_size_nm, shape=shape,
+                                             coherent_element=coherent_element, cancel=cancel, **kwargs))
+            n_atoms = int(round(hists[0].n_atoms))
+        for seed in seeds if not ensemble else ():
             crystal = build_crystal(structure, shape=shape, twins=twins, boundaries=boundaries,
                                     domain_size_nm=domain_size_nm, seed=seed,
                                     coherent_element=coherent_element, **kwargs)
@@ -311,5 +346,6 @@ def build_size_database(
         shape=shape, counts=counts, sizes_nm=counts * units, types=types, pairs=pairs, q_fine=q_fine,
         sinc=sinc, self_sums=self_sums, n_atoms=n_atoms, seconds=time.perf_counter() - t0,
         info={"twins": list(twins), "seeds": list(seeds), "r_max": r_max, "structure": structure.name,
-              "seeds_per_size": seeds_used, "min_domains": min_domains},
+              "seeds_per_size": seeds_used, "min_domains": min_domains, "ensemble": bool(ensemble),
+              "route": "crystals"},
     )
