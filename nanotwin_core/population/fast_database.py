@@ -18,9 +18,12 @@ dozen sizes) count their node pairs per size with one FFT and spread the same pe
 pairs (``fast_kernels.offset_entries``); contents identical up to translation are merged first.
 
 Distances go onto an r grid of step 0.25 / Q_max with six-point weights (error below 1e-8 of
-max(I), ``fast_kernels``); each size's histogram becomes sinc sums on the database's Q grid by a
-chirp-z transform whose chirps are computed once. The result is an ordinary ``SizeDatabase``
-(same Q grid as ``build_size_database``, which stays the reference: equal to 1e-6 of the maximum).
+max(I), ``fast_kernels``); each size's histogram becomes sinc sums by a chirp-z transform whose
+chirps are computed once, on a Q grid of step 0.6 / r_max read by a quintic spline (0.6 x the
+points of the per-crystal build's 0.35 / r_max cubic grid, and a smaller interpolation error:
+measured below 5e-7 of max(I) against the plain double sum, where the cubic grid errs 2e-6).
+The result is an ordinary ``SizeDatabase``; ``build_size_database`` stays the reference (equal
+to 1e-6 of the maximum).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from nanotwin_core.scattering.lattice_route import build_pair_table
 from nanotwin_core.scattering.types import AtomType, type_pairs
 
 R_STEP_QMAX = 0.25  # r step (Å) x largest Q (1/Å) of the six-point sampling
+FAST_PHASE_STEP = 0.6  # rad: fine-grid Q step x largest distance, read by a quintic spline
 
 
 class ChirpTransform:
@@ -196,7 +200,7 @@ def build_fast_database(
     ensemble = bool(twins)
     q_fine, r_grid = database_q_grid(structure, shape, sizes, size_units_nm, q_range, twins=twins,
                                      domain_size_nm=domain_size_nm, coherent_element=coherent_element,
-                                     ensemble=ensemble)
+                                     ensemble=ensemble, phase_step=FAST_PHASE_STEP, margin_steps=4)
     dr = R_STEP_QMAX / max(float(q_fine[-1]), 1.0)
     if kind is PRISM:
         out = _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_element, progress,
@@ -212,7 +216,7 @@ def build_fast_database(
         q_fine=q_fine, sinc=sinc, self_sums=self_sums, n_atoms=n_atoms, seconds=time.perf_counter() - t0,
         info={"twins": list(twins), "seeds": [], "r_max": r_max, "structure": structure.name,
               "ensemble": ensemble, "domain_size_nm": domain_size_nm if ensemble else None,
-              "route": "fast", "r_step": dr, "r_grid": r_grid},
+              "route": "fast", "r_step": dr, "r_grid": r_grid, "spline_order": 5},
     )
 
 

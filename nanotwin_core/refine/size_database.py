@@ -93,7 +93,8 @@ class SizeDatabase:
         """
         source, evaluator = self.__dict__.get("_evaluator", (None, None))
         if source is not self.sinc:  # built on first use, again if the sums were replaced
-            evaluator = SumsEvaluator(self.sinc[:, None], self.q_fine, self.types, self.pairs, self.self_sums)
+            evaluator = SumsEvaluator(self.sinc[:, None], self.q_fine, self.types, self.pairs, self.self_sums,
+                                      spline_order=int(self.info.get("spline_order", 3)))
             self.__dict__["_evaluator"] = (self.sinc, evaluator)
         return evaluator.intensity(weights, q, b_iso=b_iso, radiation=radiation, expansion=expansion,
                                    exclude=exclude)
@@ -206,13 +207,16 @@ def database_q_grid(
     structure, shape: str, sizes: list[tuple[int, ...]], size_units_nm: tuple[float, ...],
     q_range: tuple[float, float], *, twins: tuple[str, ...] = (), boundaries: int | None = None,
     domain_size_nm=None, seed: int = 0, coherent_element: str = "Pb", ensemble: bool = False,
+    phase_step: float = PHASE_STEP, margin_steps: int = 0,
 ) -> tuple[np.ndarray, float]:
     """(fine Q grid, r bound in Å) of a size database.
 
     The fine Q step needs the largest distance of all crystals: it is bounded, before any pair
     is counted, from the atoms of the crystal with the largest extent (twice its largest distance
-    from the centre, + 1 Å); step = PHASE_STEP / bound. Ensembles use the untwinned crystal of
-    the coherent sublattice (the same nodes as every network).
+    from the centre, + 1 Å); step = ``phase_step`` / bound (0.35 for the cubic spline of the
+    per-crystal build, 0.6 for the quintic one of the fast route), ``margin_steps`` extra points
+    below (down to Q = 0) and above ``q_range`` keep the spline's end effects off the data.
+    Ensembles use the untwinned crystal of the coherent sublattice (the same nodes as every network).
     """
     from nanotwin_core.builder import build_crystal
 
@@ -228,9 +232,10 @@ def database_q_grid(
                                 **kwargs)
     pos = np.asarray(largest.positions, float)
     r_grid = 2.0 * float(np.max(np.linalg.norm(pos - pos.mean(axis=0), axis=1))) + 1.0
-    step = PHASE_STEP / r_grid
+    step = phase_step / r_grid
     q_lo, q_hi = q_range
-    return np.arange(max(q_lo, 0.0), q_hi + 2 * step, step), r_grid
+    start = max(q_lo - margin_steps * step, 0.0)
+    return np.arange(start, q_hi + (2 + margin_steps) * step, step), r_grid
 
 
 def build_size_database(

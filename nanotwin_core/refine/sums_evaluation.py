@@ -3,7 +3,7 @@
 The stored sums S[n, k, p, :] (size n, twin-density node k, type pair p; float32 on the fine grid
 q_f) give the pattern
 
-    I(q) = sum_a (w @ self_sums)_a |f_a(q)|^2 + Spline_{q_f}[G](q (1 + e)),
+    I(q) = sum_a (w @ self_sums)_a |f_a(q)|^2 + Spline_{q_f}[G](q (1 + e)),   (cubic or quintic)
     G(q_f) = sum_p c_p(q_f / (1 + e)) sum_k L_k sum_n w_n S[n, k, p](q_f),
 
 w the size number fractions, L the twin-density interpolation weights (one node: L = [1]),
@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 import numba
 import numpy as np
-from scipy.interpolate import CubicSpline
+from scipy.interpolate import CubicSpline, make_interp_spline
 
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.scattering.debye import excluded_element_pairs, type_factors
@@ -56,7 +56,7 @@ class SumsEvaluator:
     """Cached population patterns of stored sums ``sinc`` (n, K, P, nq) on ``q_fine`` (module doc)."""
 
     def __init__(self, sinc: np.ndarray, q_fine: np.ndarray, types: list, pairs: np.ndarray,
-                 self_sums: np.ndarray) -> None:
+                 self_sums: np.ndarray, spline_order: int = 3) -> None:
         if sinc.ndim != 4:
             raise NanotwinError("stored sums must be (sizes, nodes, pairs, Q) (internal error)")
         self.sinc = sinc
@@ -64,6 +64,9 @@ class SumsEvaluator:
         self.types = list(types)
         self.pairs = np.asarray(pairs, dtype=np.int64)
         self.self_sums = np.asarray(self_sums, dtype=float)
+        if spline_order not in (3, 5):
+            raise NanotwinError(f"spline order must be 3 or 5, got {spline_order}")
+        self.spline_order = int(spline_order)
         self.occupancy = np.array([t.occupancy for t in self.types], dtype=float)
         self._v: tuple[bytes, np.ndarray] | None = None
         self._z: tuple[tuple, np.ndarray] | None = None
@@ -142,4 +145,8 @@ class SumsEvaluator:
         if self._self_f is None or self._self_f[0] != self_key:
             f, _ = type_factors(self.types, q, radiation=rad)
             self._self_f = (self_key, np.abs(f) ** 2)
-        return (w @ self.self_sums) @ self._self_f[1] + CubicSpline(self.q_fine, g)(qs)
+        if self.spline_order == 3:
+            spline = CubicSpline(self.q_fine, g)
+        else:
+            spline = make_interp_spline(self.q_fine, g, k=5)
+        return (w @ self.self_sums) @ self._self_f[1] + spline(qs)
