@@ -184,11 +184,13 @@ def build_fast_database(
     coherent_element: str = "Pb",
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    out: np.ndarray | None = None,
 ) -> SizeDatabase:
     """The size database of ``build_size_database`` (untwinned, or the exact twin-network ensemble
     of ``domain_size_nm`` with ``ensemble=True``) from pair counts shared by all sizes.
 
     ``sizes``: (n_ab, n_c) cell counts for prisms, (n,) for spheres and cuboids; ``q_range`` in 1/Å.
+    ``out``: a float32 array (sizes, type pairs, Q points of ``fast_q_grid``) to hold the sums.
     """
     t0 = time.perf_counter()
     if not sizes:
@@ -198,17 +200,15 @@ def build_fast_database(
         raise NanotwinError(f"the fast database route covers prisms, spheres and cuboids, not {shape!r}")
     twins = tuple(twins)
     ensemble = bool(twins)
-    q_fine, r_grid = database_q_grid(structure, shape, sizes, size_units_nm, q_range, twins=twins,
-                                     domain_size_nm=domain_size_nm, coherent_element=coherent_element,
-                                     ensemble=ensemble, phase_step=FAST_PHASE_STEP, margin_steps=4)
+    q_fine, r_grid = fast_q_grid(structure, shape, sizes, size_units_nm, q_range, ensemble, coherent_element)
     dr = R_STEP_QMAX / max(float(q_fine[-1]), 1.0)
     if kind is PRISM:
-        out = _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_element, progress,
-                          cancel)
+        result = _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_element, progress,
+                             cancel, out)
     else:
-        out = _node_set_sums(structure, kind, sizes, size_units_nm, q_fine, dr, twins, domain_size_nm,
-                             coherent_element, progress, cancel)
-    types, sinc, self_sums, n_atoms, r_max = out
+        result = _node_set_sums(structure, kind, sizes, size_units_nm, q_fine, dr, twins, domain_size_nm,
+                                coherent_element, progress, cancel, out)
+    types, sinc, self_sums, n_atoms, r_max = result
     counts = np.array(sizes, dtype=np.int64).reshape(len(sizes), -1)
     units = np.array(size_units_nm[: counts.shape[1]])
     return SizeDatabase(
@@ -220,7 +220,28 @@ def build_fast_database(
     )
 
 
-def _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_element, progress, cancel):
+def fast_q_grid(structure, shape: str, sizes, size_units_nm, q_range, ensemble: bool,
+                coherent_element: str = "Pb") -> tuple[np.ndarray, float]:
+    """(Q grid, r bound in Å) of a fast database: step 0.6 / r bound, four extra points each end."""
+    return database_q_grid(structure, shape, sizes, size_units_nm, q_range, coherent_element=coherent_element,
+                           ensemble=ensemble, phase_step=FAST_PHASE_STEP, margin_steps=4)
+
+
+def ensemble_types(structure, coherent_element: str = "Pb") -> list[AtomType]:
+    """The atom types (in database order) of a fast ensemble database of ``structure``."""
+    return _types_of(list(find_ownership(structure, coherent_element).contents))
+
+
+def _sums_array(out: np.ndarray | None, shape: tuple[int, int, int]) -> np.ndarray:
+    if out is None:
+        return np.zeros(shape, dtype=np.float32)
+    if out.shape != shape or out.dtype != np.float32:
+        raise NanotwinError(f"sums array {out.shape} {out.dtype}, need {shape} float32 (internal error)")
+    return out
+
+
+def _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_element, progress, cancel,
+                out=None):
     cell = structure.cell.matrix
     if twins:
         own = find_ownership(structure, coherent_element)
@@ -255,7 +276,7 @@ def _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_el
     n_bins = int(np.ceil(r_bound / dr)) + 8
     transform = ChirpTransform(q_fine, dr, n_bins)
     cm = np.zeros((nc_max, len(atoms.pairs), n_bins + OFFSET + 3, 3))
-    sinc = np.zeros((len(sizes), len(atoms.pairs), len(q_fine)), dtype=np.float32)
+    sinc = _sums_array(out, (len(sizes), len(atoms.pairs), len(q_fine)))
     self_sums = np.zeros((len(sizes), len(types)))
     n_atoms = np.zeros(len(sizes))
     per_cell = atoms.type_occupancy(np.full(n_cls, len(sites) / n_cls), len(types))
@@ -297,7 +318,7 @@ def _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_el
 
 
 def _node_set_sums(structure, kind: ShapeKind, sizes, size_units_nm, q_fine, dr, twins, domain_size_nm,
-                   coherent_element, progress, cancel):
+                   coherent_element, progress, cancel, out=None):
     own = find_ownership(structure, coherent_element)
     model, p = _ensemble_model(structure, twins, domain_size_nm, own)
     merged, index = _merge_contents(list(own.contents))
@@ -325,7 +346,7 @@ def _node_set_sums(structure, kind: ShapeKind, sizes, size_units_nm, q_fine, dr,
     n_bins = int(np.ceil(r_bound / dr)) + 8
     transform = ChirpTransform(q_fine, dr, n_bins)
     n_pairs = len(type_pairs(len(types))[0])
-    sinc = np.zeros((len(sizes), n_pairs, len(q_fine)), dtype=np.float32)
+    sinc = _sums_array(out, (len(sizes), n_pairs, len(q_fine)))
     self_sums = np.zeros((len(sizes), len(types)))
     n_atoms = np.zeros(len(sizes))
     r_max = 0.0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from nanotwin_core.io.project import Project
+from nanotwin_core.population.twin_density import FORMAT as TWIN_DENSITY_FORMAT
+from nanotwin_core.population.twin_density import TwinDensityDatabase
 from nanotwin_core.refine.size_database import SizeDatabase
 
 __all__ = ["size_database_to_cache", "size_databases_from_project"]
@@ -22,11 +24,13 @@ def size_database_to_cache(db) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def size_databases_from_project(project: Project) -> dict:
-    """Every size database stored in ``project``, by fingerprint (for ``prepare_fit(databases=)``)."""
+    """Every size database stored in ``project`` (per-size sums, or a twin-density database), by
+    fingerprint (for ``prepare_fit(databases=)``)."""
     out = {}
     for name, meta in project.cache_meta.items():
         if meta.get("kind") == "size_database":
-            db = SizeDatabase.from_arrays(project.cache[name], {k: v for k, v in meta.items() if k != "kind"})
+            cls = TwinDensityDatabase if meta.get("format") == TWIN_DENSITY_FORMAT else SizeDatabase
+            db = cls.from_arrays(project.cache[name], {k: v for k, v in meta.items() if k != "kind"})
             key = str(meta.get("key") or db.info.get("key") or name)
             db.info["key"] = key
             out[key] = db

@@ -41,6 +41,7 @@ from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import REFINABLE, Model
 from nanotwin_core.model_parts import twin_states
 from nanotwin_core.population.fast_database import cached_database
+from nanotwin_core.population.twin_density import model_twin_density_database
 from nanotwin_core.refine.engine import Refinement
 from nanotwin_core.refine.fit_summary import crystal_masses_da, mixture_summary, population_summary
 from nanotwin_core.refine.instrument import InstrumentProfile
@@ -78,6 +79,9 @@ class FitSettings:
     zero: float = 0.0  # start value of the 2theta zero shift (degrees)
     # size databases: "auto" (fast route where possible), "fast" or "crystals" (one crystal per size)
     database_route: str = "auto"
+    # refine twin_density: Chebyshev nodes of 1/D and the domain sizes covered (x the start size)
+    twin_density_nodes: int = 5
+    twin_density_range: tuple[float, float] = (0.75, 1.35)
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.refine if r not in REFINABLE]
@@ -285,6 +289,12 @@ class DSEFitProblem:
                 d_txt = format_esd(mix["mean_domain_size_nm"], mix["esd"]["mean_domain_size_nm"])
                 result.messages.append(
                     f"mean twin-domain size (number-fraction weighted over twinned states): {d_txt} nm")
+        if hasattr(self.database, "domain_sizes") and "domain_nm" in values:
+            esd = {p.name: p.esd for p in result.params}.get("domain_nm")
+            laws = self.database.domain_sizes(values["domain_nm"])
+            per_law = ", ".join(f"{law} {d:.3g} nm" for law, d in laws.items())
+            result.messages.append(f"twin-domain size (ensemble, shared by the laws in fixed ratios): "
+                                   f"{format_esd(values['domain_nm'], esd)} nm ({per_law})")
         return result
 
     def _grid_leak(self, values: dict[str, float]) -> float:
@@ -418,6 +428,10 @@ def prepare_fit(
         db_types = list(database.types)
         if tilt_note(database):
             messages.append(tilt_note(database))
+    elif "twin_density" in settings.refine:
+        database = model_twin_density_database(model, settings, databases, structure, sizes, units,
+                                               (q_lo, q_hi), progress=progress, cancel=cancel)
+        db_types = list(database.types)
     else:
         database = cached_database(
             databases, structure, shape, sizes, units, (q_lo, q_hi), twins=tuple(model.twins),

@@ -132,6 +132,19 @@ class ZeroProvider(ParameterProvider):
         return [Parameter("zero", setup.settings.zero, setup.refined(self.keywords), -0.5, 0.5)]
 
 
+class TwinDensityProvider(ParameterProvider):
+    """``domain_nm``: the shared mean twin-domain size (nm) of a twin-density database
+    (``population/twin_density.py``), within the range its nodes cover."""
+
+    keywords = ("twin_density",)
+
+    def parameters(self, setup: FitSetup) -> list[Parameter]:
+        db = setup.database
+        if not hasattr(db, "domain_sizes"):
+            return []
+        return [Parameter("domain_nm", db.domain_nm, True, *db.bounds_nm)]
+
+
 class ScaleProvider(ParameterProvider):
     """``scale``, or one ``scale_<name>`` per mixture component when fractions are refined."""
 
@@ -180,6 +193,7 @@ def register_provider(name: str, provider: ParameterProvider) -> ParameterProvid
 
 
 for _name, _provider in (("adp", AdpProvider()), ("size", SizeProvider()), ("structure", StructureProvider()),
+                         ("twin_density", TwinDensityProvider()),
                          ("expansion", ExpansionProvider()), ("zero", ZeroProvider()),
                          ("scale", ScaleProvider()), ("background", BackgroundProvider()),
                          ("blank", BlankProvider())):
