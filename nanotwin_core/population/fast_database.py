@@ -40,6 +40,7 @@ from nanotwin_core.builder.shape_kinds import CUBOID, PRISM, SPHERE, ShapeKind, 
 from nanotwin_core.builder.shapes import NodeSelection, cell_content, description_from_nodes
 from nanotwin_core.crystal import LatticeContent
 from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.numba_setup import call_parallel, thread_count
 from nanotwin_core.population.fast_kernels import OFFSET, fold_negative, offset_entries, prism_shell
 from nanotwin_core.refine.size_database import (
     SizeDatabase,
@@ -288,9 +289,9 @@ def _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_el
         _check_cancel(cancel)
         bigger = sizes_arr[sizes_arr[:, 0] > s_ab]
         nc_need = int(bigger[:, 1].max())
-        prism_shell(s_ab, nc_need, cell, np.ascontiguousarray(sites), site_node, site_cls, parent_node,
-                    atoms.pos, atoms.type, atoms.excl, atoms.start, add, neg, atoms.pidx, eta, lam_pow,
-                    chars_conj, 1.0 / dr, cm)
+        call_parallel(prism_shell, s_ab, nc_need, cell, np.ascontiguousarray(sites), site_node, site_cls,
+                      parent_node, atoms.pos, atoms.type, atoms.excl, atoms.start, add, neg, atoms.pidx, eta,
+                      lam_pow, chars_conj, 1.0 / dr, cm)
         n_ab = s_ab + 1
         wanted = sorted(int(c) for a, c in sizes_arr.tolist() if a == n_ab)
         if not wanted:
@@ -323,7 +324,7 @@ def _node_set_sums(structure, kind: ShapeKind, sizes, size_units_nm, q_fine, dr,
     model, p = _ensemble_model(structure, twins, domain_size_nm, own)
     merged, index = _merge_contents(list(own.contents))
     types = _types_of(list(own.contents))
-    n_threads = max(1, numba.get_num_threads())
+    n_threads = thread_count(None)
     selections: list[NodeSelection] = []
     units = tuple(size_units_nm)
     if kind is SPHERE:
@@ -361,9 +362,9 @@ def _node_set_sums(structure, kind: ShapeKind, sizes, size_units_nm, q_fine, dr,
             contents = list(own.contents)
         atoms = _AtomTable(contents, own.cell, types)
         hist = np.zeros((n_threads, n_pairs, n_bins + OFFSET + 3))
-        offset_entries(table.entry_k, table.entry_l, table.entry_u, table.entry_count,
-                       np.ascontiguousarray(own.node_basis), atoms.pos, atoms.type, atoms.excl, atoms.start,
-                       atoms.pidx, 1.0 / dr, hist)
+        call_parallel(offset_entries, table.entry_k, table.entry_l, table.entry_u, table.entry_count,
+                      np.ascontiguousarray(own.node_basis), atoms.pos, atoms.type, atoms.excl, atoms.start,
+                      atoms.pidx, 1.0 / dr, hist)
         h = fold_negative(hist.sum(axis=0))
         nz = np.nonzero(np.any(h != 0, axis=0))[0]
         r_max = max(r_max, float(nz[-1] * dr) if len(nz) else 0.0)

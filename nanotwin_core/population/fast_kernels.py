@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from nanotwin_core import numba_setup  # noqa: F401 - sets numba's cache folder before the kernels
+
 OFFSET = 3  # columns below r = 0
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline, make_interp_spline
 
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.numba_setup import call_parallel, thread_count
 from nanotwin_core.scattering.debye import excluded_element_pairs, type_factors
 from nanotwin_core.scattering.radiation import Radiation, as_radiation
 
@@ -134,10 +135,10 @@ class SumsEvaluator:
             g = w @ self._z[1]
         else:
             c = self.pair_weights(self.q_fine / scale, b_iso=b_iso, radiation=rad, exclude=exclude)
-            n_threads = max(1, numba.get_num_threads())
+            n_threads = thread_count(None)
             v_part = np.zeros((n_threads, self.n_nodes, len(self.pairs), len(self.q_fine)))
             z = np.empty((self.n_sizes, len(self.q_fine)))
-            _full_pass(self.sinc, w, lw, np.ascontiguousarray(c), v_part, z)
+            call_parallel(_full_pass, self.sinc, w, lw, np.ascontiguousarray(c), v_part, z)
             self._v = (w_key, v_part.sum(axis=0))
             self._z = (state, z)
             g = w @ z
