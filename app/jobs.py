@@ -79,7 +79,7 @@ class ComputeResult:
 
 def untwinned(model: Model) -> Model:
     """The same model without twin boundaries (the comparison a build draws beside it)."""
-    return replace(model, twins=[], boundaries=None, domain_size_nm=None, components=[])
+    return replace(model, twins=[], boundaries=None, domain_size_nm=None, ensemble=False, components=[])
 
 
 def build_and_compute(
@@ -105,7 +105,10 @@ def build_and_compute(
     models: list[tuple[str, Model]] = []
     if model.twins and compare_untwinned:
         models.append(("untwinned", untwinned(model)))
-    models.append((("twinned: " + ", ".join(model.twins)) if model.twins else "untwinned", model))
+    label = ("twinned: " + ", ".join(model.twins)) if model.twins else "untwinned"
+    if model.twins and model.ensemble:
+        label += " (ensemble average; 3D view: one realisation)"
+    models.append((label, model))
     wl = model.radiation.beam_wavelength or wavelength
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     histograms = {}

@@ -32,6 +32,7 @@ from nanotwin_core.refine.dse_fit import DSEFitProblem, FitSettings, population_
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
 from nanotwin_core.refine.instrument import InstrumentProfile
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
+from nanotwin_core.scattering.ensemble import ensemble_histograms
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
 from nanotwin_core.structures.structure import Structure
@@ -131,10 +132,12 @@ def compute_pattern(
     """The model's pattern on ``x`` (Q in 1/Å, or 2theta in degrees with a wavelength).
 
     Single crystals: exact Debye sums of the pair histograms (averaged over the seeds of a twin
-    network). Populations and mixtures: the number-weighted mean pattern per crystal from the
-    per-size Debye sums the fits use (``databases``: a cache of them). B: ``model.adp`` by group
-    or element, else the structure's own B. 2theta grids: zero shift, polarization and the
-    Caglioti resolution of ``model.instrument`` (convolved over a padded grid).
+    network, or the exact average over every random network with ``model.ensemble``; the crystal
+    returned is then one realisation, for pictures). Populations and mixtures: the number-weighted
+    mean pattern per crystal from the per-size Debye sums the fits use (``databases``: a cache of
+    them). B: ``model.adp`` by group or element, else the structure's own B. 2theta grids: zero
+    shift, polarization and the Caglioti resolution of ``model.instrument`` (convolved over a
+    padded grid).
     """
     model.validate()
     if x_kind not in ("q", "tth"):
@@ -151,15 +154,23 @@ def compute_pattern(
                                    databases, t0)
     b_iso = resolve_adp(model.adp, structure_adp_groups(structure), structure_b(structure),
                         where=structure.name)
-    crystals = build_model_crystals(model, structure=structure, cancel=cancel)
-    hists = []
-    for i, crystal in enumerate(crystals):
-        def crystal_progress(f: float, i: int = i) -> None:
-            if progress is not None:
-                progress((i + f) / len(crystals), f"pair distances {i + 1}/{len(crystals)}")
+    if model.ensemble:  # the exact average over random networks; the crystal: one realisation
+        crystals = build_model_crystals(model, structure=structure, seeds=model.seeds[:1], cancel=cancel)
+        hists = [ensemble_histograms(
+            structure, tuple(model.twins), model.domain_size_nm, shape=model.shape,
+            coherent_element=model.coherent_element, n_threads=n_threads, cancel=cancel,
+            progress=None if progress is None else (lambda f: progress(f, "ensemble pair distances")),
+            **model_sizes(model))]
+    else:
+        crystals = build_model_crystals(model, structure=structure, cancel=cancel)
+        hists = []
+        for i, crystal in enumerate(crystals):
+            def crystal_progress(f: float, i: int = i) -> None:
+                if progress is not None:
+                    progress((i + f) / len(crystals), f"pair distances {i + 1}/{len(crystals)}")
 
-        hists.append(compute_histograms(crystal, n_threads=n_threads, progress=crystal_progress,
-                                        cancel=cancel))
+            hists.append(compute_histograms(crystal, n_threads=n_threads, progress=crystal_progress,
+                                            cancel=cancel))
     hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
     ins = model.instrument
     profile = _profile(model, wavelength) if x_kind == "tth" else None
@@ -173,7 +184,8 @@ def compute_pattern(
             intensity = profile.apply(grid, intensity)
     sizes = {k: v for k, v in crystals[-1].info.items() if k in ("D_ab_nm", "L_c_nm", "size_nm", "D_eq_nm")}
     info = {"n_atoms": int(crystals[-1].n_atoms), "n_pairs": float(sum(h.n_pairs for h in hists)),
-            "seeds": len(crystals), "seconds": time.perf_counter() - t0, **sizes}
+            "seeds": 0 if model.ensemble else len(crystals), "ensemble": bool(model.ensemble),
+            "seconds": time.perf_counter() - t0, **sizes}
     return ModelPattern(x=x, x_kind=x_kind, q=q[inner], intensity=intensity[inner], radiation=radiation,
                         b_iso=b_iso, histograms=hist, crystal=crystals[-1], info=info)
 

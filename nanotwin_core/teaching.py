@@ -3,8 +3,9 @@
 One state (``TeachingRequest``): a gamma (Pbnm, a-a-c+) CsPbX3 prism whose octahedra are rotated
 by a total angle (``structures.tilt.tilted_gamma`` with the library's ratio of the two tilts,
 ``tilts_for_slider``), untwinned or cut by a random network of twin laws with a mean domain size.
-``compute_teaching`` builds it and returns its pattern, two references and the superstructure
-heights (SCIENCE.md §2):
+``compute_teaching`` builds it and returns its pattern (twinned: the exact average over every
+random network of that domain size, ``scattering/ensemble.py``, with one realisation as the
+crystal to show), two references and the superstructure heights (SCIENCE.md §2):
 
 - I0, the same crystal at zero tilt (every atom on its ideal perovskite site,
   ``superstructure.zero_tilt``): the heights are those of I - I0 at the exact R, M and X
@@ -29,6 +30,7 @@ from nanotwin_core.demos import default_adp
 from nanotwin_core.errors import Cancelled
 from nanotwin_core.reflections import pseudocubic_a_of_structure
 from nanotwin_core.scattering import compute_histograms, debye_intensity
+from nanotwin_core.scattering.ensemble import ensemble_histograms
 from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.tilt import library_tilts, tilted_gamma, tilts_for_slider, total_rotation_deg
 from nanotwin_core.superstructure import class_heights, zero_tilt
@@ -74,7 +76,7 @@ class TeachingRequest:
 
     def label(self) -> str:
         """Curve label of the requested crystal."""
-        twins = f"{self.domain_size_nm:g} nm domains" if self.twinned else "untwinned"
+        twins = f"{self.domain_size_nm:g} nm domains (ensemble average)" if self.twinned else "untwinned"
         return f"CsPb{self.halide}3 gamma, tilt {self.tilt_deg:.1f}°, {twins}"
 
 
@@ -181,11 +183,18 @@ def compute_teaching(
         return debye_intensity(hist, q, b_iso=b_iso, radiation=radiation), float(hist.n_pairs)
 
     t = time.perf_counter()
-    crystal = teaching_crystal(request, structure)
+    crystal = teaching_crystal(request, structure)  # twinned: one realisation, for the 3D view
     timings["build"] = time.perf_counter() - t
     check()
     t = time.perf_counter()
-    i_live, n_pairs = pattern(crystal)
+    if request.twinned:  # the pattern: the exact average over every network (no realisation noise)
+        hist = ensemble_histograms(structure, request.laws, request.domain_size_nm, shape="prism",
+                                   size_ab_nm=request.size_nm, size_c_nm=request.size_nm,
+                                   max_atoms=LIVE_MAX_ATOMS, n_threads=1, cancel=cancel)
+        i_live = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation)
+        n_pairs = float(hist.n_pairs)
+    else:
+        i_live, n_pairs = pattern(crystal)
     timings["pattern"] = time.perf_counter() - t
     check()
     key = (request.halide, round(float(request.tilt_deg), 6), float(request.size_nm), request.wavelength)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QMenu
 from nanotwin_core.errors import Cancelled, NanotwinError
 
 Q = np.linspace(0.5, 6.0, 800)
+REAL_BUILD_AND_COMPUTE = jobs.build_and_compute  # the window fixture replaces it with a fake
 
 
 @pytest.fixture
@@ -449,3 +450,27 @@ def test_live_limit_counts_the_structures_atoms(window, monkeypatch):
     assert window.build_model(live=True) is None
     message = window.statusBar().currentMessage()
     assert "live updates stop" in message and "~26,68" in message
+
+
+def test_model_dock_offers_the_ensemble_average(window):
+    """"ensemble average" next to "one realisation": with a domain size it sets model.ensemble; the
+    build's curve is the average (legend says so), the 3D crystal one realisation."""
+    ws, dock = window.workspace, window.model_dock_widget
+    dock.twin_edit.setText("1/2<110>{110}")
+    assert dock.add_twin_from_edit()
+    assert not dock.ensemble_check.isEnabled()  # boundaries: one deterministic crystal
+    dock.by_size.setChecked(True)
+    dock.domain_spin.setValue(2.0)
+    assert dock.ensemble_check.isEnabled()
+    dock.ensemble_check.setChecked(True)
+    assert ws.model.ensemble and ws.model.domain_size_nm == 2.0
+    dock.size_ab.setValue(3.0)
+    dock.size_c.setValue(3.0)
+    result = REAL_BUILD_AND_COMPUTE(ws.model, q_range=(1.0, 3.0, 0.02), compare_untwinned=True)
+    labels = list(result.curves)
+    assert labels[0] == "untwinned" and "ensemble average; 3D view: one realisation" in labels[1]
+    assert result.crystal.info["n_boundaries"] >= 0 and result.info["ensemble"]
+    dock.by_count.setChecked(True)  # back to a number of boundaries: no ensemble
+    assert not ws.model.ensemble and ws.model.boundaries == 1
+    dock.remove_selected_twin()
+    assert ws.model.twins == [] and not ws.model.ensemble

@@ -43,6 +43,8 @@ REFINE_TIPS = {
     "expansion": "isotropic expansion e: every distance times (1 + e)",
     "fractions": "number fractions of a mixture's components",
     "twin": "twin density as a mixture of twin states (fractions)",
+    "twin_density": "mean twin-domain size domain_nm (nm) of the exact average over random networks: "
+                    "a continuous parameter (needs twin laws and a start domain size)",
     "zero": "2θ zero shift (degrees; 2θ data only)",
     "cell": "cell a, b, c of a single crystal (re-histogrammed pair table)",
     "tilt": "octahedral tilts of a gamma CsPbX3 single crystal",

@@ -163,6 +163,12 @@ class ModelDock(QWidget):
         seed_row.addWidget(self.seeds_edit)
         seed_row.addStretch(1)
         tl.addLayout(seed_row)
+        self.ensemble_check = QCheckBox("ensemble average (pattern); one realisation (3D view)")
+        self.ensemble_check.setToolTip(
+            "With a domain size: the pattern is the exact average over every random network of that "
+            "domain size (no seeds, no realisation noise); the 3D view shows one realisation (the "
+            "first seed). Off: the pattern averages the seeds' realisations.")
+        tl.addWidget(self.ensemble_check)
         self.compare_check = QCheckBox("compare with untwinned")
         self.compare_check.setChecked(True)
         tl.addWidget(self.compare_check)
@@ -224,6 +230,7 @@ class ModelDock(QWidget):
         self.count_spin.valueChanged.connect(self._density_edited)
         self.domain_spin.valueChanged.connect(self._density_edited)
         self.seeds_edit.editingFinished.connect(self._seeds_edited)
+        self.ensemble_check.toggled.connect(self._ensemble_toggled)
         self.compare_check.toggled.connect(self._compare_toggled)
         self.build_button.clicked.connect(lambda: self.request_build(live=False))
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
@@ -278,11 +285,14 @@ class ModelDock(QWidget):
             self.twin_list.addItems(list(m.twins))
             if m.domain_size_nm is not None:
                 self.by_size.setChecked(True)
-                self.domain_spin.setValue(m.domain_size_nm)
+                sizes = m.domain_size_nm
+                self.domain_spin.setValue(next(iter(sizes.values())) if isinstance(sizes, dict) else sizes)
             else:
                 self.by_count.setChecked(True)
                 self.count_spin.setValue(m.boundaries if m.boundaries is not None else 1)
             self.seeds_edit.setText(format_seeds(list(m.seeds)))
+            self.ensemble_check.setChecked(bool(m.ensemble))
+            self.ensemble_check.setEnabled(m.domain_size_nm is not None)
             self.compare_check.setChecked(ws.compare_untwinned)
             hidden = hidden_parts(m)
             self.hidden_label.setText("Also in the model (kept as they are): " + "; ".join(hidden) + "."
@@ -408,9 +418,13 @@ class ModelDock(QWidget):
         if self._loading or not self.workspace.model.twins:
             return
         if self.by_count.isChecked():
-            self._edit(boundaries=self.count_spin.value(), domain_size_nm=None)
+            self._edit(boundaries=self.count_spin.value(), domain_size_nm=None, ensemble=False)
         else:
             self._edit(boundaries=None, domain_size_nm=self.domain_spin.value())
+
+    def _ensemble_toggled(self, on: bool) -> None:
+        if not self._loading and self.workspace.model.domain_size_nm is not None:
+            self._edit(ensemble=bool(on))
 
     def _seeds_edited(self) -> None:
         if self._loading:
@@ -432,7 +446,9 @@ class ModelDock(QWidget):
     def _set_twins(self, twins: list[str]) -> None:
         m = self.workspace.model
         if not twins:
-            self._edit(twins=[], boundaries=None, domain_size_nm=None)
+            self._edit(twins=[], boundaries=None, domain_size_nm=None, ensemble=False)
+        elif isinstance(m.domain_size_nm, dict):  # per-law sizes name the old laws: one size for all
+            self._edit(twins=twins, domain_size_nm=self.domain_spin.value())
         elif m.boundaries is None and m.domain_size_nm is None:
             if self.by_size.isChecked():
                 self._edit(twins=twins, domain_size_nm=self.domain_spin.value())

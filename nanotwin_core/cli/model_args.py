@@ -75,6 +75,18 @@ def crystal_sizes(args: argparse.Namespace) -> dict[str, float]:
     return {"size_nm": args.size}
 
 
+def domain_size_of(args: argparse.Namespace) -> float | dict[str, float] | None:
+    """--domain-size as a number (nm) or, for "LAW=NM,...", a dict law -> nm checked against --twin."""
+    from nanotwin_core.builder.networks import domain_sizes_by_law
+
+    value = getattr(args, "domain_size", None)
+    if isinstance(value, str):
+        if not args.twin:
+            raise NanotwinError("--domain-size LAW=NM needs the twin laws (--twin LAW)")
+        return domain_sizes_by_law(value, args.twin)
+    return value
+
+
 def default_boundaries(args: argparse.Namespace) -> int | None:
     """--boundaries, or 1 when twin laws are given without a boundary count or domain size."""
     if args.twin and args.boundaries is None and args.domain_size is None:
@@ -88,18 +100,44 @@ def build_from_args(args: argparse.Namespace):
 
     if getattr(args, "population", None):
         raise NanotwinError(f"{args.command} makes one crystal here: --population is for simulate and fit")
+    if getattr(args, "ensemble", False):
+        raise NanotwinError(f"{args.command} writes one crystal, one realisation of the network (--seed): "
+                            "--ensemble (the exact average over networks) is for simulate and fit")
     return build_crystal(
         load_structure(args),
         shape=args.shape,
         twins=tuple(args.twin),
         boundaries=default_boundaries(args),
-        domain_size_nm=args.domain_size,
+        domain_size_nm=domain_size_of(args),
         seed=args.seed,
         coherent_element=args.coherent_element,
         allow_incoherent=args.allow_incoherent,
         max_atoms=getattr(args, "max_atoms", None) or DEFAULT_MAX_ATOMS,
         **crystal_sizes(args),
     )
+
+
+def ensemble_from_args(args: argparse.Namespace, progress=None):
+    """(pair histograms, one-line description) of the exact average over the random twin networks
+    of the MODEL options (--ensemble)."""
+    from nanotwin_core.builder import DEFAULT_MAX_ATOMS
+    from nanotwin_core.scattering.ensemble import ensemble_histograms
+
+    if getattr(args, "population", None):
+        raise NanotwinError("--population with --ensemble: the population's databases average the networks")
+    if not args.twin:
+        raise NanotwinError("--ensemble averages random twin networks: give the twin laws (--twin LAW)")
+    sizes = domain_size_of(args)
+    hist = ensemble_histograms(
+        load_structure(args), tuple(args.twin), sizes, shape=args.shape, boundaries=args.boundaries,
+        coherent_element=args.coherent_element,
+        max_atoms=getattr(args, "max_atoms", None) or DEFAULT_MAX_ATOMS,
+        n_threads=getattr(args, "threads", None), progress=progress, **crystal_sizes(args))
+    groups = ", ".join(f"{g['law']} ({''.join(str(x) for x in g['plane'])}) p={g['p']:.3g}"
+                       for g in hist.meta["groups"])
+    text = (f"ensemble average over random twin networks, domain size {json.dumps(sizes)} nm; "
+            f"{hist.n_atoms:g} atoms ({hist.meta['n_nodes']} nodes); groups: {groups}")
+    return hist, text
 
 
 def describe_crystal(crystal) -> str:
@@ -139,8 +177,9 @@ def model_from_args(args: argparse.Namespace) -> Model:
             shape=args.shape,
             size_ab_nm=args.size_ab, size_c_nm=args.size_c, size_nm=args.size,
             population=PopulationSpec.parse(args.population) if args.population else None,
-            twins=list(args.twin), boundaries=args.boundaries, domain_size_nm=args.domain_size,
-            seeds=[args.seed], coherent_element=args.coherent_element,
+            twins=list(args.twin), boundaries=args.boundaries, domain_size_nm=domain_size_of(args),
+            seeds=[args.seed], ensemble=bool(getattr(args, "ensemble", False)),
+            coherent_element=args.coherent_element,
             allow_incoherent=args.allow_incoherent, exclude=list(args.exclude),
             tilt=parse_tilt(args.tilt) if args.tilt else None,
         )
@@ -148,6 +187,10 @@ def model_from_args(args: argparse.Namespace) -> Model:
             model.size_ab_nm = model.size_ab_nm or args.size
             model.size_c_nm = model.size_c_nm or args.size
     if args.twin and model.twins and model.boundaries is None and model.domain_size_nm is None:
+        if getattr(args, "ensemble", False):
+            raise NanotwinError("--ensemble averages random networks of a mean domain size: give "
+                                "--domain-size NM (a fixed number of boundaries is one deterministic "
+                                "crystal)")
         model.boundaries = 1
     model.adp.update(parse_adp(args.adp))
     model.radiation = radiation_from_args(args, model.radiation)

@@ -46,6 +46,23 @@ def nonneg_float(text: str) -> float:
     return value
 
 
+def domain_size_value(text: str) -> float | str:
+    """argparse type of --domain-size: one size in nm (> 0) or "LAW=NM,LAW=NM" (checked against the
+    laws when the model is made)."""
+    if "=" in text:
+        for item in text.split(","):
+            if "=" in item:
+                value = item.rpartition("=")[2]
+                try:
+                    ok = float(value) > 0
+                except ValueError:
+                    raise argparse.ArgumentTypeError(f"not a number of nm in {item!r}") from None
+                if not ok:
+                    raise argparse.ArgumentTypeError(f"domain sizes must be > 0 nm, got {item!r}")
+        return text
+    return positive_float(text)
+
+
 def _whole(text: str) -> int:
     try:
         return int(text)
@@ -175,7 +192,13 @@ def add_model_options(p: argparse.ArgumentParser, *, population: bool = True,
                    help='twin law, e.g. "1/2<001>{110}" or "1/2[-110](110)" (repeatable)')
     dens = g.add_mutually_exclusive_group()
     dens.add_argument("--boundaries", type=nonneg_int, metavar="N", help="number of twin boundaries per law")
-    dens.add_argument("--domain-size", type=positive_float, metavar="NM", help="mean twin-domain size in nm")
+    dens.add_argument("--domain-size", type=domain_size_value, metavar="NM",
+                      help='mean twin-domain size in nm, one for every law or per law: '
+                           '"1/2<110>{110}=3,1/2<001>{110}=6" (every gap between Pb layers holds a '
+                           "boundary of a law with probability layer spacing / size)")
+    g.add_argument("--ensemble", action="store_true",
+                   help="simulate/fit the exact average over every random network of --domain-size "
+                        "(no realisations, no seeds); build and the 3D view show one realisation (--seed)")
     g.add_argument("--seed", type=int, default=0, help="random seed for boundary placement [0]")
     g.add_argument("--coherent-element", default="Pb", metavar="EL",
                    help="element whose sublattice twin shifts must preserve [Pb]")

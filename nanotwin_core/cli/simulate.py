@@ -6,10 +6,13 @@ import argparse
 import json
 import time
 
+import numpy as np
+
 from nanotwin_core._version import __version__
 from nanotwin_core.cli.model_args import (
     build_from_args,
     describe_crystal,
+    ensemble_from_args,
     grid_from_args,
     model_from_args,
     model_header,
@@ -97,16 +100,25 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
 
     radiation = radiation_from_args(args)
     adp = parse_adp(args.adp)
-    if args.xyz:
-        crystal = read_xyz(args.xyz)
-        source = f"xyz {args.xyz}"
-    else:
-        crystal = build_from_args(args)
-        source = describe_crystal(crystal)
-    check_adp_names(adp, adp_groups_of(crystal.adp_groups, crystal.elements))
     t0 = time.perf_counter()
-    with FractionBar("pair histograms", quiet=args.quiet) as bar:
-        hist = compute_histograms(crystal, n_threads=args.threads, progress=bar)
+    if args.ensemble and not args.xyz:
+        with FractionBar("ensemble pair histograms", quiet=args.quiet) as bar:
+            hist, source = ensemble_from_args(args, progress=bar)
+        check_adp_names(adp, adp_groups_of(np.array([t.adp_group for t in hist.types]),
+                                           np.array([t.element for t in hist.types])))
+        n_atoms = int(round(hist.n_atoms))
+    else:
+        if args.xyz:
+            crystal = read_xyz(args.xyz)
+            source = f"xyz {args.xyz}"
+        else:
+            crystal = build_from_args(args)
+            source = describe_crystal(crystal)
+        check_adp_names(adp, adp_groups_of(crystal.adp_groups, crystal.elements))
+        t0 = time.perf_counter()
+        with FractionBar("pair histograms", quiet=args.quiet) as bar:
+            hist = compute_histograms(crystal, n_threads=args.threads, progress=bar)
+        n_atoms = crystal.n_atoms
     intensity = debye_intensity(hist, q, b_iso=adp, radiation=radiation)
     if x_kind == "tth":
         intensity = intensity * polarization_factor(x, args.polarization)
@@ -117,11 +129,12 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
         *_axis_lines(x_kind, wavelength, radiation),
         f"adp (B, A^2): {json.dumps(adp) if adp else 'B = 0 for every group'}",
         f"polarization: {args.polarization}",
-        f"atoms: {crystal.n_atoms}; pairs: {int(hist.n_pairs)}; time: {elapsed:.3f} s",
+        f"atoms: {n_atoms}; pairs: {int(hist.n_pairs)}; time: {elapsed:.3f} s",
         f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
     ]
     outputs.stage("--out", lambda path: write_pattern(path, x, intensity, header_lines=header))
-    said = [f"wrote {args.out}: {len(x)} points, {crystal.n_atoms} atoms, {elapsed:.3f} s"]
+    said = [f"wrote {args.out}: {len(x)} points, {n_atoms} atoms, {elapsed:.3f} s"
+            + (" (ensemble average over random twin networks)" if args.ensemble and not args.xyz else "")]
     if args.pdf:
         r, g = compute_pdf(hist, qmin=args.qmin, qmax=args.qmax, rmax=args.rmax, rstep=args.rstep,
                            qdamp=args.qdamp, lorch=args.lorch, b_iso=adp, radiation=radiation)

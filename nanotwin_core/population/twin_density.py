@@ -150,7 +150,8 @@ class TwinDensityDatabase:
                   "nu_interval": np.asarray(self.nu_interval, float)}
         meta = {"format": FORMAT, "shape": self.shape, "seconds": float(self.seconds),
                 "types": [[t.element, t.adp_group, float(t.occupancy)] for t in self.types],
-                "ratios": dict(self.ratios), "domain_nm": float(self.domain_nm),
+                "ratios": [[law, float(r)] for law, r in self.ratios.items()],
+                "domain_nm": float(self.domain_nm),
                 "info": json.loads(json.dumps(self.info, default=str))}
         return arrays, meta
 
@@ -169,7 +170,7 @@ class TwinDensityDatabase:
                      n_atoms=np.asarray(arrays["n_atoms"], float),
                      nu_nodes=np.asarray(arrays["nu_nodes"], float),
                      nu_interval=np.asarray(arrays["nu_interval"], float),
-                     ratios={str(k): float(v) for k, v in meta["ratios"].items()},
+                     ratios={str(k): float(v) for k, v in meta["ratios"]},
                      domain_nm=float(meta["domain_nm"]), seconds=float(meta.get("seconds", 0.0)),
                      info=dict(meta.get("info", {})))
         except (KeyError, TypeError, ValueError) as exc:
