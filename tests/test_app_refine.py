@@ -231,3 +231,16 @@ def test_live_reports_are_throttled(simulated):
     yo, yc = simulated.y[first.mask], first.y_calc[first.mask]
     assert first.rwp == pytest.approx(np.sqrt(np.sum(w * (yo - yc) ** 2) / np.sum(w * yo**2)), rel=1e-9)
     assert out.summary["rwp"] <= first.rwp
+
+
+def test_twin_density_parameter_reaches_the_table() -> None:
+    """--refine twin_density in the window: the set-up table carries domain_nm with its bounds."""
+    laws = ["1/2<110>{110}", "1/2<110>{001}"]
+    model = Model(structure="CsPbBr3-gamma", size_ab_nm=3.0, size_c_nm=3.0, twins=laws, domain_size_nm=2.0,
+                  ensemble=True, fit=FitSpec(refine=["scale", "twin_density"]))
+    q = np.arange(1.0, 3.0, 0.01)
+    data = PatternData(q, np.ones_like(q), np.ones_like(q), x_kind="q", path="flat.xye")
+    rows = {r["name"]: r for r in jobs.set_up_fit(jobs.FitRequest(model, data)).rows}
+    row = rows["domain_nm"]
+    assert row["refine"] and row["value"] == 2.0
+    assert row["min"] == pytest.approx(1.5) and row["max"] == pytest.approx(2.7)

@@ -50,11 +50,13 @@ class CLICommand:
         rng.add_argument("--tth-range", metavar="MIN:MAX", help="fitted 2theta range (degrees)")
         par = parser.add_argument_group("refinement")
         par.add_argument("--refine", default=None,
-                         help="what to refine: scale,background,adp,size,expansion,zero,fractions,twin,cell,"
-                              "tilt "
+                         help="what to refine: scale,background,adp,size,expansion,zero,fractions,twin,"
+                              "twin_density,cell,tilt "
                               f"[{POWDER_REFINE}]; cell = a_A, b_A, c_A (+-3 %%) and tilt = tilt_ab_deg, "
                               "tilt_c_deg (gamma CsPbX3, 0-25 degrees) for a single crystal (no --population "
                               "or mixture; not together), re-histogramming its stored pair table; "
+                              "twin_density = the mean domain size domain_nm of the exact ensemble (--twin, "
+                              "--domain-size start value; 0.75-1.35 x it); "
                               "PDF fits: scale,adp,expansion,qdamp,qbroad,delta1,delta2,"
                               f"size,spdiameter [{PDF_REFINE}]")
         par.add_argument("--twin-states", metavar="NM,NM,...",
