@@ -28,11 +28,11 @@ from nanotwin_core.errors import Cancelled, NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.model import Model
+from nanotwin_core.population.ensemble import ensemble_histograms
 from nanotwin_core.refine.dse_fit import DSEFitProblem, FitSettings, population_summary, prepare_fit
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
 from nanotwin_core.refine.instrument import InstrumentProfile
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
-from nanotwin_core.scattering.ensemble import ensemble_histograms
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
 from nanotwin_core.structures.structure import Structure

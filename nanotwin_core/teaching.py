@@ -4,7 +4,7 @@ One state (``TeachingRequest``): a gamma (Pbnm, a-a-c+) CsPbX3 prism whose octah
 by a total angle (``structures.tilt.tilted_gamma`` with the library's ratio of the two tilts,
 ``tilts_for_slider``), untwinned or cut by a random network of twin laws with a mean domain size.
 ``compute_teaching`` builds it and returns its pattern (twinned: the exact average over every
-random network of that domain size, ``scattering/ensemble.py``, with one realisation as the
+random network of that domain size, ``population/ensemble.py``, with one realisation as the
 crystal to show), two references and the superstructure heights (SCIENCE.md §2):
 
 - I0, the same crystal at zero tilt (every atom on its ideal perovskite site,
@@ -28,9 +28,9 @@ import numpy as np
 from nanotwin_core.builder import build_crystal
 from nanotwin_core.demos import default_adp
 from nanotwin_core.errors import Cancelled
+from nanotwin_core.population.ensemble import ensemble_histograms
 from nanotwin_core.reflections import pseudocubic_a_of_structure
 from nanotwin_core.scattering import compute_histograms, debye_intensity
-from nanotwin_core.scattering.ensemble import ensemble_histograms
 from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.tilt import library_tilts, tilted_gamma, tilts_for_slider, total_rotation_deg
 from nanotwin_core.superstructure import class_heights, zero_tilt

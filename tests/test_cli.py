@@ -149,7 +149,9 @@ def test_fit_twin_states_picks_the_true_domain_size(tmp_path) -> None:
                  "--json", str(out), "--quiet"]) == 0
     mixture = json.loads(out.read_text())["mixture"]
     assert mixture["names"] == ["d3nm", "d2nm", "untwinned"]
-    assert mixture["number_fractions"][1] > 0.9
+    # the true state dominates: 0.89(3) with the gap-model networks of issue 13 (one realisation
+    # against three others, so realisation noise, not only counting noise, sets the spread)
+    assert mixture["number_fractions"][1] > 0.8
     assert mixture["mean_domain_size_nm"] == pytest.approx(2.0, abs=0.3)
     # the project's curves (issue #11 defect 2): no background was fitted, so it is zero, and the
     # three states add up to the fitted curve (the untwinned state is not "background")

@@ -10,11 +10,11 @@ import pytest
 from nanotwin_core.cli import main
 from nanotwin_core.io.data import read_pattern
 from nanotwin_core.model import Model, PopulationSpec, read_model_toml, write_model_toml
-from nanotwin_core.population import fast_database as fdb
-from nanotwin_core.population import twin_density as tdb
+from nanotwin_core.population.ensemble import ensemble_histograms
+from nanotwin_core.refine import fast_database as fdb
 from nanotwin_core.refine import size_database as sdb
+from nanotwin_core.refine import twin_density as tdb
 from nanotwin_core.scattering import debye_intensity
-from nanotwin_core.scattering.ensemble import ensemble_histograms
 from nanotwin_core.structures.library import get_structure
 
 A, C = "1/2<110>{110}", "1/2<001>{110}"

@@ -63,7 +63,7 @@ def test_simulate_narrow_population_equals_single_crystal(tmp_path) -> None:
     one = read_pattern(tmp_path / "one.xye")
     pop = read_pattern(tmp_path / "pop.xye")
     # two numerical routes (the single crystal's quadratic 0.005 Å sampling, the size database's
-    # six-point sampling, population/fast_database.py), each within ~1e-6 of the exact Debye sum
+    # six-point sampling, refine/fast_database.py), each within ~1e-6 of the exact Debye sum
     np.testing.assert_allclose(pop.y, one.y, rtol=1e-6, atol=1e-6 * one.y.max())
     header = "\n".join(pop.header)
     assert "intensity fraction left out" in header

@@ -1,6 +1,6 @@
 """Exact ensemble averages over random twin networks (issue 13): limits, enumeration, Monte Carlo.
 
-The ensemble route (scattering/ensemble.py) gives the expected pair counts of the gap model of
+The ensemble route (population/ensemble.py) gives the expected pair counts of the gap model of
 builder/networks.py in closed form. Checked here against (a) exhaustive enumeration of every
 network of a tiny crystal with its probability, (b) the untwinned limit p -> 0, (c) the analytic
 p = 1/2 limit (independent layers) from a plain double sum, (d) the mean of the builder's own
@@ -26,18 +26,18 @@ from nanotwin_core.builder.boundaries import Boundary
 from nanotwin_core.builder.networks import domain_sizes_by_law, gap_levels
 from nanotwin_core.builder.shapes import description_from_nodes
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.population.ensemble import (
+    TwinNetworkModel,
+    ensemble_histograms,
+    ensemble_pair_table,
+    twin_network_model,
+)
 from nanotwin_core.scattering import (
     build_pair_table,
     compute_histograms,
     compute_pdf,
     debye_intensity,
     exact_debye,
-)
-from nanotwin_core.scattering.ensemble import (
-    TwinNetworkModel,
-    ensemble_histograms,
-    ensemble_pair_table,
-    twin_network_model,
 )
 from nanotwin_core.scattering.form_factors import form_factor
 from nanotwin_core.scattering.lattice_route import rehistogram

@@ -1,4 +1,4 @@
-"""Fast size databases (population/fast_database.py) against the per-crystal build (the reference).
+"""Fast size databases (refine/fast_database.py) against the per-crystal build (the reference).
 
 The fast route counts pairs once for all sizes (prisms: moments over cell-offset shells; spheres
 and cuboids: one FFT per size, shared atom pairs) and must equal ``build_size_database`` (one
@@ -13,8 +13,8 @@ import pytest
 from nanotwin_core.builder import build_crystal
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.population.fast_database import ChirpTransform, build_fast_database, cached_database
 from nanotwin_core.population.grid import prism_steps_nm
+from nanotwin_core.refine.fast_database import ChirpTransform, build_fast_database, cached_database
 from nanotwin_core.refine.size_database import build_size_database, database_key
 from nanotwin_core.scattering import compute_histograms, debye_intensity
 from nanotwin_core.scattering.radiation import XRay

@@ -115,18 +115,19 @@ def test_twin_states_report_mean_domain_size(gamma) -> None:
                           structure=s)
     result = problem.run()
     mix = mixture_summary(problem, result)
-    # Measured: twinned fraction 0.681(6), mean domain size 2.48(9) nm, GoF 1.69; number fractions
-    # d6nm 0.05, d3nm 0.14, d2nm 0.50, untwinned 0.32. The esds are statistical: other network
-    # realisations than the truth's (an honest model error) shift the fraction by 0.08 and the
-    # domain size by 0.5 nm, far beyond them. The fit still puts most twinned crystals in the
-    # 2 nm state.
+    # Measured (the gap-model networks of issue 13): twinned fraction 0.63, mean domain size
+    # 2.83(5) nm, GoF 1.20; number fractions d6nm 0.08, d3nm 0.21, d2nm 0.34, untwinned 0.37
+    # (with the earlier Poisson networks: 0.681(6), 2.48(9) nm). The esds are statistical: other
+    # network realisations than the truth's (an honest model error) shift the fraction and the
+    # domain size by up to 0.8 nm, far beyond them. The fit still puts most twinned crystals in
+    # the 2 nm state; --refine twin_density with --ensemble has no such realisation error.
     fractions = dict(zip(mix["names"], mix["number_fractions"], strict=True))
     assert max(("d6nm", "d3nm", "d2nm"), key=fractions.get) == "d2nm"
     assert mix["twinned_fraction"] == pytest.approx(0.6, abs=0.12)
     d, e = mix["mean_domain_size_nm"], mix["esd"]["mean_domain_size_nm"]
     # states stuck at 0 carry no esd (at a bound): the esd may then be 0
     assert e is not None and e >= 0
-    assert 1.7 < d < 2.7, (d, e)
+    assert 1.7 < d < 3.0, (d, e)
     assert result.gof < 2.5
     assert any("mean twin-domain size" in m for m in result.messages)
 

@@ -10,7 +10,7 @@ import pytest
 from nanotwin_core.cli import main
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.project import Project, open_project, save_project
-from nanotwin_core.population import fast_database as fdb
+from nanotwin_core.refine import fast_database as fdb
 from nanotwin_core.refine import size_database as sdb
 from nanotwin_core.refine.database_store import size_database_to_cache, size_databases_from_project
 from nanotwin_core.structures.library import get_structure

@@ -8,9 +8,9 @@ import numpy as np
 
 from nanotwin_core.builder import build_crystal
 from nanotwin_core.demos import default_adp
+from nanotwin_core.population.ensemble import ensemble_histograms
 from nanotwin_core.reflections import reflections
 from nanotwin_core.scattering import compute_histograms, debye_intensity, powder_pattern
-from nanotwin_core.scattering.ensemble import ensemble_histograms
 from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.tilt import tilted_gamma, tilts_for_slider
 from nanotwin_core.superstructure import zero_tilt

@@ -1,4 +1,4 @@
-"""A continuous twin density (population/twin_density.py): interpolation, derivative, fits.
+"""A continuous twin density (refine/twin_density.py): interpolation, derivative, fits.
 
 The twin-density database interpolates ensemble sums between Chebyshev nodes of 1/D; checked
 against exact ensembles at off-node sizes, its derivative against finite differences of exact
@@ -18,16 +18,16 @@ from nanotwin_core.builder.shapes import description_from_nodes
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PatternData
 from nanotwin_core.model import Model, PopulationSpec
-from nanotwin_core.population.fast_database import build_fast_database
 from nanotwin_core.population.grid import prism_steps_nm
-from nanotwin_core.population.twin_density import (
+from nanotwin_core.refine.dse_fit import FitSettings, prepare_fit
+from nanotwin_core.refine.fast_database import build_fast_database
+from nanotwin_core.refine.twin_density import (
     TwinDensityDatabase,
     build_twin_density_database,
     cached_twin_density_database,
     chebyshev_nodes,
     lagrange_weights,
 )
-from nanotwin_core.refine.dse_fit import FitSettings, prepare_fit
 from nanotwin_core.scattering import build_pair_table, debye_intensity, rehistogram
 from nanotwin_core.scattering.lattice_route import pair_table_from_counts
 from nanotwin_core.structures.library import get_structure

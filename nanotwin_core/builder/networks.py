@@ -10,7 +10,7 @@ add). The variant of the first domain (the near side of every boundary) is unifo
 node classes. Mean spacing of a law's parallel boundaries = its domain size.
 
 Under this model the expected pair counts of a crystal have a closed form (the ensemble route,
-``scattering/ensemble.py``); the builder's random networks (``build_crystal(domain_size_nm=)``)
+``population/ensemble.py``); the builder's random networks (``build_crystal(domain_size_nm=)``)
 draw from exactly this model, so the mean of many realisations converges to that closed form.
 """
 

@@ -121,7 +121,7 @@ def ensemble_from_args(args: argparse.Namespace, progress=None):
     """(pair histograms, one-line description) of the exact average over the random twin networks
     of the MODEL options (--ensemble)."""
     from nanotwin_core.builder import DEFAULT_MAX_ATOMS
-    from nanotwin_core.scattering.ensemble import ensemble_histograms
+    from nanotwin_core.population.ensemble import ensemble_histograms
 
     if getattr(args, "population", None):
         raise NanotwinError("--population with --ensemble: the population's databases average the networks")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from nanotwin_core.io.project import Project
-from nanotwin_core.population.twin_density import FORMAT as TWIN_DENSITY_FORMAT
-from nanotwin_core.population.twin_density import TwinDensityDatabase
 from nanotwin_core.refine.size_database import SizeDatabase
+from nanotwin_core.refine.twin_density import FORMAT as TWIN_DENSITY_FORMAT
+from nanotwin_core.refine.twin_density import TwinDensityDatabase
 
 __all__ = ["size_database_to_cache", "size_databases_from_project"]
 

@@ -40,9 +40,8 @@ from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import REFINABLE, Model
 from nanotwin_core.model_parts import twin_states
-from nanotwin_core.population.fast_database import cached_database
-from nanotwin_core.population.twin_density import model_twin_density_database
 from nanotwin_core.refine.engine import Refinement
+from nanotwin_core.refine.fast_database import cached_database
 from nanotwin_core.refine.fit_summary import crystal_masses_da, mixture_summary, population_summary
 from nanotwin_core.refine.instrument import InstrumentProfile
 from nanotwin_core.refine.parameter_providers import PROVIDERS, FitSetup
@@ -50,6 +49,7 @@ from nanotwin_core.refine.parameters import ParameterSet
 from nanotwin_core.refine.report import format_esd
 from nanotwin_core.refine.size_grids import grid_weights, min_domains, size_distribution, size_grid
 from nanotwin_core.refine.structure_fit import build_structure_database, check_structure_fit, tilt_note
+from nanotwin_core.refine.twin_density import model_twin_density_database
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
 from nanotwin_core.structures.files import resolve_structure

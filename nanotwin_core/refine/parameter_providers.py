@@ -134,7 +134,7 @@ class ZeroProvider(ParameterProvider):
 
 class TwinDensityProvider(ParameterProvider):
     """``domain_nm``: the shared mean twin-domain size (nm) of a twin-density database
-    (``population/twin_density.py``), within the range its nodes cover."""
+    (``refine/twin_density.py``), within the range its nodes cover."""
 
     keywords = ("twin_density",)
 

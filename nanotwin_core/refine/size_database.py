@@ -266,7 +266,7 @@ def build_size_database(
     domains in all: a large crystal with many domains averages itself, so it needs fewer
     realisations than a small one (at least one, at most ``len(seeds)``). The realisations used
     per size are in ``info["seeds_per_size"]``. ``ensemble=True``: each size is the exact average
-    over every random network of ``domain_size_nm`` (``scattering/ensemble.py``), no seeds.
+    over every random network of ``domain_size_nm`` (``population/ensemble.py``), no seeds.
     """
     t0 = time.perf_counter()
     if not sizes:
@@ -298,7 +298,7 @@ def build_size_database(
         kwargs = size_kwargs(sizes[i])
         hists, n_atoms, domains = [], 0, 0
         if ensemble:
-            from nanotwin_core.scattering.ensemble import ensemble_histograms
+            from nanotwin_core.population.ensemble import ensemble_histograms
 
             hists.append(ensemble_histograms(structure, twins, domain_size_nm, shape=shape,
                                              coherent_element=coherent_element, cancel=cancel, **kwargs))

@@ -7,7 +7,7 @@ B_n(U) = (n_ab - |U_a|)(n_ab - |U_b|)(n_c - |U_c|) (zero beyond the box), so its
 
 Omega_U the (expected) histogram of the atom pairs between one cell and the cell at U: the whole
 cell (untwinned databases, the per-crystal build's cell route) or its coherent-sublattice nodes
-with contents drawn from the twin-network ensemble (``scattering/ensemble.py``; node pairs in one
+with contents drawn from the twin-network ensemble (``population/ensemble.py``; node pairs in one
 cell and inside one node included at U = 0). Omega_U does not depend on the size. Expanding
 B_n = [n_ab^2 - n_ab (|U_a| + |U_b|) + |U_a| |U_b|] (n_c - |U_c|), one pass over the offsets
 ordered by shell s_ab = max(|U_a|, |U_b|) accumulates the three moment histograms per
@@ -41,14 +41,14 @@ from nanotwin_core.builder.shapes import NodeSelection, cell_content, descriptio
 from nanotwin_core.crystal import LatticeContent
 from nanotwin_core.errors import Cancelled, NanotwinError
 from nanotwin_core.numba_setup import call_parallel, thread_count
-from nanotwin_core.population.fast_kernels import OFFSET, fold_negative, offset_entries, prism_shell
+from nanotwin_core.population.ensemble import TwinNetworkModel, ensemble_pair_table, twin_network_model
+from nanotwin_core.refine.fast_kernels import OFFSET, fold_negative, offset_entries, prism_shell
 from nanotwin_core.refine.size_database import (
     SizeDatabase,
     build_size_database,
     cached_size_database,
     database_q_grid,
 )
-from nanotwin_core.scattering.ensemble import TwinNetworkModel, ensemble_pair_table, twin_network_model
 from nanotwin_core.scattering.lattice_route import build_pair_table
 from nanotwin_core.scattering.types import AtomType, type_pairs
 

@@ -1,7 +1,7 @@
 """A continuous twin density: ensemble size databases at Chebyshev nodes of 1/D, interpolated.
 
 The ensemble pattern of a twinned crystal is a polynomial in the gap probabilities p_g = d_g / D
-(``scattering/ensemble.py``): a smooth function of the twin density nu = 1/D (one shared domain
+(``population/ensemble.py``): a smooth function of the twin density nu = 1/D (one shared domain
 size D; every law keeps its ratio to it, D_law = r_law D). The database stores the sums of every
 size at K Chebyshev points nu_k of [1/D_hi, 1/D_lo] and the pattern at any D in that interval is
 the barycentric Lagrange interpolant sum_k L_k(1/D) I(nu_k): smooth, with smooth derivatives, so
@@ -27,7 +27,7 @@ import numpy as np
 from nanotwin_core.builder.networks import domain_sizes_by_law
 from nanotwin_core.builder.twin_laws import parse_twin_law
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.population.fast_database import build_fast_database, ensemble_types, fast_q_grid
+from nanotwin_core.refine.fast_database import build_fast_database, ensemble_types, fast_q_grid
 from nanotwin_core.refine.size_database import database_key
 from nanotwin_core.refine.sums_evaluation import SumsEvaluator
 from nanotwin_core.scattering.radiation import Radiation

@@ -41,7 +41,7 @@ def _lagrange6(t: float, w: np.ndarray) -> None:  # pragma: no cover - numba
 
 @njit(inline="always")
 def _pair_probabilities(u0, u1, u2, eta, lam_pow, chars_conj, prob):  # pragma: no cover - numba
-    """prob[d] = P_u(D = d) / |G| for node offset u (``scattering/ensemble.py``); |G| = 1 when
+    """prob[d] = P_u(D = d) / |G| for node offset u (``population/ensemble.py``); |G| = 1 when
     there are no groups (an untwinned or fixed-content crystal)."""
     n = prob.shape[0]
     n_groups = eta.shape[0]
