@@ -1,0 +1,220 @@
+"""Where independent pieces of work run: here one after another, or as tasks on a Dask cluster.
+
+A *mapper* runs ``fn(item, cancel=..., **shared)`` for every item and returns the results in the
+items' order. ``SerialMapper`` loops in this process (the default: nanotwin as without a
+cluster); ``DaskMapper`` submits one ``dask.distributed`` task per item:
+
+- ``shared`` inputs (a structure, size databases, the model) are scattered to every worker once,
+  not sent with each task;
+- progress is reported as tasks finish (``progress(fraction, message)``); ``cancel()`` is polled
+  every ``POLL_S``: on True the futures are cancelled, the running tasks see their ``cancel``
+  callable turn True (a ``distributed.Event``) and stop, and ``Cancelled`` is raised once no
+  worker runs one of them any more;
+- a worker lost mid-run (killed, out of memory) costs nothing but time: the scheduler runs its
+  tasks again elsewhere, and since every task is a pure function of its inputs the results are
+  the same numbers.
+
+``open_mapper(workers=N)`` starts a ``LocalCluster`` of N worker processes (one task at a time
+each, numba threads = cores / N); ``open_mapper(scheduler="tcp://HOST:PORT")`` connects to a
+running scheduler; neither gives the serial mapper. Dask is imported only when a cluster is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from nanotwin_core.errors import Cancelled, NanotwinError
+
+POLL_S = 0.05  # how often the client looks at finished tasks and at the caller's cancel()
+TASK_CANCEL_POLL_S = 0.2  # how often a running task asks the scheduler whether it was cancelled
+CANCEL_GRACE_S = 10.0  # longest wait for cancelled tasks to leave the workers
+
+Progress = Callable[[float, str], None]
+
+
+class Mapper(Protocol):
+    """Runs independent tasks (see the module docstring)."""
+
+    distributed: bool
+    n_workers: int
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], *, shared: Mapping[str, Any] | None = None,
+            progress: Progress | None = None, cancel: Callable[[], bool] | None = None, label: str = "task",
+            priorities: Sequence[float] | None = None) -> list[Any]:
+        ...
+
+
+class SerialMapper:
+    """Every task in this process, in the items' order (what nanotwin does without a cluster)."""
+
+    distributed = False
+    n_workers = 1
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], *, shared: Mapping[str, Any] | None = None,
+            progress: Progress | None = None, cancel: Callable[[], bool] | None = None, label: str = "task",
+            priorities: Sequence[float] | None = None) -> list[Any]:
+        """``[fn(item, cancel=cancel, **shared) for item in items]`` with progress and cancel
+        between items (``priorities`` only order a cluster's work)."""
+        out = []
+        for i, item in enumerate(items):
+            if cancel is not None and cancel():
+                raise Cancelled(f"{label}s cancelled")
+            out.append(fn(item, cancel=cancel, **dict(shared or {})))
+            if progress is not None:
+                progress((i + 1) / len(items), f"{label} {i + 1}/{len(items)}")
+        return out
+
+
+class TaskCancel:
+    """A task's ``cancel()`` on a worker: True once the client set the run's ``distributed.Event``
+    (asked at most every ``TASK_CANCEL_POLL_S``, so polling it in a loop costs nothing)."""
+
+    def __init__(self, event_name: str) -> None:
+        self.event_name = event_name
+        self._checked = 0.0
+        self._set = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self._set and now - self._checked >= TASK_CANCEL_POLL_S:
+            from distributed import Event
+
+            self._checked = now
+            self._set = Event(self.event_name).is_set()
+        return self._set
+
+
+def run_task(fn: Callable[..., Any], item: Any, event_name: str, shared: Mapping[str, Any]) -> Any:
+    """What a worker runs: ``fn(item, cancel=TaskCancel(event_name), **shared)``."""
+    return fn(item, cancel=TaskCancel(event_name), **shared)
+
+
+class DaskMapper:
+    """Tasks on a ``distributed.Client``'s cluster (see the module docstring)."""
+
+    distributed = True
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    @property
+    def n_workers(self) -> int:
+        return max(1, len(self.client.scheduler_info(n_workers=-1)["workers"]))
+
+    @property
+    def address(self) -> str:
+        return str(self.client.scheduler.address)
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], *, shared: Mapping[str, Any] | None = None,
+            progress: Progress | None = None, cancel: Callable[[], bool] | None = None, label: str = "task",
+            priorities: Sequence[float] | None = None) -> list[Any]:
+        """One task per item; results in the items' order. A task's error is raised here (the
+        other tasks are cancelled first); ``priorities``: larger runs earlier (e.g. the large
+        crystals of a database build first, so no worker is left with one at the end)."""
+        from distributed import Event
+
+        items = list(items)
+        if not items:
+            return []
+        run = uuid.uuid4().hex[:12]
+        event_name = f"nanotwin-cancel-{run}"
+        Event(event_name, client=self.client)  # created before any task asks for it
+        # one scattered object holds every shared input: each worker receives it once
+        [scattered] = self.client.scatter([dict(shared or {})], broadcast=True, hash=False)
+        prio = list(priorities) if priorities is not None else [0.0] * len(items)
+        order = sorted(range(len(items)), key=lambda i: -prio[i])
+        rank = {i: len(items) - k for k, i in enumerate(order)}
+        futures = [self.client.submit(run_task, fn, item, event_name, scattered,
+                                      key=f"nanotwin-{label}-{i}-{run}", priority=rank[i], pure=False)
+                   for i, item in enumerate(items)]
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(items)
+        pending = set(futures)
+        try:
+            while pending:
+                for f in [f for f in pending if f.done()]:
+                    pending.discard(f)
+                    results[index[f.key]] = f.result()  # a task's error is raised here
+                    if progress is not None:
+                        done = len(items) - len(pending)
+                        progress(done / len(items), f"{label} {done}/{len(items)}")
+                if pending and cancel is not None and cancel():
+                    raise Cancelled(f"{label}s cancelled")
+                if pending:
+                    time.sleep(POLL_S)
+        except BaseException:
+            self._stop(event_name, futures)
+            raise
+        finally:
+            scattered.release()
+        return results
+
+    def _stop(self, event_name: str, futures: list) -> None:
+        """Cancel the run's futures and wait (bounded) until no worker still executes one."""
+        from distributed import Event
+
+        keys = {f.key for f in futures}
+        Event(event_name, client=self.client).set()
+        self.client.cancel(futures, force=True)
+        deadline = time.monotonic() + CANCEL_GRACE_S
+        while time.monotonic() < deadline:
+            busy = self.client.run(_running_keys)
+            if not any(keys & set(running) for running in busy.values()):
+                return
+            time.sleep(POLL_S)
+
+    def busy_workers(self) -> list[str]:
+        """Addresses of the workers executing any task now."""
+        return [addr for addr, keys in self.client.run(_running_keys).items() if keys]
+
+
+def _running_keys(dask_worker) -> list:
+    """The keys a worker's threads are executing (``client.run`` passes the worker)."""
+    return list(dask_worker.active_threads.values())
+
+
+def worker_threads(n_workers: int) -> int:
+    """numba threads per local worker: the cores shared out, at least one."""
+    return max(1, (os.cpu_count() or 1) // max(1, n_workers))
+
+
+@contextmanager
+def open_mapper(workers: int | None = None, scheduler: str | None = None) -> Iterator[Mapper]:
+    """The serial mapper, a ``LocalCluster`` of ``workers`` processes, or the cluster of the
+    scheduler at ``scheduler`` ("tcp://HOST:PORT"); closed (the local cluster stopped) on exit."""
+    if workers is not None and scheduler:
+        raise NanotwinError("--workers starts a local cluster, --scheduler uses a running one: give one")
+    if workers is None and not scheduler:
+        yield SerialMapper()
+        return
+    if workers is not None and workers < 1:
+        raise NanotwinError(f"--workers must be >= 1, got {workers}")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # dask[distributed] is a dependency; a broken install says so
+        raise NanotwinError(f"--workers/--scheduler need dask.distributed ({exc})") from None
+
+    cluster = None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise NanotwinError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR,
+                               env={"NUMBA_NUM_THREADS": str(worker_threads(workers))})
+        client = Client(cluster)
+    try:
+        yield DaskMapper(client)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
