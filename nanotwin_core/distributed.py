@@ -207,8 +207,11 @@ def open_mapper(workers: int | None = None, scheduler: str | None = None) -> Ite
         except (OSError, TimeoutError) as exc:
             raise NanotwinError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR,
+        # on this machine only; no dashboard, and the scheduler's small HTTP server on any free
+        # port (two nanotwin runs at once must not fight over Dask's default 8787)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                               silence_logs=logging.ERROR,
                                env={"NUMBA_NUM_THREADS": str(worker_threads(workers))})
         client = Client(cluster)
     try:
