@@ -250,13 +250,14 @@ def run_series(
     value_spec: str | None = None,
     mapper: Mapper | None = None,
     databases: MutableMapping | None = None,
+    structure: Structure | None = None,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> SeriesResult:
     """Fit ``model`` to every file of ``items`` (see the module docstring).
 
     ``mapper``: where the work runs (None: here); ``databases``: size databases to reuse (e.g.
-    from a project; new ones are added).
+    from a project; new ones are added); ``structure``: overrides the model's (an imported one).
     """
     from nanotwin_core.actions import fit_settings
     from nanotwin_core.refine.dse_fit import prepare_fit
@@ -270,7 +271,7 @@ def run_series(
     read = read or ReadOptions()
     mapper = mapper or SerialMapper()
     databases = {} if databases is None else databases
-    structure = model.load_structure()
+    structure = model.load_structure() if structure is None else structure
     t0 = time.perf_counter()
     fits: list[SeriesFit | None] = [None] * len(items)
     jobs: list[tuple[int, tuple[PatternData, SeriesFit]]] = []
