@@ -132,17 +132,17 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     from nanotwin_core.io.project import open_project
     from nanotwin_core.refine.database_store import size_databases_from_project
 
-    data, _blank = read_fit_data(args, args.data)
-    model = model_from_args(args)
-    apply_fit_options(args, model, data.x_kind)
-    databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
-    reused = set(databases)
     t0 = time.perf_counter()
-    with open_mapper(args.workers, args.scheduler) as mapper, \
-            FractionBar("size database", quiet=args.quiet) as bar, \
-            StepBar("refinement", quiet=args.quiet, unit="eval") as steps:
-        problem, result = fit_model(model, data, blank_x_kind=args.x, progress=bar, databases=databases,
-                                    callback=lambda _v, rwp: steps(f"Rwp = {rwp:.5f}"), mapper=mapper)
+    with open_mapper(args.workers, args.scheduler) as mapper:  # a local cluster starts meanwhile
+        data, _blank = read_fit_data(args, args.data)
+        model = model_from_args(args)
+        apply_fit_options(args, model, data.x_kind)
+        databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
+        reused = set(databases)
+        with FractionBar("size database", quiet=args.quiet) as bar, \
+                StepBar("refinement", quiet=args.quiet, unit="eval") as steps:
+            problem, result = fit_model(model, data, blank_x_kind=args.x, progress=bar, databases=databases,
+                                        callback=lambda _v, rwp: steps(f"Rwp = {rwp:.5f}"), mapper=mapper)
     elapsed = time.perf_counter() - t0
     project, summary, populations = fit_project(args, model, data, problem, result, elapsed)
     if reused & set(project.cache_meta.get(k, {}).get("key") for k in project.cache_meta):

@@ -99,13 +99,15 @@ def run_series_fit(args: argparse.Namespace, outputs: OutputFiles, items: list[S
         raise NanotwinError("--figure needs --plot NAME,... (the columns to draw)")
     if names:
         outputs.plan("--figure", args.figure or str(out.with_suffix(".png")), "figure")
-    model = model_from_args(args)
-    apply_fit_options(args, model, _first_axis(args, items))
-    databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
-    mode = "independent" if args.independent else "sequential"
-    with open_mapper(args.workers, args.scheduler) as mapper, FractionBar("series", quiet=args.quiet) as bar:
-        result = run_series(model, items, mode=mode, read=ReadOptions(args.x, wavelength_of(args)),
-                            value_spec=args.series_value, mapper=mapper, databases=databases, progress=bar)
+    with open_mapper(args.workers, args.scheduler) as mapper:  # a local cluster starts meanwhile
+        model = model_from_args(args)
+        apply_fit_options(args, model, _first_axis(args, items))
+        databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
+        mode = "independent" if args.independent else "sequential"
+        with FractionBar("series", quiet=args.quiet) as bar:
+            result = run_series(model, items, mode=mode, read=ReadOptions(args.x, wavelength_of(args)),
+                                value_spec=args.series_value, mapper=mapper, databases=databases,
+                                progress=bar)
     for fit in result.fits:
         warn(fit.warnings)
         if not fit.ok:
