@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,13 @@ def test_series_list_values_comments_and_errors(tmp_path) -> None:
     listing.write_text("# nothing\n")
     with pytest.raises(InputFileError, match="no pattern files"):
         read_series_list(listing)
+
+
+def test_a_file_error_survives_pickle() -> None:
+    """What crosses between processes (Dask workers, multiprocessing) keeps its path and line."""
+    back = pickle.loads(pickle.dumps(InputFileError("run.xye", "not a number", 7)))
+    assert isinstance(back, InputFileError) and str(back) == "run.xye, line 7: not a number"
+    assert (back.path, back.problem, back.line) == ("run.xye", "not a number", 7)
 
 
 def test_series_values_from_names_and_headers() -> None:
