@@ -15,7 +15,7 @@ cluster); ``DaskMapper`` submits one ``dask.distributed`` task per item:
   the same numbers.
 
 ``open_mapper(workers=N)`` starts a ``LocalCluster`` of N worker processes (one task at a time
-each, numba threads = cores / N); ``open_mapper(scheduler="tcp://HOST:PORT")`` connects to a
+each, numba threads per task = cores / N); ``open_mapper(scheduler="tcp://HOST:PORT")`` connects to a
 running scheduler; neither gives the serial mapper. Dask is imported only when a cluster is used.
 """
 
@@ -32,8 +32,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+import numba
+
 from nanotwin_core.errors import Cancelled, NanotwinError
 
+#: numba threads of each task on a worker (set by ``open_mapper`` for its local workers; a
+#: worker's NUMBA_NUM_THREADS cannot change once numba is loaded, and a local cluster's workers
+#: are forked from a process that loaded it)
+WORKER_THREADS_ENV = "NANOTWIN_WORKER_THREADS"
 POLL_S = 0.05  # how often the client looks at finished tasks and at the caller's cancel()
 TASK_CANCEL_POLL_S = 0.2  # how often a running task asks the scheduler whether it was cancelled
 COOPERATIVE_STOP_S = 0.8  # cancelled tasks still running after this: their workers are restarted
@@ -98,7 +104,11 @@ class TaskCancel:
 
 
 def run_task(fn: Callable[..., Any], item: Any, event_name: str, shared: Mapping[str, Any]) -> Any:
-    """What a worker runs: ``fn(item, cancel=TaskCancel(event_name), **shared)``."""
+    """What a worker runs: ``fn(item, cancel=TaskCancel(event_name), **shared)``, with numba's
+    threads for this task set from ``NANOTWIN_WORKER_THREADS`` where the worker has it."""
+    threads = os.environ.get(WORKER_THREADS_ENV)
+    if threads:
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     return fn(item, cancel=TaskCancel(event_name), **shared)
 
 
@@ -212,10 +222,11 @@ def worker_threads(n_workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, n_workers))
 
 
-def _local_cluster(workers: int):
-    """A LocalCluster of ``workers`` processes on this machine only: no dashboard, the scheduler's
-    small HTTP server on any free port (two runs at once must not fight over Dask's 8787). Where
-    the platform has it, workers are forked from a server process that imported nanotwin once
+def local_cluster(workers: int, threads: int | None = None):
+    """A LocalCluster of ``workers`` processes on this machine only (one task at a time each, with
+    ``threads`` numba threads; None: the cores shared out): no dashboard, the scheduler's small
+    HTTP server on any free port (two runs at once must not fight over Dask's 8787). Where the
+    platform has it, workers are forked from a server process that imported nanotwin once
     (seconds less per worker than a fresh interpreter each)."""
     import dask
     from distributed import LocalCluster
@@ -228,7 +239,7 @@ def _local_cluster(workers: int):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                             dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                             silence_logs=logging.ERROR,
-                            env={"NUMBA_NUM_THREADS": str(worker_threads(workers))})
+                            env={WORKER_THREADS_ENV: str(threads or worker_threads(workers))})
 
 
 @contextmanager
@@ -260,7 +271,7 @@ def open_mapper(workers: int | None = None, scheduler: str | None = None) -> Ite
     # the local cluster starts in the background while the caller reads its inputs and imports
     # the engine; its first task waits for it
     pool = ThreadPoolExecutor(1, thread_name_prefix="nanotwin-cluster")
-    starting = pool.submit(lambda: Client(_local_cluster(workers)))
+    starting = pool.submit(lambda: Client(local_cluster(workers)))
     pool.shutdown(wait=False)
     try:
         yield DaskMapper(starting)
