@@ -113,7 +113,7 @@ def bench_database() -> None:
         return db, time.perf_counter() - t0
 
     ref, t_here = build(SerialMapper())
-    times, busy = {}, {}
+    times, busy, diff = {}, {}, {}
     for n_workers in (1, 2):
         mapper, close = local_mapper(n_workers)
         try:
@@ -126,11 +126,14 @@ def bench_database() -> None:
             busy[n_workers] = sum(ss["stop"] - ss["start"] for ss in spans) / (n_workers * times[n_workers])
         finally:
             close()
-        assert np.array_equal(db.sinc, ref.sinc) and np.array_equal(db.self_sums, ref.self_sums)
+        # the lattice route's histograms depend on numba's thread count in the last bits (per-thread
+        # partial sums): here 2 threads, on a worker 1
+        diff[n_workers] = float(np.abs(db.sinc.astype(float) - ref.sinc).max() / np.abs(ref.sinc).max())
+        assert diff[n_workers] <= 1e-12 and np.array_equal(db.self_sums, ref.self_sums)
     print(f"database of {len(sizes)} PbS spheres (up to {int(ref.n_atoms.max()):,} atoms): here "
           f"({os.cpu_count()} numba threads) {t_here:.1f} s; 1 worker {times[1]:.1f} s; 2 workers "
           f"{times[2]:.1f} s -> {times[1] / times[2]:.2f}x; workers computing {busy[1]:.0%} / {busy[2]:.0%} "
-          "of the wall time; sums identical")
+          f"of the wall time; sums differ from here by at most {max(diff.values()):.1e} of their largest")
 
 
 def bench_overhead() -> None:

@@ -156,7 +156,9 @@ def test_a_killed_worker_does_not_change_a_database(tmp_path) -> None:
 
         db = _db(mapper, sizes, progress=kill_busy_worker)
     assert killed, "no worker was busy to be killed"
-    np.testing.assert_array_equal(db.sinc, reference.sinc)
+    # (the lattice route's histograms depend on numba's thread count in the last bits: a worker
+    # has one thread, this process two)
+    np.testing.assert_allclose(db.sinc, reference.sinc, rtol=0, atol=1e-12 * np.abs(reference.sinc).max())
     np.testing.assert_array_equal(db.self_sums, reference.self_sums)
     np.testing.assert_array_equal(db.n_atoms, reference.n_atoms)
     assert db.types == reference.types

@@ -282,7 +282,8 @@ def build_size_database(
     per size are in ``info["seeds_per_size"]``.
 
     ``mapper`` (``nanotwin_core.distributed``): where the per-size crystals are computed, one
-    task per size (``size_entry``); None = here, one after another. The result is the same.
+    task per size (``size_entry``); None = here, one after another. The result is the same (to the
+    last bits, which numba's thread count moves).
     """
     t0 = time.perf_counter()
     if not sizes:
