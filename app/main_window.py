@@ -24,6 +24,7 @@ from nanotwin_app.fit_controller import FitController
 from nanotwin_app.menus import build_menus
 from nanotwin_app.plots.pattern_panel import PatternPanel
 from nanotwin_app.project_io import ProjectFiles
+from nanotwin_app.series_window import SeriesWindow, workspace_model
 from nanotwin_app.tasks import WARMUP_MESSAGE, CoreJob, JobRunner
 from nanotwin_app.viewer3d.viewer_panel import ViewerPanel
 from nanotwin_app.workspace import Workspace
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.headless = headless
         self.workspace = Workspace(self)
         self.runner = JobRunner(self)
+        self.series_window: SeriesWindow | None = None
         self.current_job: CoreJob | None = None
         self.warm_up_job: CoreJob | None = None
         self._pending_live = False
@@ -379,6 +381,14 @@ class MainWindow(QMainWindow):
         self._close_after_save = False  # the user must see that nothing was saved
 
     # ================================================================ docks
+    def open_series_window(self) -> SeriesWindow:
+        """File > Import series: the series window (its own files, runs and plots)."""
+        if self.series_window is None:
+            self.series_window = SeriesWindow(lambda: workspace_model(self.workspace), self)
+        self.series_window.show()
+        self.series_window.raise_()
+        return self.series_window
+
     def show_refinement(self) -> None:
         """Model > Refinement: show and raise the refinement dock."""
         self.refine_dock.show()

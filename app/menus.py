@@ -51,6 +51,9 @@ def build_menus(window: MainWindow) -> None:
         "Import CIF", "Structures (*.cif *.json);;All files (*)"))
     add_action(window, f, "Import XYZ…", lambda: files.dialog(
         "Import XYZ", "Extended XYZ (*.xyz);;All files (*)"))
+    add_action(window, f, "Import series…", window.open_series_window,
+               tip="Refine the model against many patterns (a temperature or time series), here or on "
+                   "a Dask cluster")
     f.addSeparator()
     ex = window.exports
     add_action(window, f, "Export pattern (.xye/.csv)…", ex.pattern_dialog, "Ctrl+E")

@@ -24,21 +24,30 @@ import numpy as np
 from nanotwin_core.builder import build_crystal
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.crystal import Crystal
+from nanotwin_core.distributed import Mapper
 from nanotwin_core.errors import Cancelled, NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.model import Model
 from nanotwin_core.population.ensemble import ensemble_histograms
-from nanotwin_core.refine.dse_fit import DSEFitProblem, FitSettings, population_summary, prepare_fit
+from nanotwin_core.refine.dse_fit import (
+    DSEFitProblem,
+    FitSettings,
+    mixture_summary,
+    population_summary,
+    prepare_fit,
+)
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
 from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.report import result_json
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
 from nanotwin_core.structures.structure import Structure
 
 __all__ = ["FitParts", "ModelPattern", "build_model_crystal", "build_model_crystals", "compute_pattern",
-           "estimate_atoms", "fit_model", "fit_parts", "model_sizes", "prepare_model_fit"]
+           "estimate_atoms", "fit_model", "fit_parts", "fit_settings", "fit_summary", "model_sizes",
+           "prepare_model_fit", "seed_histograms"]
 
 Progress = Callable[[float, str], None]
 
@@ -128,6 +137,7 @@ def compute_pattern(
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
     databases: MutableMapping | None = None,
+    mapper: Mapper | None = None,
 ) -> ModelPattern:
     """The model's pattern on ``x`` (Q in 1/Å, or 2theta in degrees with a wavelength).
 
@@ -137,7 +147,8 @@ def compute_pattern(
     mean pattern per crystal from the per-size Debye sums the fits use (``databases``: a cache of
     them). B: ``model.adp`` by group or element, else the structure's own B. 2theta grids: zero
     shift, polarization and the Caglioti resolution of ``model.instrument`` (convolved over a
-    padded grid).
+    padded grid). ``mapper`` (``nanotwin_core.distributed``): a cluster's mapper runs the seeds of
+    a twin network, or the per-size crystals of a population, as tasks (same numbers); None = here.
     """
     model.validate()
     if x_kind not in ("q", "tth"):
@@ -151,7 +162,7 @@ def compute_pattern(
     t0 = time.perf_counter()
     if model.population is not None or model.components:
         return _population_pattern(model, x, x_kind, wavelength, structure, radiation, progress, cancel,
-                                   databases, t0)
+                                   databases, t0, mapper)
     b_iso = resolve_adp(model.adp, structure_adp_groups(structure), structure_b(structure),
                         where=structure.name)
     if model.ensemble:  # the exact average over random networks; the crystal: one realisation
@@ -161,6 +172,11 @@ def compute_pattern(
             coherent_element=model.coherent_element, n_threads=n_threads, cancel=cancel,
             progress=None if progress is None else (lambda f: progress(f, "ensemble pair distances")),
             **model_sizes(model))]
+    elif mapper is not None and mapper.distributed:
+        seeds = list(model.seeds) if model.twins else list(model.seeds)[:1]
+        done = mapper.map(seed_histograms, seeds, shared={"model": model, "structure": structure},
+                          progress=progress, cancel=cancel, label="realisation")
+        crystals, hists = [c for c, _ in done], [h for _, h in done]
     else:
         crystals = build_model_crystals(model, structure=structure, cancel=cancel)
         hists = []
@@ -190,6 +206,14 @@ def compute_pattern(
                         b_iso=b_iso, histograms=hist, crystal=crystals[-1], info=info)
 
 
+def seed_histograms(seed: int, *, model: Model, structure: Structure,
+                    cancel: Callable[[], bool] | None = None) -> tuple[Crystal, PairHistograms]:
+    """(crystal, pair histograms) of one boundary-network realisation (``seed``) of the model:
+    a task of ``compute_pattern`` on a cluster."""
+    crystal = build_model_crystal(model, seed=seed, structure=structure)
+    return crystal, compute_histograms(crystal, cancel=cancel)
+
+
 def _profile(model: Model, wavelength: float | None) -> InstrumentProfile | None:
     cag = model.instrument.caglioti
     if cag is None:
@@ -199,7 +223,7 @@ def _profile(model: Model, wavelength: float | None) -> InstrumentProfile | None
 
 
 def _population_pattern(model, x, x_kind, wavelength, structure, radiation, progress, cancel, databases,
-                        t0) -> ModelPattern:
+                        t0, mapper) -> ModelPattern:
     """A population or mixture pattern through the fits' size databases (no data, nothing refined)."""
     grid_data = PatternData(x=x, y=np.zeros(len(x)), x_kind=x_kind, wavelength=wavelength)
     ins = model.instrument
@@ -207,7 +231,7 @@ def _population_pattern(model, x, x_kind, wavelength, structure, radiation, prog
                            polarization=None if ins.polarization == "none" else ins.polarization,
                            caglioti=ins.caglioti, zero=ins.zero)
     problem = prepare_fit(model, grid_data, settings, structure=structure, progress=progress, cancel=cancel,
-                          databases=databases)
+                          databases=databases, mapper=mapper)
     values = {p.name: p.value for p in problem.params}
     intensity = problem.basis(values)[:, 0]
     b_iso = {k[2:]: v for k, v in values.items() if k.startswith("B_")}
@@ -231,6 +255,7 @@ def prepare_model_fit(
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
     databases: MutableMapping | None = None,
+    mapper: Mapper | None = None,
 ) -> DSEFitProblem:
     """The fit problem of ``model`` against ``data`` (its size database and parameters, nothing
     refined yet): settings from ``model.fit`` and ``model.instrument``, the blank
@@ -238,17 +263,12 @@ def prepare_model_fit(
     wavelength: the one its header or file name states, else the data's, so a blank of another
     wavelength is put on the data grid at equal Q). ``problem.run(callback=, cancel=)`` refines;
     a caller may set parameter values, bounds and constraints in ``problem.params`` first (the
-    window's table does).
+    window's table does). ``mapper``: where the per-size crystals of a database build run
+    (``nanotwin_core.distributed``; None = here).
     """
-    model.validate()
-    blank = None
-    if model.fit.blank:
-        blank = read_pattern(model.fit.blank, x_kind=blank_x_kind)
-        if blank.wavelength is None:
-            blank.wavelength = data.wavelength
-    settings = FitSettings.from_model(model, blank)
+    settings = fit_settings(model, data, blank_x_kind=blank_x_kind)
     return prepare_fit(model, data, settings, progress=progress, cancel=cancel, structure=structure,
-                       databases=databases)
+                       databases=databases, mapper=mapper)
 
 
 def fit_model(
@@ -262,17 +282,51 @@ def fit_model(
     cancel: Callable[[], bool] | None = None,
     databases: MutableMapping | None = None,
     global_grid: Mapping[str, Sequence[float]] | None = None,
+    start: Mapping[str, float] | None = None,
+    mapper: Mapper | None = None,
 ) -> tuple[DSEFitProblem, object]:
     """Refine ``model`` against ``data`` with ``model.fit`` and ``model.instrument``
     (:func:`prepare_model_fit`, then ``problem.run``).
 
     Returns (problem, FitResult); ``fit_parts(problem, values)`` splits the curve.
-    ``databases``: size databases to reuse and add to.
+    ``databases``: size databases to reuse and add to. ``start``: start values by parameter name
+    (e.g. the previous fit of a series; kept inside each parameter's bounds, names the fit does
+    not have ignored). ``mapper``: see :func:`prepare_model_fit`.
     """
     problem = prepare_model_fit(model, data, blank_x_kind=blank_x_kind, structure=structure,
-                                progress=progress, cancel=cancel, databases=databases)
+                                progress=progress, cancel=cancel, databases=databases, mapper=mapper)
+    for name, value in (start or {}).items():
+        if name in problem.params and name not in problem.linear_names:
+            prm = problem.params[name]
+            prm.value = float(min(max(float(value), prm.min), prm.max))
     result = problem.run(callback=callback, cancel=cancel, global_grid=global_grid)
     return problem, result
+
+
+def fit_settings(model: Model, data: PatternData, *, blank_x_kind: str | None = None) -> FitSettings:
+    """The fit settings of ``model`` (``model.fit``, ``model.instrument``) for ``data``, with the
+    blank read from ``model.fit.blank`` (see :func:`prepare_model_fit`)."""
+    model.validate()
+    blank = None
+    if model.fit.blank:
+        blank = read_pattern(model.fit.blank, x_kind=blank_x_kind)
+        if blank.wavelength is None:
+            blank.wavelength = data.wavelength
+    return FitSettings.from_model(model, blank)
+
+
+def fit_summary(model: Model, data: PatternData, problem: DSEFitProblem, result, seconds: float) -> dict:
+    """The single-fit ``--json`` dict (INTERFACES.md): figures of merit, parameters with esds,
+    populations, the model, the data's path/axis/wavelength, seconds, mixture and notes."""
+    summary = result_json(result, population_summary(problem, result))
+    summary["model"] = model.to_dict()
+    summary["data"] = {"path": str(data.path), "x_kind": data.x_kind, "wavelength": data.wavelength}
+    summary["seconds"] = seconds
+    if problem.is_mixture:
+        summary["mixture"] = mixture_summary(problem, result)
+    if not data.sigma_is_absolute:
+        summary["note"] = "the data carry no sigma: GoF and Rexp are not absolute"
+    return summary
 
 
 def estimate_atoms(model: Model, structure: Structure | None = None) -> int:

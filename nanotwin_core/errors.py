@@ -18,3 +18,8 @@ class InputFileError(NanotwinError):
         self.path = str(path)
         self.line = line
         self.problem = problem
+
+    def __reduce__(self):
+        # rebuilt from its own arguments (pickle's default passes the message alone), so the error
+        # of a task on a Dask worker arrives whole
+        return (type(self), (self.path, self.problem, self.line))

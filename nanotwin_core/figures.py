@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -23,7 +23,7 @@ def demo_figure(result, path: str | Path, *, dpi: int = 130) -> Path:
     Curves are normalised to the strongest peak of the first model so that the zoom compares
     absolute superstructure heights; the file is written atomically.
     """
-    plt = _pyplot()
+    plt = pyplot()
     demo = result.demo
     q = result.q
     ref = max(float(np.max(next(iter(result.intensities.values())))), 1e-300)
@@ -56,13 +56,17 @@ def _sqrt(y):
     return np.sqrt(np.clip(y, 0.0, None))
 
 
+FIGURE_MARK = "nanotwin figure"  # in the metadata of every saved figure (safe to replace it)
+
+
 def save_figure(fig, path: str | Path, *, dpi: int = 130) -> Path:
-    """Save a figure atomically (temporary file, then rename); the format follows the suffix."""
-    plt = _pyplot()
+    """Save a figure atomically (temporary file, then rename); the format follows the suffix.
+    Its metadata (Creator) carries ``FIGURE_MARK``."""
+    plt = pyplot()
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png", metadata={"Creator": FIGURE_MARK})
         os.replace(tmp, path)
     finally:
         plt.close(fig)

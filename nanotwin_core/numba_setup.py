@@ -32,6 +32,11 @@ T = TypeVar("T")
 
 #: threading layers that accept parallel calls from several Python threads at once
 THREADSAFE_LAYERS = ("tbb", "omp")
+# Parallel kernels that add up many terms (pair histograms, size-weighted sums) accumulate into
+# this many partial sums, term e into slot e % REDUCTION_SLOTS, whatever the thread count: the
+# sums (and so every pattern and fit) are the same to the last bit with 1 thread, 2 threads or a
+# cluster's one-thread workers.
+REDUCTION_SLOTS = 8
 
 _PARALLEL_LOCK = threading.RLock()
 

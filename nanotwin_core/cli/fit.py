@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from nanotwin_core.cli.fit_output import fit_project, fit_report, print_fit, write_fit_outputs
 from nanotwin_core.cli.fit_pdf import PDF_REFINE, run_pdf_fit
-from nanotwin_core.cli.model_args import model_from_args, wavelength_of
+from nanotwin_core.cli.fit_series import SERIES_ONLY, add_series_options, run_series_fit
+from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_fit_data
+from nanotwin_core.cli.model_args import model_from_args
 from nanotwin_core.cli.options import (
+    add_cluster_options,
     add_model_options,
     add_output_options,
     add_radiation_options,
     nonneg_float,
-    parse_floats,
-    parse_range,
     positive_float,
     positive_int,
 )
 from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.cli.progress import FractionBar, StepBar
+from nanotwin_core.distributed import open_mapper
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.io.data import read_pattern
-from nanotwin_core.io.pattern_checks import check_blank, check_pattern
-
-POWDER_REFINE = "scale,background,adp,size"
+from nanotwin_core.series import read_series_list, series_from_patterns
 
 
 class CLICommand:
@@ -39,8 +37,9 @@ class CLICommand:
         src.add_argument("--model", metavar="FILE.toml", help="model file (see README)")
         src.add_argument("--demo", metavar="NAME", help="start from a demo's model")
         dat = parser.add_argument_group("data")
-        dat.add_argument("--data", required=True, metavar="FILE",
-                         help=".xye/.xy/.dat/.chi pattern, or a .gr G(r) for a PDF fit")
+        dat.add_argument("--data", nargs="+", metavar="FILE",
+                         help=".xye/.xy/.dat/.chi pattern, or a .gr G(r) for a PDF fit; several files or a "
+                              "quoted glob ('series/*.xye', natural sort) fit a data series")
         dat.add_argument("--x", choices=("tth", "q"),
                          help="what the first column is, for files without a header")
         add_radiation_options(dat)
@@ -99,76 +98,34 @@ class CLICommand:
         out.add_argument("--report", metavar="FILE.md", help="Markdown report")
         out.add_argument("--json", metavar="FILE", help="figures of merit, parameters and sizes as JSON")
         add_output_options(parser, out)
+        add_series_options(parser)
+        add_cluster_options(parser.add_argument_group("where the work runs (Dask)"))
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        inputs = [("--data", args.data), ("--blank", args.blank), ("--model", args.model),
-                  ("--cif", args.cif), ("--xyz", args.xyz), ("--reuse", args.reuse)]
+        if bool(args.data) == bool(args.series):
+            raise NanotwinError("give the pattern(s) with --data FILE... or a series list with "
+                                "--series LIST.txt")
+        items = read_series_list(args.series) if args.series else series_from_patterns(args.data)
+        inputs = [("--data", item.path) for item in items] + [
+            ("--series", args.series), ("--blank", args.blank), ("--model", args.model), ("--cif", args.cif),
+            ("--xyz", args.xyz), ("--reuse", args.reuse)]
         outputs = OutputFiles(force=args.force, inputs=inputs)
         outputs.plan("--out", args.out, "project")
-        outputs.plan("--report", args.report, "report")
         outputs.plan("--json", args.json, "json")
+        if args.series or len(items) > 1:
+            return run_series_fit(args, outputs, items)
+        given = [option for option, attr in SERIES_ONLY if getattr(args, attr)]
+        if given:
+            raise NanotwinError(f"{', '.join(given)}: for a data series (several --data files, a glob, or "
+                                "--series LIST.txt)")
+        args.data = items[0].path
+        outputs.plan("--report", args.report, "report")
         if Path(args.data).suffix.lower() == ".gr":
+            if args.workers or args.scheduler:
+                raise NanotwinError("--workers/--scheduler: PDF fits run here (no database to spread)")
             return run_pdf_fit(args, outputs)
         return run_pattern_fit(args, outputs)
-
-
-def warn(messages: list[str]) -> None:
-    """Print each warning on its own line on stderr."""
-    for message in messages:
-        print(f"nanotwin: warning: {message}", file=sys.stderr)
-
-
-def _fit_options(args: argparse.Namespace, model, x_kind: str) -> None:
-    """The model's instrument and fit settings (all checked before computing): a model file's
-    ``[fit]`` and ``[instrument]``, else the defaults; every option given overrides its part."""
-    from nanotwin_core.model import FitSpec, Instrument
-
-    if not args.model:
-        model.fit = FitSpec(refine=POWDER_REFINE.split(","))
-        model.instrument = Instrument(polarization="sync" if x_kind == "tth" else "none")
-    fit, ins = model.fit, model.instrument
-    if args.background:
-        kind, _, n = args.background.partition(":")
-        if kind != "chebyshev" or not n.isdigit():
-            raise NanotwinError(f"--background must look like chebyshev:N, got {args.background!r}")
-        fit.background_order = int(n)
-    if args.refine:
-        fit.refine = [r.strip() for r in args.refine.split(",") if r.strip()]
-    if args.caglioti:
-        ins.caglioti = tuple(parse_floats(args.caglioti, "--caglioti U,V,W (deg^2)", 3))
-    if args.polarization is not None:
-        ins.polarization = args.polarization
-    if args.range or args.tth_range:
-        fit.q_range = parse_range(args.range, 2, "--range") if args.range else None
-        fit.tth_range = parse_range(args.tth_range, 2, "--tth-range") if args.tth_range else None
-    if args.blank:
-        fit.blank = str(Path(args.blank).resolve())
-    if args.max_nfev is not None:
-        fit.max_nfev = args.max_nfev
-    model.validate()
-
-
-def _read_data(args: argparse.Namespace):
-    """The data and the blank, checked for axis, wavelength and polarization."""
-    from nanotwin_core.scattering.polarization import polarization_fraction
-
-    if args.xyz or args.rrange:
-        raise NanotwinError("--xyz and --rrange are for PDF fits (a .gr data file)")
-    wavelength = wavelength_of(args)
-    data = read_pattern(args.data, x_kind=args.x, wavelength=wavelength)
-    warn(check_pattern(data, x_kind_given=args.x, wavelength_given=wavelength))
-    if args.polarization is not None and data.x_kind == "q" and \
-            polarization_fraction(args.polarization) is not None:
-        raise NanotwinError(f"--polarization {args.polarization}: {args.data} is on a Q axis, taken as "
-                            "already corrected; the polarization factor applies to 2theta data")
-    blank = None
-    if args.blank:
-        blank = read_pattern(args.blank, x_kind=args.x)
-        if blank.wavelength is None:
-            blank.wavelength = data.wavelength
-        warn(check_blank(blank, data))
-    return data, blank
 
 
 def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
@@ -177,16 +134,17 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     from nanotwin_core.io.project import open_project
     from nanotwin_core.refine.database_store import size_databases_from_project
 
-    data, _blank = _read_data(args)
-    model = model_from_args(args)
-    _fit_options(args, model, data.x_kind)
-    databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
-    reused = set(databases)
     t0 = time.perf_counter()
-    with FractionBar("size database", quiet=args.quiet) as bar, \
-            StepBar("refinement", quiet=args.quiet, unit="eval") as steps:
-        problem, result = fit_model(model, data, blank_x_kind=args.x, progress=bar, databases=databases,
-                                    callback=lambda _v, rwp: steps(f"Rwp = {rwp:.5f}"))
+    with open_mapper(args.workers, args.scheduler) as mapper:  # a local cluster starts meanwhile
+        data, _blank = read_fit_data(args, args.data)
+        model = model_from_args(args)
+        apply_fit_options(args, model, data.x_kind)
+        databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
+        reused = set(databases)
+        with FractionBar("size database", quiet=args.quiet) as bar, \
+                StepBar("refinement", quiet=args.quiet, unit="eval") as steps:
+            problem, result = fit_model(model, data, blank_x_kind=args.x, progress=bar, databases=databases,
+                                        callback=lambda _v, rwp: steps(f"Rwp = {rwp:.5f}"), mapper=mapper)
     elapsed = time.perf_counter() - t0
     project, summary, populations = fit_project(args, model, data, problem, result, elapsed)
     if reused & set(project.cache_meta.get(k, {}).get("key") for k in project.cache_meta):

@@ -12,7 +12,7 @@ from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.io.atomic import atomic_write_text
 from nanotwin_core.io.project import Project, save_project
 from nanotwin_core.refine.database_store import size_database_to_cache
-from nanotwin_core.refine.report import format_esd, markdown_report, population_markdown, result_json
+from nanotwin_core.refine.report import format_esd, markdown_report, population_markdown
 
 
 def json_default(value):
@@ -26,18 +26,10 @@ def json_default(value):
 
 def fit_project(args: argparse.Namespace, model, data, problem, result, elapsed: float):
     """(project, --json summary, populations) of a pattern fit; curves split by the core."""
-    from nanotwin_core.actions import fit_parts
-    from nanotwin_core.refine.dse_fit import mixture_summary, population_summary
+    from nanotwin_core.actions import fit_parts, fit_summary
 
-    populations = population_summary(problem, result)
-    summary = result_json(result, populations)
-    summary["model"] = model.to_dict()
-    summary["data"] = {"path": str(args.data), "x_kind": data.x_kind, "wavelength": data.wavelength}
-    summary["seconds"] = elapsed
-    if problem.is_mixture:
-        summary["mixture"] = mixture_summary(problem, result)
-    if not data.sigma_is_absolute:
-        summary["note"] = "the data carry no sigma: GoF and Rexp are not absolute"
+    summary = fit_summary(model, data, problem, result, elapsed)
+    populations = summary.get("populations", [])
     parts = fit_parts(problem, {p.name: p.value for p in result.params})
     project = Project(
         model=model.to_dict(),

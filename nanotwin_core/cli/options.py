@@ -240,6 +240,18 @@ def add_grid_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=positive_int, default=None, help="numba threads [all cores]")
 
 
+def add_cluster_options(group) -> None:
+    """--workers N | --scheduler ADDRESS: where independent work runs (``nanotwin_core.distributed``);
+    neither: here, as without a cluster."""
+    g = group.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="start a local Dask cluster of N worker processes for the independent work "
+                        "(the crystals of a size database, the fits of an independent series)")
+    g.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run that work on the Dask cluster of this scheduler (see the guide, "
+                        "'Running on a cluster')")
+
+
 def add_output_options(p: argparse.ArgumentParser, group) -> None:
     """--force and --quiet, shared by every command that writes files."""
     group.add_argument("--force", action="store_true",

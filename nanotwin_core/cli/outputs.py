@@ -22,6 +22,7 @@ from pathlib import Path
 import h5py
 
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.figures import FIGURE_MARK
 from nanotwin_core.io.project import FORMAT_NAME
 from nanotwin_core.io.xyz import PROPERTIES
 
@@ -32,6 +33,8 @@ KIND_NAMES = {
     "xyz": "extended XYZ file written by nanotwin",
     "report": "report written by nanotwin",
     "json": "JSON summary written by nanotwin",
+    "table": "series table written by nanotwin",
+    "figure": "figure written by nanotwin",
 }
 
 
@@ -57,7 +60,12 @@ def written_by_nanotwin(path: Path, kind: str) -> bool:
         if kind == "json":
             with open(path, encoding="utf-8") as fh:
                 doc = json.load(fh)
-            return isinstance(doc, dict) and "n_points" in doc and "parameters" in doc
+            return isinstance(doc, dict) and ("n_points" in doc and "parameters" in doc or "fits" in doc)
+        if kind == "table":
+            return _first_lines(path, 1)[0].startswith("file,value,status")
+        if kind == "figure":
+            with open(path, "rb") as fh:
+                return FIGURE_MARK.encode() in fh.read(4_000_000)
     except (OSError, ValueError, IndexError):
         return False
     raise ValueError(f"unknown output kind {kind!r}")
@@ -114,6 +122,10 @@ class OutputFiles:
                                 "(choose another name, or --force to replace it)")
         self.planned[option] = PlannedOutput(option, target, kind)
         return target
+
+    def drop(self, option: str) -> None:
+        """Forget a planned output (nothing of it is written)."""
+        self.planned.pop(option, None)
 
     def path(self, option: str) -> Path | None:
         """The planned target of ``option`` (None when it was not asked for)."""

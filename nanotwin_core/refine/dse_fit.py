@@ -323,12 +323,14 @@ def prepare_fit(
     cancel: Callable[[], bool] | None = None,
     structure=None,
     databases: dict | None = None,
+    mapper=None,
 ) -> DSEFitProblem:
     """Build the size database and the parameter set for fitting ``model`` to ``data``.
 
     ``structure`` overrides the model's structure name or CIF (a ``Structure`` object).
     ``databases``: a cache of size databases by fingerprint (e.g. read from a project): one built
-    from the same inputs is reused, new ones are added.
+    from the same inputs is reused, new ones are added. ``mapper``: where the per-size crystals
+    of a database build run (``nanotwin_core.distributed``; None = here).
     """
     model.validate()
     structural = check_structure_fit(model, settings.refine)  # "cell", "tilt" or None
@@ -408,7 +410,7 @@ def prepare_fit(
                 coherent_element=model.coherent_element,
                 min_domains=min_domains(settings.min_domains, c_sizes, domain),
                 ensemble=model.ensemble and bool(twins) and boundaries is None, route=settings.database_route,
-                progress=sub_progress, cancel=cancel,
+                progress=sub_progress, cancel=cancel, mapper=mapper,
             )
             components.append(FitComponent(
                 name=spec.name, fraction=spec.fraction / total, database=db, structure=c_struct,
@@ -439,6 +441,7 @@ def prepare_fit(
             coherent_element=model.coherent_element,
             min_domains=min_domains(settings.min_domains, sizes, model.domain_size_nm),
             ensemble=model.ensemble, route=settings.database_route, progress=progress, cancel=cancel,
+            mapper=mapper,
         )
         db_types = list(database.types)
 
@@ -480,10 +483,12 @@ def run_fit(
     global_grid: dict[str, Sequence[float]] | None = None,
     structure=None,
     databases: dict | None = None,
+    mapper=None,
 ):
     """prepare_fit + run: returns (problem, FitResult). ``structure`` overrides the model's;
-    ``databases`` is a size-database cache (see :func:`prepare_fit`)."""
+    ``databases`` is a size-database cache and ``mapper`` runs its per-size crystals (see
+    :func:`prepare_fit`)."""
     problem = prepare_fit(model, data, settings, progress=progress, cancel=cancel, structure=structure,
-                          databases=databases)
+                          databases=databases, mapper=mapper)
     result = problem.run(callback=callback, cancel=cancel, global_grid=global_grid)
     return problem, result

@@ -40,7 +40,7 @@ from nanotwin_core.builder.shape_kinds import CUBOID, PRISM, SPHERE, ShapeKind, 
 from nanotwin_core.builder.shapes import NodeSelection, cell_content, description_from_nodes
 from nanotwin_core.crystal import LatticeContent
 from nanotwin_core.errors import Cancelled, NanotwinError
-from nanotwin_core.numba_setup import call_parallel, thread_count
+from nanotwin_core.numba_setup import REDUCTION_SLOTS, call_parallel
 from nanotwin_core.population.ensemble import TwinNetworkModel, ensemble_pair_table, twin_network_model
 from nanotwin_core.refine.fast_kernels import OFFSET, fold_negative, offset_entries, prism_shell
 from nanotwin_core.refine.size_database import (
@@ -324,7 +324,6 @@ def _node_set_sums(structure, kind: ShapeKind, sizes, size_units_nm, q_fine, dr,
     model, p = _ensemble_model(structure, twins, domain_size_nm, own)
     merged, index = _merge_contents(list(own.contents))
     types = _types_of(list(own.contents))
-    n_threads = thread_count(None)
     selections: list[NodeSelection] = []
     units = tuple(size_units_nm)
     if kind is SPHERE:
@@ -361,7 +360,7 @@ def _node_set_sums(structure, kind: ShapeKind, sizes, size_units_nm, q_fine, dr,
             table = ensemble_pair_table(sel, model, p)
             contents = list(own.contents)
         atoms = _AtomTable(contents, own.cell, types)
-        hist = np.zeros((n_threads, n_pairs, n_bins + OFFSET + 3))
+        hist = np.zeros((REDUCTION_SLOTS, n_pairs, n_bins + OFFSET + 3))
         call_parallel(offset_entries, table.entry_k, table.entry_l, table.entry_u, table.entry_count,
                       np.ascontiguousarray(own.node_basis), atoms.pos, atoms.type, atoms.excl, atoms.start,
                       atoms.pidx, 1.0 / dr, hist)
@@ -412,11 +411,14 @@ def cached_database(
     route: str = "auto",
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    mapper=None,
 ) -> SizeDatabase:
     """The size database of a population, from ``cache`` when it holds one built from the same
     inputs. ``route``: "auto" (the fast route where possible, else one crystal per size and seed),
     "fast" or "crystals" (``build_size_database``, the reference). ``ensemble=True``: the exact
-    average over random networks of ``domain_size_nm`` instead of seeded realisations."""
+    average over random networks of ``domain_size_nm`` instead of seeded realisations.
+    ``mapper`` (``nanotwin_core.distributed``) spreads the per-size crystals of the crystals route
+    over a cluster; the fast route accumulates all sizes in one pass here."""
     if route not in ("auto", "fast", "crystals"):
         raise NanotwinError(f"database route must be 'auto', 'fast' or 'crystals', got {route!r}")
     if ensemble:
@@ -442,4 +444,4 @@ def cached_database(
 
     return cached_size_database(cache, structure, shape, sizes, size_units_nm, q_range,
                                 builder=fast_builder if fast else build_size_database, progress=progress,
-                                cancel=cancel, **kwargs)
+                                cancel=cancel, mapper=mapper, **kwargs)

@@ -168,14 +168,15 @@ def offset_entries(
     ek, el, eu, ew, node_basis, cpos, ctype, cexcl, cstart, pidx, inv_dr, hist,
 ):  # pragma: no cover - numba
     """Spread the atom pairs of entries (content k, content l, node offset u, weight) into
-    hist[thread, p, column] (one interleaved subset of the entries per thread). An entry with
+    hist[slot, p, column] (entry e in slot e % n_slots, in order: the sum does not depend on the
+    number of threads). An entry with
     k == l and u == 0 stands for the pairs inside one node (i < j, exclusion pairs left out)."""
-    n_threads = hist.shape[0]
+    n_slots = hist.shape[0]
     ncol = hist.shape[2]
-    for t in prange(n_threads):
+    for t in prange(n_slots):
         w = np.empty(6)
         h = hist[t]
-        for e in range(t, ek.shape[0], n_threads):
+        for e in range(t, ek.shape[0], n_slots):
             k = ek[e]
             l = el[e]
             c = ew[e]

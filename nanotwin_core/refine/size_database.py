@@ -26,8 +26,10 @@ import numpy as np
 
 from nanotwin_core.builder import build_crystal
 from nanotwin_core.builder.shape_kinds import get_shape
+from nanotwin_core.distributed import Mapper, SerialMapper
 from nanotwin_core.errors import Cancelled, NanotwinError
 from nanotwin_core.numba_setup import call_parallel
+from nanotwin_core.population.ensemble import ensemble_histograms
 from nanotwin_core.refine.sums_evaluation import SumsEvaluator
 from nanotwin_core.scattering import PairHistograms, compute_histograms, sinc_sums
 from nanotwin_core.scattering.radiation import Radiation
@@ -184,7 +186,7 @@ def cached_size_database(
     of ``cache`` built from the same inputs (then nothing is recomputed); a new one is added to
     ``cache``. The key does not depend on the builder: builders of one database agree to 1e-6."""
     options = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()
-               if k not in ("progress", "cancel")}
+               if k not in ("progress", "cancel", "mapper")}
     key = database_key(structure, shape, sizes, size_units_nm, q_range, **options)
     if cache is not None and key in cache:
         progress = kwargs.get("progress")
@@ -238,6 +240,63 @@ def database_q_grid(
     return np.arange(start, q_hi + (2 + margin_steps) * step, step), r_grid
 
 
+@dataclass
+class SizeEntry:
+    """One size of a database: its types, type pairs, float32 sinc sums (P, nq) on the fine grid,
+    occupancy sums per type, atoms, largest distance (Å) and realisations averaged."""
+
+    types: list
+    pairs: np.ndarray
+    sinc: np.ndarray
+    occupancy_sums: np.ndarray
+    n_atoms: int
+    r_max: float
+    seeds_used: int
+
+
+def size_entry(
+    counts: tuple[int, ...],
+    *,
+    structure,
+    shape: str,
+    size_units_nm: tuple[float, ...],
+    q_fine: np.ndarray,
+    twins: tuple[str, ...],
+    boundaries: int | None,
+    domain_size_nm,
+    seeds: tuple[int, ...],
+    coherent_element: str,
+    min_domains: int | None,
+    ensemble: bool = False,
+    cancel: Callable[[], bool] | None = None,
+) -> SizeEntry:
+    """The crystal(s) of one size, their pair histograms (averaged over the boundary-network
+    realisations ``seeds``, see ``build_size_database``, or the exact ensemble average) and the
+    sinc sums on ``q_fine``: the unit of work of a database build (a task on a cluster)."""
+    if cancel is not None and cancel():
+        raise Cancelled("database build cancelled")
+    sizes = get_shape(shape).sizes_of_counts(tuple(counts), tuple(size_units_nm))
+    hists, n_atoms, domains = [], 0, 0
+    if ensemble:
+        hists.append(ensemble_histograms(structure, tuple(twins), domain_size_nm, shape=shape,
+                                         coherent_element=coherent_element, cancel=cancel, **sizes))
+        n_atoms = int(round(hists[0].n_atoms))
+    for seed in () if ensemble else seeds:
+        crystal = build_crystal(structure, shape=shape, twins=twins, boundaries=boundaries,
+                                domain_size_nm=domain_size_nm, seed=seed, coherent_element=coherent_element,
+                                **sizes)
+        hists.append(compute_histograms(crystal, cancel=cancel))
+        n_atoms = crystal.n_atoms
+        domains += int(crystal.info.get("n_domains", 1))
+        if min_domains is not None and domains >= min_domains:
+            break
+    hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
+    return SizeEntry(types=list(hist.types), pairs=np.asarray(hist.pairs),
+                     sinc=sinc_sums(hist, q_fine).astype(np.float32),
+                     occupancy_sums=np.asarray(hist.occupancy_sums, float), n_atoms=int(n_atoms),
+                     r_max=float(hist.r_max), seeds_used=len(hists))
+
+
 def build_size_database(
     structure,
     shape: str,
@@ -254,6 +313,7 @@ def build_size_database(
     ensemble: bool = False,
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    mapper: Mapper | None = None,
 ) -> SizeDatabase:
     """Build every crystal of ``sizes`` and store its sinc sums on a fine Q grid.
 
@@ -267,6 +327,11 @@ def build_size_database(
     realisations than a small one (at least one, at most ``len(seeds)``). The realisations used
     per size are in ``info["seeds_per_size"]``. ``ensemble=True``: each size is the exact average
     over every random network of ``domain_size_nm`` (``population/ensemble.py``), no seeds.
+
+    ``mapper`` (``nanotwin_core.distributed``): where the per-size crystals are computed, one
+    task per size (``size_entry``, largest first); None = here, one after another. The result is
+    the same (to the last bits, which numba's thread count moves). Each size's histograms become
+    sinc sums at once and are dropped, so memory stays at the size of the stored sums.
     """
     t0 = time.perf_counter()
     if not sizes:
@@ -276,59 +341,32 @@ def build_size_database(
         raise NanotwinError("an ensemble database needs twin laws and a domain size, not a number of "
                             "boundaries")
     kind = get_shape(shape)
-
-    # Each crystal's histograms become sinc sums at once and are dropped, so memory stays at the
-    # size of the stored sums; small crystals go first (a Cancel is quick).
-    def size_kwargs(counts: tuple[int, ...]) -> dict:
-        return kind.sizes_of_counts(tuple(counts), tuple(size_units_nm))
-
+    units = tuple(size_units_nm)
     if cancel is not None and cancel():
         raise Cancelled("database build cancelled")
     q_fine, r_grid = database_q_grid(structure, shape, sizes, size_units_nm, q_range, twins=twins,
                                      boundaries=boundaries, domain_size_nm=domain_size_nm, seed=seeds[0],
                                      coherent_element=coherent_element, ensemble=ensemble)
-    per_size: list = [None] * len(sizes)
-    seeds_used: list[int] = [0] * len(sizes)
+    extent = [kind.extent_nm(structure, kind.sizes_of_counts(tuple(n), units)) for n in sizes]
+    shared = {"structure": structure, "shape": shape, "size_units_nm": units, "q_fine": q_fine,
+              "twins": tuple(twins), "boundaries": boundaries, "domain_size_nm": domain_size_nm,
+              "seeds": seeds, "coherent_element": coherent_element, "min_domains": min_domains,
+              "ensemble": bool(ensemble)}
+    mapper = SerialMapper() if mapper is None else mapper
+    per_size = mapper.map(size_entry, [tuple(n) for n in sizes], shared=shared, progress=progress,
+                          cancel=cancel, label="crystal", priorities=extent)
     index: dict[tuple, int] = {}
     types: list = []
-    r_maxes: list[float] = []
-    for i in range(len(sizes)):
-        if cancel is not None and cancel():
-            raise Cancelled("database build cancelled")
-        kwargs = size_kwargs(sizes[i])
-        hists, n_atoms, domains = [], 0, 0
-        if ensemble:
-            from nanotwin_core.population.ensemble import ensemble_histograms
-
-            hists.append(ensemble_histograms(structure, twins, domain_size_nm, shape=shape,
-                                             coherent_element=coherent_element, cancel=cancel, **kwargs))
-            n_atoms = int(round(hists[0].n_atoms))
-        for seed in seeds if not ensemble else ():
-            crystal = build_crystal(structure, shape=shape, twins=twins, boundaries=boundaries,
-                                    domain_size_nm=domain_size_nm, seed=seed,
-                                    coherent_element=coherent_element, **kwargs)
-            hists.append(compute_histograms(crystal, cancel=cancel))
-            n_atoms = crystal.n_atoms
-            domains += int(crystal.info.get("n_domains", 1))
-            if min_domains is not None and domains >= min_domains:
-                break
-        seeds_used[i] = len(hists)
-        hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
-        del hists
-        if hist.r_max > r_grid:  # pragma: no cover - the bound from the largest crystal prevents it
-            raise NanotwinError(f"size database: a crystal reaches {hist.r_max:.1f} Å beyond the "
+    for entry in per_size:
+        if entry.r_max > r_grid:  # pragma: no cover - the bound from the largest crystal prevents it
+            raise NanotwinError(f"size database: a crystal reaches {entry.r_max:.1f} Å beyond the "
                                 f"{r_grid:.1f} Å the Q grid was made for")
-        for t in hist.types:
+        for t in entry.types:
             if _type_key(t) not in index:
                 index[_type_key(t)] = len(types)
                 types.append(t)
-        r_maxes.append(float(hist.r_max))
-        local = [index[_type_key(t)] for t in hist.types]
-        per_size[i] = (local, np.asarray(hist.pairs), sinc_sums(hist, q_fine).astype(np.float32),
-                       np.asarray(hist.occupancy_sums, float), n_atoms)
-        del hist
-        if progress is not None:
-            progress((i + 1) / len(sizes), f"crystal {i + 1}/{len(sizes)}")
+    seeds_used = [entry.seeds_used for entry in per_size]
+    r_maxes = [entry.r_max for entry in per_size]
 
     n_t = len(types)
     pairs = np.array([(a, b) for a in range(n_t) for b in range(a, n_t)], dtype=np.int64)
@@ -336,19 +374,20 @@ def build_size_database(
     sinc = np.zeros((len(sizes), len(pairs), len(q_fine)), dtype=np.float32)
     self_sums = np.zeros((len(sizes), n_t))
     n_atoms = np.zeros(len(sizes))
-    for i, (local, hist_pairs, s_i, occupancy_sums, atoms) in enumerate(per_size):
-        for p, (a, b) in enumerate(hist_pairs):
+    for i, entry in enumerate(per_size):
+        local = [index[_type_key(t)] for t in entry.types]
+        for p, (a, b) in enumerate(entry.pairs):
             ga, gb = sorted((local[a], local[b]))
-            sinc[i, pair_index[(ga, gb)]] += s_i[p]
+            sinc[i, pair_index[(ga, gb)]] += entry.sinc[p]
         for a in range(len(local)):
-            self_sums[i, local[a]] += occupancy_sums[a]
-        n_atoms[i] = atoms
+            self_sums[i, local[a]] += entry.occupancy_sums[a]
+        n_atoms[i] = entry.n_atoms
         per_size[i] = None
     r_max = max(r_maxes, default=0.0)
     counts = np.array(sizes, dtype=np.int64).reshape(len(sizes), -1)
-    units = np.array(size_units_nm[: counts.shape[1]])
+    unit_nm = np.array(size_units_nm[: counts.shape[1]])
     return SizeDatabase(
-        shape=shape, counts=counts, sizes_nm=counts * units, types=types, pairs=pairs, q_fine=q_fine,
+        shape=shape, counts=counts, sizes_nm=counts * unit_nm, types=types, pairs=pairs, q_fine=q_fine,
         sinc=sinc, self_sums=self_sums, n_atoms=n_atoms, seconds=time.perf_counter() - t0,
         info={"twins": list(twins), "seeds": list(seeds), "r_max": r_max, "structure": structure.name,
               "seeds_per_size": seeds_used, "min_domains": min_domains, "ensemble": bool(ensemble),

@@ -28,18 +28,19 @@ import numpy as np
 from scipy.interpolate import CubicSpline, make_interp_spline
 
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.numba_setup import call_parallel, thread_count
+from nanotwin_core.numba_setup import REDUCTION_SLOTS, call_parallel
 from nanotwin_core.scattering.debye import excluded_element_pairs, type_factors
 from nanotwin_core.scattering.radiation import Radiation, as_radiation
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _full_pass(sinc, w, node_w, c, v_part, z):  # pragma: no cover - numba
-    """v_part[t] += w_n S[n] (thread t's sizes), z[n] = sum_{k,p} L_k c_p S[n]: one read of S."""
+    """v_part[t] += w_n S[n] (slot t: sizes n = t mod slots, whatever the thread count),
+    z[n] = sum_{k,p} L_k c_p S[n]: one read of S."""
     n_sizes, n_nodes, n_pairs, n_q = sinc.shape
-    n_threads = v_part.shape[0]
-    for t in numba.prange(n_threads):
-        for i in range(t, n_sizes, n_threads):
+    n_slots = v_part.shape[0]
+    for t in numba.prange(n_slots):
+        for i in range(t, n_sizes, n_slots):
             wi = w[i]
             for j in range(n_q):
                 z[i, j] = 0.0
@@ -135,8 +136,7 @@ class SumsEvaluator:
             g = w @ self._z[1]
         else:
             c = self.pair_weights(self.q_fine / scale, b_iso=b_iso, radiation=rad, exclude=exclude)
-            n_threads = thread_count(None)
-            v_part = np.zeros((n_threads, self.n_nodes, len(self.pairs), len(self.q_fine)))
+            v_part = np.zeros((REDUCTION_SLOTS, self.n_nodes, len(self.pairs), len(self.q_fine)))
             z = np.empty((self.n_sizes, len(self.q_fine)))
             call_parallel(_full_pass, self.sinc, w, lw, np.ascontiguousarray(c), v_part, z)
             self._v = (w_key, v_part.sum(axis=0))

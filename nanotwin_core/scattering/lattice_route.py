@@ -26,7 +26,7 @@ from numba import njit, prange
 
 from nanotwin_core.crystal import LatticeContent, LatticeDescription
 from nanotwin_core.errors import Cancelled, NanotwinError
-from nanotwin_core.numba_setup import call_parallel, thread_count
+from nanotwin_core.numba_setup import REDUCTION_SLOTS, call_parallel, thread_count
 from nanotwin_core.scattering.sampling import SCHEME_CODES, Sampling, resolve_sampling
 from nanotwin_core.scattering.types import AtomType, PairHistograms, type_pairs
 
@@ -215,17 +215,18 @@ def _count_pairs(table: LatticePairTable) -> float:
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=True)
 def _lattice_chunk(
-    ek, el, eu, ec, apos, atype, aexcl, cstart, nb, pidx, inv_dr, scheme, e0, e1, hist, n_threads
+    ek, el, eu, ec, apos, atype, aexcl, cstart, nb, pidx, inv_dr, scheme, e0, e1, hist, n_slots
 ):  # pragma: no cover
-    """Sampled counts of the entries e0..e1-1 (one thread per interleaved subset of entries).
+    """Sampled counts of the entries e0..e1-1: entry e goes to slot e % n_slots, slots in parallel
+    and each in entry order, so the sums depend neither on the thread count nor on the chunking.
 
-    hist : float64 (n_threads, P, M + 1); column 0 is the grid point r = -r_step (folded later),
+    hist : float64 (n_slots, P, M + 1); column 0 is the grid point r = -r_step (folded later),
     column k + 1 the point r_k. scheme: 0 nearest, 1 linear, 2 quadratic (see sampling.py).
     """
     nbin = hist.shape[2]
-    for t in prange(n_threads):
+    for t in prange(n_slots):
         h = hist[t]
-        for e in range(e0 + t, e1, n_threads):
+        for e in range(e0 + (t - e0) % n_slots, e1, n_slots):
             k = ek[e]
             l = el[e]
             c = ec[e]
@@ -320,7 +321,7 @@ def rehistogram(
     r_bound = _r_bound(table, nb, apos)
     n_bins = int(np.ceil(r_bound / smp.r_step)) + 4
     nt = thread_count(n_threads)
-    hist = np.zeros((nt, len(pairs), n_bins + 1))
+    hist = np.zeros((REDUCTION_SLOTS, len(pairs), n_bins + 1))
     sizes = np.diff(cstart)
     work = sizes[table.entry_k] * sizes[table.entry_l]
     cum = np.cumsum(work)
@@ -354,7 +355,7 @@ def rehistogram(
                 e0,
                 e1,
                 hist,
-                nt,
+                REDUCTION_SLOTS,
             )
             dt = time.perf_counter() - t0
             done = float(cum[e1 - 1]) - base

@@ -1,0 +1,78 @@
+"""``nanotwin fit`` options into core objects: the fit settings of the model, the data read and
+checked (one pattern, or the first readable one of a series), warnings on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nanotwin_core.cli.model_args import wavelength_of
+from nanotwin_core.cli.options import parse_floats, parse_range
+from nanotwin_core.errors import NanotwinError
+from nanotwin_core.io.data import PatternData, read_pattern
+from nanotwin_core.io.pattern_checks import check_blank, check_pattern
+
+POWDER_REFINE = "scale,background,adp,size"
+
+
+def warn(messages: list[str]) -> None:
+    """Print each warning on its own line on stderr."""
+    for message in messages:
+        print(f"nanotwin: warning: {message}", file=sys.stderr)
+
+
+def apply_fit_options(args: argparse.Namespace, model, x_kind: str) -> None:
+    """The model's instrument and fit settings (all checked before computing): a model file's
+    ``[fit]`` and ``[instrument]``, else the defaults (polarization: sync for 2theta data
+    ``x_kind == "tth"``, none for Q); every option given overrides its part."""
+    from nanotwin_core.model import FitSpec, Instrument
+
+    if not args.model:
+        model.fit = FitSpec(refine=POWDER_REFINE.split(","))
+        model.instrument = Instrument(polarization="sync" if x_kind == "tth" else "none")
+    fit, ins = model.fit, model.instrument
+    if args.background:
+        kind, _, n = args.background.partition(":")
+        if kind != "chebyshev" or not n.isdigit():
+            raise NanotwinError(f"--background must look like chebyshev:N, got {args.background!r}")
+        fit.background_order = int(n)
+    if args.refine:
+        fit.refine = [r.strip() for r in args.refine.split(",") if r.strip()]
+    if args.caglioti:
+        ins.caglioti = tuple(parse_floats(args.caglioti, "--caglioti U,V,W (deg^2)", 3))
+    if args.polarization is not None:
+        ins.polarization = args.polarization
+    if args.range or args.tth_range:
+        fit.q_range = parse_range(args.range, 2, "--range") if args.range else None
+        fit.tth_range = parse_range(args.tth_range, 2, "--tth-range") if args.tth_range else None
+    if args.blank:
+        fit.blank = str(Path(args.blank).resolve())
+    if args.max_nfev is not None:
+        fit.max_nfev = args.max_nfev
+    model.validate()
+
+
+def read_fit_data(args: argparse.Namespace, path: str, *,
+                  warn_data: bool = True) -> tuple[PatternData, PatternData | None]:
+    """The pattern ``path`` and the blank, checked for axis, wavelength and polarization
+    (``warn_data``: print the pattern's own warnings; a series prints them per file)."""
+    from nanotwin_core.scattering.polarization import polarization_fraction
+
+    if args.xyz or args.rrange:
+        raise NanotwinError("--xyz and --rrange are for PDF fits (a .gr data file)")
+    wavelength = wavelength_of(args)
+    data = read_pattern(path, x_kind=args.x, wavelength=wavelength)
+    if warn_data:
+        warn(check_pattern(data, x_kind_given=args.x, wavelength_given=wavelength))
+    if args.polarization is not None and data.x_kind == "q" and \
+            polarization_fraction(args.polarization) is not None:
+        raise NanotwinError(f"--polarization {args.polarization}: {path} is on a Q axis, taken as "
+                            "already corrected; the polarization factor applies to 2theta data")
+    blank = None
+    if args.blank:
+        blank = read_pattern(args.blank, x_kind=args.x)
+        if blank.wavelength is None:
+            blank.wavelength = data.wavelength
+        warn(check_blank(blank, data))
+    return data, blank
