@@ -15,7 +15,6 @@ from nanotwin_app.project_io import PROJECT_SUFFIXES
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 
-from nanotwin_core.io.data import read_pattern
 from nanotwin_core.io.xyz import read_xyz
 from nanotwin_core.structures.files import STRUCTURE_SUFFIXES, read_structure_file
 
@@ -65,19 +64,9 @@ class FileOpener(QObject):
         return ok
 
     def load_data(self, path: str | Path) -> bool:
-        """Read a measured pattern and overlay it on the calculated curves."""
-        try:
-            data = read_pattern(path)
-        except (ValueError, OSError) as exc:
-            self.window.notify("Import data", str(exc), "warning")
-            return False
-        ws = self.workspace
-        if ws.fit is not None:  # a fit belongs to the data it was made on
-            ws.fit_previous = None
-            ws.set_fit(None)
-        ws.set_data(data)
-        self.window.statusBar().showMessage(f"Loaded {Path(path).name}: {len(data)} points", 5000)
-        return True
+        """Import a measured pattern (``data_import``: the import dialog) and overlay it on the
+        calculated curves."""
+        return self.window.data_import.import_file(path)
 
     def import_structure(self, path: str | Path) -> bool:
         """Read a structure from a CIF (or a pymatgen .json) and select it in the model dock."""

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 from nanotwin_app import jobs
+from nanotwin_app.data_import import DataImport
 from nanotwin_app.docks.model_dock import ModelDock
 from nanotwin_app.docks.refine_dock import RefineDock
 from nanotwin_app.docks.teaching_dock import TeachingDock
 from nanotwin_app.file_export import FileExporter
 from nanotwin_app.file_open import OPENABLE, FileOpener
 from nanotwin_app.fit_controller import FitController
+from nanotwin_app.import_dialog import ImportChoice, ImportDialog
 from nanotwin_app.menus import build_menus
 from nanotwin_app.plots.pattern_panel import PatternPanel
 from nanotwin_app.project_io import ProjectFiles
@@ -90,6 +92,7 @@ class MainWindow(QMainWindow):
         self.teaching_dock.hide()  # View > Teaching
 
         self.projects = ProjectFiles(self)
+        self.data_import = DataImport(self)
         self.files = FileOpener(self)
         self.exports = FileExporter(self)
         self.fits = FitController(self)
@@ -170,6 +173,13 @@ class MainWindow(QMainWindow):
         box = {"info": QMessageBox.information, "warning": QMessageBox.warning,
                "error": QMessageBox.critical}[level]
         box(self, title, text)
+
+    def ask_import(self, guess, proposal: ImportChoice) -> ImportChoice | None:
+        """How to read a data file (the import dialog; headless: the proposal), None to cancel."""
+        if self.headless:
+            return proposal
+        dialog = ImportDialog(guess, proposal, self)
+        return dialog.choice() if dialog.exec() == ImportDialog.DialogCode.Accepted else None
 
     def ask_discard(self) -> bool:
         """True when the user agrees to lose the unsaved model and patterns (headless: nobody to ask)."""
@@ -278,7 +288,8 @@ class MainWindow(QMainWindow):
 
     def _show_result(self, res: jobs.ComputeResult, *, dirty: bool) -> None:
         ws = self.workspace
-        self.pattern_panel.wavelength_spin.setValue(res.wavelength)
+        if ws.data is None or ws.data.x_kind != "tth":  # 2theta data keep their wavelength
+            self.pattern_panel.set_wavelength(res.wavelength)
         ws.set_crystal(res.crystal)
         a_p = res.a_p or pseudocubic_a_of_crystal(res.crystal)
         self.pattern_panel.set_pseudocubic(a_p)
@@ -339,10 +350,6 @@ class MainWindow(QMainWindow):
         if data is None:
             self.pattern_panel.set_data(None)
             return
-        if data.x_kind == "tth" and not data.wavelength:
-            self.statusBar().showMessage(
-                f"{Path(data.path or 'data').name}: no wavelength in the file, using "
-                f"{self.pattern_panel.wavelength} Å", 8000)
         self.pattern_panel.set_data(self.data_q(), data.y, label=Path(data.path or "data").name,
                                     sigma=data.sigma_used)
 

@@ -318,7 +318,7 @@ class ProjectFiles(QObject):
         ws = self.workspace
         ws.show_loaded(loaded, path)
         if ws.wavelength:
-            window.pattern_panel.wavelength_spin.setValue(float(ws.wavelength))
+            window.pattern_panel.set_wavelength(float(ws.wavelength))
         window.pattern_panel.set_pseudocubic(ws.a_p)
         window.refresh_plots()  # Q of 2theta data may depend on the wavelength just restored
         window.update_title()

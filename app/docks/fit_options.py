@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from nanotwin_app.docks.path_row import PathRow
 from nanotwin_app.workspace import Workspace
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -106,15 +106,10 @@ class FitOptions(QWidget):
         self.caglioti_edit.setPlaceholderText("U, V, W (deg²); empty: none")
         self.caglioti_edit.setToolTip("Caglioti resolution of 2θ data: FWHM² = U tan²θ + V tanθ + W")
         form.addRow("Caglioti", self.caglioti_edit)
-        blank_row = QHBoxLayout()
-        self.blank_label = QLabel("none")
-        self.blank_label.setWordWrap(True)
-        self.blank_button = QPushButton("Choose…")
-        self.blank_clear = QPushButton("Clear")
-        blank_row.addWidget(self.blank_label, 1)
-        blank_row.addWidget(self.blank_button)
-        blank_row.addWidget(self.blank_clear)
-        form.addRow("blank", blank_row)
+        self.blank_row = PathRow()
+        self.blank_label, self.blank_button, self.blank_clear = (self.blank_row.label, self.blank_row.choose,
+                                                                 self.blank_row.clear)
+        form.addRow("blank", self.blank_row)
         self.max_nfev_spin = QSpinBox()
         self.max_nfev_spin.setRange(1, 100_000)
         self.max_nfev_spin.setToolTip("largest number of model evaluations")
@@ -156,8 +151,7 @@ class FitOptions(QWidget):
             cag = ins.caglioti
             self.caglioti_edit.setText("" if cag is None else ", ".join(f"{v:g}" for v in cag))
             self._shown_caglioti = self.caglioti_edit.text()
-            self.blank_label.setText(Path(fit.blank).name if fit.blank else "none")
-            self.blank_label.setToolTip(fit.blank or "")
+            self.blank_row.show_path(fit.blank)
             self.max_nfev_spin.setValue(fit.max_nfev)
         finally:
             self._loading = False

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 X_AXES = {"Q": "Q (1/Å)", "2theta": "2θ (°)", "d": "d (Å)"}
+WAVELENGTH_DECIMALS = 8  # a synchrotron wavelength is known to 1e-8 Å (e.g. 0.49547592)
 Y_SCALES = ("linear", "sqrt", "log")
 ZOOM_Q = (1.5, 2.2)
 CURVE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -71,6 +72,7 @@ class PatternPanel(QWidget):
     """
 
     message = Signal(str)
+    wavelength_edited = Signal(float)  # the user changed λ (not ``set_wavelength``)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,10 +106,13 @@ class PatternPanel(QWidget):
         bar.addWidget(self.x_combo)
         bar.addWidget(QLabel("λ (Å)"))
         self.wavelength_spin = QDoubleSpinBox()
-        self.wavelength_spin.setDecimals(5)
+        self.wavelength_spin.setDecimals(WAVELENGTH_DECIMALS)
         self.wavelength_spin.setRange(0.05, 5.0)
+        self.wavelength_spin.setSingleStep(0.0001)
         self.wavelength_spin.setValue(0.565468)
-        self.wavelength_spin.setToolTip("Wavelength for the 2θ axis (the paper's synchrotron: 0.565468 Å)")
+        self.wavelength_spin.setToolTip("Wavelength (Å) of the 2θ axis and of loaded 2θ data: changing it "
+                                        "moves 2θ data on the Q axis (the paper's synchrotron: 0.565468 Å)")
+        self._setting_wavelength = False
         bar.addWidget(self.wavelength_spin)
         bar.addWidget(QLabel("intensity"))
         self.y_combo = QComboBox()
@@ -135,6 +140,11 @@ class PatternPanel(QWidget):
         bar.addWidget(self.error_bars_check)
         bar.addStretch(1)
         layout.addLayout(bar)
+        self.notice_label = QLabel()
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setStyleSheet("background: #fff3c4; color: #7a3b00; padding: 3px")
+        self.notice_label.setVisible(False)
+        layout.addWidget(self.notice_label)
         self.caption_label = QLabel()
         self.caption_label.setWordWrap(True)
         self.caption_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -220,6 +230,19 @@ class PatternPanel(QWidget):
         return float(self.wavelength_spin.value())
 
     # ---------------------------------------------------------------- public
+    def set_wavelength(self, wavelength: float) -> None:
+        """Show ``wavelength`` (Å) without it counting as the user's edit."""
+        self._setting_wavelength = True
+        try:
+            self.wavelength_spin.setValue(float(wavelength))
+        finally:
+            self._setting_wavelength = False
+
+    def set_notice(self, text: str) -> None:
+        """A warning that stays above the plots until it is answered ('' hides it)."""
+        self.notice_label.setText(text)
+        self.notice_label.setVisible(bool(text))
+
     def set_patterns(self, patterns: dict[str, tuple[np.ndarray, np.ndarray]], caption: str = "", *,
                      difference_of: str | None = None) -> None:
         """Show calculated curves ``label -> (Q in 1/Å, I)`` (replacing the previous ones; overlays
@@ -528,6 +551,8 @@ class PatternPanel(QWidget):
         self.zoom_plot.setLabel("bottom", xlabel)
 
     def _wavelength_changed(self) -> None:
+        if not self._setting_wavelength:
+            self.wavelength_edited.emit(self.wavelength)
         if self.x_axis == "2theta":
             self.redraw()
 
