@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.warm_up_job: CoreJob | None = None
         self._pending_live = False
         self._close_after_save = False
+        self._phases_key: list = []
         self.setWindowTitle("nanotwin")
         if ICON.exists():
             self.setWindowIcon(QIcon(str(ICON)))
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         build_menus(self)
         self._connect()
+        self.show_phases()
         self.resize(1500, 950)
         self.resizeDocks([self.pattern_dock], [360], Qt.Orientation.Vertical)
         self.resizeDocks([self.model_dock], [330], Qt.Orientation.Horizontal)
@@ -136,6 +138,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         ws = self.workspace
         ws.crystal_changed.connect(self._crystal_changed)
+        ws.model_changed.connect(self._model_changed)
         ws.patterns_changed.connect(self._patterns_changed)
         ws.data_changed.connect(self._data_changed)
         ws.stats_changed.connect(self._stats_changed)
@@ -291,9 +294,8 @@ class MainWindow(QMainWindow):
         if ws.data is None or ws.data.x_kind != "tth":  # 2theta data keep their wavelength
             self.pattern_panel.set_wavelength(res.wavelength)
         ws.set_crystal(res.crystal)
-        a_p = res.a_p or pseudocubic_a_of_crystal(res.crystal)
-        self.pattern_panel.set_pseudocubic(a_p)
-        ws.a_p = a_p
+        ws.a_p = res.a_p or pseudocubic_a_of_crystal(res.crystal)
+        self.show_phases()
         ws.set_histograms(res.histograms)
         if ws.fit is not None:
             self.refine_dock_widget.show_fit_check.setChecked(False)  # show the new model's curves
@@ -327,6 +329,28 @@ class MainWindow(QMainWindow):
             self.close()
 
     # ================================================================ workspace -> widgets
+    def show_phases(self) -> None:
+        """Tick rows for every phase of the model (none, with a message, where a structure cannot
+        be read)."""
+        try:
+            phases = self.workspace.phases()
+        except NanotwinError as exc:
+            self.statusBar().showMessage(f"No hkl ticks: {exc}", 8000)
+            phases = []
+        self._phases_key = [(n, s) for n, s in phases]
+        self.pattern_panel.set_phases(phases)
+
+    def _model_changed(self) -> None:
+        ws = self.workspace
+        if ws.loading:
+            return
+        try:
+            phases = ws.phases()
+        except NanotwinError:
+            phases = []
+        if phases != self._phases_key:  # only a change of structure redraws the ticks
+            self.show_phases()
+
     def _crystal_changed(self) -> None:
         crystal = self.workspace.crystal
         self.viewer.set_crystal(crystal)
@@ -399,7 +423,7 @@ class MainWindow(QMainWindow):
         self.cancel_computation()
         self.workspace.clear()
         self.fits.forget()
-        self.pattern_panel.set_pseudocubic(None)
+        self.show_phases()
         self.update_title()
 
     # ================================================================ drag and drop

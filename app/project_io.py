@@ -319,7 +319,7 @@ class ProjectFiles(QObject):
         ws.show_loaded(loaded, path)
         if ws.wavelength:
             window.pattern_panel.set_wavelength(float(ws.wavelength))
-        window.pattern_panel.set_pseudocubic(ws.a_p)
+        window.show_phases()
         window.refresh_plots()  # Q of 2theta data may depend on the wavelength just restored
         window.update_title()
         note = "" if loaded.schema_version >= 2 else " (an older project: no window state)"

@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from nanotwin_core.model import Model
+from nanotwin_core.structures.files import resolve_structure
 from nanotwin_core.structures.structure import Structure
 
 if TYPE_CHECKING:
@@ -146,6 +147,18 @@ class Workspace(QObject):
     def structure_override(self) -> Structure | None:
         """What to pass as ``structure=`` to the core's entry points (None: the model's own)."""
         return self.imported_structure if self.model.cif else None
+
+    def phases(self) -> list[tuple[str, Structure]]:
+        """(name, Structure) of every phase of the model: its structure, then each mixture
+        component with a structure of its own (NanotwinError where one cannot be read)."""
+        main = self.structure()
+        out = [(main.name, main)]
+        for comp in self.model.components:
+            if comp.structure or comp.cif:
+                s = resolve_structure(comp.structure, comp.cif, None)
+                if all(s != other for _n, other in out):
+                    out.append((s.name, s))
+        return out
 
     def structure_label(self) -> str:
         """The model's structure as the docks name it."""

@@ -38,22 +38,22 @@ def axis_to_q(x: np.ndarray | float, axis: str, wavelength: float) -> np.ndarray
 
 def superstructure_y_range(
     curves: list[tuple[np.ndarray, np.ndarray]],
-    a_p: float | None,
+    positions: list[float] | None,
     q_window: tuple[float, float],
     tolerance: float = SUPER_TOLERANCE,
 ) -> tuple[float, float] | None:
     """Intensity range (in the curves' own units) that shows the superstructure peaks in a window.
 
     ``curves``: (Q in 1/Å, y already on the plotted scale). The top is the highest y within
-    ``tolerance`` of an R, M or X position of the pseudocubic cell ``a_p`` (Å) inside ``q_window``
+    ``tolerance`` of a superstructure reflection (``positions``, Q in 1/Å) inside ``q_window``
     (plus ``ZOOM_HEADROOM``), the bottom the lowest y in the window, so fundamentals in the window
     run off the top instead of flattening the superstructure. None when there is nothing to fit
-    (no cell, no superstructure position or no finite point in the window).
+    (no superstructure position in the window or no finite point in it).
     """
-    if a_p is None or not curves:
+    if not positions or not curves:
         return None
     lo, hi = sorted(float(v) for v in q_window)
-    positions = [t.q for t in pseudocubic_ticks(a_p, hi, q_min=lo) if t.klass != "fundamental"]
+    positions = [q for q in positions if lo <= q <= hi]
     if not positions:
         return None
     tops, bottoms = [], []
@@ -118,3 +118,14 @@ def match_points(q_obs: np.ndarray, q_calc: np.ndarray) -> tuple[np.ndarray, np.
     if ok.sum() < 0.5 * len(q_calc):
         return order[nearest], None
     return order[nearest], ok
+
+
+def calc_at_data(q_obs: np.ndarray, q_calc: np.ndarray, y_calc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of the observed points the calculated curve covers, its values there): taken point
+    by point where both are on one grid, else interpolated at the observed Q."""
+    idx, ok = match_points(q_obs, q_calc)
+    if ok is not None:
+        return ok, y_calc[idx[ok]]
+    order = np.argsort(q_calc)
+    inside = (q_obs >= q_calc[order[0]]) & (q_obs <= q_calc[order[-1]])
+    return inside, np.interp(q_obs[inside], q_calc[order], y_calc[order])
