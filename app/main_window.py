@@ -25,6 +25,7 @@ from nanotwin_app.fit_controller import FitController
 from nanotwin_app.import_dialog import ImportChoice, ImportDialog
 from nanotwin_app.menus import build_menus
 from nanotwin_app.plots.pattern_panel import PatternPanel
+from nanotwin_app.plots.plot_math import build_grid, scaled_to_data, scaling_q_range
 from nanotwin_app.project_io import ProjectFiles
 from nanotwin_app.tasks import WARMUP_MESSAGE, CoreJob, JobRunner
 from nanotwin_app.viewer3d.viewer_panel import ViewerPanel
@@ -269,8 +270,9 @@ class MainWindow(QMainWindow):
                 self.runner.cancel(self.current_job)
                 return None
         job = CoreJob(jobs.build_and_compute, model, structure, n_threads=1 if live else None,
-                      wavelength=self.pattern_panel.wavelength, compare_untwinned=ws.compare_untwinned,
-                      name="build")
+                      grid=build_grid(self.fits.fit_data(), self.scaling_range()) if ws.data else None,
+                      wavelength=self.pattern_panel.wavelength,
+                      compare_untwinned=ws.compare_untwinned, name="build")
         return self.start_job(job, lambda res: self._show_result(res, dirty=True))
 
     def cancel_computation(self) -> None:
@@ -366,8 +368,21 @@ class MainWindow(QMainWindow):
         fit_curves = self.fits.curves(self.data_q()) if self.workspace.data is not None else {}
         if fit_curves:
             self.pattern_panel.set_patterns(fit_curves, caption=self.fits.caption())
+        elif self.workspace.data is not None and p.curves:  # model and data on one scale
+            data = self.workspace.data
+            curves, note = scaled_to_data(p.curves, self.data_q(), data.y, data.sigma_used,
+                                          self.scaling_range())
+            self.pattern_panel.set_patterns(curves, caption=" ".join(t for t in (p.caption, note) if t))
         else:
             self.pattern_panel.set_patterns(p.curves, caption=p.caption)
+
+    def scaling_range(self) -> tuple[float, float] | None:
+        """The Q range (1/Å) over which builds meet the loaded data: the fit range, else the
+        wide-angle part of the structure's pattern (None where the structure cannot be read)."""
+        try:
+            return scaling_q_range(self.workspace.model.fit, self.fits.fit_data(), self.workspace.structure())
+        except NanotwinError:
+            return None
 
     def _data_changed(self) -> None:
         data = self.workspace.data

@@ -8,11 +8,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from app_helpers import dispose, fake_result
+from app_helpers import dispose, fake_result, real_window
 from nanotwin_app import jobs
 from nanotwin_app.import_dialog import ImportChoice, ImportDialog, initial_choice
-from nanotwin_app.main_window import MainWindow
-from PySide6.QtCore import QSettings
 
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.io.import_guess import guess_import
@@ -30,8 +28,7 @@ def write_tth(path, header=()):
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "build_and_compute", lambda *a, progress=None, cancel=None, **k: fake_result())
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings, use_gl=False, warm_up=False, headless=True)
+    w = real_window(tmp_path)
     yield w
     dispose(w, qtbot)
 

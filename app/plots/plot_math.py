@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import d_from_q, q_from_two_theta, two_theta_from_q
-from nanotwin_core.reflections import pseudocubic_ticks
+from nanotwin_core.refine.scale_to_data import scale_to_data, wide_angle_q_min
 
+BUILD_POINTS = 4000  # a build against data computes on at most this many of the data's points
 SUPER_TOLERANCE = 0.02  # 1/Å: a superstructure peak is read within this of its pseudocubic position
 ZOOM_HEADROOM = 0.08  # fraction of the range added above the highest superstructure peak
 
@@ -129,3 +131,50 @@ def calc_at_data(q_obs: np.ndarray, q_calc: np.ndarray, y_calc: np.ndarray) -> t
     order = np.argsort(q_calc)
     inside = (q_obs >= q_calc[order[0]]) & (q_obs <= q_calc[order[-1]])
     return inside, np.interp(q_obs[inside], q_calc[order], y_calc[order])
+
+
+def build_grid(data, q_range: tuple[float, float] | None) -> tuple[np.ndarray, str] | None:
+    """The points a build computes on when data are loaded: the data's x (2theta or Q) whose Q
+    lies in ``q_range`` (1/Å; see ``scaling_q_range``), thinned to ``BUILD_POINTS``; None
+    without data."""
+    if data is None:
+        return None
+    x = data.x
+    if q_range is not None:
+        q = data.q()
+        inside = (q >= q_range[0]) & (q <= q_range[1])
+        x = x[inside] if inside.sum() >= 2 else x
+    step = max(1, int(np.ceil(len(x) / BUILD_POINTS)))
+    return x[::step].copy(), data.x_kind
+
+
+def scaling_q_range(fit, data, structure) -> tuple[float, float]:
+    """The Q range (1/Å) a build is scaled to its data over: the model's fit range where it has
+    one, else from the wide-angle start of its structure (``scale_to_data.wide_angle_q_min``)."""
+    rng = fit.tth_range if data.x_kind == "tth" else fit.q_range
+    if rng is None:
+        return wide_angle_q_min(structure), np.inf
+    if data.x_kind == "q":
+        return float(rng[0]), float(rng[1])
+    top = np.inf if not np.isfinite(rng[1]) else float(q_from_two_theta(min(rng[1], 179.9), data.wavelength))
+    return float(q_from_two_theta(rng[0], data.wavelength)), top
+
+
+def scaled_to_data(curves: dict, q_data: np.ndarray, y_data: np.ndarray, sigma: np.ndarray,
+                   q_range: tuple[float, float] | None = None) -> tuple[dict, str]:
+    """Every calculated curve put on the data's scale over ``q_range`` (the core's linear solve,
+    scale >= 0 and an offset), and a caption note; curves that share no range with the data are
+    left as they are."""
+    out, factors = {}, []
+    for label, (q, y) in curves.items():
+        try:
+            s = scale_to_data(q, y, q_data, y_data, sigma, q_range=q_range)
+        except NanotwinError:
+            out[label] = (q, y)
+            continue
+        out[label] = (q, s.intensity)
+        factors.append(f"{label}: {s.scale:.4g} I + {s.offset:.4g}")
+    where = "" if q_range is None else f" over Q = {q_range[0]:.3g}–{q_range[1]:.3g} 1/Å"
+    note = (f"Calculated curves scaled to the data{where} (weighted linear least squares; "
+            + "; ".join(factors) + ").") if factors else ""
+    return out, note
