@@ -17,6 +17,7 @@ import copy
 import numpy as np
 from nanotwin_app import jobs
 from nanotwin_app.docks.fit_options import FitOptions
+from nanotwin_app.docks.size_view import SizeView
 from nanotwin_app.workspace import FitRecord, Workspace
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -112,6 +113,12 @@ class RefineDock(QWidget):
         self.report_button.setToolTip("Write the last fit as a Markdown report")
         row.addWidget(self.report_button)
         outer.addLayout(row)
+
+        self.sizes_box = QGroupBox("Sizes: number- and volume-weighted")
+        sl = QVBoxLayout(self.sizes_box)
+        self.size_view = SizeView()
+        sl.addWidget(self.size_view)
+        outer.addWidget(self.sizes_box)
 
         corr_box = QGroupBox("Correlation matrix (refined parameters)")
         cl = QVBoxLayout(corr_box)
@@ -284,6 +291,9 @@ class RefineDock(QWidget):
         else:
             self.figures_label.setText("Rwp: –   GoF: –")
         self.show_correlation(fit)
+        populations = fit.summary.get("populations", []) if fit is not None else []
+        self.size_view.show_populations(populations)
+        self.sizes_box.setVisible(bool(populations))
         self._update_run_state()
         self._store_options()
 
