@@ -1,7 +1,8 @@
 """Opening files in the window: which reader a file's suffix calls, the Import dialogs, and the
 Recent files list.
 
-Data (.xye/.xy/.dat/.chi), structures (CIF, pymatgen JSON) and XYZ crystals are small and read on
+Data (.xye/.xy/.dat/.chi: through the import dialog of ``data_import``; .gr G(r): the PDF dock),
+structures (CIF, pymatgen JSON) and XYZ crystals are small and read on
 the GUI thread; projects (.h5) are read in a worker by ``project_io.ProjectFiles``. A file that
 cannot be read gives one message and changes nothing.
 """
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
     from nanotwin_app.main_window import MainWindow
 
 DATA_SUFFIXES = {".xye", ".xy", ".dat", ".chi"}
+PDF_SUFFIXES = {".gr"}
 XYZ_SUFFIXES = {".xyz"}
-OPENABLE = DATA_SUFFIXES | set(STRUCTURE_SUFFIXES) | XYZ_SUFFIXES | PROJECT_SUFFIXES
+OPENABLE = DATA_SUFFIXES | PDF_SUFFIXES | set(STRUCTURE_SUFFIXES) | XYZ_SUFFIXES | PROJECT_SUFFIXES
 MAX_RECENT = 8
 
 
@@ -51,13 +53,16 @@ class FileOpener(QObject):
             return window.projects.open(path)
         if suffix in DATA_SUFFIXES:
             ok = self.load_data(path)
+        elif suffix in PDF_SUFFIXES:
+            ok = window.pdf_fits.open_gr(path)
         elif suffix in STRUCTURE_SUFFIXES:
             ok = self.import_structure(path)
         elif suffix in XYZ_SUFFIXES:
             ok = self.import_xyz(path)
         else:
             window.notify("Open", f"nanotwin cannot open {path.suffix or 'this'} files: use .h5 projects, "
-                          ".xye/.xy/.dat/.chi data, .cif or pymatgen .json structures, or .xyz crystals.")
+                          ".xye/.xy/.dat/.chi data, .gr G(r), .cif or pymatgen .json structures, or .xyz "
+                          "crystals.")
             return False
         if ok:
             self.remember(path)

@@ -17,6 +17,7 @@ import numpy as np
 from nanotwin_app import jobs
 from nanotwin_app.data_import import DataImport
 from nanotwin_app.docks.model_dock import ModelDock
+from nanotwin_app.docks.pdf_dock import PDFDock
 from nanotwin_app.docks.refine_dock import RefineDock
 from nanotwin_app.docks.teaching_dock import TeachingDock
 from nanotwin_app.file_export import FileExporter
@@ -24,6 +25,8 @@ from nanotwin_app.file_open import OPENABLE, FileOpener
 from nanotwin_app.fit_controller import FitController
 from nanotwin_app.import_dialog import ImportChoice, ImportDialog
 from nanotwin_app.menus import build_menus
+from nanotwin_app.pdf_controller import PDFController
+from nanotwin_app.pdf_jobs import PDFProgress
 from nanotwin_app.plots.pattern_panel import PatternPanel
 from nanotwin_app.plots.plot_math import build_grid, scaled_to_data, scaling_q_range
 from nanotwin_app.project_io import ProjectFiles
@@ -92,12 +95,18 @@ class MainWindow(QMainWindow):
         self.teaching_dock = self._dock("Teaching", "teaching_dock", self.teaching_dock_widget, 360,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.teaching_dock.hide()  # View > Teaching
+        self.pdf_dock_widget = PDFDock()
+        self.pdf_dock = self._dock("PDF fit", "pdf_dock", self.pdf_dock_widget, 380,
+                                   Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.refine_dock, self.pdf_dock)
+        self.pdf_dock.hide()  # shown when a G(r) is opened; View > PDF fit
 
         self.projects = ProjectFiles(self)
         self.data_import = DataImport(self)
         self.files = FileOpener(self)
         self.exports = FileExporter(self)
         self.fits = FitController(self)
+        self.pdf_fits = PDFController(self)
         self._build_status_bar()
         build_menus(self)
         self._connect()
@@ -285,6 +294,8 @@ class MainWindow(QMainWindow):
     def _progress(self, value: object) -> None:
         if isinstance(value, jobs.FitProgress):
             self.fits.show_progress(value)
+        elif isinstance(value, PDFProgress):
+            self.pdf_fits.show_progress(value)
         elif isinstance(value, str):
             self.statusBar().showMessage(value)
         elif isinstance(value, (int, float)):
@@ -425,6 +436,11 @@ class MainWindow(QMainWindow):
         self._close_after_save = False  # the user must see that nothing was saved
 
     # ================================================================ docks
+    def show_pdf_dock(self) -> None:
+        """Show and raise the PDF fit dock."""
+        self.pdf_dock.show()
+        self.pdf_dock.raise_()
+
     def show_refinement(self) -> None:
         """Model > Refinement: show and raise the refinement dock."""
         self.refine_dock.show()

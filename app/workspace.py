@@ -96,6 +96,7 @@ class Workspace(QObject):
     dirty_changed = Signal(bool)
     stats_changed = Signal()
     fit_changed = Signal()
+    pdf_changed = Signal()  # the G(r) data or its fit
     project_loaded = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -118,6 +119,8 @@ class Workspace(QObject):
         self.fit: FitRecord | None = None  # the refinement shown
         self.fit_previous: FitRecord | None = None  # what Revert goes back to
         self.fit_options: dict = {}  # the refinement table (see RefineDock.options)
+        self.pdf_data = None  # nanotwin_core.io.data.PDFData: a measured G(r)
+        self.pdf_fit = None  # pdf_jobs.PDFFitDone: its last fit
         self.project_path: Path | None = None
         self.loading = False  # True while a project is being shown (listeners: do not write back)
         # per-size Debye sums of the fits, by fingerprint: saved in the project, reused by fits
@@ -199,6 +202,11 @@ class Workspace(QObject):
         self.fit = record
         self.fit_changed.emit()
 
+    def set_pdf(self, data, fit=None) -> None:
+        """Show a measured G(r) (None: none) and its fit (None: none yet)."""
+        self.pdf_data, self.pdf_fit = data, fit
+        self.pdf_changed.emit()
+
     def accept_fit(self) -> None:
         """Keep the pending refinement: its values become the table's start values."""
         if self.fit is not None and self.fit.status == "pending":
@@ -240,6 +248,7 @@ class Workspace(QObject):
         self.fit_previous = None
         self.size_databases = {}
         self.set_fit(None)
+        self.set_pdf(None)
         self.project_path = None
         self.model_changed.emit()
         self.set_dirty(False)

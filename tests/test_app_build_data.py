@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from app_helpers import dispose, real_window
 
 from nanotwin_core.actions import compute_pattern
 from nanotwin_core.io.data import PatternData
@@ -19,10 +18,8 @@ MODEL = Model(structure="PbS-rocksalt", shape="sphere", size_nm=2.0)
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = real_window(tmp_path)
-    yield w
-    dispose(w, qtbot)
+def window(headless_window):
+    return headless_window
 
 
 def test_build_runs_on_the_data_and_is_scaled_to_it(window, qtbot):

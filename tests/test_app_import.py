@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from app_helpers import dispose, fake_result, real_window
+from app_helpers import fake_result
 from nanotwin_app import jobs
 from nanotwin_app.import_dialog import ImportChoice, ImportDialog, initial_choice
 
@@ -26,11 +26,9 @@ def write_tth(path, header=()):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def window(headless_window, monkeypatch):
     monkeypatch.setattr(jobs, "build_and_compute", lambda *a, progress=None, cancel=None, **k: fake_result())
-    w = real_window(tmp_path)
-    yield w
-    dispose(w, qtbot)
+    return headless_window
 
 
 def data_x(window):
