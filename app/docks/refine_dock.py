@@ -17,6 +17,7 @@ import copy
 import numpy as np
 from nanotwin_app import jobs
 from nanotwin_app.docks.fit_options import FitOptions
+from nanotwin_app.docks.mixture_box import MixtureBox
 from nanotwin_app.docks.size_view import SizeView
 from nanotwin_app.workspace import FitRecord, Workspace
 from PySide6.QtCore import Qt, Signal
@@ -78,6 +79,8 @@ class RefineDock(QWidget):
         outer.addWidget(self.status_label)
         self.fit_options = FitOptions(workspace)
         outer.addWidget(self.fit_options)
+        self.mixture_box = MixtureBox(workspace)
+        outer.addWidget(self.mixture_box)
         self.choice_checks = self.fit_options.choice_checks
 
         self.table = QTableWidget(0, len(COLUMNS))

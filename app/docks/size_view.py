@@ -15,8 +15,8 @@ from nanotwin_core.refine.report import format_esd
 WEIGHTINGS = ("number", "volume")
 NUMBER_COLOUR, VOLUME_COLOUR = (31, 119, 180, 150), (214, 39, 40, 150)
 # (label, number-weighted key, volume-weighted key) of a population entry
-MEAN_ROWS = (("⟨D⟩", "mean_D_nm", "mean_D_vol_nm"), ("⟨D_ab⟩", "Dab_nm", "Dab_vol_nm"),
-             ("⟨L_c⟩", "Lc_nm", "Lc_vol_nm"), ("⟨D_eq⟩", "D_eq_nm", "D_eq_vol_nm"))
+MEAN_ROWS = (("&lt;D&gt;", "mean_D_nm", "mean_D_vol_nm"), ("&lt;D_ab&gt;", "Dab_nm", "Dab_vol_nm"),
+             ("&lt;L_c&gt;", "Lc_nm", "Lc_vol_nm"), ("&lt;D_eq&gt;", "D_eq_nm", "D_eq_vol_nm"))
 
 
 def means_html(entry: dict) -> str:
