@@ -273,26 +273,28 @@ def estimate_atoms(model: Model, structure: Structure | None = None) -> int:
     return int(round(get_shape(model.shape).estimate_atoms(structure, model_sizes(model))))
 
 
-def pdf_model_of(model: Model, settings, *, qmin: float, qmax: float, structure: Structure | None = None,
-                 n_threads: int | None = None):
-    """The PDF model (``refine.pdf_fit.PDFModel``) of ``model`` for a G(r) fit with ``settings``:
+def pdf_model_of(model: Model, *, refine: Sequence[str], qmin: float, qmax: float,
+                 structure: Structure | None = None, n_threads: int | None = None, **build_options):
+    """The PDF model (``refine.pdf_fit.PDFModel``) of ``model`` for a G(r) fit refining ``refine``:
     refining ``size`` needs a sphere of ``size_nm`` (a ladder of spheres around it), else the
-    model's crystal. The coherent element is the model's where the structure holds it, else
-    its first site's element. Returns (PDFModel, start B per ADP group)."""
+    model's crystal (``build_options`` go to the builder, e.g. ``max_atoms``). The coherent
+    element is the model's where the structure holds it, else its first site's element.
+    Returns (PDFModel, start B per ADP group)."""
     from nanotwin_core.refine.pdf_fit import PDFModel, model_from_crystal, sphere_ladder, structure_b
 
     structure = model.load_structure() if structure is None else structure
     elements = {s.element for s in structure.sites}
     coherent = model.coherent_element if model.coherent_element in elements else structure.sites[0].element
     radiation = model.radiation.kind
-    if "size" in settings.refine:
+    if "size" in refine:
         size = model.size_nm if model.population is None else model.population.D
         if model.shape != "sphere" or size is None:
-            raise NanotwinError("refining size in a PDF fit needs a sphere of a given size (nm)")
+            raise NanotwinError("refining size in a PDF fit needs a sphere of a given size "
+                                "(shape sphere, size in nm)")
         members = sphere_ladder(structure, float(size), coherent_element=coherent, n_threads=n_threads)
         return PDFModel(members, qmin=qmin, qmax=qmax, radiation=radiation), structure_b(structure)
     single = replace(model, coherent_element=coherent, population=None, components=[])
-    crystal = build_model_crystal(single, structure=structure)
+    crystal = build_model_crystal(single, structure=structure, **build_options)
     return (model_from_crystal(crystal, qmin=qmin, qmax=qmax, radiation=radiation, n_threads=n_threads),
             structure_b(structure))
 
@@ -307,7 +309,8 @@ def fit_pdf_model(model: Model, data, settings, *, structure: Structure | None =
 
     settings.check()
     qmin, qmax = window_from_data(data, settings)
-    pdf_model, start_b = pdf_model_of(model, settings, qmin=qmin, qmax=qmax, structure=structure)
+    pdf_model, start_b = pdf_model_of(model, refine=settings.refine, qmin=qmin, qmax=qmax,
+                                      structure=structure)
     if cancel is not None and cancel():
         raise Cancelled("PDF fit cancelled")
     return fit_pdf(data, pdf_model, settings, start_b=start_b, callback=callback, cancel=cancel)

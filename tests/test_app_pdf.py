@@ -21,7 +21,7 @@ def window(headless_window):
 
 def simulated_gr(path):
     settings = PDFFitSettings(refine=("scale", "adp"))
-    pdf_model, start_b = pdf_model_of(MODEL, settings, qmin=0.0, qmax=20.0)
+    pdf_model, start_b = pdf_model_of(MODEL, refine=settings.refine, qmin=0.0, qmax=20.0)
     truth = make_parameters(pdf_model, settings, start_b).values()
     truth.update(B_Pb=0.9, B_S=1.6)
     r = np.arange(0.0, 15.0, 0.01)

@@ -17,7 +17,7 @@ MODEL = Model(structure="PbS-rocksalt", shape="sphere", size_nm=2.0)
 
 def test_fit_pdf_model_recovers_scale_and_b():
     settings = PDFFitSettings(rmin=1.5, rmax=12.0, qmin=0.0, qmax=20.0, refine=("scale", "adp"))
-    pdf_model, start_b = pdf_model_of(MODEL, settings, qmin=0.0, qmax=20.0)
+    pdf_model, start_b = pdf_model_of(MODEL, refine=settings.refine, qmin=0.0, qmax=20.0)
     truth = make_parameters(pdf_model, settings, start_b).values()
     truth.update(B_Pb=0.9, B_S=1.6)
     r = np.arange(0.0, 15.0, 0.01)
@@ -33,5 +33,5 @@ def test_fit_pdf_model_recovers_scale_and_b():
 
 def test_size_refinement_needs_a_sphere():
     with pytest.raises(NanotwinError, match="sphere"):
-        pdf_model_of(Model(structure="PbS-rocksalt", shape="cuboid", size_nm=2.0),
-                     PDFFitSettings(refine=("scale", "size")), qmin=0.0, qmax=20.0)
+        pdf_model_of(Model(structure="PbS-rocksalt", shape="cuboid", size_nm=2.0), refine=("scale", "size"),
+                     qmin=0.0, qmax=20.0)
