@@ -1,7 +1,7 @@
 """G(r) files and their refinements in the window: open a ``.gr``, run the PDF dock's fit as a job
 (``pdf_jobs.run_pdf_fit``: the core's ``actions.fit_pdf_model``), show live Rw and the result,
 export the report. The G(r) and its last fit live in the workspace (``pdf_data``, ``pdf_fit``);
-projects do not store them yet."""
+projects store them (``pdf_project``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nanotwin_app import pdf_jobs
+from nanotwin_app.pdf_project import PDFFitRecord
 from nanotwin_app.tasks import CoreJob
 from PySide6.QtCore import QObject
 
@@ -78,7 +79,9 @@ class PDFController(QObject):
         self.dock.status_label.setText(f"evaluation {report.evaluations}: Rw = {report.rw:.4f}")
 
     def _done(self, done: pdf_jobs.PDFFitDone) -> None:
-        self.workspace.set_pdf(self.workspace.pdf_data, done)
+        out = done.outcome
+        record = PDFFitRecord(out.r, out.g_calc, {**done.summary, "seconds": done.seconds}, done.report)
+        self.workspace.set_pdf(self.workspace.pdf_data, record)
         self.workspace.set_dirty(True)
 
     def _finished(self, job: CoreJob) -> None:

@@ -120,7 +120,7 @@ class Workspace(QObject):
         self.fit_previous: FitRecord | None = None  # what Revert goes back to
         self.fit_options: dict = {}  # the refinement table (see RefineDock.options)
         self.pdf_data = None  # nanotwin_core.io.data.PDFData: a measured G(r)
-        self.pdf_fit = None  # pdf_jobs.PDFFitDone: its last fit
+        self.pdf_fit = None  # pdf_project.PDFFitRecord: its last fit
         self.project_path: Path | None = None
         self.loading = False  # True while a project is being shown (listeners: do not write back)
         # per-size Debye sums of the fits, by fingerprint: saved in the project, reused by fits
@@ -274,6 +274,7 @@ class Workspace(QObject):
             self.set_patterns(loaded.curves, caption=loaded.caption, title=loaded.title)
             self.set_stats(loaded.n_pairs, loaded.seconds)
             self.set_fit(loaded.fit)
+            self.set_pdf(loaded.pdf_data, loaded.pdf_fit)
             self.project_path = Path(path) if path is not None else None
         finally:
             self.loading = False

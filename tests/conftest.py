@@ -80,3 +80,21 @@ def headless_window(qtbot, tmp_path):
     window = real_window(tmp_path)
     yield window
     dispose(window, qtbot)
+
+
+@pytest.fixture
+def headless_window_factory(qtbot, tmp_path):
+    """Makes further headless windows (each with its own settings), disposed of afterwards."""
+    from app_helpers import dispose, real_window
+
+    made = []
+
+    def make():
+        folder = tmp_path / f"window{len(made)}"
+        folder.mkdir()
+        made.append(real_window(folder))
+        return made[-1]
+
+    yield make
+    for window in made:
+        dispose(window, qtbot)

@@ -3,8 +3,11 @@ widgets equals the core's ``actions.fit_pdf_model`` (the command line's PDF fit)
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from app_helpers import open_and_wait, save_and_wait
 
 from nanotwin_core.actions import fit_pdf_model, pdf_model_of
 from nanotwin_core.io.data import read_gr, write_gr
@@ -44,7 +47,7 @@ def test_gr_fit_through_the_dock_equals_the_core(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: not window.pdf_fits.running(), timeout=120_000)
     done = window.workspace.pdf_fit
     assert done is not None
-    values = done.outcome.result.params.values()
+    values = {name: v["value"] for name, v in done.summary["parameters"].items()}
     ref = fit_pdf_model(MODEL, read_gr(path), PDFFitSettings(rmin=1.5, rmax=12.0, refine=("scale", "adp")))
     for name, value in ref.result.params.values().items():
         assert values[name] == pytest.approx(value, rel=1e-9), name
@@ -63,3 +66,40 @@ def test_real_gr_header_is_shown(window, shared_data):
     assert window.open_file(path)
     text = window.pdf_dock_widget.data_label.text()
     assert "CdSe-1.gr" in text and "Qmin 1, Qmax 19 1/Å (header)" in text
+
+
+def test_gr_and_fit_survive_the_project(window, qtbot, tmp_path, headless_window_factory):
+    path = simulated_gr(tmp_path / "pbs.gr")
+    window.workspace.set_model(MODEL)
+    assert window.open_file(path)
+    dock = window.pdf_dock_widget
+    for name, check in dock.refine_checks.items():
+        check.setChecked(name in ("scale", "adp"))
+    dock.run_button.click()
+    qtbot.waitUntil(lambda: not window.pdf_fits.running(), timeout=120_000)
+    rw = window.workspace.pdf_fit.rw
+    assert save_and_wait(window, tmp_path / "p.h5", qtbot)
+    other = headless_window_factory()
+    assert open_and_wait(other, tmp_path / "p.h5", qtbot)
+    ws = other.workspace
+    np.testing.assert_array_equal(ws.pdf_data.g, window.workspace.pdf_data.g)
+    assert ws.pdf_fit.rw == rw and not other.pdf_dock.isHidden()
+    assert f"Rw = {rw:.4f}" in other.pdf_dock_widget.status_label.text()
+
+
+def test_a_command_line_pdf_project_opens(window, qtbot, tmp_path, shared_data):
+    from nanotwin_core.cli.main import main as cli_main
+
+    out = tmp_path / "cdse.h5"
+    assert cli_main(["fit", "--data", str(shared_data / "pdf_nanoparticles" / "cdse_cluster" / "cdse.gr"),
+                     "--structure", "CdSe-zincblende", "--shape", "sphere", "--size", "1.9",
+                     "--refine", "scale,adp,delta2", "--rrange", "1.5:12", "--qmin", "1", "--qmax", "20",
+                     "--qdamp", "0.06", "--out", str(out), "--json", str(tmp_path / "c.json"),
+                     "--quiet"]) == 0
+    assert open_and_wait(window, out, qtbot)
+    ws = window.workspace
+    assert (ws.model.structure, ws.model.shape, ws.model.size_nm) == ("CdSe-zincblende", "sphere", 1.9)
+    assert ws.data is None and len(ws.pdf_data.r) == 5001
+    assert ws.pdf_fit.rw == pytest.approx(json.loads((tmp_path / "c.json").read_text())["rw"])
+    assert "B_Cd" in {window.pdf_dock_widget.table.item(i, 0).text()
+                      for i in range(window.pdf_dock_widget.table.rowCount())}

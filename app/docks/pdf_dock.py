@@ -161,17 +161,20 @@ class PDFDock(QWidget):
         self.plot.plot(data.r, data.g, pen=None, symbol="o", symbolSize=3, symbolBrush=(80, 80, 80),
                        symbolPen=None, name="observed")
 
-    def show_result(self, data, done) -> None:
-        """A finished fit: the curves, Rw and the refined values with esds."""
-        out = done.outcome
+    def show_result(self, data, fit) -> None:
+        """A fit (``pdf_project.PDFFitRecord``): the curves, Rw and the refined values with esds."""
         self.show_data(data)
-        self.plot.plot(out.r, out.g_calc, pen=pg.mkPen("#d62728", width=1.5), name="calculated")
-        diff = out.g_obs - out.g_calc
+        self.plot.plot(fit.r, fit.g_calc, pen=pg.mkPen("#d62728", width=1.5), name="calculated")
+        g_obs = np.interp(fit.r, data.r, data.g)
+        diff = g_obs - fit.g_calc
         offset = float(np.min(data.g)) - 1.1 * float(np.max(np.abs(diff)) or 1.0)
-        self.plot.plot(out.r, diff + offset, pen=pg.mkPen("#2a7a2a", width=1.2), name="difference")
-        rows = [(p.name, format_esd(p.value, p.esd) + (f" (at {p.at_bound})" if p.at_bound else ""))
-                for p in out.result.params if p.refine and p.constraint is None]
-        size = done.summary.get("population", {}).get("D_eq_nm") if done.summary.get("population") else None
+        self.plot.plot(fit.r, diff + offset, pen=pg.mkPen("#2a7a2a", width=1.2), name="difference")
+        s = fit.summary
+        rows = [(name, format_esd(v["value"], v.get("esd"))
+                 + (f" (at {v['at_bound']})" if v.get("at_bound") else ""))
+                for name, v in s.get("parameters", {}).items()
+                if v.get("refined") and not v.get("constraint")]
+        size = (s.get("population") or {}).get("D_eq_nm")
         if size:
             rows.append(("sphere diameter (nm)", f"{size:.3f}"))
         self.table.setRowCount(len(rows))
@@ -181,9 +184,10 @@ class PDFDock(QWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(i, 1, item)
         self.table.resizeColumnsToContents()
-        notes = "; ".join(out.result.messages)
-        self.status_label.setText(f"Rw = {out.rw:.4f} over r = {out.r.min():g}–{out.r.max():g} Å "
-                                  f"(Qmin {out.qmin:g}, Qmax {out.qmax:g} 1/Å), {done.seconds:.1f} s"
+        notes = "; ".join(s.get("messages", []))
+        took = f", {s['seconds']:.1f} s" if s.get("seconds") is not None else ""
+        self.status_label.setText(f"Rw = {fit.rw:.4f} over r = {fit.r.min():g}–{fit.r.max():g} Å "
+                                  f"(Qmin {s.get('qmin', 0):g}, Qmax {s.get('qmax', 0):g} 1/Å){took}"
                                   + (f". Notes: {notes}" if notes else ""))
 
     def set_running(self, running: bool, *, has_data: bool, has_fit: bool) -> None:
