@@ -68,3 +68,24 @@ def test_means_table_names_both_weightings(entry):
 
     html = means_html(entry)
     assert "number-weighted" in html and "volume-weighted" in html
+
+
+def test_fit_notes_stay_with_the_fit(qtbot, tmp_path, monkeypatch):
+    window = fake_window(qtbot, tmp_path, monkeypatch)
+    dock = window.refine_dock_widget
+    n = 4
+    rows = [{"name": "D_nm", "value": 3.0, "at_bound": "lower"},
+            {"name": "sD", "value": 0.1, "at_bound": None}]
+    summary = {"rwp": 0.3, "gof": 150.0, "messages": ["note: normal matrix singular"]}
+    record = FitRecord(rows=rows, summary=summary, y_calc=np.zeros(n), background=np.zeros(n),
+                       mask=np.ones(n, bool))
+    window.workspace.set_fit(record)
+    text = dock.notes_label.text()
+    assert not dock.notes_label.isHidden()
+    assert "normal matrix singular" in text and "D_nm ended at its lower bound" in text and "sD" not in text
+    dock.show_message("something else")  # a later status line leaves the notes
+    assert "normal matrix singular" in dock.notes_label.text()
+    clean = FitRecord(rows=[rows[1]], summary={"rwp": 0.02, "gof": 1.1}, y_calc=np.zeros(n),
+                      background=np.zeros(n), mask=np.ones(n, bool))
+    window.workspace.set_fit(clean)
+    assert dock.notes_label.isHidden()

@@ -56,6 +56,14 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
 
 
+def fit_notes(fit: FitRecord) -> list[str]:
+    """What the core said about a fit (its messages: singular matrix, parameters that did not
+    move, ...) and the parameters that ended at a bound: shown with the fit until another one."""
+    notes = [str(m) for m in fit.summary.get("messages", [])]
+    notes += [f"{r['name']} ended at its {r['at_bound']} bound" for r in fit.rows if r.get("at_bound")]
+    return notes
+
+
 class RefineDock(QWidget):
     """Refinement controls; emits ``setup_requested``, ``run_requested``, ``stop_requested``,
     ``export_requested``."""
@@ -108,6 +116,12 @@ class RefineDock(QWidget):
         self.figures_label = QLabel("Rwp: –   GoF: –")
         self.figures_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.figures_label)
+        self.notes_label = QLabel("")  # what the core says about the shown fit: stays with the fit
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes_label.setStyleSheet("background: #fff3c4; color: #7a3b00; padding: 3px")
+        self.notes_label.setVisible(False)
+        outer.addWidget(self.notes_label)
         row = QHBoxLayout()
         self.show_fit_check = QCheckBox("show the fit in the pattern panel")
         self.show_fit_check.setChecked(True)
@@ -293,6 +307,9 @@ class RefineDock(QWidget):
                                        f"[{fit.status}]")
         else:
             self.figures_label.setText("Rwp: –   GoF: –")
+        notes = fit_notes(fit) if fit is not None else []
+        self.notes_label.setText("\n".join(f"• {n}" for n in notes))
+        self.notes_label.setVisible(bool(notes))
         self.show_correlation(fit)
         populations = fit.summary.get("populations", []) if fit is not None else []
         self.size_view.show_populations(populations)
