@@ -164,7 +164,7 @@ class ImportDialog(QDialog):
         self.caglioti_edit.setPlaceholderText("U, V, W (deg²) from a calibrant fit; empty: no resolution")
         iform.addRow("Caglioti profile", self.caglioti_edit)
         self.zero_spin = QDoubleSpinBox()
-        self.zero_spin.setRange(-5.0, 5.0)
+        self.zero_spin.setRange(-0.5, 0.5)  # as Instrument.validate
         self.zero_spin.setDecimals(5)
         self.zero_spin.setSingleStep(0.001)
         self.zero_spin.setValue(choice.zero)

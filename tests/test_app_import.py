@@ -141,3 +141,13 @@ def test_choice_round_trips_through_settings_json():
     choice = ImportChoice("q", 0.49547592, "x", "none", (1.0, 2.0, 3.0), 0.0, None, (1.0, float("inf")))
     assert ImportChoice.from_json(choice.to_json()) == choice
     assert ImportChoice.from_json("not json") is None
+
+
+def test_zero_shift_in_the_fit_options(window):
+    options = window.refine_dock_widget.fit_options
+    options.zero_spin.setValue(0.0123)
+    assert window.workspace.model.instrument.zero == pytest.approx(0.0123)
+    ws = window.workspace
+    ws.set_model(replace(ws.model, instrument=Instrument(polarization="lab", zero=-0.004)))
+    assert options.zero_spin.value() == pytest.approx(-0.004)
+    assert ws.model.instrument == Instrument(polarization="lab", zero=-0.004)  # shown, not rewritten
