@@ -56,7 +56,7 @@ class PDFController(QObject):
         if self.running() or ws.pdf_data is None:
             return None
         try:
-            request = pdf_jobs.PDFFitRequest(ws.model.validate(), ws.pdf_data, dock.settings(),
+            request = pdf_jobs.PDFFitRequest(ws.model.validate(), ws.pdf_data, dock.settings(), dock.ranges(),
                                              ws.structure_override(),
                                              f"nanotwin PDF fit of {Path(ws.pdf_data.path or 'G(r)').name}")
         except NanotwinError as exc:
@@ -79,8 +79,7 @@ class PDFController(QObject):
         self.dock.status_label.setText(f"evaluation {report.evaluations}: Rw = {report.rw:.4f}")
 
     def _done(self, done: pdf_jobs.PDFFitDone) -> None:
-        out = done.outcome
-        record = PDFFitRecord(out.r, out.g_calc, {**done.summary, "seconds": done.seconds}, done.report)
+        record = PDFFitRecord(done.curves, {**done.summary, "seconds": done.seconds}, done.report)
         self.workspace.set_pdf(self.workspace.pdf_data, record)
         self.workspace.set_dirty(True)
 

@@ -19,16 +19,22 @@ RESULT_KEY = "pdf_fit"
 
 @dataclass
 class PDFFitRecord:
-    """A G(r) fit shown in the window: the fitted r, the calculated G there, the ``--json``
-    summary of the fit (parameters, rw, qmin, qmax, messages, population) and its report."""
+    """A G(r) fit shown in the window: per r range the fitted r and the calculated G there
+    (``curves``), the ``--json`` summary (parameters, rw, qmin, qmax, messages, population of the
+    first range; ``ranges``: every range's entry for a range-resolved fit) and its report."""
 
-    r: np.ndarray
-    g_calc: np.ndarray
+    curves: list[tuple[np.ndarray, np.ndarray]]
     summary: dict = field(default_factory=dict)
     report: str = ""
 
     @property
+    def entries(self) -> list[dict]:
+        """One summary entry per r range."""
+        return list(self.summary.get("ranges") or [self.summary])
+
+    @property
     def rw(self) -> float:
+        """Rw of the first range."""
         return float(self.summary.get("rw", np.nan))
 
 
@@ -48,8 +54,9 @@ def pdf_to_project(p: Project, data: PDFData | None, fit: PDFFitRecord | None) -
                              "sigma_source": "file" if data.dg is not None else "unit_weights"}
     if fit is not None:
         p.results[RESULT_KEY] = {**fit.summary, "report": fit.report}
-        p.cache[RESULT_KEY] = {"r": np.asarray(fit.r, float), "g_calc": np.asarray(fit.g_calc, float)}
-        p.cache_meta[RESULT_KEY] = {"kind": "pdf_fit"}
+        for i, (r, g) in enumerate(fit.curves):
+            p.cache[f"{RESULT_KEY}_{i}"] = {"r": np.asarray(r, float), "g_calc": np.asarray(g, float)}
+            p.cache_meta[f"{RESULT_KEY}_{i}"] = {"kind": "pdf_fit"}
 
 
 def pdf_from_project(p: Project) -> tuple[PDFData | None, PDFFitRecord | None]:
@@ -63,17 +70,15 @@ def pdf_from_project(p: Project) -> tuple[PDFData | None, PDFFitRecord | None]:
     data = PDFData(np.asarray(cols["x"], float), np.asarray(cols["y"], float),
                    None if dg is None else np.asarray(dg, float), meta.get("path"),
                    list(meta.get("header", [])), header_meta)
-    if RESULT_KEY in p.results and RESULT_KEY in p.cache:  # the window's
-        summary = dict(p.results[RESULT_KEY])
-        arrays = p.cache[RESULT_KEY]
-    else:  # nanotwin fit's: its first (or only) r range
-        key = next((k for k in sorted(p.cache) if p.cache_meta.get(k, {}).get("kind") == "pdf_fit"), None)
-        if key is None or "fit" not in p.results:
-            return data, None
-        summary, arrays = dict(p.results["fit"]), p.cache[key]
+    keys = [k for k in p.cache if p.cache_meta.get(k, {}).get("kind") == "pdf_fit"]
+    keys.sort(key=lambda k: float(np.min(p.cache[k]["r"])) if len(p.cache[k]["r"]) else 0.0)
+    result = RESULT_KEY if RESULT_KEY in p.results else "fit"  # the window's, or nanotwin fit's
+    if not keys or result not in p.results:
+        return data, None
+    summary = dict(p.results[result])
     report = str(summary.pop("report", ""))
-    return data, PDFFitRecord(np.asarray(arrays["r"], float), np.asarray(arrays["g_calc"], float), summary,
-                              report)
+    curves = [(np.asarray(p.cache[k]["r"], float), np.asarray(p.cache[k]["g_calc"], float)) for k in keys]
+    return data, PDFFitRecord(curves, summary, report)
 
 
 def model_of_pdf_project(model: dict) -> Model | None:

@@ -39,8 +39,8 @@ from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, stru
 from nanotwin_core.structures.structure import Structure
 
 __all__ = ["FitParts", "ModelPattern", "build_model_crystal", "build_model_crystals", "compute_pattern",
-           "estimate_atoms", "fit_model", "fit_parts", "fit_pdf_model", "model_sizes", "pdf_model_of",
-           "prepare_model_fit"]
+           "estimate_atoms", "fit_model", "fit_parts", "fit_pdf_model", "fit_pdf_model_ranges", "model_sizes",
+           "pdf_model_of", "prepare_model_fit"]
 
 Progress = Callable[[float, str], None]
 
@@ -314,3 +314,23 @@ def fit_pdf_model(model: Model, data, settings, *, structure: Structure | None =
     if cancel is not None and cancel():
         raise Cancelled("PDF fit cancelled")
     return fit_pdf(data, pdf_model, settings, start_b=start_b, callback=callback, cancel=cancel)
+
+
+def fit_pdf_model_ranges(model: Model, data, settings, ranges: Sequence[tuple[float, float]], *,
+                         structure: Structure | None = None,
+                         callback: Callable[[dict[str, float], float], None] | None = None,
+                         cancel: Callable[[], bool] | None = None):
+    """Range-resolved G(r) fits (one independent refinement per (rmin, rmax) in Å, as the
+    paper's 1.5-26 and 26-70 Å) of ``model``, the PDF model built once. Returns (PDFModel,
+    [RangeFit], qmin, qmax)."""
+    from nanotwin_core.refine.pdf_fit import fit_pdf_ranges, window_from_data
+
+    settings.check()
+    qmin, qmax = window_from_data(data, settings)
+    pdf_model, start_b = pdf_model_of(model, refine=settings.refine, qmin=qmin, qmax=qmax,
+                                      structure=structure)
+    if cancel is not None and cancel():
+        raise Cancelled("PDF fit cancelled")
+    fits = fit_pdf_ranges(data, pdf_model, settings, ranges, start_b=start_b, callback=callback,
+                          cancel=cancel)
+    return pdf_model, fits, qmin, qmax

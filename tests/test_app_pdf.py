@@ -103,3 +103,28 @@ def test_a_command_line_pdf_project_opens(window, qtbot, tmp_path, shared_data):
     assert ws.pdf_fit.rw == pytest.approx(json.loads((tmp_path / "c.json").read_text())["rw"])
     assert "B_Cd" in {window.pdf_dock_widget.table.item(i, 0).text()
                       for i in range(window.pdf_dock_widget.table.rowCount())}
+
+
+def test_range_resolved_fit_in_the_dock(window, qtbot, tmp_path, headless_window_factory):
+    from nanotwin_core.actions import fit_pdf_model_ranges
+
+    path = simulated_gr(tmp_path / "pbs.gr")
+    window.workspace.set_model(MODEL)
+    assert window.open_file(path)
+    dock = window.pdf_dock_widget
+    for name, check in dock.refine_checks.items():
+        check.setChecked(name in ("scale", "adp"))
+    dock.ranges_edit.setText("1.5:6, 6:12")
+    dock.run_button.click()
+    qtbot.waitUntil(lambda: not window.pdf_fits.running(), timeout=120_000)
+    fit = window.workspace.pdf_fit
+    settings = PDFFitSettings(refine=("scale", "adp"))
+    _m, ref, _qmin, _qmax = fit_pdf_model_ranges(MODEL, read_gr(path), settings, [(1.5, 6.0), (6.0, 12.0)])
+    assert [(e["rmin"], e["rmax"]) for e in fit.entries] == [(1.5, 6.0), (6.0, 12.0)]
+    for entry, f in zip(fit.entries, ref, strict=True):
+        assert entry["rw"] == pytest.approx(f.rw, rel=1e-9, abs=1e-12)
+    assert len(fit.curves) == 2 and dock.table.columnCount() == 3
+    assert save_and_wait(window, tmp_path / "ranges.h5", qtbot)
+    other = headless_window_factory()
+    assert open_and_wait(other, tmp_path / "ranges.h5", qtbot)
+    assert [len(r) for r, _g in other.workspace.pdf_fit.curves] == [len(r) for r, _g in fit.curves]

@@ -35,3 +35,20 @@ def test_size_refinement_needs_a_sphere():
     with pytest.raises(NanotwinError, match="sphere"):
         pdf_model_of(Model(structure="PbS-rocksalt", shape="cuboid", size_nm=2.0), refine=("scale", "size"),
                      qmin=0.0, qmax=20.0)
+
+
+def test_range_resolved_fits_equal_one_fit_per_range():
+    from nanotwin_core.actions import fit_pdf_model_ranges
+
+    settings = PDFFitSettings(refine=("scale", "adp"))
+    pdf_model, start_b = pdf_model_of(MODEL, refine=settings.refine, qmin=0.0, qmax=20.0)
+    truth = make_parameters(pdf_model, settings, start_b).values()
+    truth.update(B_Pb=0.9, B_S=1.6)
+    r = np.arange(0.0, 15.0, 0.01)
+    data = PDFData(r, 1.7 * pdf_model(r, truth), meta={"qmin": "0.0", "qmax": "20.0"})
+    _model, fits, qmin, qmax = fit_pdf_model_ranges(MODEL, data, settings, [(1.5, 6.0), (6.0, 12.0)])
+    assert [(f.rmin, f.rmax) for f in fits] == [(1.5, 6.0), (6.0, 12.0)] and (qmin, qmax) == (0.0, 20.0)
+    for f in fits:
+        one = fit_pdf_model(MODEL, data, PDFFitSettings(rmin=f.rmin, rmax=f.rmax, refine=("scale", "adp")))
+        assert f.result.params.values()["B_Pb"] == pytest.approx(one.result.params.values()["B_Pb"], rel=1e-6)
+        assert f.rw == pytest.approx(one.rw, rel=1e-6, abs=1e-9)

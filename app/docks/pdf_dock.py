@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -30,10 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nanotwin_core.cli.options import parse_rranges
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.refine.pdf_fit import PDF_REFINABLE, PDFFitSettings
 from nanotwin_core.refine.report import format_esd
 
+RANGE_COLOURS = ("#d62728", "#1f77b4", "#ff7f0e", "#9467bd")
 NO_DATA = "Open a G(r) file (.gr) with File > Import data or by dropping it on the window."
 DEFAULT_REFINE = ("scale", "adp", "expansion", "delta2")  # as the command line
 
@@ -47,6 +50,12 @@ def _spin(lo: float, hi: float, value: float, decimals: int = 3,
     if special:
         spin.setSpecialValueText(special)
     return spin
+
+
+def _value_text(v: dict | None) -> str:
+    if v is None:
+        return "–"
+    return format_esd(v["value"], v.get("esd")) + (f" (at {v['at_bound']})" if v.get("at_bound") else "")
 
 
 class PDFDock(QWidget):
@@ -72,6 +81,11 @@ class PDFDock(QWidget):
         r_row.addWidget(self.rmax_spin)
         r_row.addWidget(QLabel("Å"))
         form.addRow("r range", r_row)
+        self.ranges_edit = QLineEdit()
+        self.ranges_edit.setPlaceholderText("range-resolved: e.g. 1.5:26, 26:70 (empty: the r range)")
+        self.ranges_edit.setToolTip("Several r ranges (Å): one independent refinement per range, as the "
+                                    "paper's short- and long-range fits")
+        form.addRow("r ranges", self.ranges_edit)
         q_row = QHBoxLayout()
         self.qmin_spin = _spin(0.0, 50.0, 0.0, 3, "header")
         self.qmax_spin = _spin(0.0, 100.0, 0.0, 3, "header")
@@ -145,6 +159,16 @@ class PDFDock(QWidget):
             spdiameter=sp or None, refine=refine, max_nfev=self.nfev_spin.value(),
         ).check()
 
+    def ranges(self) -> list[tuple[float, float]]:
+        """The r ranges (Å) to fit: those typed for a range-resolved fit, else the r range."""
+        text = self.ranges_edit.text().strip()
+        if text:
+            return parse_rranges([text])
+        lo, hi = self.rmin_spin.value(), self.rmax_spin.value()
+        if not hi > lo:
+            raise NanotwinError(f"the r range {lo:g}-{hi:g} Å is empty")
+        return [(lo, hi)]
+
     # ---------------------------------------------------------------- showing
     def show_data(self, data) -> None:
         """A G(r) just opened (None: none): its name, header Q window and points."""
@@ -162,32 +186,42 @@ class PDFDock(QWidget):
                        symbolPen=None, name="observed")
 
     def show_result(self, data, fit) -> None:
-        """A fit (``pdf_project.PDFFitRecord``): the curves, Rw and the refined values with esds."""
+        """A fit (``pdf_project.PDFFitRecord``): the curves of every r range with the difference
+        below, Rw and the refined values with esds (a column per range)."""
         self.show_data(data)
-        self.plot.plot(fit.r, fit.g_calc, pen=pg.mkPen("#d62728", width=1.5), name="calculated")
-        g_obs = np.interp(fit.r, data.r, data.g)
-        diff = g_obs - fit.g_calc
-        offset = float(np.min(data.g)) - 1.1 * float(np.max(np.abs(diff)) or 1.0)
-        self.plot.plot(fit.r, diff + offset, pen=pg.mkPen("#2a7a2a", width=1.2), name="difference")
-        s = fit.summary
-        rows = [(name, format_esd(v["value"], v.get("esd"))
-                 + (f" (at {v['at_bound']})" if v.get("at_bound") else ""))
-                for name, v in s.get("parameters", {}).items()
-                if v.get("refined") and not v.get("constraint")]
-        size = (s.get("population") or {}).get("D_eq_nm")
-        if size:
-            rows.append(("sphere diameter (nm)", f"{size:.3f}"))
+        diffs = [np.interp(r, data.r, data.g) - g for r, g in fit.curves]
+        spread = max((float(np.max(np.abs(d))) for d in diffs if len(d)), default=1.0) or 1.0
+        offset = float(np.min(data.g)) - 1.1 * spread
+        for i, ((r, g), d) in enumerate(zip(fit.curves, diffs, strict=True)):
+            label = "calculated" if len(fit.curves) == 1 else f"calculated {r.min():g}-{r.max():g} Å"
+            self.plot.plot(r, g, pen=pg.mkPen(RANGE_COLOURS[i % len(RANGE_COLOURS)], width=1.5), name=label)
+            self.plot.plot(r, d + offset, pen=pg.mkPen("#2a7a2a", width=1.2),
+                           name="difference" if i == 0 else None)
+        entries = fit.entries
+        names = [n for n, v in entries[0].get("parameters", {}).items()
+                 if v.get("refined") and not v.get("constraint")]
+        self.table.setColumnCount(1 + len(entries))
+        heads = ["value(esd)"] if len(entries) == 1 else [f"{e['rmin']:g}-{e['rmax']:g} Å" for e in entries]
+        self.table.setHorizontalHeaderLabels(["parameter", *heads])
+        rows = [[n, *(_value_text(e.get("parameters", {}).get(n)) for e in entries)] for n in names]
+        sizes = [(e.get("population") or {}).get("D_eq_nm") for e in entries]
+        if any(sizes):
+            rows.append(["sphere diameter (nm)", *(f"{v:.3f}" if v else "–" for v in sizes)])
+        rows.append(["Rw", *(f"{e.get('rw', float('nan')):.4f}" for e in entries)])
         self.table.setRowCount(len(rows))
-        for i, (name, text) in enumerate(rows):
-            self.table.setItem(i, 0, QTableWidgetItem(name))
-            item = QTableWidgetItem(text)
-            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.table.setItem(i, 1, item)
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                item = QTableWidgetItem(text)
+                if j:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
+        s = fit.summary
         notes = "; ".join(s.get("messages", []))
         took = f", {s['seconds']:.1f} s" if s.get("seconds") is not None else ""
-        self.status_label.setText(f"Rw = {fit.rw:.4f} over r = {fit.r.min():g}–{fit.r.max():g} Å "
-                                  f"(Qmin {s.get('qmin', 0):g}, Qmax {s.get('qmax', 0):g} 1/Å){took}"
+        rws = ", ".join(f"Rw = {e.get('rw', float('nan')):.4f} over r = {e['rmin']:g}–{e['rmax']:g} Å"
+                        for e in entries)
+        self.status_label.setText(f"{rws} (Qmin {s.get('qmin', 0):g}, Qmax {s.get('qmax', 0):g} 1/Å){took}"
                                   + (f". Notes: {notes}" if notes else ""))
 
     def set_running(self, running: bool, *, has_data: bool, has_fit: bool) -> None:
