@@ -299,13 +299,9 @@ def pdf_model_of(model: Model, *, refine: Sequence[str], qmin: float, qmax: floa
             structure_b(structure))
 
 
-def fit_pdf_model(model: Model, data, settings, *, structure: Structure | None = None,
-                  callback: Callable[[dict[str, float], float], None] | None = None,
-                  cancel: Callable[[], bool] | None = None):
-    """Refine ``model`` against a measured G(r) (``io.data.PDFData``) over ``settings``' r range
-    (``refine.pdf_fit.PDFFitSettings``; Qmin/Qmax from the settings, else the data's header).
-    Returns the ``PDFFitOutcome``."""
-    from nanotwin_core.refine.pdf_fit import fit_pdf, window_from_data
+def _prepared_pdf_model(model: Model, data, settings, structure, cancel):
+    """(PDFModel, start B, qmin, qmax) of a G(r) fit: the Q window from the settings or the data."""
+    from nanotwin_core.refine.pdf_fit import window_from_data
 
     settings.check()
     qmin, qmax = window_from_data(data, settings)
@@ -313,6 +309,18 @@ def fit_pdf_model(model: Model, data, settings, *, structure: Structure | None =
                                       structure=structure)
     if cancel is not None and cancel():
         raise Cancelled("PDF fit cancelled")
+    return pdf_model, start_b, qmin, qmax
+
+
+def fit_pdf_model(model: Model, data, settings, *, structure: Structure | None = None,
+                  callback: Callable[[dict[str, float], float], None] | None = None,
+                  cancel: Callable[[], bool] | None = None):
+    """Refine ``model`` against a measured G(r) (``io.data.PDFData``) over ``settings``' r range
+    (``refine.pdf_fit.PDFFitSettings``; Qmin/Qmax from the settings, else the data's header).
+    Returns the ``PDFFitOutcome``."""
+    from nanotwin_core.refine.pdf_fit import fit_pdf
+
+    pdf_model, start_b, _qmin, _qmax = _prepared_pdf_model(model, data, settings, structure, cancel)
     return fit_pdf(data, pdf_model, settings, start_b=start_b, callback=callback, cancel=cancel)
 
 
@@ -323,14 +331,9 @@ def fit_pdf_model_ranges(model: Model, data, settings, ranges: Sequence[tuple[fl
     """Range-resolved G(r) fits (one independent refinement per (rmin, rmax) in Å, as the
     paper's 1.5-26 and 26-70 Å) of ``model``, the PDF model built once. Returns (PDFModel,
     [RangeFit], qmin, qmax)."""
-    from nanotwin_core.refine.pdf_fit import fit_pdf_ranges, window_from_data
+    from nanotwin_core.refine.pdf_fit import fit_pdf_ranges
 
-    settings.check()
-    qmin, qmax = window_from_data(data, settings)
-    pdf_model, start_b = pdf_model_of(model, refine=settings.refine, qmin=qmin, qmax=qmax,
-                                      structure=structure)
-    if cancel is not None and cancel():
-        raise Cancelled("PDF fit cancelled")
+    pdf_model, start_b, qmin, qmax = _prepared_pdf_model(model, data, settings, structure, cancel)
     fits = fit_pdf_ranges(data, pdf_model, settings, ranges, start_b=start_b, callback=callback,
                           cancel=cancel)
     return pdf_model, fits, qmin, qmax

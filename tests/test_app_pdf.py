@@ -32,20 +32,27 @@ def simulated_gr(path):
     return path
 
 
-def test_gr_fit_through_the_dock_equals_the_core(window, qtbot, tmp_path):
-    path = simulated_gr(tmp_path / "pbs.gr")
+def fit_in_dock(window, qtbot, path, *, ranges: str = "", rmin: float = 1.0, rmax: float = 20.0):
+    """Open ``path``, refine scale and B through the dock's widgets, wait for the fit."""
     window.workspace.set_model(MODEL)
     assert window.open_file(path)
     dock = window.pdf_dock_widget
-    assert not window.pdf_dock.isHidden()
-    assert "Qmax 20 1/Å (header)" in dock.data_label.text()
     for name, check in dock.refine_checks.items():
         check.setChecked(name in ("scale", "adp"))
-    dock.rmin_spin.setValue(1.5)
-    dock.rmax_spin.setValue(12.0)
+    dock.rmin_spin.setValue(rmin)
+    dock.rmax_spin.setValue(rmax)
+    dock.ranges_edit.setText(ranges)
     dock.run_button.click()
     qtbot.waitUntil(lambda: not window.pdf_fits.running(), timeout=120_000)
-    done = window.workspace.pdf_fit
+    return window.workspace.pdf_fit
+
+
+def test_gr_fit_through_the_dock_equals_the_core(window, qtbot, tmp_path):
+    path = simulated_gr(tmp_path / "pbs.gr")
+    done = fit_in_dock(window, qtbot, path, rmin=1.5, rmax=12.0)
+    dock = window.pdf_dock_widget
+    assert not window.pdf_dock.isHidden()
+    assert "Qmax 20 1/Å (header)" in dock.data_label.text()
     assert done is not None
     values = {name: v["value"] for name, v in done.summary["parameters"].items()}
     ref = fit_pdf_model(MODEL, read_gr(path), PDFFitSettings(rmin=1.5, rmax=12.0, refine=("scale", "adp")))
@@ -69,15 +76,7 @@ def test_real_gr_header_is_shown(window, shared_data):
 
 
 def test_gr_and_fit_survive_the_project(window, qtbot, tmp_path, headless_window_factory):
-    path = simulated_gr(tmp_path / "pbs.gr")
-    window.workspace.set_model(MODEL)
-    assert window.open_file(path)
-    dock = window.pdf_dock_widget
-    for name, check in dock.refine_checks.items():
-        check.setChecked(name in ("scale", "adp"))
-    dock.run_button.click()
-    qtbot.waitUntil(lambda: not window.pdf_fits.running(), timeout=120_000)
-    rw = window.workspace.pdf_fit.rw
+    rw = fit_in_dock(window, qtbot, simulated_gr(tmp_path / "pbs.gr")).rw
     assert save_and_wait(window, tmp_path / "p.h5", qtbot)
     other = headless_window_factory()
     assert open_and_wait(other, tmp_path / "p.h5", qtbot)
@@ -109,15 +108,8 @@ def test_range_resolved_fit_in_the_dock(window, qtbot, tmp_path, headless_window
     from nanotwin_core.actions import fit_pdf_model_ranges
 
     path = simulated_gr(tmp_path / "pbs.gr")
-    window.workspace.set_model(MODEL)
-    assert window.open_file(path)
+    fit = fit_in_dock(window, qtbot, path, ranges="1.5:6, 6:12")
     dock = window.pdf_dock_widget
-    for name, check in dock.refine_checks.items():
-        check.setChecked(name in ("scale", "adp"))
-    dock.ranges_edit.setText("1.5:6, 6:12")
-    dock.run_button.click()
-    qtbot.waitUntil(lambda: not window.pdf_fits.running(), timeout=120_000)
-    fit = window.workspace.pdf_fit
     settings = PDFFitSettings(refine=("scale", "adp"))
     _m, ref, _qmin, _qmax = fit_pdf_model_ranges(MODEL, read_gr(path), settings, [(1.5, 6.0), (6.0, 12.0)])
     assert [(e["rmin"], e["rmax"]) for e in fit.entries] == [(1.5, 6.0), (6.0, 12.0)]
