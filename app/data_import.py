@@ -132,6 +132,14 @@ class DataImport(QObject):
         if ws.data is not None and ws.data.x_kind == "tth":
             ws.set_model(replace(ws.model, radiation=radiation_at(ws.model.radiation, wavelength)))
 
+    def keep_data_wavelength(self, model):
+        """``model`` at the wavelength of loaded 2θ data (a demo's model replacing the workspace's
+        must not move the data), else as it is."""
+        data = self.workspace.data
+        if data is None or data.x_kind != "tth" or data.wavelength is None:
+            return model
+        return replace(model, radiation=radiation_at(model.radiation, data.wavelength))
+
     def _model_changed(self) -> None:
         """The model dock set another wavelength: the data follow it."""
         wl = self.workspace.model.radiation.beam_wavelength

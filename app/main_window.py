@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
         demo = demos.get_demo(name)
         ws = self.workspace
         ws.imported_structure = None
-        ws.set_model(jobs.demo_view_model(demo).to_model(demo.wavelength))
+        ws.set_model(self.data_import.keep_data_wavelength(jobs.demo_view_model(demo).to_model(demo.wavelength)))
         self._show_result(res, dirty=False)
         self.demo_finished.emit(True)
 

@@ -151,3 +151,15 @@ def test_zero_shift_in_the_fit_options(window):
     ws.set_model(replace(ws.model, instrument=Instrument(polarization="lab", zero=-0.004)))
     assert options.zero_spin.value() == pytest.approx(-0.004)
     assert ws.model.instrument == Instrument(polarization="lab", zero=-0.004)  # shown, not rewritten
+
+
+def test_a_demo_does_not_move_loaded_data(window, qtbot, tmp_path, monkeypatch):
+    from app_helpers import fake_result
+
+    monkeypatch.setattr(jobs, "run_demo", lambda name, progress=None, cancel=None: fake_result())
+    assert window.files.load_data(write_tth(tmp_path / "scan.xye", ["# wavelength = 0.7093 A"]))
+    with qtbot.waitSignal(window.demo_finished, timeout=5000):
+        window.run_demo("cspbbr3-298k")  # the demo's model has its own wavelength, 0.565468 Å
+    assert window.workspace.data.wavelength == 0.7093
+    assert window.workspace.model.radiation.beam_wavelength == 0.7093
+    assert window.pattern_panel.wavelength == pytest.approx(0.7093)
