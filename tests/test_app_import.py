@@ -163,3 +163,11 @@ def test_a_demo_does_not_move_loaded_data(window, qtbot, tmp_path, monkeypatch):
     assert window.workspace.data.wavelength == 0.7093
     assert window.workspace.model.radiation.beam_wavelength == 0.7093
     assert window.pattern_panel.wavelength == pytest.approx(0.7093)
+
+
+def test_model_dock_shows_the_wavelength_at_full_precision(window, tmp_path):
+    assert window.files.load_data(write_tth(tmp_path / "PbS_wl0p49547592A.xye"))
+    spin = window.model_dock_widget.wavelength_spin
+    assert spin.value() == pytest.approx(0.49547592, abs=1e-12)
+    assert "0.49547592" in spin.text()
+    assert window.workspace.model.radiation.beam_wavelength == 0.49547592
