@@ -108,6 +108,9 @@ def main(out: Path = OUT) -> list[Path]:
         window.pattern_panel.grab().save(str(shots[1]))
         window.show_refinement()
         refine(window, app)
+        window.refine_dock.widget().ensureWidgetVisible(window.refine_dock_widget.table)  # the refined values
+        for _ in range(10):
+            app.processEvents()
         window.grab().save(str(shots[2]))
         window.refine_dock_widget.sizes_box.grab().save(str(shots[3]))
         window.workspace.set_dirty(False)
