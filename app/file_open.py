@@ -1,7 +1,8 @@
 """Opening files in the window: which reader a file's suffix calls, the Import dialogs, and the
 Recent files list.
 
-Data (.xye/.xy/.dat/.chi), structures (CIF, pymatgen JSON) and XYZ crystals are small and read on
+Data (.xye/.xy/.dat/.chi: through the import dialog of ``data_import``; .gr G(r): the PDF dock),
+structures (CIF, pymatgen JSON) and XYZ crystals are small and read on
 the GUI thread; projects (.h5) are read in a worker by ``project_io.ProjectFiles``. A file that
 cannot be read gives one message and changes nothing.
 """
@@ -15,7 +16,6 @@ from nanotwin_app.project_io import PROJECT_SUFFIXES
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 
-from nanotwin_core.io.data import read_pattern
 from nanotwin_core.io.xyz import read_xyz
 from nanotwin_core.structures.files import STRUCTURE_SUFFIXES, read_structure_file
 
@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from nanotwin_app.main_window import MainWindow
 
 DATA_SUFFIXES = {".xye", ".xy", ".dat", ".chi"}
+PDF_SUFFIXES = {".gr"}
 XYZ_SUFFIXES = {".xyz"}
-OPENABLE = DATA_SUFFIXES | set(STRUCTURE_SUFFIXES) | XYZ_SUFFIXES | PROJECT_SUFFIXES
+OPENABLE = DATA_SUFFIXES | PDF_SUFFIXES | set(STRUCTURE_SUFFIXES) | XYZ_SUFFIXES | PROJECT_SUFFIXES
 MAX_RECENT = 8
 
 
@@ -52,32 +53,25 @@ class FileOpener(QObject):
             return window.projects.open(path)
         if suffix in DATA_SUFFIXES:
             ok = self.load_data(path)
+        elif suffix in PDF_SUFFIXES:
+            ok = window.pdf_fits.open_gr(path)
         elif suffix in STRUCTURE_SUFFIXES:
             ok = self.import_structure(path)
         elif suffix in XYZ_SUFFIXES:
             ok = self.import_xyz(path)
         else:
             window.notify("Open", f"nanotwin cannot open {path.suffix or 'this'} files: use .h5 projects, "
-                          ".xye/.xy/.dat/.chi data, .cif or pymatgen .json structures, or .xyz crystals.")
+                          ".xye/.xy/.dat/.chi data, .gr G(r), .cif or pymatgen .json structures, or .xyz "
+                          "crystals.")
             return False
         if ok:
             self.remember(path)
         return ok
 
     def load_data(self, path: str | Path) -> bool:
-        """Read a measured pattern and overlay it on the calculated curves."""
-        try:
-            data = read_pattern(path)
-        except (ValueError, OSError) as exc:
-            self.window.notify("Import data", str(exc), "warning")
-            return False
-        ws = self.workspace
-        if ws.fit is not None:  # a fit belongs to the data it was made on
-            ws.fit_previous = None
-            ws.set_fit(None)
-        ws.set_data(data)
-        self.window.statusBar().showMessage(f"Loaded {Path(path).name}: {len(data)} points", 5000)
-        return True
+        """Import a measured pattern (``data_import``: the import dialog) and overlay it on the
+        calculated curves."""
+        return self.window.data_import.import_file(path)
 
     def import_structure(self, path: str | Path) -> bool:
         """Read a structure from a CIF (or a pymatgen .json) and select it in the model dock."""

@@ -22,6 +22,8 @@ from nanotwin_app.workspace import FitRecord
 from PySide6.QtCore import QObject, Signal
 
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.figures import size_distribution_figure
+from nanotwin_core.io.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from nanotwin_app.main_window import MainWindow
@@ -195,10 +197,15 @@ class FitController(QObject):
         path = window.ask_save_path("Export report", "Markdown (*.md)", "fit_report.md")
         if not path:
             return
+        path = Path(path)
         try:
-            Path(path).write_text(fit.report, encoding="utf-8")
-        except OSError as exc:
+            figure = size_distribution_figure(fit.summary.get("populations", []),
+                                              path.with_name(path.stem + "_sizes.png"))
+            text = fit.report + (f"\n![Size distributions, number- and volume-weighted]({figure.name})\n"
+                                 if figure is not None else "")
+            atomic_write_text(path, text)
+        except (OSError, NanotwinError) as exc:
             window.notify("Export report", str(exc), "warning")
             return
         window.remember_dir(path)
-        window.statusBar().showMessage(f"Wrote {Path(path).name}", 5000)
+        window.statusBar().showMessage(f"Wrote {path.name}", 5000)

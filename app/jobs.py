@@ -24,6 +24,7 @@ from nanotwin_core.crystal import LatticeContent, LatticeDescription, crystal_fr
 from nanotwin_core.demos import build_model_crystal as build_demo_crystal
 from nanotwin_core.demos import compute_demo, get_demo
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import Model
 from nanotwin_core.refine.dse_fit import population_summary
 from nanotwin_core.refine.report import markdown_report, population_markdown, result_json
@@ -87,6 +88,7 @@ def build_and_compute(
     structure=None,
     *,
     q_range: tuple[float, float, float] = DEFAULT_Q,
+    grid: tuple[np.ndarray, str] | None = None,
     wavelength: float = DEFAULT_WAVELENGTH,
     compare_untwinned: bool = True,
     n_threads: int | None = None,
@@ -97,11 +99,16 @@ def build_and_compute(
     twinned model, of the same model untwinned; the crystal for the 3D view.
 
     ``structure``: the model's structure when it came from a file (None: the model's own);
-    ``wavelength``: used where the model's radiation gives none (the pattern panel's).
+    ``grid``: (x, "q" | "tth") to compute on instead of ``q_range`` (loaded data's points: 2theta
+    grids get the model's instrument; curves come back on the observed Q); ``wavelength``: used
+    where the model's radiation gives none (the pattern panel's).
     """
     t0 = time.perf_counter()
-    lo, hi, step = q_range
-    q = np.arange(lo, hi + step / 2, step)
+    if grid is None:
+        lo, hi, step = q_range
+        x, x_kind = np.arange(lo, hi + step / 2, step), "q"
+    else:
+        x, x_kind = np.asarray(grid[0], float), grid[1]
     models: list[tuple[str, Model]] = []
     if model.twins and compare_untwinned:
         models.append(("untwinned", untwinned(model)))
@@ -119,9 +126,9 @@ def build_and_compute(
             if progress:
                 progress((i + float(fraction)) / len(models), f"{label}: {message}" if message else label)
 
-        pattern = compute_pattern(m, q, wavelength=wl, structure=structure, n_threads=n_threads,
-                                  progress=part, cancel=cancel)
-        curves[label] = (q, pattern.intensity)
+        pattern = compute_pattern(m, x, x_kind=x_kind, wavelength=wl, structure=structure,
+                                  n_threads=n_threads, progress=part, cancel=cancel)
+        curves[label] = (x if x_kind == "q" else q_from_two_theta(x, wl), pattern.intensity)
         if pattern.histograms is not None:
             histograms[label] = pattern.histograms
         pairs += float(pattern.info.get("n_pairs", 0.0))

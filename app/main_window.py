@@ -15,14 +15,20 @@ from pathlib import Path
 
 import numpy as np
 from nanotwin_app import jobs
+from nanotwin_app.data_import import DataImport
 from nanotwin_app.docks.model_dock import ModelDock
+from nanotwin_app.docks.pdf_dock import PDFDock
 from nanotwin_app.docks.refine_dock import RefineDock
 from nanotwin_app.docks.teaching_dock import TeachingDock
 from nanotwin_app.file_export import FileExporter
 from nanotwin_app.file_open import OPENABLE, FileOpener
 from nanotwin_app.fit_controller import FitController
+from nanotwin_app.import_dialog import ImportChoice, ImportDialog
 from nanotwin_app.menus import build_menus
+from nanotwin_app.pdf_controller import PDFController
+from nanotwin_app.pdf_jobs import PDFProgress
 from nanotwin_app.plots.pattern_panel import PatternPanel
+from nanotwin_app.plots.plot_math import build_grid, scaled_to_data, scaling_q_range
 from nanotwin_app.project_io import ProjectFiles
 from nanotwin_app.series_window import SeriesWindow, workspace_model
 from nanotwin_app.tasks import WARMUP_MESSAGE, CoreJob, JobRunner
@@ -67,6 +73,7 @@ class MainWindow(QMainWindow):
         self.warm_up_job: CoreJob | None = None
         self._pending_live = False
         self._close_after_save = False
+        self._phases_key: list = []
         self.setWindowTitle("nanotwin")
         if ICON.exists():
             self.setWindowIcon(QIcon(str(ICON)))
@@ -90,14 +97,22 @@ class MainWindow(QMainWindow):
         self.teaching_dock = self._dock("Teaching", "teaching_dock", self.teaching_dock_widget, 360,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.teaching_dock.hide()  # View > Teaching
+        self.pdf_dock_widget = PDFDock()
+        self.pdf_dock = self._dock("PDF fit", "pdf_dock", self.pdf_dock_widget, 380,
+                                   Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.refine_dock, self.pdf_dock)
+        self.pdf_dock.hide()  # shown when a G(r) is opened; View > PDF fit
 
         self.projects = ProjectFiles(self)
+        self.data_import = DataImport(self)
         self.files = FileOpener(self)
         self.exports = FileExporter(self)
         self.fits = FitController(self)
+        self.pdf_fits = PDFController(self)
         self._build_status_bar()
         build_menus(self)
         self._connect()
+        self.show_phases()
         self.resize(1500, 950)
         self.resizeDocks([self.pattern_dock], [360], Qt.Orientation.Vertical)
         self.resizeDocks([self.model_dock], [330], Qt.Orientation.Horizontal)
@@ -135,6 +150,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         ws = self.workspace
         ws.crystal_changed.connect(self._crystal_changed)
+        ws.model_changed.connect(self._model_changed)
         ws.patterns_changed.connect(self._patterns_changed)
         ws.data_changed.connect(self._data_changed)
         ws.stats_changed.connect(self._stats_changed)
@@ -172,6 +188,13 @@ class MainWindow(QMainWindow):
         box = {"info": QMessageBox.information, "warning": QMessageBox.warning,
                "error": QMessageBox.critical}[level]
         box(self, title, text)
+
+    def ask_import(self, guess, proposal: ImportChoice) -> ImportChoice | None:
+        """How to read a data file (the import dialog; headless: the proposal), None to cancel."""
+        if self.headless:
+            return proposal
+        dialog = ImportDialog(guess, proposal, self)
+        return dialog.choice() if dialog.exec() == ImportDialog.DialogCode.Accepted else None
 
     def ask_discard(self) -> bool:
         """True when the user agrees to lose the unsaved model and patterns (headless: nobody to ask)."""
@@ -232,7 +255,7 @@ class MainWindow(QMainWindow):
         demo = demos.get_demo(name)
         ws = self.workspace
         ws.imported_structure = None
-        ws.set_model(jobs.demo_view_model(demo).to_model(demo.wavelength))
+        ws.set_model(self.data_import.keep_data_wavelength(jobs.demo_view_model(demo).to_model(demo.wavelength)))
         self._show_result(res, dirty=False)
         self.demo_finished.emit(True)
 
@@ -258,8 +281,9 @@ class MainWindow(QMainWindow):
                 self.runner.cancel(self.current_job)
                 return None
         job = CoreJob(jobs.build_and_compute, model, structure, n_threads=1 if live else None,
-                      wavelength=self.pattern_panel.wavelength, compare_untwinned=ws.compare_untwinned,
-                      name="build")
+                      grid=build_grid(self.fits.fit_data(), self.scaling_range()) if ws.data else None,
+                      wavelength=self.pattern_panel.wavelength,
+                      compare_untwinned=ws.compare_untwinned, name="build")
         return self.start_job(job, lambda res: self._show_result(res, dirty=True))
 
     def cancel_computation(self) -> None:
@@ -272,6 +296,8 @@ class MainWindow(QMainWindow):
     def _progress(self, value: object) -> None:
         if isinstance(value, jobs.FitProgress):
             self.fits.show_progress(value)
+        elif isinstance(value, PDFProgress):
+            self.pdf_fits.show_progress(value)
         elif isinstance(value, str):
             self.statusBar().showMessage(value)
         elif isinstance(value, (int, float)):
@@ -280,11 +306,11 @@ class MainWindow(QMainWindow):
 
     def _show_result(self, res: jobs.ComputeResult, *, dirty: bool) -> None:
         ws = self.workspace
-        self.pattern_panel.wavelength_spin.setValue(res.wavelength)
+        if ws.data is None or ws.data.x_kind != "tth":  # 2theta data keep their wavelength
+            self.pattern_panel.set_wavelength(res.wavelength)
         ws.set_crystal(res.crystal)
-        a_p = res.a_p or pseudocubic_a_of_crystal(res.crystal)
-        self.pattern_panel.set_pseudocubic(a_p)
-        ws.a_p = a_p
+        ws.a_p = res.a_p or pseudocubic_a_of_crystal(res.crystal)
+        self.show_phases()
         ws.set_histograms(res.histograms)
         if ws.fit is not None:
             self.refine_dock_widget.show_fit_check.setChecked(False)  # show the new model's curves
@@ -318,6 +344,28 @@ class MainWindow(QMainWindow):
             self.close()
 
     # ================================================================ workspace -> widgets
+    def show_phases(self) -> None:
+        """Tick rows for every phase of the model (none, with a message, where a structure cannot
+        be read)."""
+        try:
+            phases = self.workspace.phases()
+        except NanotwinError as exc:
+            self.statusBar().showMessage(f"No hkl ticks: {exc}", 8000)
+            phases = []
+        self._phases_key = [(n, s) for n, s in phases]
+        self.pattern_panel.set_phases(phases)
+
+    def _model_changed(self) -> None:
+        ws = self.workspace
+        if ws.loading:
+            return
+        try:
+            phases = ws.phases()
+        except NanotwinError:
+            phases = []
+        if phases != self._phases_key:  # only a change of structure redraws the ticks
+            self.show_phases()
+
     def _crystal_changed(self) -> None:
         crystal = self.workspace.crystal
         self.viewer.set_crystal(crystal)
@@ -333,18 +381,27 @@ class MainWindow(QMainWindow):
         fit_curves = self.fits.curves(self.data_q()) if self.workspace.data is not None else {}
         if fit_curves:
             self.pattern_panel.set_patterns(fit_curves, caption=self.fits.caption())
+        elif self.workspace.data is not None and p.curves:  # model and data on one scale
+            data = self.workspace.data
+            curves, note = scaled_to_data(p.curves, self.data_q(), data.y, data.sigma_used,
+                                          self.scaling_range())
+            self.pattern_panel.set_patterns(curves, caption=" ".join(t for t in (p.caption, note) if t))
         else:
             self.pattern_panel.set_patterns(p.curves, caption=p.caption)
+
+    def scaling_range(self) -> tuple[float, float] | None:
+        """The Q range (1/Å) over which builds meet the loaded data: the fit range, else the
+        wide-angle part of the structure's pattern (None where the structure cannot be read)."""
+        try:
+            return scaling_q_range(self.workspace.model.fit, self.fits.fit_data(), self.workspace.structure())
+        except NanotwinError:
+            return None
 
     def _data_changed(self) -> None:
         data = self.workspace.data
         if data is None:
             self.pattern_panel.set_data(None)
             return
-        if data.x_kind == "tth" and not data.wavelength:
-            self.statusBar().showMessage(
-                f"{Path(data.path or 'data').name}: no wavelength in the file, using "
-                f"{self.pattern_panel.wavelength} Å", 8000)
         self.pattern_panel.set_data(self.data_q(), data.y, label=Path(data.path or "data").name,
                                     sigma=data.sigma_used)
 
@@ -389,6 +446,11 @@ class MainWindow(QMainWindow):
         self.series_window.raise_()
         return self.series_window
 
+    def show_pdf_dock(self) -> None:
+        """Show and raise the PDF fit dock."""
+        self.pdf_dock.show()
+        self.pdf_dock.raise_()
+
     def show_refinement(self) -> None:
         """Model > Refinement: show and raise the refinement dock."""
         self.refine_dock.show()
@@ -402,7 +464,7 @@ class MainWindow(QMainWindow):
         self.cancel_computation()
         self.workspace.clear()
         self.fits.forget()
-        self.pattern_panel.set_pseudocubic(None)
+        self.show_phases()
         self.update_title()
 
     # ================================================================ drag and drop

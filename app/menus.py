@@ -45,8 +45,9 @@ def build_menus(window: MainWindow) -> None:
     window.save_as_action = add_action(window, f, "Save project as…", pr.save_as, "Ctrl+Shift+S")
     f.addSeparator()
     files = window.files
-    add_action(window, f, "Import data (.xye/.xy/.dat/.chi)…", lambda: files.dialog(
-        "Import data", "Patterns (*.xye *.xy *.dat *.chi);;All files (*)"), "Ctrl+I")
+    add_action(window, f, "Import data (.xye/.xy/.dat/.chi, G(r) .gr)…", lambda: files.dialog(
+        "Import data", "Patterns and G(r) (*.xye *.xy *.dat *.chi *.gr);;All files (*)"), "Ctrl+I",
+        tip="A powder pattern (the import dialog asks what it is) or a G(r) for the PDF fit dock")
     add_action(window, f, "Import CIF…", lambda: files.dialog(
         "Import CIF", "Structures (*.cif *.json);;All files (*)"))
     add_action(window, f, "Import XYZ…", lambda: files.dialog(
@@ -71,7 +72,8 @@ def build_menus(window: MainWindow) -> None:
     add_action(window, f, "&Quit", window.close, "Ctrl+Q")
 
     v = mb.addMenu("&View")
-    for dock in (window.model_dock, window.pattern_dock, window.refine_dock, window.teaching_dock):
+    for dock in (window.model_dock, window.pattern_dock, window.refine_dock, window.pdf_dock,
+                 window.teaching_dock):
         v.addAction(dock.toggleViewAction())
     add_action(window, v, "Reset 3D view", window.viewer.reset_view, "Ctrl+R")
 

@@ -21,8 +21,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from nanotwin_app.jobs import param_row
+from nanotwin_app.pdf_project import (
+    PDFFitRecord,
+    is_pdf_entry,
+    model_of_pdf_project,
+    pdf_from_project,
+    pdf_to_project,
+)
 from nanotwin_app.tasks import CoreJob, JobRunner
-from nanotwin_app.workspace import FitRecord, Workspace
+from nanotwin_app.workspace import FitRecord, Workspace, default_model
 from PySide6.QtCore import QObject, Signal
 
 from nanotwin_core.errors import NanotwinError
@@ -77,6 +84,7 @@ def project_of(ws: Workspace, fit_options: dict, wavelength: float | None) -> Pr
         p.data_meta["observed"] = {"path": d.path, "x_kind": d.x_kind, "wavelength": d.wavelength,
                                    "sigma_source": d.sigma_source, "header": list(d.header),
                                    "notes": list(d.notes)}
+    pdf_to_project(p, ws.pdf_data, ws.pdf_fit)
     if ws.fit is not None:
         f = ws.fit
         p.results["fit"] = {**f.summary, "status": f.status, "rows": f.rows, "rows_before": f.rows_before,
@@ -150,6 +158,8 @@ class LoadedProject:
     fit_options: dict
     size_databases: dict
     schema_version: int
+    pdf_data: object | None = None  # a G(r) (PDFData)
+    pdf_fit: PDFFitRecord | None = None
 
     @classmethod
     def from_project(cls, p: Project, folder: Path | None = None) -> LoadedProject:
@@ -158,7 +168,10 @@ class LoadedProject:
         too)."""
         state = p.state or {}
         try:
-            model = Model.from_dict(p.model).validate()
+            model = model_of_pdf_project(p.model)  # a nanotwin fit project of a G(r)
+            if model is None:
+                model = default_model() if "pdf" in p.model else Model.from_dict(p.model).validate()
+            pdf_data, pdf_fit = pdf_from_project(p)
             imported = _imported_structure(model, state, folder)
             if imported is not None and not model.cif:  # an earlier window's project: the CIF only inside
                 model = replace(model, structure=None, cif=f"{imported.name}.cif")
@@ -185,7 +198,7 @@ class LoadedProject:
                 histograms=hists, a_p=state.get("a_p"), wavelength=state.get("wavelength"),
                 n_pairs=stats.get("n_pairs"), seconds=stats.get("seconds"), fit=fit,
                 fit_options=dict(state.get("fit_options", {})), size_databases=size_databases_from_project(p),
-                schema_version=p.schema_version,
+                schema_version=p.schema_version, pdf_data=pdf_data, pdf_fit=pdf_fit,
             )
         except NanotwinError:
             raise
@@ -216,9 +229,10 @@ def _imported_structure(model: Model, state: dict, folder: Path | None):
 
 
 def _data_from_project(p: Project) -> PatternData | None:
-    if not p.data:
+    patterns = [k for k in p.data if not is_pdf_entry(p.data_meta.get(k, {}))]
+    if not patterns:
         return None
-    name = "observed" if "observed" in p.data else next(iter(p.data))
+    name = "observed" if "observed" in patterns else patterns[0]
     cols, meta = p.data[name], p.data_meta.get(name, {})
     mask = cols.get("mask")
     return PatternData(
@@ -318,8 +332,10 @@ class ProjectFiles(QObject):
         ws = self.workspace
         ws.show_loaded(loaded, path)
         if ws.wavelength:
-            window.pattern_panel.wavelength_spin.setValue(float(ws.wavelength))
-        window.pattern_panel.set_pseudocubic(ws.a_p)
+            window.pattern_panel.set_wavelength(float(ws.wavelength))
+        window.show_phases()
+        if ws.pdf_data is not None:
+            window.show_pdf_dock()
         window.refresh_plots()  # Q of 2theta data may depend on the wavelength just restored
         window.update_title()
         note = "" if loaded.schema_version >= 2 else " (an older project: no window state)"

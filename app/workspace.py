@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from nanotwin_core.model import Model
+from nanotwin_core.structures.files import resolve_structure
 from nanotwin_core.structures.structure import Structure
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class Workspace(QObject):
     dirty_changed = Signal(bool)
     stats_changed = Signal()
     fit_changed = Signal()
+    pdf_changed = Signal()  # the G(r) data or its fit
     project_loaded = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -117,6 +119,8 @@ class Workspace(QObject):
         self.fit: FitRecord | None = None  # the refinement shown
         self.fit_previous: FitRecord | None = None  # what Revert goes back to
         self.fit_options: dict = {}  # the refinement table (see RefineDock.options)
+        self.pdf_data = None  # nanotwin_core.io.data.PDFData: a measured G(r)
+        self.pdf_fit = None  # pdf_project.PDFFitRecord: its last fit
         self.project_path: Path | None = None
         self.loading = False  # True while a project is being shown (listeners: do not write back)
         # per-size Debye sums of the fits, by fingerprint: saved in the project, reused by fits
@@ -146,6 +150,18 @@ class Workspace(QObject):
     def structure_override(self) -> Structure | None:
         """What to pass as ``structure=`` to the core's entry points (None: the model's own)."""
         return self.imported_structure if self.model.cif else None
+
+    def phases(self) -> list[tuple[str, Structure]]:
+        """(name, Structure) of every phase of the model: its structure, then each mixture
+        component with a structure of its own (NanotwinError where one cannot be read)."""
+        main = self.structure()
+        out = [(main.name, main)]
+        for comp in self.model.components:
+            if comp.structure or comp.cif:
+                s = resolve_structure(comp.structure, comp.cif, None)
+                if all(s != other for _n, other in out):
+                    out.append((s.name, s))
+        return out
 
     def structure_label(self) -> str:
         """The model's structure as the docks name it."""
@@ -185,6 +201,11 @@ class Workspace(QObject):
             self.fit_previous = self.fit
         self.fit = record
         self.fit_changed.emit()
+
+    def set_pdf(self, data, fit=None) -> None:
+        """Show a measured G(r) (None: none) and its fit (None: none yet)."""
+        self.pdf_data, self.pdf_fit = data, fit
+        self.pdf_changed.emit()
 
     def accept_fit(self) -> None:
         """Keep the pending refinement: its values become the table's start values."""
@@ -227,6 +248,7 @@ class Workspace(QObject):
         self.fit_previous = None
         self.size_databases = {}
         self.set_fit(None)
+        self.set_pdf(None)
         self.project_path = None
         self.model_changed.emit()
         self.set_dirty(False)
@@ -252,6 +274,7 @@ class Workspace(QObject):
             self.set_patterns(loaded.curves, caption=loaded.caption, title=loaded.title)
             self.set_stats(loaded.n_pairs, loaded.seconds)
             self.set_fit(loaded.fit)
+            self.set_pdf(loaded.pdf_data, loaded.pdf_fit)
             self.project_path = Path(path) if path is not None else None
         finally:
             self.loading = False

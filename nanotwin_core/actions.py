@@ -7,6 +7,8 @@
   (the blank read from ``model.fit.blank``); ``prepare_model_fit`` is its first half (the
   problem before it runs, for callers that edit parameters first);
 - ``fit_parts(problem, values)``: a fitted curve split into each population, background, blank;
+- ``fit_pdf_model(model, gr_data, settings)``: a G(r) refinement of the model's crystal (or of a
+  ladder of spheres when the size is refined), ``pdf_model_of`` its PDF model;
 - ``estimate_atoms(model)``: atoms of the model's crystal (of its mean crystal for a population).
 
 Everything takes ``progress``/``cancel`` callables where it may run long (the core's
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -46,8 +48,9 @@ from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, stru
 from nanotwin_core.structures.structure import Structure
 
 __all__ = ["FitParts", "ModelPattern", "build_model_crystal", "build_model_crystals", "compute_pattern",
-           "estimate_atoms", "fit_model", "fit_parts", "fit_settings", "fit_summary", "model_sizes",
-           "prepare_model_fit", "seed_histograms"]
+           "estimate_atoms", "fit_model", "fit_parts", "fit_pdf_model", "fit_pdf_model_ranges",
+           "fit_settings", "fit_summary", "model_sizes", "pdf_model_of", "prepare_model_fit",
+           "seed_histograms"]
 
 Progress = Callable[[float, str], None]
 
@@ -334,3 +337,69 @@ def estimate_atoms(model: Model, structure: Structure | None = None) -> int:
     shape's volume and the structure's atom density; no crystal is built."""
     structure = model.load_structure() if structure is None else structure
     return int(round(get_shape(model.shape).estimate_atoms(structure, model_sizes(model))))
+
+
+def pdf_model_of(model: Model, *, refine: Sequence[str], qmin: float, qmax: float,
+                 structure: Structure | None = None, n_threads: int | None = None, **build_options):
+    """The PDF model (``refine.pdf_fit.PDFModel``) of ``model`` for a G(r) fit refining ``refine``:
+    refining ``size`` needs a sphere of ``size_nm`` (a ladder of spheres around it), else the
+    model's crystal (``build_options`` go to the builder, e.g. ``max_atoms``). The coherent
+    element is the model's where the structure holds it, else its first site's element.
+    Returns (PDFModel, start B per ADP group)."""
+    from nanotwin_core.refine.pdf_fit import PDFModel, model_from_crystal, sphere_ladder, structure_b
+
+    structure = model.load_structure() if structure is None else structure
+    elements = {s.element for s in structure.sites}
+    coherent = model.coherent_element if model.coherent_element in elements else structure.sites[0].element
+    radiation = model.radiation.kind
+    if "size" in refine:
+        size = model.size_nm if model.population is None else model.population.D
+        if model.shape != "sphere" or size is None:
+            raise NanotwinError("refining size in a PDF fit needs a sphere of a given size "
+                                "(shape sphere, size in nm)")
+        members = sphere_ladder(structure, float(size), coherent_element=coherent, n_threads=n_threads)
+        return PDFModel(members, qmin=qmin, qmax=qmax, radiation=radiation), structure_b(structure)
+    single = replace(model, coherent_element=coherent, population=None, components=[])
+    crystal = build_model_crystal(single, structure=structure, **build_options)
+    return (model_from_crystal(crystal, qmin=qmin, qmax=qmax, radiation=radiation, n_threads=n_threads),
+            structure_b(structure))
+
+
+def _prepared_pdf_model(model: Model, data, settings, structure, cancel):
+    """(PDFModel, start B, qmin, qmax) of a G(r) fit: the Q window from the settings or the data."""
+    from nanotwin_core.refine.pdf_fit import window_from_data
+
+    settings.check()
+    qmin, qmax = window_from_data(data, settings)
+    pdf_model, start_b = pdf_model_of(model, refine=settings.refine, qmin=qmin, qmax=qmax,
+                                      structure=structure)
+    if cancel is not None and cancel():
+        raise Cancelled("PDF fit cancelled")
+    return pdf_model, start_b, qmin, qmax
+
+
+def fit_pdf_model(model: Model, data, settings, *, structure: Structure | None = None,
+                  callback: Callable[[dict[str, float], float], None] | None = None,
+                  cancel: Callable[[], bool] | None = None):
+    """Refine ``model`` against a measured G(r) (``io.data.PDFData``) over ``settings``' r range
+    (``refine.pdf_fit.PDFFitSettings``; Qmin/Qmax from the settings, else the data's header).
+    Returns the ``PDFFitOutcome``."""
+    from nanotwin_core.refine.pdf_fit import fit_pdf
+
+    pdf_model, start_b, _qmin, _qmax = _prepared_pdf_model(model, data, settings, structure, cancel)
+    return fit_pdf(data, pdf_model, settings, start_b=start_b, callback=callback, cancel=cancel)
+
+
+def fit_pdf_model_ranges(model: Model, data, settings, ranges: Sequence[tuple[float, float]], *,
+                         structure: Structure | None = None,
+                         callback: Callable[[dict[str, float], float], None] | None = None,
+                         cancel: Callable[[], bool] | None = None):
+    """Range-resolved G(r) fits (one independent refinement per (rmin, rmax) in Å, as the
+    paper's 1.5-26 and 26-70 Å) of ``model``, the PDF model built once. Returns (PDFModel,
+    [RangeFit], qmin, qmax)."""
+    from nanotwin_core.refine.pdf_fit import fit_pdf_ranges
+
+    pdf_model, start_b, qmin, qmax = _prepared_pdf_model(model, data, settings, structure, cancel)
+    fits = fit_pdf_ranges(data, pdf_model, settings, ranges, start_b=start_b, callback=callback,
+                          cancel=cancel)
+    return pdf_model, fits, qmin, qmax

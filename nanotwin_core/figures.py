@@ -73,3 +73,37 @@ def save_figure(fig, path: str | Path, *, dpi: int = 130) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def size_distribution_figure(populations, path: str | Path, *, dpi: int = 130) -> Path | None:
+    """Number- and volume-weighted size distributions of a fit's ``populations`` entries: a
+    histogram per one-size population, number and volume maps over (D_ab, L_c) per prism
+    population (as the paper's Fig. 6b). None (nothing written) where no entry is a
+    distribution (single crystals)."""
+    from nanotwin_core.population.distributions import LogNormal
+    from nanotwin_core.population.size_maps import distribution_of, size_histogram, size_map
+
+    dists = [(e.get("name", "population"), distribution_of(e)) for e in populations]
+    dists = [(n, d) for n, d in dists if d is not None]
+    if not dists:
+        return None
+    plt = pyplot()
+    fig, axes = plt.subplots(len(dists), 2, figsize=(9, 3.4 * len(dists)), squeeze=False,
+                             layout="constrained")
+    for (name, dist), (ax_n, ax_v) in zip(dists, axes, strict=True):
+        if isinstance(dist, LogNormal):
+            h = size_histogram(dist)
+            for ax, w, label in ((ax_n, h.number, "number"), (ax_v, h.volume, "volume")):
+                ax.stairs(w / np.diff(h.edges_nm), h.edges_nm, fill=True, alpha=0.6)
+                ax.set_xlabel("D (nm)")
+                ax.set_ylabel(f"{label} fraction per nm")
+                ax.set_title(f"{name}: {label}-weighted", fontsize=9)
+        else:
+            m = size_map(dist)
+            for ax, w, label in ((ax_n, m.number, "number"), (ax_v, m.volume, "volume")):
+                mesh = ax.pcolormesh(m.dab_edges_nm, m.lc_edges_nm, w.T, cmap="viridis", shading="flat")
+                fig.colorbar(mesh, ax=ax, label=f"{label} fraction per cell")
+                ax.set_xlabel("D_ab (nm)")
+                ax.set_ylabel("L_c (nm)")
+                ax.set_title(f"{name}: {label}-weighted", fontsize=9)
+    return save_figure(fig, path, dpi=dpi)

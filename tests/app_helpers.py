@@ -31,6 +31,15 @@ def fake_result(q=None):
     )
 
 
+def real_window(tmp_path):
+    """A headless window (no GL, no warm-up) computing for real; the caller disposes of it."""
+    from nanotwin_app.main_window import MainWindow
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    return MainWindow(settings, use_gl=False, warm_up=False, headless=True)
+
+
 def fake_window(qtbot, tmp_path, monkeypatch):
     """A headless window (no GL) whose demos and builds return ``fake_result()`` at once."""
     from nanotwin_app import jobs

@@ -70,3 +70,31 @@ def require_data(path: Path) -> Path:
 def shared_data() -> Path:
     """Path of ../shared/data (``require_data``: a skip, or a failure in CI, where it is absent)."""
     return require_data(SHARED_DATA)
+
+
+@pytest.fixture
+def headless_window(qtbot, tmp_path):
+    """A headless main window (no GL, no warm-up) computing for real, disposed of afterwards."""
+    from app_helpers import dispose, real_window
+
+    window = real_window(tmp_path)
+    yield window
+    dispose(window, qtbot)
+
+
+@pytest.fixture
+def headless_window_factory(qtbot, tmp_path):
+    """Makes further headless windows (each with its own settings), disposed of afterwards."""
+    from app_helpers import dispose, real_window
+
+    made = []
+
+    def make():
+        folder = tmp_path / f"window{len(made)}"
+        folder.mkdir()
+        made.append(real_window(folder))
+        return made[-1]
+
+    yield make
+    for window in made:
+        dispose(window, qtbot)

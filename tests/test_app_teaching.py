@@ -27,12 +27,13 @@ def test_superstructure_y_range_ignores_fundamentals():
     for t in ticks:
         height = 1000.0 if t.klass == "fundamental" else 20.0
         y += height * np.exp(-0.5 * ((q - t.q) / 0.01) ** 2)
-    lo, hi = superstructure_y_range([(q, y)], a_p, SUPER_WINDOW)
+    positions = [t.q for t in ticks if t.klass != "fundamental"]
+    lo, hi = superstructure_y_range([(q, y)], positions, SUPER_WINDOW)
     sup = max(value_near(q, y, t.q) for t in ticks if t.klass != "fundamental" and 1.5 <= t.q <= 2.2)
     assert hi >= sup and lo <= 1.0 + 1e-9
     assert hi < 0.1 * y.max()  # fundamentals (1000) run off the top instead of flattening the peaks
     assert superstructure_y_range([(q, y)], None, SUPER_WINDOW) is None
-    assert superstructure_y_range([(q, y)], a_p, (0.2, 0.3)) is None  # no superstructure position there
+    assert superstructure_y_range([(q, y)], positions, (0.2, 0.3)) is None  # no superstructure position there
 
 
 # ------------------------------------------------------------------ window (offscreen)

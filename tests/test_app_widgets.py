@@ -335,7 +335,7 @@ def test_warm_up_says_so(qtbot, tmp_path):
     assert w.statusBar().currentMessage() == WARMUP_MESSAGE
     qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith("Numerical kernels ready"),
                     timeout=120_000)
-    assert not w.runner.running
+    qtbot.waitUntil(lambda: not w.runner.running, timeout=5000)  # ``finished`` follows ``returned``
     w.runner.shutdown(1000)
 
 

@@ -184,7 +184,8 @@ def test_fit_against_a_scheduler_and_worker_started_with_the_dask_command(tmp_pa
 
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(1, timeout=60)
-        options = ["--x", "q", *MODEL, "--population", "D=2.1,sD=0.1", "--refine", "scale,adp,size", "--quiet"]
+        options = ["--x", "q", *MODEL, "--population", "D=2.1,sD=0.1", "--refine", "scale,adp,size",
+                   "--quiet"]
         fit = ["fit", "--data", str(series_files / "pbs_3.xye"), *options]
         assert main([*fit, "--scheduler", address, "--out", str(tmp_path / "d.h5"),
                      "--json", str(tmp_path / "d.json")]) == 0

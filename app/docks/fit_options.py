@@ -1,10 +1,10 @@
 """The fit and instrument settings of the workspace's model, as the refinement dock shows them.
 
 What to refine (``model.fit.refine``), the Chebyshev background order, the fitted range in Q or
-2θ, the blank, the largest number of model evaluations (``model.fit``), and the polarization and
-Caglioti resolution of 2θ data (``model.instrument``). Each widget writes only its own field,
-and nothing is written while a model is being shown, so a model opened from ``nanotwin fit``
-keeps every setting it came with.
+2θ, the blank, the largest number of model evaluations (``model.fit``), and the polarization,
+Caglioti resolution and zero shift of 2θ data (``model.instrument``). Each widget writes only
+its own field, and nothing is written while a model is being shown, so a model opened from
+``nanotwin fit`` keeps every setting it came with.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from nanotwin_app.docks.path_row import PathRow
 from nanotwin_app.workspace import Workspace
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -108,15 +108,18 @@ class FitOptions(QWidget):
         self.caglioti_edit.setPlaceholderText("U, V, W (deg²); empty: none")
         self.caglioti_edit.setToolTip("Caglioti resolution of 2θ data: FWHM² = U tan²θ + V tanθ + W")
         form.addRow("Caglioti", self.caglioti_edit)
-        blank_row = QHBoxLayout()
-        self.blank_label = QLabel("none")
-        self.blank_label.setWordWrap(True)
-        self.blank_button = QPushButton("Choose…")
-        self.blank_clear = QPushButton("Clear")
-        blank_row.addWidget(self.blank_label, 1)
-        blank_row.addWidget(self.blank_button)
-        blank_row.addWidget(self.blank_clear)
-        form.addRow("blank", blank_row)
+        self.zero_spin = QDoubleSpinBox()
+        self.zero_spin.setRange(-0.5, 0.5)
+        self.zero_spin.setDecimals(5)
+        self.zero_spin.setSingleStep(0.001)
+        self.zero_spin.setSuffix(" °")
+        self.zero_spin.setToolTip("2θ zero shift (observed = true + zero); the start value when 'zero' is "
+                                  "refined")
+        form.addRow("zero shift", self.zero_spin)
+        self.blank_row = PathRow()
+        self.blank_label, self.blank_button, self.blank_clear = (self.blank_row.label, self.blank_row.choose,
+                                                                 self.blank_row.clear)
+        form.addRow("blank", self.blank_row)
         self.max_nfev_spin = QSpinBox()
         self.max_nfev_spin.setRange(1, 100_000)
         self.max_nfev_spin.setToolTip("largest number of model evaluations")
@@ -132,6 +135,7 @@ class FitOptions(QWidget):
         self.range_unit.currentTextChanged.connect(self._range_edited)
         self.polarization_combo.currentTextChanged.connect(self._polarization_edited)
         self.caglioti_edit.editingFinished.connect(self._caglioti_edited)
+        self.zero_spin.valueChanged.connect(self._zero_edited)
         self.blank_button.clicked.connect(self.choose_blank)
         self.blank_clear.clicked.connect(lambda: self.set_blank(None))
         self.max_nfev_spin.valueChanged.connect(self._max_nfev_edited)
@@ -158,8 +162,8 @@ class FitOptions(QWidget):
             cag = ins.caglioti
             self.caglioti_edit.setText("" if cag is None else ", ".join(f"{v:g}" for v in cag))
             self._shown_caglioti = self.caglioti_edit.text()
-            self.blank_label.setText(Path(fit.blank).name if fit.blank else "none")
-            self.blank_label.setToolTip(fit.blank or "")
+            self.zero_spin.setValue(ins.zero)
+            self.blank_row.show_path(fit.blank)
             self.max_nfev_spin.setValue(fit.max_nfev)
         finally:
             self._loading = False
@@ -224,6 +228,11 @@ class FitOptions(QWidget):
             return
         if instrument != self.workspace.model.instrument:
             self._edit(instrument=instrument)
+
+    def _zero_edited(self, value: float) -> None:
+        if self._loading or abs(value - self.workspace.model.instrument.zero) < 5e-6:
+            return  # unchanged as shown: keep the model's exact value
+        self._edit(instrument=replace(self.workspace.model.instrument, zero=float(value)))
 
     def _max_nfev_edited(self, value: int) -> None:
         self._edit(fit=replace(self.workspace.model.fit, max_nfev=value))

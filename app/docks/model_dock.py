@@ -20,6 +20,7 @@ from nanotwin_app.docks.model_inputs import (
     parse_seeds,
 )
 from nanotwin_app.jobs import LIVE_ATOM_LIMIT
+from nanotwin_app.plots.panel_bar import WAVELENGTH_DECIMALS
 from nanotwin_app.workspace import IMPORTED_PREFIX, Workspace
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -77,7 +78,7 @@ class ModelDock(QWidget):
         self.radiation_combo.addItems(list(RADIATIONS))
         self.wavelength_spin = QDoubleSpinBox()
         self.wavelength_spin.setRange(0.0, 20.0)
-        self.wavelength_spin.setDecimals(6)
+        self.wavelength_spin.setDecimals(WAVELENGTH_DECIMALS)
         self.wavelength_spin.setSingleStep(0.01)
         self.wavelength_spin.setSpecialValueText(NO_WAVELENGTH)
         self.wavelength_spin.setSuffix(" Å")
@@ -353,7 +354,7 @@ class ModelDock(QWidget):
         params = {k: v for k, v in old.to_dict().items() if k != "kind"} if same_kind else {}
         wavelength = self.wavelength_spin.value()
         shown = old.beam_wavelength or 0.0
-        if not (same_kind and abs(shown - wavelength) < 5e-7):  # the user set a wavelength
+        if not (same_kind and abs(shown - wavelength) < 5e-9):  # the user set a wavelength
             params.pop("energy_kev", None)  # the dock shows a wavelength: it replaces an energy
             params["wavelength"] = wavelength if wavelength > 0 else None
         if same_kind and "anomalous" in params:

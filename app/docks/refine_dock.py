@@ -17,6 +17,8 @@ import copy
 import numpy as np
 from nanotwin_app import jobs
 from nanotwin_app.docks.fit_options import FitOptions
+from nanotwin_app.docks.mixture_box import MixtureBox
+from nanotwin_app.docks.size_view import SizeView
 from nanotwin_app.workspace import FitRecord, Workspace
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -54,6 +56,14 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
 
 
+def fit_notes(fit: FitRecord) -> list[str]:
+    """What the core said about a fit (its messages: singular matrix, parameters that did not
+    move, ...) and the parameters that ended at a bound: shown with the fit until another one."""
+    notes = [str(m) for m in fit.summary.get("messages", [])]
+    notes += [f"{r['name']} ended at its {r['at_bound']} bound" for r in fit.rows if r.get("at_bound")]
+    return notes
+
+
 class RefineDock(QWidget):
     """Refinement controls; emits ``setup_requested``, ``run_requested``, ``stop_requested``,
     ``export_requested``."""
@@ -77,6 +87,8 @@ class RefineDock(QWidget):
         outer.addWidget(self.status_label)
         self.fit_options = FitOptions(workspace)
         outer.addWidget(self.fit_options)
+        self.mixture_box = MixtureBox(workspace)
+        outer.addWidget(self.mixture_box)
         self.choice_checks = self.fit_options.choice_checks
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -104,6 +116,12 @@ class RefineDock(QWidget):
         self.figures_label = QLabel("Rwp: –   GoF: –")
         self.figures_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.figures_label)
+        self.notes_label = QLabel("")  # what the core says about the shown fit: stays with the fit
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes_label.setStyleSheet("background: #fff3c4; color: #7a3b00; padding: 3px")
+        self.notes_label.setVisible(False)
+        outer.addWidget(self.notes_label)
         row = QHBoxLayout()
         self.show_fit_check = QCheckBox("show the fit in the pattern panel")
         self.show_fit_check.setChecked(True)
@@ -112,6 +130,12 @@ class RefineDock(QWidget):
         self.report_button.setToolTip("Write the last fit as a Markdown report")
         row.addWidget(self.report_button)
         outer.addLayout(row)
+
+        self.sizes_box = QGroupBox("Sizes: number- and volume-weighted")
+        sl = QVBoxLayout(self.sizes_box)
+        self.size_view = SizeView()
+        sl.addWidget(self.size_view)
+        outer.addWidget(self.sizes_box)
 
         corr_box = QGroupBox("Correlation matrix (refined parameters)")
         cl = QVBoxLayout(corr_box)
@@ -283,7 +307,13 @@ class RefineDock(QWidget):
                                        f"[{fit.status}]")
         else:
             self.figures_label.setText("Rwp: –   GoF: –")
+        notes = fit_notes(fit) if fit is not None else []
+        self.notes_label.setText("\n".join(f"• {n}" for n in notes))
+        self.notes_label.setVisible(bool(notes))
         self.show_correlation(fit)
+        populations = fit.summary.get("populations", []) if fit is not None else []
+        self.size_view.show_populations(populations)
+        self.sizes_box.setVisible(bool(populations))
         self._update_run_state()
         self._store_options()
 

@@ -18,7 +18,7 @@ from nanotwin_app.plots.pattern_panel import (
     PatternPanel,
 )
 from nanotwin_app.plots.plot_math import overlay_key
-from nanotwin_app.plots.tick_rows import TICK_COLOURS, TICK_ROW
+from nanotwin_app.plots.tick_rows import TICK_COLOURS, row_layout
 from PySide6.QtCore import Qt
 
 from nanotwin_core.io.data import write_pattern
@@ -129,17 +129,22 @@ def matplotlib_figure(panel: PatternPanel) -> Figure:
     ax_zoom.set_ylim(*zoom_y)
     ax_zoom.set_title("superstructure region", fontsize=9)
     ax_main.axvspan(lo, hi, color=(1.0, 0.78, 0.0, 0.15), lw=0)
+    rows = row_layout(panel.phase_ticks) if panel.ticks_check.isChecked() else []
     for ax in (ax_ticks, ax_zticks):
         ax.set_yticks([])
-        ax.set_ylim(-3.6, 0.6)
+        ax.set_ylim(-max(len(rows), 1) + 0.4, 0.6)
         ax.set_xlabel(xlabel)
     for ax in (ax_main, ax_zoom):
         ax.tick_params(labelbottom=False)
-    if panel.a_p is not None and panel.ticks_check.isChecked():
-        for klass, item in panel.tick_items.items():
-            x, _y = item.getData()
-            for ax in (ax_ticks, ax_zticks):
-                ax.plot(x, np.full(len(x), TICK_ROW[klass]), "|", ms=9, color=TICK_COLOURS[klass])
+    for (name, klass), item in panel.phase_items.items():
+        if klass.endswith("strip"):
+            continue
+        x, y = item.getData()
+        colour = TICK_COLOURS["fundamental" if klass == "all" else klass]
+        for ax in (ax_ticks, ax_zticks):
+            ax.plot(x, y, "|", ms=9, color=colour)
+        ax_ticks.annotate(name if klass == "all" else klass, (0, y[0] if len(y) else 0), fontsize=7,
+                          color=colour, xycoords=("axes fraction", "data"), ha="right", va="center")
     if panel.caption:
         fig.suptitle(textwrap.fill(panel.caption, 160), fontsize=8)
     return fig

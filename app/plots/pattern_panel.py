@@ -21,21 +21,25 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from nanotwin_app.plots.panel_bar import X_AXES, Y_SCALES, panel_bar
 from nanotwin_app.plots.plot_math import (
     axis_to_q,
+    calc_at_data,
     is_background,
-    match_points,
     overlay_key,
     q_to_axis,
     scale_intensity,
     superstructure_y_range,
 )
-from nanotwin_app.plots.tick_rows import draw_tick_rows
+from nanotwin_app.plots.tick_rows import (
+    PhaseTicks,
+    draw_phase_rows,
+    first_phase_items,
+    phase_ticks,
+    superstructure_positions,
+)
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -46,8 +50,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-X_AXES = {"Q": "Q (1/Å)", "2theta": "2θ (°)", "d": "d (Å)"}
-Y_SCALES = ("linear", "sqrt", "log")
 ZOOM_Q = (1.5, 2.2)
 CURVE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 OVERLAY_COLOURS = ["#7f7f7f", "#bcbd22", "#8c564b", "#e377c2", "#17becf", "#9467bd"]
@@ -71,6 +73,7 @@ class PatternPanel(QWidget):
     """
 
     message = Signal(str)
+    wavelength_edited = Signal(float)  # the user changed λ (not ``set_wavelength``)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,7 +84,10 @@ class PatternPanel(QWidget):
         self.difference_reference: str | None = None
         self.difference_offset: float | None = None
         self.hidden: set[str] = set()
-        self.a_p: float | None = None
+        self.a_p: float | None = None  # a pseudocubic cell alone (the teaching dock's ticks)
+        self.phases: list[tuple[str, object]] = []  # (name, Structure) of every phase of the model
+        self.phase_ticks: list[PhaseTicks] = []  # the ticks drawn
+        self.phase_items: dict[tuple[str, str], object] = {}  # (phase, class) -> tick row item
         self.caption = ""
         self.zoom_q = ZOOM_Q
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -96,45 +102,13 @@ class PatternPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("x"))
-        self.x_combo = QComboBox()
-        for key, label in X_AXES.items():
-            self.x_combo.addItem(label, key)
-        bar.addWidget(self.x_combo)
-        bar.addWidget(QLabel("λ (Å)"))
-        self.wavelength_spin = QDoubleSpinBox()
-        self.wavelength_spin.setDecimals(5)
-        self.wavelength_spin.setRange(0.05, 5.0)
-        self.wavelength_spin.setValue(0.565468)
-        self.wavelength_spin.setToolTip("Wavelength for the 2θ axis (the paper's synchrotron: 0.565468 Å)")
-        bar.addWidget(self.wavelength_spin)
-        bar.addWidget(QLabel("intensity"))
-        self.y_combo = QComboBox()
-        self.y_combo.addItems(list(Y_SCALES))
-        bar.addWidget(self.y_combo)
-        self.ticks_check = QCheckBox("hkl ticks")
-        self.ticks_check.setChecked(True)
-        self.ticks_check.setToolTip(
-            "Pseudocubic reflections: fundamentals (black), superstructure R (red), M (blue), X (green)"
-        )
-        bar.addWidget(self.ticks_check)
-        self.zoom_fit_check = QCheckBox("zoom: fit superstructure")
-        self.zoom_fit_check.setChecked(True)
-        self.zoom_fit_check.setToolTip(
-            "Scale the zoom plot's intensity axis to the R, M, X superstructure peaks; untick to show "
-            "everything in the window, fundamentals included"
-        )
-        bar.addWidget(self.zoom_fit_check)
-        self.error_bars_check = QCheckBox("error bars")
-        self.error_bars_check.setToolTip(
-            "Draw ±σ on the measured points (σ from the file, or the Poisson estimate √max(I, 1) where "
-            "the file has none)"
-        )
-        self.error_bars_check.setEnabled(False)
-        bar.addWidget(self.error_bars_check)
-        bar.addStretch(1)
-        layout.addLayout(bar)
+        self._setting_wavelength = False
+        layout.addLayout(panel_bar(self))
+        self.notice_label = QLabel()
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setStyleSheet("background: #fff3c4; color: #7a3b00; padding: 3px")
+        self.notice_label.setVisible(False)
+        layout.addWidget(self.notice_label)
         self.caption_label = QLabel()
         self.caption_label.setWordWrap(True)
         self.caption_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -220,6 +194,19 @@ class PatternPanel(QWidget):
         return float(self.wavelength_spin.value())
 
     # ---------------------------------------------------------------- public
+    def set_wavelength(self, wavelength: float) -> None:
+        """Show ``wavelength`` (Å) without it counting as the user's edit."""
+        self._setting_wavelength = True
+        try:
+            self.wavelength_spin.setValue(float(wavelength))
+        finally:
+            self._setting_wavelength = False
+
+    def set_notice(self, text: str) -> None:
+        """A warning that stays above the plots until it is answered ('' hides it)."""
+        self.notice_label.setText(text)
+        self.notice_label.setVisible(bool(text))
+
     def set_patterns(self, patterns: dict[str, tuple[np.ndarray, np.ndarray]], caption: str = "", *,
                      difference_of: str | None = None) -> None:
         """Show calculated curves ``label -> (Q in 1/Å, I)`` (replacing the previous ones; overlays
@@ -260,9 +247,22 @@ class PatternPanel(QWidget):
         self.error_bars_check.setChecked(bool(on))
 
     def set_pseudocubic(self, a_p: float | None) -> None:
-        """Draw tick rows for the pseudocubic cell ``a_p`` (Å); None clears them."""
-        self.a_p = a_p
+        """Draw the tick rows of a doubled perovskite of pseudocubic cell ``a_p`` (Å) in place of
+        the phases; None clears them."""
+        self.a_p, self.phases = a_p, []
+        self._phases_changed()
+
+    def set_phases(self, phases: list[tuple[str, object]]) -> None:
+        """Draw the tick rows of ``phases`` ((name, Structure) each); the zoom plot shows only
+        where one is a superstructure, on its superstructure window."""
+        self.phases, self.a_p = list(phases), None
+        self._phases_changed()
+
+    def _phases_changed(self) -> None:
         self._draw_ticks()
+        zoom = next((p.zoom for p in self.phase_ticks if p.zoom is not None), None)
+        if zoom is not None:
+            self.set_zoom_q(*zoom)
         self._autoscale_zoom()
 
     def set_x_axis(self, axis: str) -> None:
@@ -343,13 +343,8 @@ class PatternPanel(QWidget):
         if ref is None or self.data is None:
             return None
         qo, yo, _label = self.data
-        qc, yc = self.patterns[ref]
-        idx, ok = match_points(qo, qc)
-        if ok is not None:
-            return qo[ok], yo[ok] - yc[idx[ok]]
-        order = np.argsort(qc)
-        inside = (qo >= qc[order[0]]) & (qo <= qc[order[-1]])
-        return qo[inside], yo[inside] - np.interp(qo[inside], qc[order], yc[order])
+        ok, calc = calc_at_data(qo, *self.patterns[ref])
+        return qo[ok], yo[ok] - calc
 
     # ---------------------------------------------------------------- drawing
     def redraw(self) -> None:
@@ -433,18 +428,10 @@ class PatternPanel(QWidget):
         if diff is None or not len(diff[0]):
             return
         qd, _d = diff
-        ref = self._reference_label()
         qo, yo, _label = self.data
-        qc, yc = self.patterns[ref]
+        qc, yc = self.patterns[self._reference_label()]
         obs_s = scale_intensity(yo, self.y_scale, floor)
-        calc_s = scale_intensity(yc, self.y_scale, floor)
-        idx, ok = match_points(qo, qc)
-        if ok is None:  # the calculated curve is on another grid: read it at the data's Q
-            order = np.argsort(qc)
-            ok = (qo >= qc[order[0]]) & (qo <= qc[order[-1]])
-            calc_at = np.interp(qo[ok], qc[order], calc_s[order])
-        else:
-            calc_at = calc_s[idx[ok]]
+        ok, calc_at = calc_at_data(qo, qc, scale_intensity(yc, self.y_scale, floor))
         d_s = obs_s[ok] - calc_at  # observed - calculated on the plotted scale
         good = np.isfinite(d_s)
         if not good.any():
@@ -528,6 +515,8 @@ class PatternPanel(QWidget):
         self.zoom_plot.setLabel("bottom", xlabel)
 
     def _wavelength_changed(self) -> None:
+        if not self._setting_wavelength:
+            self.wavelength_edited.emit(self.wavelength)
         if self.x_axis == "2theta":
             self.redraw()
 
@@ -553,7 +542,7 @@ class PatternPanel(QWidget):
         if self.difference_curve is not None and DIFF_KEY not in self.hidden:
             x, y = self.difference_curve.getData()
             curves.append((axis_to_q(x, self.x_axis, self.wavelength), y))
-        return superstructure_y_range(curves, self.a_p, self.zoom_q)
+        return superstructure_y_range(curves, superstructure_positions(self.phase_ticks), self.zoom_q)
 
     def _autoscale_zoom(self, *_args) -> None:
         vb = self.zoom_plot.getViewBox()
@@ -576,6 +565,22 @@ class PatternPanel(QWidget):
         if self.data is not None:
             qs.append(self.data[0])
         q_max = max((float(np.nanmax(q)) for q in qs), default=6.0)
-        a_p = self.a_p if self.ticks_check.isChecked() else None
-        self.tick_items = draw_tick_rows((self.tick_plot, self.zoom_tick_plot), a_p, q_max,
-                                         lambda q: q_to_axis(q, self.x_axis, self.wavelength))
+        self.phase_ticks = phase_ticks(self.phases, self.a_p, q_max)
+        self._show_zoom(any(p.zoom is not None for p in self.phase_ticks) or not self.phase_ticks)
+        shown = self.phase_ticks if self.ticks_check.isChecked() else []
+        to_axis = lambda q: q_to_axis(q, self.x_axis, self.wavelength)  # noqa: E731
+        q_min = min((float(np.nanmin(q)) for q in qs), default=0.5)
+        span = tuple(float(v) for v in np.nan_to_num(to_axis(np.array([q_min, q_max]))))
+        self.phase_items = draw_phase_rows(self.tick_plot, shown, to_axis, span)
+        draw_phase_rows(self.zoom_tick_plot, shown, to_axis, None, labels=False)
+        self.tick_items = first_phase_items(shown, self.phase_items)
+
+    def _show_zoom(self, on: bool) -> None:
+        """Show the zoom plot (and its region) only where a phase has a superstructure."""
+        if on == self.zoom_plot.isVisible():
+            return
+        for item in (self.zoom_plot, self.zoom_tick_plot, self.region):
+            item.setVisible(on)
+        self.zoom_fit_check.setVisible(on)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 2 if on else 0)
+        self.graphics.ci.layout.setColumnMaximumWidth(1, 1e6 if on else 0)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import d_from_q, q_from_two_theta, two_theta_from_q
-from nanotwin_core.reflections import pseudocubic_ticks
+from nanotwin_core.refine.scale_to_data import scale_to_data, wide_angle_q_min
 
+BUILD_POINTS = 4000  # a build against data computes on at most this many of the data's points
 SUPER_TOLERANCE = 0.02  # 1/Å: a superstructure peak is read within this of its pseudocubic position
 ZOOM_HEADROOM = 0.08  # fraction of the range added above the highest superstructure peak
 
@@ -38,22 +40,22 @@ def axis_to_q(x: np.ndarray | float, axis: str, wavelength: float) -> np.ndarray
 
 def superstructure_y_range(
     curves: list[tuple[np.ndarray, np.ndarray]],
-    a_p: float | None,
+    positions: list[float] | None,
     q_window: tuple[float, float],
     tolerance: float = SUPER_TOLERANCE,
 ) -> tuple[float, float] | None:
     """Intensity range (in the curves' own units) that shows the superstructure peaks in a window.
 
     ``curves``: (Q in 1/Å, y already on the plotted scale). The top is the highest y within
-    ``tolerance`` of an R, M or X position of the pseudocubic cell ``a_p`` (Å) inside ``q_window``
+    ``tolerance`` of a superstructure reflection (``positions``, Q in 1/Å) inside ``q_window``
     (plus ``ZOOM_HEADROOM``), the bottom the lowest y in the window, so fundamentals in the window
     run off the top instead of flattening the superstructure. None when there is nothing to fit
-    (no cell, no superstructure position or no finite point in the window).
+    (no superstructure position in the window or no finite point in it).
     """
-    if a_p is None or not curves:
+    if not positions or not curves:
         return None
     lo, hi = sorted(float(v) for v in q_window)
-    positions = [t.q for t in pseudocubic_ticks(a_p, hi, q_min=lo) if t.klass != "fundamental"]
+    positions = [q for q in positions if lo <= q <= hi]
     if not positions:
         return None
     tops, bottoms = [], []
@@ -118,3 +120,61 @@ def match_points(q_obs: np.ndarray, q_calc: np.ndarray) -> tuple[np.ndarray, np.
     if ok.sum() < 0.5 * len(q_calc):
         return order[nearest], None
     return order[nearest], ok
+
+
+def calc_at_data(q_obs: np.ndarray, q_calc: np.ndarray, y_calc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of the observed points the calculated curve covers, its values there): taken point
+    by point where both are on one grid, else interpolated at the observed Q."""
+    idx, ok = match_points(q_obs, q_calc)
+    if ok is not None:
+        return ok, y_calc[idx[ok]]
+    order = np.argsort(q_calc)
+    inside = (q_obs >= q_calc[order[0]]) & (q_obs <= q_calc[order[-1]])
+    return inside, np.interp(q_obs[inside], q_calc[order], y_calc[order])
+
+
+def build_grid(data, q_range: tuple[float, float] | None) -> tuple[np.ndarray, str] | None:
+    """The points a build computes on when data are loaded: the data's x (2theta or Q) whose Q
+    lies in ``q_range`` (1/Å; see ``scaling_q_range``), thinned to ``BUILD_POINTS``; None
+    without data."""
+    if data is None:
+        return None
+    x = data.x
+    if q_range is not None:
+        q = data.q()
+        inside = (q >= q_range[0]) & (q <= q_range[1])
+        x = x[inside] if inside.sum() >= 2 else x
+    step = max(1, int(np.ceil(len(x) / BUILD_POINTS)))
+    return x[::step].copy(), data.x_kind
+
+
+def scaling_q_range(fit, data, structure) -> tuple[float, float]:
+    """The Q range (1/Å) a build is scaled to its data over: the model's fit range where it has
+    one, else from the wide-angle start of its structure (``scale_to_data.wide_angle_q_min``)."""
+    rng = fit.tth_range if data.x_kind == "tth" else fit.q_range
+    if rng is None:
+        return wide_angle_q_min(structure), np.inf
+    if data.x_kind == "q":
+        return float(rng[0]), float(rng[1])
+    top = np.inf if not np.isfinite(rng[1]) else float(q_from_two_theta(min(rng[1], 179.9), data.wavelength))
+    return float(q_from_two_theta(rng[0], data.wavelength)), top
+
+
+def scaled_to_data(curves: dict, q_data: np.ndarray, y_data: np.ndarray, sigma: np.ndarray,
+                   q_range: tuple[float, float] | None = None) -> tuple[dict, str]:
+    """Every calculated curve put on the data's scale over ``q_range`` (the core's linear solve,
+    scale >= 0 and an offset), and a caption note; curves that share no range with the data are
+    left as they are."""
+    out, factors = {}, []
+    for label, (q, y) in curves.items():
+        try:
+            s = scale_to_data(q, y, q_data, y_data, sigma, q_range=q_range)
+        except NanotwinError:
+            out[label] = (q, y)
+            continue
+        out[label] = (q, s.intensity)
+        factors.append(f"{label}: {s.scale:.4g} I + {s.offset:.4g}")
+    where = "" if q_range is None else f" over Q = {q_range[0]:.3g}–{q_range[1]:.3g} 1/Å"
+    note = (f"Calculated curves scaled to the data{where} (weighted linear least squares; "
+            + "; ".join(factors) + ").") if factors else ""
+    return out, note

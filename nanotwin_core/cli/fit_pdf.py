@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from nanotwin_core.cli.fit_output import write_fit_outputs
-from nanotwin_core.cli.model_args import build_from_args, load_structure
+from nanotwin_core.cli.model_args import load_structure, model_from_args
 from nanotwin_core.cli.options import parse_adp, parse_rranges
 from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.errors import NanotwinError
@@ -22,26 +22,22 @@ PDF_REFINE = "scale,adp,expansion,delta2"
 
 
 def _pdf_model(args: argparse.Namespace, refine: tuple[str, ...], qmin: float, qmax: float):
-    """(PDFModel, start B per group, source description) from --xyz or the structure options."""
-    from nanotwin_core.refine.pdf_fit import PDFModel, model_from_crystal, sphere_ladder, structure_b
+    """(PDFModel, start B per group, source description) from --xyz or the model options (the
+    core's ``actions.pdf_model_of``, as the window's PDF fits)."""
+    from nanotwin_core.actions import pdf_model_of
+    from nanotwin_core.builder import DEFAULT_MAX_ATOMS
+    from nanotwin_core.refine.pdf_fit import model_from_crystal
 
     if args.xyz:
         model = model_from_crystal(read_xyz(args.xyz), qmin=qmin, qmax=qmax, radiation=args.radiation,
                                    n_threads=None)
         return model, {}, {"xyz": str(args.xyz)}
     structure = load_structure(args)
-    elements = {s.element for s in structure.sites}
-    coherent = args.coherent_element if args.coherent_element in elements else structure.sites[0].element
-    if "size" in refine:
-        if args.shape != "sphere" or args.size is None:
-            raise NanotwinError("--refine size in a PDF fit needs --shape sphere --size NM")
-        model = PDFModel(sphere_ladder(structure, args.size, coherent_element=coherent),
-                         qmin=qmin, qmax=qmax, radiation=args.radiation)
-    else:
-        args.coherent_element = coherent
-        model = model_from_crystal(build_from_args(args), qmin=qmin, qmax=qmax, radiation=args.radiation)
+    model, start_b = pdf_model_of(model_from_args(args), refine=refine, qmin=qmin, qmax=qmax,
+                                  structure=structure,
+                                  max_atoms=getattr(args, "max_atoms", None) or DEFAULT_MAX_ATOMS)
     source = {"structure": structure.name, "shape": args.shape, "size_nm": args.size}
-    return model, structure_b(structure), source
+    return model, start_b, source
 
 
 def run_pdf_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
