@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from nanotwin_core.demos import DEFAULT_DEMO, DEMOS
+from nanotwin_core.figures import FIGURE_MARK
 
 SCREENSHOT_TIMEOUT_S = 900
 SETTLE_MS = 500  # let the window lay out and paint before the screenshot
@@ -86,6 +87,24 @@ def run_gui(args, settings=None) -> int:
         app.removeEventFilter(events)
 
 
+def save_window_png(window: MainWindow, path: Path) -> bool:
+    """Save a PNG of the window atomically (temporary file, then rename), marked as nanotwin's own
+    (so a later ``--screenshot`` may replace it without ``--force``); False when Qt cannot write."""
+    image = window.grab().toImage()
+    image.setText("Creator", FIGURE_MARK)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        if not image.save(str(tmp), "PNG"):
+            return False
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _screenshot(window: MainWindow, file: str | None, demo: str | None, shot: Path) -> int:
     """Show the file and/or run the demo, save a PNG of the window, close it; the exit code."""
     result = {"code": 1, "file_ok": not file, "demo_ok": not demo, "saved": False}
@@ -96,8 +115,7 @@ def _screenshot(window: MainWindow, file: str | None, demo: str | None, shot: Pa
             return
         result["saved"] = True
         watchdog.stop()
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        ok = window.grab().save(str(shot))
+        ok = save_window_png(window, shot)
         result["code"] = 0 if ok and result["file_ok"] and result["demo_ok"] else 1
         if not ok:
             print(f"nanotwin: could not write {shot}", file=sys.stderr)

@@ -272,8 +272,8 @@ def run_demo(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = compute_demo(demo, progress=progress, cancel=cancel)
-    for i, spec in enumerate(demo.models):
-        path = out / f"{i + 1:02d}_{_slug(spec.label)}.xye"
+    *pattern_paths, png = demo_files(demo, out)
+    for path, spec in zip(pattern_paths, demo.models, strict=True):
         info = result.info[spec.label]
         header = [
             f"nanotwin demo {demo.name}: {spec.label}",
@@ -287,10 +287,16 @@ def run_demo(
         ]
         write_pattern(path, result.q, result.intensities[spec.label], header_lines=header)
         result.files.append(path)
-    png = out / f"{demo.name}.png"
     demo_figure(result, png)
     result.files.append(png)
     return result
+
+
+def demo_files(demo: Demo, out_dir: str | Path) -> list[Path]:
+    """The files :func:`run_demo` writes in ``out_dir``: one ``.xye`` per model, then the PNG."""
+    out = Path(out_dir)
+    patterns = [out / f"{i + 1:02d}_{_slug(spec.label)}.xye" for i, spec in enumerate(demo.models)]
+    return [*patterns, out / f"{demo.name}.png"]
 
 
 def _slug(text: str) -> str:

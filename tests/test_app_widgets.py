@@ -19,6 +19,7 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMenu
 
+from nanotwin_core.cli.outputs import written_by_nanotwin
 from nanotwin_core.errors import Cancelled, NanotwinError
 
 Q = np.linspace(0.5, 6.0, 800)
@@ -324,6 +325,8 @@ def test_run_gui_screenshot(qtbot, tmp_path, monkeypatch):
     code = run_gui(Namespace(file=None, demo="cspbbr3-298k", screenshot=str(shot)), settings=settings)
     assert code == 0
     assert shot.stat().st_size > 10_000
+    assert written_by_nanotwin(shot, "figure")  # a later --screenshot may replace it without --force
+    assert not list(shot.parent.glob(".*tmp*"))
     assert run_gui(Namespace(file=None, demo="no-such-demo", screenshot=str(shot)), settings=settings) == 2
 
 

@@ -220,6 +220,27 @@ def test_no_display_is_one_line_and_exit_2_within_10_s(work) -> None:
         assert "no display" in line and "xvfb-run" in line and "--screenshot" in line and "demo" in line
 
 
+def test_screenshot_and_demo_do_not_replace_a_users_files(work, capsys, monkeypatch) -> None:
+    """#17 leftovers: ``gui --screenshot`` and ``demo --out`` refuse, before any computing, to
+    replace a file nanotwin did not write; ``--force`` lets them."""
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    Path("holiday.png").write_bytes(b"\x89PNG not ours")
+    assert main(["gui", "--demo", "cspbbr3-410k", "--screenshot", "holiday.png"]) == 2
+    assert "exists and is not a figure written by nanotwin" in one_error_line(capsys.readouterr().err)
+    assert Path("holiday.png").read_bytes() == b"\x89PNG not ours"
+    Path("out").mkdir()
+    Path("out/cspbbr3-410k.png").write_bytes(b"mine")
+    Path("out/cspbbr3-410k_superstructure.txt").write_text("my notes\n")
+    t0 = time.perf_counter()
+    assert main(["demo", "cspbbr3-410k", "--out", "out", "--quiet"]) == 2
+    assert time.perf_counter() - t0 < 5  # refused before computing
+    assert "out/cspbbr3-410k.png: exists" in one_error_line(capsys.readouterr().err)
+    Path("out/cspbbr3-410k.png").unlink()
+    assert main(["demo", "cspbbr3-410k", "--out", "out", "--quiet", "--table"]) == 2
+    assert "superstructure.txt: exists" in one_error_line(capsys.readouterr().err)
+    assert Path("out/cspbbr3-410k_superstructure.txt").read_text() == "my notes\n"
+
+
 def test_display_detection() -> None:
     assert display_missing({}, "linux")
     assert not display_missing({"DISPLAY": ":0"}, "linux")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from nanotwin_core import demos
+from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.cli.progress import StepBar
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.atomic import atomic_write_text
@@ -23,6 +24,8 @@ class CLICommand:
                             help="also print (and write) the superstructure R/M/X table relative to the "
                                  "untwinned crystal (gamma demos; builds each crystal at zero tilt too)")
         parser.add_argument("--quiet", action="store_true", help="no progress bars")
+        parser.add_argument("--force", action="store_true",
+                            help="replace files in --out that nanotwin did not write")
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
@@ -38,6 +41,11 @@ class CLICommand:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise NanotwinError(f"--out {out}: cannot make the folder ({exc.strerror or exc})") from None
+        outputs = OutputFiles(force=args.force)  # refuse, before computing, to replace a user's file
+        for path in demos.demo_files(demo, out):
+            outputs.plan("--out", str(path), "figure" if path.suffix == ".png" else "pattern")
+        if args.table:
+            outputs.plan("--out", str(out / f"{args.name}_superstructure.txt"), "report")
         with StepBar(f"demo {args.name}", quiet=args.quiet) as steps:
             result = demos.run_demo(args.name, out, progress=steps)
         for path in result.files:
@@ -48,7 +56,7 @@ class CLICommand:
             text = demos.format_superstructure_table(rows)
             atomic_write_text(
                 out / f"{args.name}_superstructure.txt",
-                "# superstructure heights (I - I0 at the R, M, X positions) and integrated (110), (200),\n"
-                f"# relative to the first model; {demo.title}\n{text}\n")
+                "# nanotwin superstructure heights (I - I0 at the R, M, X positions) and integrated\n"
+                f"# (110), (200), relative to the first model; {demo.title}\n{text}\n")
             print(text)
         return 0

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.errors import NanotwinError
 
 NO_DISPLAY = (
@@ -36,6 +37,8 @@ class CLICommand:
         parser.add_argument("--demo", metavar="NAME", help="demo to open")
         parser.add_argument("--screenshot", metavar="PNG",
                             help="run the demo, save a PNG of the window, exit (works without a display)")
+        parser.add_argument("--force", action="store_true",
+                            help="with --screenshot: replace a PNG that nanotwin did not write")
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
@@ -43,10 +46,9 @@ class CLICommand:
             raise NanotwinError(NO_DISPLAY)
         if args.file and not Path(args.file).is_file():
             raise NanotwinError(f"{args.file}: no such file")
-        if args.screenshot:
-            folder = Path(args.screenshot).parent
-            if not folder.is_dir():
-                raise NanotwinError(f"--screenshot {args.screenshot}: the folder {folder} does not exist")
+        if args.screenshot:  # folder exists, not an input, not a user's own picture (unless --force)
+            OutputFiles(force=args.force, inputs=[("FILE", args.file)]).plan(
+                "--screenshot", args.screenshot, "figure")
         from nanotwin_app.main import run_gui  # Qt: loaded only to open the window
 
         return run_gui(args)
