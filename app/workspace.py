@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from nanotwin_core.errors import NanotwinError
 from nanotwin_core.model import Model
+from nanotwin_core.refined_model import refined_model
 from nanotwin_core.structures.files import resolve_structure
 from nanotwin_core.structures.structure import Structure
 
@@ -207,13 +209,23 @@ class Workspace(QObject):
         self.pdf_data, self.pdf_fit = data, fit
         self.pdf_changed.emit()
 
-    def accept_fit(self) -> None:
-        """Keep the pending refinement: its values become the table's start values."""
-        if self.fit is not None and self.fit.status == "pending":
-            self.fit.status = "accepted"
-            self.fit_previous = None
-            self.fit_changed.emit()
-            self.set_dirty(True)
+    def accept_fit(self) -> list[str]:
+        """Keep the pending refinement: its values become the table's start values and the model's
+        (ADPs, sizes, domain size, zero shift, tilt: ``refined_model``). Returns notes on refined
+        values the model has no field for."""
+        if self.fit is None or self.fit.status != "pending":
+            return []
+        self.fit.status = "accepted"
+        self.fit_previous = None
+        values = {r["name"]: r["value"] for r in self.fit.rows if not r.get("linear")}
+        self.fit_changed.emit()
+        try:
+            model, notes = refined_model(self.model, values)
+        except NanotwinError as exc:  # e.g. the model was edited since the fit into one that cannot hold them
+            return [f"the model was not updated ({exc})"]
+        self.set_model(model)
+        self.set_dirty(True)
+        return notes
 
     def revert_fit(self) -> list[dict] | None:
         """Drop the pending refinement; returns the table as it was before it (None if none)."""

@@ -128,6 +128,9 @@ def test_accept_revert_and_report(window, qtbot, simulated, tmp_path, monkeypatc
     assert window.workspace.fit.status == "accepted"
     assert not dock.revert_button.isEnabled()
     assert {r["name"]: r["value"] for r in dock.rows()} == refined
+    # ... and the model's: Build shows, and the project keeps, the refined crystal
+    assert window.workspace.model.adp == {"Pb": refined["B_Pb"], "S": refined["B_S"]}
+    assert "model's" in dock.status_label.text() and "Notes" not in dock.status_label.text()
     # the size database is reused by the next run on the same model and data, from the accepted values
     (database,) = window.workspace.size_databases.values()
     monkeypatch.setattr(sdb, "build_size_database", lambda *a, **k: pytest.fail("database rebuilt"))

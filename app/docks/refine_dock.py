@@ -341,8 +341,9 @@ class RefineDock(QWidget):
 
     def accept(self) -> None:
         """Accept the last fit."""
-        self.workspace.accept_fit()
-        self.status_label.setText("Fit accepted: its values are the new start values.")
+        notes = self.workspace.accept_fit()
+        self.status_label.setText("Fit accepted: its values are the new start values and the model's."
+                                  + (f" Notes: {'; '.join(notes)}" if notes else ""))
 
     def revert(self) -> None:
         """Revert the last fit: the table as it was before it."""
