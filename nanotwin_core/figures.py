@@ -171,7 +171,7 @@ class FigureCurve:
     """One curve of a pattern figure, on the figure's axes (x in its unit, y on its scale).
 
     ``kind``: "observed" (points, optional ``sigma`` bars), "calculated", "component",
-    "background" or "overlay" (dashed)."""
+    "background" or "overlay" (dashed). ``key``: the curve's id in SVG files (default: label)."""
 
     label: str
     x: np.ndarray
@@ -179,6 +179,7 @@ class FigureCurve:
     kind: str = "calculated"
     sigma: np.ndarray | None = None
     colour: str | None = None
+    key: str | None = None
 
 
 @dataclass
@@ -273,14 +274,19 @@ def pattern_figure(spec: PatternFigureSpec, path: str | Path, layout: FigureLayo
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def power_of_ten(curves: list[FigureCurve]) -> int:
-    """The power of ten that brings the largest |y| of ``curves`` to 1-9999 (0 where it already
-    is): the figure shows y / 10^k and says "10^k" in the axis label, no "1e6" over the axis."""
-    peaks = [float(np.nanmax(np.abs(c.y))) for c in curves if np.isfinite(np.asarray(c.y, float)).any()]
-    top = max(peaks, default=0.0)
+def power_of_ten(top: float) -> int:
+    """The power of ten k that brings a largest |y| ``top`` to 1-9999 (0 for 0.01 <= top < 10^4):
+    an axis shows y / 10^k and says "10^k" in its label, never "1e6" over the axis."""
     if not top > 0 or 1e-2 <= top < 1e4:
         return 0
     return int(np.floor(np.log10(top)))
+
+
+def largest(curves: list[FigureCurve]) -> float:
+    """The largest finite |y| of ``curves`` (0 without any)."""
+    tops = [float(np.max(np.abs(y[np.isfinite(y)]))) for y in (np.asarray(c.y, float) for c in curves)
+            if np.isfinite(y).any()]
+    return max(tops, default=0.0)
 
 
 def scaled_label(label: str, power: int) -> str:
@@ -292,7 +298,7 @@ def scaled_label(label: str, power: int) -> str:
 
 
 def _scaled_spec(spec: PatternFigureSpec) -> PatternFigureSpec:
-    power = power_of_ten(spec.curves)
+    power = power_of_ten(largest(spec.curves))
     if power == 0:
         return spec
     f = 10.0 ** -power
@@ -369,7 +375,7 @@ def _draw_curves(ax, curves: list[FigureCurve], where: str):
             if c.sigma is not None:
                 eb = ax.errorbar(x, y, yerr=np.asarray(c.sigma, float), fmt="none", ecolor="0.65",
                                  elinewidth=0.5, zorder=1)
-                eb.lines[2][0].set_gid(f"{where}/{c.label}/error bars")
+                eb.lines[2][0].set_gid(f"{where}/{c.key or c.label}/error bars")
             (line,) = ax.plot(x, y, "o", ms=1.6, color=c.colour or OBSERVED_COLOUR, label=label, zorder=2)
         elif c.kind == "background":
             (line,) = ax.plot(x, y, "--", lw=0.8, color=c.colour or BACKGROUND_COLOUR, label=label, zorder=2)
@@ -382,7 +388,7 @@ def _draw_curves(ax, curves: list[FigureCurve], where: str):
             n_calc += 1
             width = 1.0 if c.kind == "calculated" else 0.8
             (line,) = ax.plot(x, y, "-", lw=width, color=colour, label=label, zorder=3)
-        line.set_gid(f"{where}/{c.label}")
+        line.set_gid(f"{where}/{c.key or c.label}")
         finite = y[np.isfinite(y)]
         if finite.size:
             lows.append(float(finite.min()))

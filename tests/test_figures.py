@@ -20,6 +20,7 @@ from nanotwin_core.figures import (
     FigureLayout,
     PatternFigureSpec,
     difference_curve,
+    largest,
     pattern_figure,
     plain_text,
     power_of_ten,
@@ -110,8 +111,8 @@ def test_difference_is_observed_minus_calculated_on_observed_points():
 
 
 def test_large_intensities_get_a_power_of_ten_in_the_label():
-    assert power_of_ten([FigureCurve("a", Q, 3.2e6 * np.ones_like(Q))]) == 6
-    assert power_of_ten([FigureCurve("a", Q, 120 * np.ones_like(Q))]) == 0
+    assert power_of_ten(largest([FigureCurve("a", Q, -3.2e6 * np.ones_like(Q))])) == 6
+    assert power_of_ten(120.0) == 0 and power_of_ten(0.0) == 0 and power_of_ten(2e-3) == -3
     assert scaled_label("I (counts)", 6) == "I (10⁶ counts)"
 
 
