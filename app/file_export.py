@@ -131,7 +131,8 @@ class FileExporter(QObject):
         self._done(path, [path.name])
 
     def view_dialog(self) -> None:
-        """File > Export 3D view: render the 3D view to a PNG file."""
+        """File > Export 3D view: render the 3D view offscreen (at the scale chosen beside the
+        view's "Export…") with its legend to a PNG file."""
         window = self.window
         if window.viewer.canvas is None:
             window.notify("Export 3D view", "The 3D view is not available here (no OpenGL).")
