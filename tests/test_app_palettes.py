@@ -23,7 +23,7 @@ SHARMA_PAIRS = [
     ((2.0776, 0.0795, -1.1350), (0.9033, -0.0636, -0.5514), 0.9082),
 ]
 # the smallest CIEDE2000 between two of 60 domain colours (2.3 is a just-noticeable difference)
-MIN_DOMAIN_DELTA_E = {"dark": 9.9, "light": 6.9}
+MIN_DOMAIN_DELTA_E = {"dark": 10.0, "light": 9.7}
 
 
 def network_crystal(n_domains: int, n_variants: int = 4) -> Crystal:
@@ -51,12 +51,17 @@ def test_lab_round_trip_and_white():
 def test_sixty_domains_have_pairwise_distinct_colours(background):
     legend = adapters.colour_atoms(network_crystal(60), "domain", background).legend
     assert len(legend) == 60 and legend[10][0] == "domain 10"
+    np.testing.assert_allclose([legend[0][1], legend[1][1]], palettes.VARIANT_COLOURS[:2])  # blue, orange
     lab = palettes.srgb_to_lab(np.array([rgb for _name, rgb in legend]))
     delta = palettes.ciede2000(lab[:, None, :], lab[None, :, :])
     np.fill_diagonal(delta, np.inf)
     assert delta.min() >= MIN_DOMAIN_DELTA_E[background]
     # and each stands out from the background
     assert palettes.ciede2000(lab, palettes.srgb_to_lab(palettes.BACKGROUNDS[background])).min() >= 16
+    lab = palettes.srgb_to_lab(palettes.categorical(100, background))
+    delta = palettes.ciede2000(lab[:, None, :], lab[None, :, :])
+    np.fill_diagonal(delta, np.inf)
+    assert delta.min() >= palettes.DOMAIN_DELTA_E  # 100 domains too
 
 
 @pytest.mark.parametrize("background", ["dark", "light"])

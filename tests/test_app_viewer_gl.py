@@ -82,6 +82,7 @@ def test_viewer_panel_controls_and_export(qtbot, tmp_path):
 
 def test_light_background_unit_cell_and_axes(canvas):
     crystal = two_domain_crystal(3)
+    canvas.set_colour_mode("element")
     canvas.set_crystal(crystal)
     assert canvas.cell_lines.visible and list(canvas.axis_labels.text) == ["a", "b", "c"]
     dark_colours = canvas.face_colours.copy()
@@ -89,7 +90,7 @@ def test_light_background_unit_cell_and_axes(canvas):
     img = canvas.render_image()
     corner = img[2, 2, :3].astype(int)
     assert np.abs(corner - np.array(palettes.BACKGROUNDS["light"]) * 255).max() <= 2
-    assert not np.allclose(dark_colours, canvas.face_colours)  # colours chosen for the light background
+    assert not np.allclose(dark_colours, canvas.face_colours)  # Pb and Cs as Jmol has them: dark on light
     canvas.set_cell_visible(False)
     assert not canvas.cell_lines.visible and not canvas.cell_labels.visible
     with pytest.raises(ValueError, match="background"):

@@ -1,5 +1,5 @@
-"""Colours of the 3D view: a categorical palette that stays distinct for 100 domains (glasbey,
-from colorcet: one list for a dark background, one for a light one), fixed colours for the twin
+"""Colours of the 3D view: a categorical palette that stays distinct for 100 domains (Okabe-Ito,
+then glasbey from colorcet: one list for a dark background, one for a light one), fixed colours for the twin
 variants, the Jmol/CPK element colours made readable on the background, and the colour science
 behind "distinct" and "readable" (sRGB -> CIELAB, CIEDE2000 colour difference).
 
@@ -8,16 +8,23 @@ Pure numpy (no Qt, no vispy): the adapters and the tests use it without a GL con
 
 from __future__ import annotations
 
+import functools
+
 import colorcet
 import numpy as np
 
 BACKGROUNDS = {"dark": (0x20 / 255, 0x24 / 255, 0x2B / 255), "light": (0.96, 0.96, 0.96)}
 # glasbey palettes without black, white and greys (min chroma 20), min lightness 30 on a dark
-# background, max lightness 70 on a light one: 60 domains differ by CIEDE2000 >= 9.9 (dark) and
-# >= 6.9 (light), and every colour stands >= 16 from its background (tests/test_app_palettes.py)
+# background, max lightness 70 on a light one
 GLASBEY = {"dark": colorcet.glasbey_bw_minc_20_minl_30, "light": colorcet.glasbey_bw_minc_20_maxl_70}
-# the twin variants (distinct total shifts, at most 4 in a gamma CsPbX3 network): Okabe-Ito
+# the twin variants (distinct total shifts, at most 4 in a gamma CsPbX3 network): Okabe-Ito,
+# distinct for colour-blind readers; the domain palette starts with them (domains 0 and 1 blue
+# and orange, never red and green)
 VARIANT_COLOURS = ((0.0, 0.447, 0.698), (0.902, 0.624, 0.0), (0.0, 0.620, 0.451), (0.800, 0.475, 0.655))
+# a glasbey colour joins the domain palette when it differs by this much (CIEDE2000) from every
+# colour already in: 60 domains then differ by >= 10.1 (dark) and >= 9.7 (light), 100 by >= 9.0,
+# and every colour stands >= 16 from its background (tests/test_app_palettes.py)
+DOMAIN_DELTA_E = 9.0
 READABLE_DELTA_E = 25.0  # CIEDE2000 an atom colour keeps from the background at least
 
 # Jmol's element colours (the CPK convention as Jmol, OVITO and VESTA-like viewers draw it)
@@ -46,10 +53,23 @@ def hex_rgb(text: str) -> tuple[float, float, float]:
 
 
 def categorical(n: int, background: str = "dark") -> np.ndarray:
-    """``n`` distinct colours (n x 3, 0-1) for ``background`` "dark" or "light"; beyond the 256 of
-    the palette colours repeat."""
-    palette = np.array([hex_rgb(c) if isinstance(c, str) else c for c in GLASBEY[background]], float)
+    """``n`` distinct colours (n x 3, 0-1) for ``background`` "dark" or "light": the variant
+    colours, then the glasbey colours DOMAIN_DELTA_E from those before, then the other glasbey
+    colours; beyond those (260) colours repeat."""
+    palette = domain_palette(background)
     return palette[np.arange(n) % len(palette)]
+
+
+@functools.cache
+def domain_palette(background: str) -> np.ndarray:
+    """The whole ordered palette of ``categorical`` (m x 3, 0-1), computed once per background."""
+    glasbey = np.array([hex_rgb(c) if isinstance(c, str) else c for c in GLASBEY[background]], float)
+    kept = [np.array(c, float) for c in VARIANT_COLOURS]
+    rest = []
+    for colour in glasbey:
+        near = ciede2000(srgb_to_lab(np.array(kept)), srgb_to_lab(colour)).min()
+        (kept if near >= DOMAIN_DELTA_E else rest).append(colour)
+    return np.array(kept + rest)
 
 
 SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
