@@ -69,6 +69,7 @@ LAYOUT_VERSION = 2  # saved layouts of older versions are not restored (their do
 PREFERRED_SIZE = (1500, 950)  # on screens with room for it; smaller screens get all they have
 PATTERN_HEIGHT = 0.5  # share of the window's height the pattern panel starts with
 SIDE_WIDTHS = (300, 360)  # start widths of the left (model) and right (refinement, ...) docks
+LEFT_SHARE = 0.33  # the model dock starts as wide as its content, up to this share of the window
 
 
 def initial_size(available_width: int, available_height: int) -> tuple[int, int]:
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
 
         self.viewer = ViewerPanel(self, use_gl=use_gl)
+        self.dock_scrolls: dict[str, QScrollArea] = {}  # each dock's scroll area by its object name
         self.setCentralWidget(self.viewer)  # never in a floatable dock (vispy #1759)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.model_dock_widget = ModelDock(self.workspace)
@@ -140,6 +142,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.show_phases()
         self._default_state = self.saveState(LAYOUT_VERSION)
+        self._sized_on_show = False
         self.fit_to_screen()
         self._restore_state()
         if warm_up:
@@ -155,6 +158,7 @@ class MainWindow(QMainWindow):
         scroll.setWidget(widget)
         scroll.setMinimumWidth(min_width)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # narrow screens
+        self.dock_scrolls[name] = scroll
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         if header is None and footer is None:
@@ -182,10 +186,27 @@ class MainWindow(QMainWindow):
     def size_docks(self) -> None:
         """The first sizes of the docks for the window's size (pattern panel half the height)."""
         self.resizeDocks([self.pattern_dock], [int(PATTERN_HEIGHT * self.height())], Qt.Orientation.Vertical)
-        self.resizeDocks([self.model_dock], [SIDE_WIDTHS[0]], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.model_dock], [self.model_dock_width()], Qt.Orientation.Horizontal)
         right = [d for d in (self.refine_dock, self.pdf_dock, self.teaching_dock) if not d.isHidden()]
         if right:
             self.resizeDocks(right[:1], [SIDE_WIDTHS[1]], Qt.Orientation.Horizontal)
+
+    def model_dock_width(self) -> int:
+        """The model dock's start width (px): its content's without a horizontal scroll bar where
+        LEFT_SHARE of the window holds it, at least SIDE_WIDTHS[0]."""
+        scroll = self.dock_scrolls["model_dock"]
+        wanted = (self.model_dock_widget.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                  + 2 * scroll.frameWidth())
+        return max(SIDE_WIDTHS[0], min(wanted, int(LEFT_SHARE * self.width())))
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """The first time shown: the docks' first sizes (resizeDocks before a show does not hold),
+        unless the last session's layout was restored."""
+        super().showEvent(event)
+        if not self._sized_on_show:
+            self._sized_on_show = True
+            if self.qsettings.value(f"window/state_v{LAYOUT_VERSION}") is None:
+                self.size_docks()
 
     def reset_layout(self) -> None:
         """View > Reset layout: every dock back where it started (the data's docks open when

@@ -5,12 +5,19 @@ asks before closing loaded data."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
+from app_helpers import fake_result
 from app_helpers import write_q_xye as write_xye
+from nanotwin_app import jobs
 from nanotwin_app.main_window import MainWindow, initial_size
 from PySide6.QtCore import QPoint, QRect
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
+SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "make_window_figures.py"
 MAIN_PLOT_SHARE = 0.45  # the main plot takes at least this share of the pattern panel's height
 SCREENS = [(1280, 720), (1920, 1080)]
 
@@ -72,6 +79,8 @@ def test_primary_controls_are_visible_without_scrolling(window, qtbot, tmp_path,
     for name, widget in {"tilt slider": teach.tilt_slider, "domain slider": teach.domain_slider,
                          "tilt label": teach.tilt_label, "heights": teach.heights_label}.items():
         assert shown_without_scrolling(widget, window), name
+    if size[0] >= 1920:  # room for the model dock's content: no horizontal scrolling
+        assert not window.dock_scrolls["model_dock"].horizontalScrollBar().isVisible()
     panel = window.pattern_panel
     share = panel.main_plot.sceneBoundingRect().height() / panel.height()
     assert share >= MAIN_PLOT_SHARE, f"main plot {100 * share:.0f} % of the panel"
@@ -132,3 +141,19 @@ def test_a_demo_cancelled_at_the_question_does_not_run(window, tmp_path, monkeyp
     monkeypatch.setattr(window, "ask_keep_data", lambda demo: None)
     assert window.run_demo("cspbbr3-410k") is None
     assert window.workspace.data is not None and window.workspace.crystal is None
+
+
+def test_the_screenshot_script_takes_the_window_at_its_first_size(tmp_path, monkeypatch):
+    """docs/make_window_figures.py's demo shots (the README's pictures): the whole window, at the
+    size it opens with on this screen."""
+    spec = importlib.util.spec_from_file_location("make_window_figures", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(jobs, "run_demo", lambda name, progress=None, cancel=None: fake_result())
+    (shot,) = script.demo_shots(tmp_path, ("cspbbr3-298k",))
+    assert shot == tmp_path / "window_cspbbr3-298k.png"
+    room = QGuiApplication.primaryScreen().availableGeometry()
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        assert image.size == initial_size(room.width(), room.height())

@@ -72,6 +72,20 @@ def test_legend_shows_twin_laws_verbatim(qtbot):
     assert label.text == "one 1/2&lt;001&gt;{110} boundary"  # rich text shows it as typed
 
 
+def test_long_curve_names_are_elided_in_the_middle_not_scrolled(qtbot):
+    panel = PatternPanel()
+    qtbot.addWidget(panel)
+    name = "mixed-coset network (4 variants) of 3 nm domains, ensemble of 8 seeds"
+    panel.set_patterns({name: (Q, 1 + Q)})
+    panel.show()
+    qtbot.wait(20)
+    listed = panel.curve_list
+    assert listed.textElideMode() == Qt.TextElideMode.ElideMiddle
+    assert listed.horizontalScrollBar().maximum() == 0  # nothing to scroll: the name is elided
+    item = listed.item(0)
+    assert item.toolTip() == name and item.text() == name  # the full name, as tooltip too
+
+
 def test_zoom_region_moves_zoom_plot(qtbot):
     panel = PatternPanel()
     qtbot.addWidget(panel)

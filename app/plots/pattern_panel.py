@@ -137,6 +137,8 @@ class PatternPanel(QWidget):
         self.curve_list = QListWidget()
         self.curve_list.setToolTip("Tick to show a curve in both plots, untick to hide it")
         self.curve_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # no horizontal scrolling, or the list scrolls instead of eliding long names
+        self.curve_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.curve_list.setMaximumWidth(240)
         self.curve_list.setMinimumWidth(150)
         side.addWidget(self.curve_list, 1)

@@ -91,6 +91,7 @@ class ViewerPanel(QWidget):
                                    "normal or a Miller plane")
         bar.addWidget(self.clip_combo)
         self.hkl_edit = QLineEdit("1 1 0")
+        self.hkl_edit.setMinimumWidth(48)
         self.hkl_edit.setMaximumWidth(60)
         self.hkl_edit.setToolTip("h k l in the parent cell: normal = h a* + k b* + l c*")
         bar.addWidget(self.hkl_edit)
