@@ -133,7 +133,9 @@ def main(out: Path = OUT) -> list[Path]:
         window.pattern_panel.grab().save(str(shots[1]))
         window.show_refinement()
         refine(window, app)
-        window.refine_dock.widget().ensureWidgetVisible(window.refine_dock_widget.table)  # the refined values
+        scroll = window.dock_scrolls["refine_dock"]
+        scroll.ensureWidgetVisible(window.refine_dock_widget.table)  # the refined values
+        scroll.horizontalScrollBar().setValue(0)  # their names, at the left
         for _ in range(10):
             app.processEvents()
         window.grab().save(str(shots[2]))

@@ -76,6 +76,7 @@ DATA_KEY = "observed"  # curve key of the measured data
 DIFF_KEY = "difference"  # curve key of observed - calculated
 DIFF_LABEL = "difference (obs − calc)"
 FIT_CALC_PREFIX = "fit: calculated"  # the difference is taken against the curve with this label
+QWIDGETSIZE_MAX = 16_777_215  # Qt's "no maximum" for a widget's size
 
 
 class PatternPanel(QWidget):
@@ -660,6 +661,9 @@ class PatternPanel(QWidget):
             return
         for item in (self.zoom_plot, self.zoom_tick_plot, self.region):
             item.setVisible(on)
+        for plot in (self.zoom_plot, self.zoom_tick_plot):  # hidden, a layout item keeps its width
+            plot.setMaximumWidth(QWIDGETSIZE_MAX if on else 0)
+            plot.setMinimumWidth(0)
         self.zoom_fit_check.setVisible(on)
         self.graphics.ci.layout.setColumnStretchFactor(1, 2 if on else 0)
         self.graphics.ci.layout.setColumnMaximumWidth(1, 1e6 if on else 0)
