@@ -1,5 +1,6 @@
-"""File > Export: the pattern (.xye/.csv), the crystal (XYZ), the structure (CIF), a figure of the
-pattern panel (PNG/SVG/PDF) and the 3D view (PNG).
+"""File > Export: the pattern (one table or one .xye per curve), the crystal (XYZ), the structure
+(CIF), a figure of the pattern panel for a paper (PDF/SVG/PNG/TIFF, drawn with matplotlib) and
+the 3D view (PNG, rendered offscreen at 1-4 times the view's size, with its legend).
 
 Each export asks for a path through the window's replaceable dialog, writes with the core's
 or the panel's writer (atomic where the writer is) and reports one line; a failure names the
@@ -11,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nanotwin_app.plots.panel_export import export_figure, export_table
+from nanotwin_app.plots.panel_export import export_curves, export_figure
 from PySide6.QtCore import QObject
 
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.figures import FORMATS
 from nanotwin_core.io.xyz import write_xyz
 from nanotwin_core.structures.cif import write_cif
 
@@ -35,20 +37,33 @@ class FileExporter(QObject):
         self.window.statusBar().showMessage("Wrote " + ", ".join(written), 6000)
 
     def pattern_dialog(self) -> None:
-        """File > Export pattern: one .xye per curve, or one .csv table."""
+        """File > Export pattern: the chosen curves as one table (.csv) or one .xye per curve."""
         window = self.window
-        if not self.workspace.patterns.curves:
-            window.notify("Export pattern", "There is no calculated pattern yet.")
+        panel = window.pattern_panel
+        if not panel.items:
+            window.notify("Export pattern", "There is no pattern yet.")
             return
-        path = window.ask_save_path("Export pattern", "Pattern (*.xye);;CSV table (*.csv)", "pattern.xye")
+        asked = window.ask_pattern_choice(panel)
+        if asked is None:
+            return
+        keys, suffix = asked
+        filters = "CSV table (*.csv);;Text table (*.txt)" if suffix == "csv" else "Patterns (*.xye)"
+        path = window.ask_save_path("Export pattern", filters, f"pattern.{suffix}")
         if not path:
             return
         try:
-            written = export_table(window.pattern_panel, path)
-        except (ValueError, OSError) as exc:
+            written = export_curves(panel, path, keys, model=self.model_text())
+        except (ValueError, OSError, NanotwinError) as exc:
             window.notify("Export pattern", str(exc), "warning")
             return
         self._done(path, [p.name for p in written])
+
+    def model_text(self) -> str:
+        """The model for export headers: structure, shape and sizes of the workspace's model."""
+        m = self.workspace.model
+        sizes = ", ".join(f"{k} {v:g}" for k, v in m.sizes().items() if v is not None)
+        twins = f", twins {' '.join(m.twins)}" if m.twins else ""
+        return f"{self.workspace.structure_label()} {m.shape} ({sizes}){twins}"
 
     def xyz_dialog(self) -> None:
         """File > Export XYZ: the shown crystal as extended XYZ."""
@@ -89,30 +104,35 @@ class FileExporter(QObject):
         self._done(path, [f"{path.name} ({structure.name})"])
 
     def figure_dialog(self) -> None:
-        """File > Export figure: the pattern panel as PNG (as on screen, plus the 3D view where GL
-        exists) or as SVG/PDF (redrawn with matplotlib)."""
+        """File > Export figure: the chosen curves for a paper (size, DPI, font size, format,
+        difference, ticks, zoom), drawn with matplotlib."""
         window = self.window
-        path = window.ask_save_path("Export figure", "PNG image (*.png);;SVG (*.svg);;PDF (*.pdf)",
-                                    "pattern.png")
+        panel = window.pattern_panel
+        if not panel.items:
+            window.notify("Export figure", "There is no pattern to draw yet.")
+            return
+        asked = window.ask_figure_choice(panel)
+        if asked is None:
+            return
+        choice, suffix = asked
+        filters = {"pdf": "PDF (*.pdf)", "svg": "SVG (*.svg)", "png": "PNG image (*.png)",
+                   "tif": "TIFF image (*.tif *.tiff)"}[suffix]
+        path = window.ask_save_path("Export figure", filters, f"pattern.{suffix}")
         if not path:
             return
         path = Path(path)
-        if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-            path = path.with_suffix(".png")
+        if path.suffix.lower().lstrip(".") not in FORMATS:
+            path = path.with_suffix(f".{suffix}")
         try:
-            export_figure(window.pattern_panel, path)
-        except (ValueError, OSError) as exc:
+            export_figure(panel, path, choice)
+        except (ValueError, OSError, NanotwinError) as exc:
             window.notify("Export figure", f"Could not write {path.name}: {exc}", "warning")
             return
-        written = [path.name]
-        view_path = path.with_name(path.stem + "_3d.png")
-        if path.suffix.lower() == ".png" and self.workspace.crystal is not None \
-                and window.viewer.export_png(str(view_path)):
-            written.append(view_path.name)
-        self._done(path, written)
+        self._done(path, [path.name])
 
     def view_dialog(self) -> None:
-        """File > Export 3D view: render the 3D view to a PNG file."""
+        """File > Export 3D view: render the 3D view offscreen (at the scale chosen beside the
+        view's "Export…") with its legend to a PNG file."""
         window = self.window
         if window.viewer.canvas is None:
             window.notify("Export 3D view", "The 3D view is not available here (no OpenGL).")

@@ -9,8 +9,9 @@ SHORTCUTS = [
     ("Ctrl+S", "Save the project (Ctrl+Shift+S: save as)"),
     ("Ctrl+B", "Build and compute the model"),
     ("Esc", "Cancel the running computation"),
-    ("Ctrl+E", "Export the pattern (.xye / .csv)"),
-    ("Ctrl+Shift+E", "Export a figure (PNG, SVG or PDF)"),
+    ("Ctrl+E", "Export the pattern (a table, or .xye per curve)"),
+    ("Ctrl+Shift+E", "Export a figure for a paper (PDF, SVG, PNG or TIFF)"),
+    ("F1", "The user guide (Help > Tutorial: the tutorial)"),
     ("Ctrl+I", "Import data / CIF / XYZ"),
     ("Ctrl+R", "Reset the 3D view"),
     ("Ctrl+N", "New (clear the workspace)"),
@@ -18,22 +19,6 @@ SHORTCUTS = [
     ("mouse", "3D: drag to rotate, wheel to zoom, Shift+drag to pan"),
     ("mouse", "plots: drag the yellow region to move the superstructure zoom"),
 ]
-
-GUIDE = (
-    "1. Pick a demo in the Demos menu, or set a model in the Model dock and press Build and compute.\n"
-    "2. The 3D view colours atoms by twin domain or variant; untick elements (keep Pb) to see the "
-    "coherent sublattice; clip a slab along a boundary normal or a Miller plane.\n"
-    "3. The pattern panel overlays the calculated curves; tick rows mark the reflections of every "
-    "phase of the model (R, M, X rows and the superstructure zoom for a superstructure such as "
-    "gamma CsPbX3: drag the yellow region to move the zoom).\n"
-    "4. File > Import data (or drop a file): the import dialog asks the x axis, wavelength, "
-    "instrument, blank and fit range; Build then compares the model with the data on one scale. "
-    "In the Refinement dock choose what to refine and press Run (Stop, then Accept or Revert; the "
-    "sizes show number- and volume-weighted; the report exports as Markdown). A .gr file opens in "
-    "the PDF fit dock.\n"
-    "5. File > Save (Ctrl+S) writes a .h5 project with the model, data, curves and fit."
-)
-
 
 def shortcuts() -> str:
     """The keyboard shortcuts, one per line."""

@@ -1,4 +1,10 @@
-"""The main window: 3D viewer in the centre, model dock on the left, pattern panel at the bottom.
+"""The main window: 3D viewer in the centre, model dock on the left, pattern panel at the bottom,
+the refinement, PDF fit and teaching docks tabbed on the right (full height).
+
+The window fits the screen it opens on (a 1280 x 720 projector as a 4K monitor: its size follows
+the screen, docks have small minimum widths, every dock's content scrolls while its primary
+controls stay in a header that never scrolls away). The refinement dock appears when data are
+loaded, the PDF fit dock when a G(r) is; View > Reset layout brings the first layout back.
 
 The window assembles menus, docks, the viewer and the status bar, starts jobs and shows their
 results; it computes nothing itself. Opening files is ``file_open``, exports ``file_export``,
@@ -20,13 +26,16 @@ from nanotwin_app.docks.model_dock import ModelDock
 from nanotwin_app.docks.pdf_dock import PDFDock
 from nanotwin_app.docks.refine_dock import RefineDock
 from nanotwin_app.docks.teaching_dock import TeachingDock
+from nanotwin_app.export_dialogs import FigureDialog, PatternDialog
 from nanotwin_app.file_export import FileExporter
 from nanotwin_app.file_open import OPENABLE, FileOpener
 from nanotwin_app.fit_controller import FitController
+from nanotwin_app.help_viewer import HelpWindow
 from nanotwin_app.import_dialog import ImportChoice, ImportDialog
 from nanotwin_app.menus import build_menus
 from nanotwin_app.pdf_controller import PDFController
 from nanotwin_app.pdf_jobs import PDFProgress
+from nanotwin_app.plots.panel_export import FigureChoice
 from nanotwin_app.plots.pattern_panel import PatternPanel
 from nanotwin_app.plots.plot_math import build_grid, scaled_to_data, scaling_q_range
 from nanotwin_app.project_io import ProjectFiles
@@ -35,7 +44,7 @@ from nanotwin_app.tasks import WARMUP_MESSAGE, CoreJob, JobRunner
 from nanotwin_app.viewer3d.viewer_panel import ViewerPanel
 from nanotwin_app.workspace import Workspace
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -45,6 +54,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -55,6 +65,17 @@ from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.reflections import pseudocubic_a_of_crystal
 
 ICON = Path(__file__).parent / "resources" / "nanotwin.svg"
+LAYOUT_VERSION = 2  # saved layouts of older versions are not restored (their docks differ)
+PREFERRED_SIZE = (1500, 950)  # on screens with room for it; smaller screens get all they have
+PATTERN_HEIGHT = 0.5  # share of the window's height the pattern panel starts with
+SIDE_WIDTHS = (300, 360)  # start widths of the left (model) and right (refinement, ...) docks
+LEFT_SHARE = 0.33  # the model dock starts as wide as its content, up to this share of the window
+
+
+def initial_size(available_width: int, available_height: int) -> tuple[int, int]:
+    """The window's first size on a screen with this much room (px, logical): PREFERRED_SIZE
+    where it fits, else the whole room (a 1280 x 720 screen gets all of it)."""
+    return min(PREFERRED_SIZE[0], available_width), min(PREFERRED_SIZE[1], available_height)
 
 class MainWindow(QMainWindow):
     """nanotwin's workbench window."""
@@ -69,6 +90,7 @@ class MainWindow(QMainWindow):
         self.workspace = Workspace(self)
         self.runner = JobRunner(self)
         self.series_window: SeriesWindow | None = None
+        self.help_window: HelpWindow | None = None
         self.current_job: CoreJob | None = None
         self.warm_up_job: CoreJob | None = None
         self._pending_live = False
@@ -81,27 +103,33 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
 
         self.viewer = ViewerPanel(self, use_gl=use_gl)
+        self.dock_scrolls: dict[str, QScrollArea] = {}  # each dock's scroll area by its object name
         self.setCentralWidget(self.viewer)  # never in a floatable dock (vispy #1759)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.model_dock_widget = ModelDock(self.workspace)
-        self.model_dock = self._dock("Model", "model_dock", self.model_dock_widget, 360,
-                                     Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.model_dock = self._dock("Model", "model_dock", self.model_dock_widget, 260,
+                                     Qt.DockWidgetArea.LeftDockWidgetArea,
+                                     footer=self.model_dock_widget.footer)
         self.pattern_panel = PatternPanel()
         self.pattern_dock = QDockWidget("Pattern", self)
         self.pattern_dock.setObjectName("pattern_dock")
         self.pattern_dock.setWidget(self.pattern_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.pattern_dock)
         self.refine_dock_widget = RefineDock(self.workspace)
-        self.refine_dock = self._dock("Refinement", "refine_dock", self.refine_dock_widget, 420,
-                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.refine_dock = self._dock("Refinement", "refine_dock", self.refine_dock_widget, 300, right,
+                                      header=self.refine_dock_widget.header)
         self.teaching_dock_widget = TeachingDock(self.workspace, self.pattern_panel, self.runner)
-        self.teaching_dock = self._dock("Teaching", "teaching_dock", self.teaching_dock_widget, 360,
+        self.teaching_dock = self._dock("Teaching", "teaching_dock", self.teaching_dock_widget, 300,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
-        self.teaching_dock.hide()  # View > Teaching
         self.pdf_dock_widget = PDFDock()
-        self.pdf_dock = self._dock("PDF fit", "pdf_dock", self.pdf_dock_widget, 380,
+        self.pdf_dock = self._dock("PDF fit", "pdf_dock", self.pdf_dock_widget, 300,
                                    Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.refine_dock, self.pdf_dock)
-        self.pdf_dock.hide()  # shown when a G(r) is opened; View > PDF fit
+        self.tabifyDockWidget(self.pdf_dock, self.teaching_dock)
+        for dock in (self.refine_dock, self.pdf_dock, self.teaching_dock):
+            dock.hide()  # refinement: when data are loaded; PDF fit: a G(r); teaching: View > Teaching
+            dock.toggleViewAction().triggered.connect(lambda on, d=dock: d.raise_() if on else None)
 
         self.projects = ProjectFiles(self)
         self.data_import = DataImport(self)
@@ -113,25 +141,85 @@ class MainWindow(QMainWindow):
         build_menus(self)
         self._connect()
         self.show_phases()
-        self.resize(1500, 950)
-        self.resizeDocks([self.pattern_dock], [360], Qt.Orientation.Vertical)
-        self.resizeDocks([self.model_dock], [330], Qt.Orientation.Horizontal)
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        self._sized_on_show = False
+        self.fit_to_screen()
         self._restore_state()
         if warm_up:
             self.start_warm_up()
 
     # ================================================================ construction
-    def _dock(self, title: str, name: str, widget: QWidget, min_width: int, area) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, min_width: int, area,
+              header: QWidget | None = None, footer: QWidget | None = None) -> QDockWidget:
+        """A dock whose ``widget`` scrolls between an optional ``header`` and ``footer`` that never
+        scroll away (the dock's primary controls)."""
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(widget)
         scroll.setMinimumWidth(min_width)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # narrow screens
+        self.dock_scrolls[name] = scroll
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(scroll)
+        if header is None and footer is None:
+            dock.setWidget(scroll)
+        else:
+            box = QWidget()
+            column = QVBoxLayout(box)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(0)
+            for part, stretch in ((header, 0), (scroll, 1), (footer, 0)):
+                if part is not None:
+                    column.addWidget(part, stretch)
+            dock.setWidget(box)
         self.addDockWidget(area, dock)
         return dock
+
+    def fit_to_screen(self) -> None:
+        """Size the window for the screen it is on and give the docks their first sizes."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else None
+        width, height = initial_size(room.width(), room.height()) if room is not None else PREFERRED_SIZE
+        self.resize(width, height)
+        self.size_docks()
+
+    def size_docks(self) -> None:
+        """The first sizes of the docks for the window's size (pattern panel half the height)."""
+        self.resizeDocks([self.pattern_dock], [int(PATTERN_HEIGHT * self.height())], Qt.Orientation.Vertical)
+        self.resizeDocks([self.model_dock], [self.model_dock_width()], Qt.Orientation.Horizontal)
+        right = [d for d in (self.refine_dock, self.pdf_dock, self.teaching_dock) if not d.isHidden()]
+        if right:
+            self.resizeDocks(right[:1], [SIDE_WIDTHS[1]], Qt.Orientation.Horizontal)
+
+    def model_dock_width(self) -> int:
+        """The model dock's start width (px): its content's without a horizontal scroll bar where
+        LEFT_SHARE of the window holds it, at least SIDE_WIDTHS[0]."""
+        scroll = self.dock_scrolls["model_dock"]
+        wanted = (self.model_dock_widget.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                  + 2 * scroll.frameWidth())
+        return max(SIDE_WIDTHS[0], min(wanted, int(LEFT_SHARE * self.width())))
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """The first time shown: the docks' first sizes (resizeDocks before a show does not hold),
+        unless the last session's layout was restored."""
+        super().showEvent(event)
+        if not self._sized_on_show:
+            self._sized_on_show = True
+            if self.qsettings.value(f"window/state_v{LAYOUT_VERSION}") is None:
+                self.size_docks()
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: every dock back where it started (the data's docks open when
+        data are loaded), sized for the window."""
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in (self.model_dock, self.pattern_dock):
+            dock.setFloating(False)
+            dock.show()
+        if self.workspace.data is not None:
+            self.show_refinement()
+        if self.workspace.pdf_data is not None:
+            self.show_pdf_dock()
+        self.size_docks()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -196,6 +284,48 @@ class MainWindow(QMainWindow):
         dialog = ImportDialog(guess, proposal, self)
         return dialog.choice() if dialog.exec() == ImportDialog.DialogCode.Accepted else None
 
+    def ask_figure_choice(self, panel) -> tuple[FigureChoice, str] | None:
+        """What File > Export figure draws and its format (the dialog; headless: the visible
+        curves as a PDF of two journal columns), None to cancel."""
+        dialog = FigureDialog(panel, self)
+        if not self.headless and dialog.exec() != FigureDialog.DialogCode.Accepted:
+            return None
+        return dialog.choice(), dialog.suffix()
+
+    def ask_pattern_choice(self, panel) -> tuple[list[str], str] | None:
+        """Which curves File > Export pattern writes and how ("csv": one table, "xye": one file
+        per curve; headless: the visible curves as one table), None to cancel."""
+        dialog = PatternDialog(panel, self)
+        if not self.headless and dialog.exec() != PatternDialog.DialogCode.Accepted:
+            return None
+        return dialog.keys(), dialog.suffix()
+
+    def ask_keep_data(self, demo: str) -> str | None:
+        """Whether loaded data stay when a demo runs: "keep", "close" or None to cancel the demo
+        (headless: "keep", said in the status bar)."""
+        if self.headless:
+            return "keep"
+        box = QMessageBox(QMessageBox.Icon.Question, "Data loaded",
+                          f"Data are loaded. Keep them beside the demo “{demo}” (its curves are scaled to "
+                          "them) or close them (a fit of them is closed too)?", parent=self)
+        keep = box.addButton("Keep the data", QMessageBox.ButtonRole.AcceptRole)
+        close = box.addButton("Close the data", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        box.exec()
+        return {id(keep): "keep", id(close): "close"}.get(id(box.clickedButton()))
+
+    def close_data(self) -> None:
+        """Close the loaded pattern or G(r) and their fits (the model stays)."""
+        ws = self.workspace
+        self.cancel_computation()
+        self.fits.forget()
+        ws.fit_previous = None
+        ws.set_fit(None)
+        ws.set_data(None)
+        ws.set_pdf(None)
+        ws.set_dirty(True)
+
     def ask_discard(self) -> bool:
         """True when the user agrees to lose the unsaved model and patterns (headless: nobody to ask)."""
         if self.headless:
@@ -241,8 +371,18 @@ class MainWindow(QMainWindow):
         self.model_dock_widget.set_busy(True)
         return self.runner.start(job)
 
-    def run_demo(self, name: str) -> CoreJob:
-        """Compute a core demo in a worker and show its comparison and caption."""
+    def run_demo(self, name: str) -> CoreJob | None:
+        """Compute a core demo in a worker and show its comparison and caption. Loaded data are
+        the user's: asked first whether they stay beside the demo or are closed (None: cancelled)."""
+        if self.workspace.data is not None or self.workspace.pdf_data is not None:
+            answer = self.ask_keep_data(name)
+            if answer is None:
+                return None
+            if answer == "close":
+                self.close_data()
+            else:
+                self.statusBar().showMessage("The loaded data stay: the demo's curves are scaled to them",
+                                             6000)
         self.statusBar().showMessage(f"Running demo {name}…")
         job = CoreJob(jobs.run_demo, name, name=f"demo {name}")
         job.errored.connect(lambda _exc: self.demo_finished.emit(False))
@@ -402,6 +542,8 @@ class MainWindow(QMainWindow):
         if data is None:
             self.pattern_panel.set_data(None)
             return
+        if self.refine_dock.isHidden():  # data to fit: the refinement dock comes up
+            self.show_refinement()
         self.pattern_panel.set_data(self.data_q(), data.y, label=Path(data.path or "data").name,
                                     sigma=data.sigma_used)
 
@@ -446,6 +588,19 @@ class MainWindow(QMainWindow):
         self.series_window.raise_()
         return self.series_window
 
+    def show_help(self, name: str) -> HelpWindow | None:
+        """Help > User guide / Tutorial: the document in the help window (one, reused)."""
+        if self.help_window is None:
+            self.help_window = HelpWindow(self)
+        try:
+            self.help_window.show_document(name)
+        except NanotwinError as exc:
+            self.notify("Help", str(exc), "warning")
+            return None
+        self.help_window.show()
+        self.help_window.raise_()
+        return self.help_window
+
     def show_pdf_dock(self) -> None:
         """Show and raise the PDF fit dock."""
         self.pdf_dock.show()
@@ -485,17 +640,22 @@ class MainWindow(QMainWindow):
 
     # ================================================================ state
     def _restore_state(self) -> None:
-        geom = self.qsettings.value("window/geometry")
-        state = self.qsettings.value("window/state")
+        """The geometry and dock layout of the last session (of this LAYOUT_VERSION), kept on
+        the screen that is there now."""
+        geom = self.qsettings.value(f"window/geometry_v{LAYOUT_VERSION}")
+        state = self.qsettings.value(f"window/state_v{LAYOUT_VERSION}")
         if geom is not None:
             self.restoreGeometry(geom)
+            screen = self.screen()
+            if screen is not None and not screen.availableGeometry().contains(self.frameGeometry()):
+                self.fit_to_screen()  # saved on a larger screen: fit this one
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)
 
     def save_state(self) -> None:
         """Store geometry and dock layout."""
-        self.qsettings.setValue("window/geometry", self.saveGeometry())
-        self.qsettings.setValue("window/state", self.saveState())
+        self.qsettings.setValue(f"window/geometry_v{LAYOUT_VERSION}", self.saveGeometry())
+        self.qsettings.setValue(f"window/state_v{LAYOUT_VERSION}", self.saveState(LAYOUT_VERSION))
         self.qsettings.sync()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override

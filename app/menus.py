@@ -57,12 +57,15 @@ def build_menus(window: MainWindow) -> None:
                    "a Dask cluster")
     f.addSeparator()
     ex = window.exports
-    add_action(window, f, "Export pattern (.xye/.csv)…", ex.pattern_dialog, "Ctrl+E")
+    add_action(window, f, "Export pattern (table or .xye per curve)…", ex.pattern_dialog, "Ctrl+E",
+               tip="The chosen curves (observed, sigma, calculated, parts, background, difference) as one "
+                   "table with named columns or one .xye file per curve")
     add_action(window, f, "Export XYZ…", ex.xyz_dialog)
     add_action(window, f, "Export CIF…", ex.cif_dialog,
                tip="Write the current model's structure (built-in or imported) as CIF")
-    add_action(window, f, "Export figure (PNG/SVG/PDF)…", ex.figure_dialog, "Ctrl+Shift+E",
-               tip="The pattern panel: PNG as on screen, SVG or PDF redrawn with matplotlib")
+    add_action(window, f, "Export figure (PDF/SVG/PNG/TIFF)…", ex.figure_dialog, "Ctrl+Shift+E",
+               tip="A figure of the pattern for a paper: choose curves, size (mm or px), DPI, font size, "
+                   "difference and tick rows; drawn with matplotlib")
     add_action(window, f, "Export 3D view (PNG)…", ex.view_dialog, tip="Render the 3D view to a PNG image")
     window.viewer.export_requested.connect(ex.view_dialog)
     f.addSeparator()
@@ -75,6 +78,9 @@ def build_menus(window: MainWindow) -> None:
     for dock in (window.model_dock, window.pattern_dock, window.refine_dock, window.pdf_dock,
                  window.teaching_dock):
         v.addAction(dock.toggleViewAction())
+    v.addSeparator()
+    add_action(window, v, "Reset layout", window.reset_layout,
+               tip="Every dock back where it started, sized for the window")
     add_action(window, v, "Reset 3D view", window.viewer.reset_view, "Ctrl+R")
 
     m = mb.addMenu("&Model")
@@ -92,7 +98,10 @@ def build_menus(window: MainWindow) -> None:
             window, d, demo.title, lambda n=demo.name: window.run_demo(n), tip=demo.caption)
 
     h = mb.addMenu("&Help")
-    add_action(window, h, "Guide", lambda: window.notify("Guide", help_texts.GUIDE), "F1")
+    add_action(window, h, "User guide", lambda: window.show_help("guide"), "F1",
+               tip="The user guide with its pictures (docs/guide.md)")
+    add_action(window, h, "Tutorial", lambda: window.show_help("tutorial"),
+               tip="The tutorial that redoes the paper's figures (docs/tutorial.md)")
     add_action(window, h, "Keyboard shortcuts",
                lambda: window.notify("Keyboard shortcuts", help_texts.shortcuts()))
     add_action(window, h, "About nanotwin", lambda: window.notify("About nanotwin", help_texts.about()))

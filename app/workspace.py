@@ -21,7 +21,6 @@ from PySide6.QtCore import QObject, Signal
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.model import Model
 from nanotwin_core.refined_model import refined_model
-from nanotwin_core.structures.files import resolve_structure
 from nanotwin_core.structures.structure import Structure
 
 if TYPE_CHECKING:
@@ -156,14 +155,7 @@ class Workspace(QObject):
     def phases(self) -> list[tuple[str, Structure]]:
         """(name, Structure) of every phase of the model: its structure, then each mixture
         component with a structure of its own (NanotwinError where one cannot be read)."""
-        main = self.structure()
-        out = [(main.name, main)]
-        for comp in self.model.components:
-            if comp.structure or comp.cif:
-                s = resolve_structure(comp.structure, comp.cif, None)
-                if all(s != other for _n, other in out):
-                    out.append((s.name, s))
-        return out
+        return self.model.phases(self.structure())
 
     def structure_label(self) -> str:
         """The model's structure as the docks name it."""

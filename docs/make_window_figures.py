@@ -1,7 +1,10 @@
-"""Screenshots of the guide's "Fit your own data": the window driven through its widgets on a
-real file (PbS quantum dots in toluene, with the toluene blank, from ../shared/data).
+"""The window's screenshots in the README and the guide: the demos (``nanotwin gui --demo NAME
+--screenshot PNG``, the window at its first size) and the guide's "Fit your own data", the window
+driven through its widgets on a real file (PbS quantum dots in toluene, with the toluene blank,
+from ../shared/data).
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python3 docs/make_window_figures.py  -> docs/img/fit_*.png
+    xvfb-run -a -s "-screen 0 1600x1000x24" python3 docs/make_window_figures.py
+        -> docs/img/window_*.png, docs/img/fit_*.png
 
 The same steps drive ``tests/test_app_real_data.py`` (marked slow), which checks the fitted size
 against the CLI's and the file's label.
@@ -89,6 +92,28 @@ def refine(window, app, what=("scale", "background", "adp", "size")) -> None:
     wait(app, lambda: not window.fits.running())
 
 
+DEMO_SHOTS = ("cspbbr3-298k", "cspbbr3-410k")  # README and guide: window_NAME.png
+
+
+def demo_shots(out: Path = OUT, demos: tuple[str, ...] = DEMO_SHOTS) -> list[Path]:
+    """``nanotwin gui --demo NAME --screenshot out/window_NAME.png`` for each demo, with fresh
+    settings (the first layout, not the last session's); RuntimeError when one fails."""
+    from argparse import Namespace
+
+    from nanotwin_app.main import run_gui
+    from PySide6.QtCore import QSettings
+
+    shots = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in demos:
+            shot = out / f"window_{name}.png"
+            settings = QSettings(str(Path(tmp) / f"{name}.ini"), QSettings.Format.IniFormat)
+            if run_gui(Namespace(file=None, demo=name, screenshot=str(shot)), settings=settings) != 0:
+                raise RuntimeError(f"the demo {name} did not finish; see above")
+            shots.append(shot)
+    return shots
+
+
 def main(out: Path = OUT) -> list[Path]:
     from nanotwin_app.main_window import MainWindow
     from PySide6.QtCore import QSettings
@@ -108,7 +133,9 @@ def main(out: Path = OUT) -> list[Path]:
         window.pattern_panel.grab().save(str(shots[1]))
         window.show_refinement()
         refine(window, app)
-        window.refine_dock.widget().ensureWidgetVisible(window.refine_dock_widget.table)  # the refined values
+        scroll = window.dock_scrolls["refine_dock"]
+        scroll.ensureWidgetVisible(window.refine_dock_widget.table)  # the refined values
+        scroll.horizontalScrollBar().setValue(0)  # their names, at the left
         for _ in range(10):
             app.processEvents()
         window.grab().save(str(shots[2]))
@@ -119,5 +146,5 @@ def main(out: Path = OUT) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for p in main():
+    for p in [*demo_shots(), *main()]:
         print(p)

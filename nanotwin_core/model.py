@@ -177,6 +177,19 @@ class Model:
         """The model's ``Structure`` (CIF / pymatgen JSON, built-in name, or name + tilt)."""
         return resolve_structure(self.structure, self.cif, self.tilt)
 
+    def phases(self, structure: Structure | None = None) -> list[tuple[str, Structure]]:
+        """(name, Structure) of every phase: the model's structure (``structure`` where the caller
+        already holds it, e.g. an imported CIF), then each mixture component with a structure of
+        its own (a structure listed once)."""
+        main = structure if structure is not None else self.load_structure()
+        out = [(main.name, main)]
+        for comp in self.components:
+            if comp.structure or comp.cif:
+                s = resolve_structure(comp.structure, comp.cif, None)
+                if all(s != other for _n, other in out):
+                    out.append((s.name, s))
+        return out
+
     def excluded_pairs(self) -> list[tuple[str, str]]:
         """``exclude`` as element pairs, e.g. [("Cs", "Cs")]."""
         return [tuple(p.strip() for p in pair.split(":")) for pair in self.exclude]  # type: ignore[misc]

@@ -76,3 +76,13 @@ def open_and_wait(window, path, qtbot, timeout: int = 30_000) -> bool:
         return True
     qtbot.waitUntil(lambda: bool(outcome) and not window.projects.busy(), timeout=timeout)
     return outcome[-1]
+
+
+def write_q_xye(path, q=None):
+    """A small measured pattern on Q (header: axis and wavelength; 10 + sin Q with sigma 0.1)."""
+    import numpy as np
+
+    q = np.linspace(0.5, 6.0, 800) if q is None else q
+    lines = ["# axis: Q (1/A)", "# wavelength = 0.5654", *(f"{v:.4f} {10 + np.sin(v):.5f} 0.1" for v in q)]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -98,3 +98,14 @@ def headless_window_factory(qtbot, tmp_path):
     yield make
     for window in made:
         dispose(window, qtbot)
+
+
+@pytest.fixture
+def fake_main_window(qtbot, tmp_path, monkeypatch):
+    """A headless window (no GL) whose demos and builds return ``app_helpers.fake_result()``."""
+    from app_helpers import fake_window
+
+    window = fake_window(qtbot, tmp_path, monkeypatch)
+    yield window
+    window.runner.shutdown(2000)
+    window.workspace.set_dirty(False)

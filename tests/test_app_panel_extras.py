@@ -7,15 +7,17 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from app_helpers import fake_result, fake_window
+from app_helpers import fake_result
 from nanotwin_app import jobs
 from nanotwin_app.main_window import MainWindow
-from nanotwin_app.plots.panel_export import export_figure, export_table
+from nanotwin_app.plots.panel_export import export_curves, export_figure
 from nanotwin_app.plots.pattern_panel import DATA_KEY, DIFF_KEY, PatternPanel
 from nanotwin_app.plots.plot_math import overlay_key
 from nanotwin_app.viewer3d import adapters
 from PySide6.QtCore import QSettings, Qt
 from test_app_adapters import two_domain_crystal
+
+from nanotwin_core.errors import NanotwinError
 
 Q = np.linspace(0.5, 6.0, 800)
 Y_OBS = 10 + 3 * np.sin(2 * Q) ** 2
@@ -30,11 +32,8 @@ def panel(qtbot):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    w = fake_window(qtbot, tmp_path, monkeypatch)
-    yield w
-    w.runner.shutdown(2000)
-    w.workspace.set_dirty(False)
+def window(fake_main_window):
+    return fake_main_window
 
 
 # ------------------------------------------------------------------ error bars
@@ -188,12 +187,13 @@ def test_overlays_in_csv_export(panel, tmp_path):
     panel.set_patterns({"untwinned": (Q, 1 + Q)})
     panel.keep_overlay("old")
     panel.set_patterns({"twinned": (Q, 2 + Q)})
-    csv = export_table(panel, tmp_path / "p.csv")[0]
+    csv = export_curves(panel, tmp_path / "p.csv")[0]
     lines = csv.read_text().splitlines()
-    assert lines[1] == '"Q (1/A)","twinned","[old] untwinned"'
-    table = np.loadtxt(csv, delimiter=",", comments="#", skiprows=2)
-    np.testing.assert_allclose(table[:, 1], 2 + Q, rtol=1e-7)
-    np.testing.assert_allclose(table[:, 2], 1 + Q, rtol=1e-7)
+    names = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    assert lines[names] == '"Q (1/A)","[old] untwinned","twinned"'  # drawing order: overlays first
+    table = np.loadtxt(csv, delimiter=",", comments="#", skiprows=names + 1)
+    np.testing.assert_allclose(table[:, 2], 2 + Q, rtol=1e-7)
+    np.testing.assert_allclose(table[:, 1], 1 + Q, rtol=1e-7)
 
 
 # ------------------------------------------------------------------ figure export
@@ -213,13 +213,13 @@ def test_svg_and_pdf_export(panel, tmp_path):
     assert "main/observed/error bars" in ids
     assert not any(i.startswith("main/other") for i in ids)  # hidden curves stay out
     texts = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
-    assert "a caption" in texts and "superstructure region" in texts
+    assert "a caption" in texts and "superstructure peaks (R, M, X): 1.48–2.18 1/Å" in texts
     pdf = export_figure(panel, tmp_path / "p.pdf")
     raw = pdf.read_bytes()
     assert raw.startswith(b"%PDF-") and b"%%EOF" in raw[-64:] and len(raw) > 5000
     png = export_figure(panel, tmp_path / "p.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(ValueError):
+    with pytest.raises(NanotwinError, match="PNG, SVG, PDF or TIFF"):
         export_figure(panel, tmp_path / "p.jpg")
     assert not list(tmp_path.glob("*.part"))
 
@@ -233,7 +233,7 @@ def test_file_menu_exports_svg_and_cif(window, qtbot, tmp_path, monkeypatch):
     targets = iter([tmp_path / "fig.svg", tmp_path / "gamma.cif", tmp_path / "delta.cif"])
     monkeypatch.setattr(window, "ask_save_path", lambda caption, filters, suggested="": str(next(targets)))
     texts = {a.text(): a for a in window.menuBar().actions()[0].menu().actions()}
-    texts["Export figure (PNG/SVG/PDF)…"].trigger()
+    texts["Export figure (PDF/SVG/PNG/TIFF)…"].trigger()
     assert ET.parse(tmp_path / "fig.svg").getroot().tag.endswith("svg")
     # Export CIF of the built-in structure of the model dock
     window.model_dock_widget.structure_combo.setCurrentText("CsPbBr3-gamma")

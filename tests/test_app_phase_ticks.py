@@ -10,6 +10,7 @@ import pytest
 from app_helpers import fake_window
 from nanotwin_app.plots.pattern_panel import PatternPanel
 from nanotwin_app.plots.tick_rows import crowded_from
+from PySide6.QtWidgets import QApplication
 
 from nanotwin_core.model import ComponentSpec
 from nanotwin_core.phases import phase_reflections, superstructure_zoom
@@ -55,6 +56,14 @@ def test_superstructure_gets_rmx_rows_and_its_zoom(panel):
     assert set(panel.tick_items) == {"fundamental", "R", "M", "X"}
     panel.set_phases([("PbS", get_structure("PbS-rocksalt"))])
     assert not panel.zoom_plot.isVisible()
+    panel.resize(900, 400)
+    panel.show()
+    QApplication.processEvents()
+    # no superstructure: the main plot takes the whole width, no blank column where the zoom was
+    assert panel.main_plot.width() >= 0.9 * panel.graphics.width()
+    panel.set_phases([("CsPbBr3", gamma)])
+    QApplication.processEvents()
+    assert 0.4 * panel.graphics.width() < panel.main_plot.width() < 0.8 * panel.graphics.width()
 
 
 def test_crowded_ticks_become_a_density_strip(panel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nanotwin_app.viewer3d import palettes
 from test_app_adapters import two_domain_crystal
 
 pytestmark = pytest.mark.gl
@@ -73,7 +74,82 @@ def test_viewer_panel_controls_and_export(qtbot, tmp_path):
     panel.clip_combo.setCurrentIndex(1)
     assert panel.canvas.clip is not None
     panel.set_colour_mode("variant")
-    assert "variant 1" in panel.legend_label.text()
+    assert "variant&nbsp;1" in panel.legend_label.text()  # non-breaking: the legend wraps between entries
     assert panel.export_png(str(tmp_path / "v.png"))
     assert (tmp_path / "v.png").stat().st_size > 500
+    panel.canvas.close()
+
+
+def test_light_background_unit_cell_and_axes(canvas):
+    crystal = two_domain_crystal(3)
+    canvas.set_colour_mode("element")
+    canvas.set_crystal(crystal)
+    assert canvas.cell_lines.visible and list(canvas.axis_labels.text) == ["a", "b", "c"]
+    dark_colours = canvas.face_colours.copy()
+    canvas.set_background("light")
+    img = canvas.render_image()
+    corner = img[2, 2, :3].astype(int)
+    assert np.abs(corner - np.array(palettes.BACKGROUNDS["light"]) * 255).max() <= 2
+    assert not np.allclose(dark_colours, canvas.face_colours)  # Pb and Cs as Jmol has them: dark on light
+    canvas.set_cell_visible(False)
+    assert not canvas.cell_lines.visible and not canvas.cell_labels.visible
+    with pytest.raises(ValueError, match="background"):
+        canvas.set_background("pink")
+
+
+def test_clipping_cuts_the_boundary_planes(canvas):
+    crystal = two_domain_crystal(4)  # one boundary plane at z = 2 a - 0.1
+    canvas.set_crystal(crystal)
+    assert len(canvas.plane_polygons) == 1 and canvas.planes.visible
+    z = np.array([0.0, 0.0, 1.0])
+    canvas.set_clip(z, centre=2.0, thickness=1.0)  # a slab far from the plane
+    assert canvas.plane_polygons == [] and not canvas.planes.visible
+    x = np.array([1.0, 0.0, 0.0])
+    canvas.set_clip(x, centre=6.0, thickness=2.0)  # a slab across the plane: only its strip stays
+    (strip,) = canvas.plane_polygons
+    assert np.all(np.abs(strip @ x - 6.0) <= 1.0 + 1e-9) and canvas.planes.visible
+    canvas.set_clip(None)
+    assert np.ptp(canvas.plane_polygons[0][:, 0]) == pytest.approx(4 * 5.9)
+
+
+def test_export_at_twice_the_size_with_the_legend(qtbot, tmp_path):
+    from nanotwin_app.viewer3d.viewer_panel import ViewerPanel
+    from PIL import Image
+
+    from nanotwin_core.io.atomic import default_file_mode
+
+    panel = ViewerPanel(use_gl=True)
+    qtbot.addWidget(panel)
+    panel.resize(640, 480)
+    panel.show()
+    qtbot.wait(30)
+    panel.set_crystal(two_domain_crystal(3))
+    w, h = panel.canvas.canvas.size
+    path = tmp_path / "view.png"
+    assert panel.export_png(str(path), scale=2)
+    with Image.open(path) as image:
+        assert image.size[0] == 2 * w and image.size[1] > 2 * h  # the legend under the render
+        legend_strip = np.asarray(image.convert("RGB"))[2 * h:]
+    assert (path.stat().st_mode & 0o777) == default_file_mode()
+    for _label, rgb in panel.canvas.legend:  # each legend swatch is drawn in the image
+        assert np.any(np.abs(legend_strip.astype(int) - np.array(rgb) * 255).max(axis=2) <= 2)
+    assert panel.scale_combo.currentText() == "2×"
+    panel.canvas.close()
+
+
+def test_networks_open_coloured_by_variant_until_the_user_chooses(qtbot):
+    from nanotwin_app.viewer3d.viewer_panel import ViewerPanel
+    from test_app_palettes import network_crystal
+
+    panel = ViewerPanel(use_gl=True)
+    qtbot.addWidget(panel)
+    panel.set_crystal(network_crystal(28))
+    assert panel.colour_combo.currentText() == "variant" and panel.canvas.colour_mode == "variant"
+    assert len(panel.canvas.legend) == 4
+    panel.set_crystal(two_domain_crystal(3))
+    assert panel.canvas.colour_mode == "domain"
+    panel.set_colour_mode("element")
+    panel.set_crystal(network_crystal(28))
+    assert panel.canvas.colour_mode == "element"  # the user's choice is kept
+    assert "thickness 8 Å" == panel.thick_label.text()
     panel.canvas.close()

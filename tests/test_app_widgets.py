@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from app_helpers import fake_result, fake_window
+from app_helpers import fake_result
 from nanotwin_app import jobs
 from nanotwin_app.docks.model_inputs import TwinLawValidator, format_seeds, hidden_parts, parse_seeds
 from nanotwin_app.main_window import MainWindow
-from nanotwin_app.plots.panel_export import export_table
+from nanotwin_app.plots.panel_export import export_curves, export_figure
 from nanotwin_app.plots.pattern_panel import PatternPanel
 from nanotwin_app.tasks import WARMUP_MESSAGE, CoreJob, JobRunner
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
@@ -27,11 +27,8 @@ REAL_BUILD_AND_COMPUTE = jobs.build_and_compute  # the window fixture replaces i
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    w = fake_window(qtbot, tmp_path, monkeypatch)
-    yield w
-    w.runner.shutdown(2000)
-    w.workspace.set_dirty(False)
+def window(fake_main_window):
+    return fake_main_window
 
 
 def write_xye(path):
@@ -76,6 +73,20 @@ def test_legend_shows_twin_laws_verbatim(qtbot):
     assert label.text == "one 1/2&lt;001&gt;{110} boundary"  # rich text shows it as typed
 
 
+def test_long_curve_names_are_elided_in_the_middle_not_scrolled(qtbot):
+    panel = PatternPanel()
+    qtbot.addWidget(panel)
+    name = "mixed-coset network (4 variants) of 3 nm domains, ensemble of 8 seeds"
+    panel.set_patterns({name: (Q, 1 + Q)})
+    panel.show()
+    qtbot.wait(20)
+    listed = panel.curve_list
+    assert listed.textElideMode() == Qt.TextElideMode.ElideMiddle
+    assert listed.horizontalScrollBar().maximum() == 0  # nothing to scroll: the name is elided
+    item = listed.item(0)
+    assert item.toolTip() == name and item.text() == name  # the full name, as tooltip too
+
+
 def test_zoom_region_moves_zoom_plot(qtbot):
     panel = PatternPanel()
     qtbot.addWidget(panel)
@@ -101,17 +112,20 @@ def test_tick_rows_and_export(qtbot, tmp_path):
     pts = panel.tick_items["R"].points()
     assert pts[0].data().startswith("R (1/2 1/2 1/2)")
     assert panel.tick_items["R"].opts["hoverable"]
-    written = export_table(panel, tmp_path / "p.xye")
-    assert len(written) == 2 and all(p.exists() for p in written)
+    written = export_curves(panel, tmp_path / "p.xye")
+    assert [p.name for p in written] == ["p_a.xye", "p_b.xye"]  # named after the curves
     from nanotwin_core.io.data import read_pattern
 
     back = read_pattern(written[1])
     np.testing.assert_allclose(back.y, 2 + Q, rtol=1e-6)
-    csv = export_table(panel, tmp_path / "p.csv")[0]
-    table = np.loadtxt(csv, delimiter=",", comments="#", skiprows=2)
+    csv = export_curves(panel, tmp_path / "p.csv")[0]
+    lines = csv.read_text().splitlines()
+    names = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    assert lines[names] == '"Q (1/A)","a","b"'
+    table = np.loadtxt(csv, delimiter=",", comments="#", skiprows=names + 1)
     assert table.shape == (len(Q), 3)
-    panel.export_png(tmp_path / "p.png")
-    assert (tmp_path / "p.png").stat().st_size > 1000
+    png = export_figure(panel, tmp_path / "p.png")  # drawn with matplotlib, not a screen grab
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ------------------------------------------------------------------ workers
@@ -235,7 +249,7 @@ def test_demo_result_reaches_viewer_and_panel(window, qtbot):
     assert window.workspace.crystal is not None
     assert window.viewer.crystal is window.workspace.crystal
     assert set(window.pattern_panel.curves) == {"untwinned", "twinned"}
-    assert "a caption" in window.pattern_panel.caption_label.text()
+    assert window.pattern_panel.caption_label.full_text == "a caption"  # elided to one line
     assert window.atoms_label.text() == "atoms: 135"
     assert "1,234" in window.pairs_label.text()
     assert not window.workspace.dirty

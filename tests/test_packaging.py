@@ -14,14 +14,19 @@ QT_MODULES = ("PySide6", "PyQt5", "PyQt6", "qtpy", "pyqtgraph", "vispy", "superq
 
 
 def test_every_package_is_listed_in_pyproject() -> None:
-    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = set()
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    # folders mapped to a package name (app/ -> nanotwin_app, docs/ -> nanotwin_app.guide)
+    found = {name for name, folder in setuptools["package-dir"].items()
+             if (REPO / folder / "__init__.py").exists()}
     for init in (REPO / "nanotwin_core").rglob("__init__.py"):
         found.add(".".join(init.parent.relative_to(REPO).parts))
     for init in (REPO / "app").rglob("__init__.py"):
         found.add(".".join(("nanotwin_app",) + init.parent.relative_to(REPO / "app").parts))
     assert found - listed == set(), f"packages missing from pyproject: {sorted(found - listed)}"
     assert listed - found == set(), f"pyproject lists packages that do not exist: {sorted(listed - found)}"
+    data = setuptools["package-data"]["nanotwin_app.guide"]
+    assert "*.md" in data and "img/*.png" in data  # the guide's text and images
 
 
 def test_core_source_never_imports_qt() -> None:

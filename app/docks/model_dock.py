@@ -180,14 +180,15 @@ class ModelDock(QWidget):
         self.hidden_label.setStyleSheet("color: gray")
         outer.addWidget(self.hidden_label)
 
-        buttons = QHBoxLayout()
+        self.footer = QWidget()  # the window keeps it under the scrolling form: never scrolled away
+        buttons = QHBoxLayout(self.footer)
+        buttons.setContentsMargins(6, 4, 6, 4)
         self.build_button = QPushButton("Build and compute")
         self.build_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         buttons.addWidget(self.build_button, 1)
         buttons.addWidget(self.cancel_button)
-        outer.addLayout(buttons)
 
         teach = QGroupBox("Teaching: domain size")
         te = QVBoxLayout(teach)

@@ -8,6 +8,10 @@ flags, bounds and constraints (free, fixed or equal to another parameter). The d
 window (by signal) to set up, run or stop a fit; ``fit_controller`` runs the jobs and hands back
 live reports and the result. A table field the user changed survives a new set-up as long as
 the start value it was changed from is the same (``jobs.merge_rows``).
+
+The status line, Set up/Run/Stop/Accept/Revert, Rwp/GoF and the notes on the shown fit form
+``header``, a widget the window puts above the dock's scrolling content, so they never scroll
+away on a small screen.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from PySide6.QtWidgets import (
 from nanotwin_core.errors import NanotwinError
 
 COLUMNS = ("name", "value", "refine", "min", "max", "esd", "constraint")
+NOTES_LINES = 4  # the notes in the header take at most this many lines (tooltip: all of them)
 NO_DATA_TIP = "Load data first (File > Import data… or drop a .xye file on the window)."
 STALE_TIP = ("The model or the fit settings changed since the table was set up: Run sets the fit up "
              "again (your edits of start values that did not change are kept).")
@@ -81,10 +86,13 @@ class RefineDock(QWidget):
         self._loading = False
         self.running = False
         outer = QVBoxLayout(self)
+        self.header = QWidget()
+        head = QVBoxLayout(self.header)
+        head.setContentsMargins(6, 4, 6, 4)
 
         self.status_label = QLabel(NO_DATA_TIP)
         self.status_label.setWordWrap(True)
-        outer.addWidget(self.status_label)
+        head.addWidget(self.status_label)
         self.fit_options = FitOptions(workspace)
         outer.addWidget(self.fit_options)
         self.mixture_box = MixtureBox(workspace)
@@ -111,17 +119,20 @@ class RefineDock(QWidget):
         self.revert_button.setToolTip("Drop the last fit: back to the values before it")
         for b in (self.setup_button, self.run_button, self.stop_button, self.accept_button,
                   self.revert_button):
+            b.setMinimumWidth(40)
             buttons.addWidget(b)
-        outer.addLayout(buttons)
+        head.addLayout(buttons)
         self.figures_label = QLabel("Rwp: –   GoF: –")
         self.figures_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        outer.addWidget(self.figures_label)
+        self.figures_label.setStyleSheet("font-weight: bold")
+        head.addWidget(self.figures_label)
         self.notes_label = QLabel("")  # what the core says about the shown fit: stays with the fit
         self.notes_label.setWordWrap(True)
         self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notes_label.setStyleSheet("background: #fff3c4; color: #7a3b00; padding: 3px")
         self.notes_label.setVisible(False)
-        outer.addWidget(self.notes_label)
+        self.notes_label.setMaximumHeight(self.notes_label.fontMetrics().lineSpacing() * NOTES_LINES + 8)
+        head.addWidget(self.notes_label)
         row = QHBoxLayout()
         self.show_fit_check = QCheckBox("show the fit in the pattern panel")
         self.show_fit_check.setChecked(True)
@@ -309,6 +320,7 @@ class RefineDock(QWidget):
             self.figures_label.setText("Rwp: –   GoF: –")
         notes = fit_notes(fit) if fit is not None else []
         self.notes_label.setText("\n".join(f"• {n}" for n in notes))
+        self.notes_label.setToolTip("\n".join(notes))
         self.notes_label.setVisible(bool(notes))
         self.show_correlation(fit)
         populations = fit.summary.get("populations", []) if fit is not None else []

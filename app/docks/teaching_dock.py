@@ -60,16 +60,32 @@ TILT_STEPS_PER_DEG = 10  # slider resolution 0.1 degree
 THROTTLE_MS = 40  # requests closer than this are merged
 
 
+HEIGHTS_SENTENCE = ("Superstructure heights relative to the untwinned crystal at the same tilt "
+                    "(1 = as strong, 0 = gone): the peak I − I0 at the exact R, M, X positions in "
+                    "1.5–2.2 1/Å, I0 the crystal at zero tilt.")
+
+
+def relative_heights(res: TeachingResult) -> dict[str, float]:
+    """Heights relative to the untwinned crystal at the same tilt (1 for an untwinned crystal
+    where its class has a peak)."""
+    return res.relative() or {k: 1.0 for k in CLASSES if res.heights[k] > 0}
+
+
 def format_heights(res: TeachingResult) -> str:
-    """The heights as rich text for the dock."""
-    h = res.heights
-    lines = ["<b>superstructure heights</b> (I − I0 at the exact positions, 1.5–2.2 1/Å):",
-             " &nbsp; ".join(f"<b>{k}</b> {h[k]:.4g}" for k in CLASSES)]
-    rel = res.relative()
-    if rel:
-        lines.append("relative to the untwinned crystal: "
-                     + " &nbsp; ".join(f"{k} {rel[k]:.2f}" for k in CLASSES if k in rel))
-    return "<br>".join(lines)
+    """The heights as rich text for the dock: relative to the untwinned crystal (bold), then the
+    absolute ones."""
+    rel = relative_heights(res)
+    return ("<b>" + " &nbsp; ".join(f"{k} {rel[k]:.2f}" if k in rel else f"{k} –" for k in CLASSES) + "</b>"
+            + "<br><span style='color:#555'>absolute (e.u.): "
+            + " &nbsp; ".join(f"{k} {res.heights[k]:.3g}" for k in CLASSES) + "</span>")
+
+
+def fixed_order(res: TeachingResult) -> dict:
+    """The result's curves in a fixed order, the live crystal first, then zero tilt, then the
+    untwinned reference: each keeps its colour when the untwinned reference comes and goes."""
+    live = {res.live_label: res.curves[res.live_label]}
+    zero = {k: v for k, v in res.curves.items() if k.startswith("zero tilt")}
+    return live | zero | {k: v for k, v in res.curves.items() if k not in live and k not in zero}
 
 
 class MarkedSlider(QSlider):
@@ -144,7 +160,6 @@ class TeachingDock(QWidget):
             "domains shrink, against the zero-tilt and untwinned references."
         )
         intro.setWordWrap(True)
-        layout.addWidget(intro)
 
         crystal_box = QGroupBox("Crystal")
         form = QFormLayout(crystal_box)
@@ -165,7 +180,6 @@ class TeachingDock(QWidget):
                                   "(one update 0.05-0.2 s on one thread).")
         self.limit_label.setWordWrap(True)
         form.addRow(self.limit_label)
-        layout.addWidget(crystal_box)
 
         tilt_box = QGroupBox("Octahedral tilt (a⁻a⁻c⁺)")
         tl = QVBoxLayout(tilt_box)
@@ -191,6 +205,8 @@ class TeachingDock(QWidget):
         twin_box = QGroupBox("Twin density")
         tw = QFormLayout(twin_box)
         self.laws_combo = QComboBox()
+        self.laws_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.laws_combo.setMinimumContentsLength(14)  # long names elide: the dock fits 300 px
         for name, laws in LAW_SETS.items():
             self.laws_combo.addItem(name, laws)
             self.laws_combo.setItemData(self.laws_combo.count() - 1, ", ".join(laws),
@@ -209,23 +225,29 @@ class TeachingDock(QWidget):
         self.seed_spin.setValue(1)
         self.seed_spin.setToolTip("Seed of the random network")
         tw.addRow("Seed", self.seed_spin)
-        layout.addWidget(twin_box)
 
         self.show_button = QPushButton("Show this model")
         self.show_button.setToolTip("Compute the sliders' model now (moving a slider does it too)")
-        layout.addWidget(self.show_button)
-        self.heights_label = QLabel("superstructure heights: –")
+        heights_box = QGroupBox("Superstructure heights")
+        hl = QVBoxLayout(heights_box)
+        self.heights_sentence = QLabel(HEIGHTS_SENTENCE)
+        self.heights_sentence.setWordWrap(True)
+        hl.addWidget(self.heights_sentence)
+        self.heights_label = QLabel("R –  M –  X –")
         self.heights_label.setTextFormat(Qt.TextFormat.RichText)
         self.heights_label.setWordWrap(True)
         self.heights_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.heights_label)
+        hl.addWidget(self.heights_label)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
-        layout.addWidget(self.status_label)
+        # the sliders first: they are what the dock is for, and must show without scrolling
+        for widget in (tilt_box, twin_box, heights_box, self.show_button, self.status_label, crystal_box,
+                       intro):
+            layout.addWidget(widget)
         layout.addStretch(1)
 
-        self._update_labels()
         self.set_tilt(round(library_tilt_deg("Br"), 1))
+        self._update_labels()  # after set_tilt: the label says where the slider sits
         self.tilt_slider.valueChanged.connect(self._changed)
         self.domain_slider.valueChanged.connect(self._changed)
         self.halide_combo.currentIndexChanged.connect(self._changed)
@@ -338,10 +360,10 @@ class TeachingDock(QWidget):
             ws.set_histograms({})
             caption = (f"<b>Teaching</b>: {res.live_label}; overlays: the same crystal at zero tilt"
                        + (" and untwinned at the same tilt" if res.request.twinned else "") + ".")
-            ws.set_patterns(res.curves, caption=caption, title="Teaching")
+            ws.set_patterns(fixed_order(res), caption=caption, title="Teaching")
             ws.set_stats(res.n_pairs, res.seconds)
         elif panel is not None:
-            panel.set_patterns(res.curves, caption=res.live_label)
+            panel.set_patterns(fixed_order(res), caption=res.live_label)
         if panel is not None:  # keep the zoom on the superstructure window
             lo, hi = SUPER_WINDOW
             if abs(panel.zoom_q[0] - lo) > 0.3 or abs(panel.zoom_q[1] - hi) > 0.3:

@@ -1,5 +1,5 @@
 """The pattern panel's toolbar: x axis, wavelength (8 decimals), intensity scale, ticks, zoom
-scaling and error bars (widgets set as attributes of the panel)."""
+scaling, error bars and the in-plot legend (widgets set as attributes of the panel)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ WAVELENGTH_DECIMALS = 8  # a synchrotron wavelength is known to 1e-8 Å (e.g. 0.
 
 def panel_bar(panel) -> QHBoxLayout:
     """Build the toolbar's widgets on ``panel`` (``x_combo``, ``wavelength_spin``, ``y_combo``,
-    ``ticks_check``, ``zoom_fit_check``, ``error_bars_check``) and return its layout."""
+    ``ticks_check``, ``zoom_fit_check``, ``error_bars_check``, ``legend_check``) and return its
+    layout."""
     bar = QHBoxLayout()
     bar.addWidget(QLabel("x"))
     panel.x_combo = QComboBox()
@@ -36,8 +37,8 @@ def panel_bar(panel) -> QHBoxLayout:
     panel.ticks_check.setChecked(True)
     panel.ticks_check.setToolTip(
         "Reflections of every phase of the model (hover: hkl, Q, d, multiplicity); a superstructure "
-        "also gets rows of its R (red), M (blue), X (green) reflections. Crowded ticks become a "
-        "density strip."
+        "also gets rows of its R (vermillion), M (blue), X (green) reflections. Crowded ticks become "
+        "a density strip."
     )
     bar.addWidget(panel.ticks_check)
     panel.zoom_fit_check = QCheckBox("zoom: fit superstructure")
@@ -54,5 +55,9 @@ def panel_bar(panel) -> QHBoxLayout:
     )
     panel.error_bars_check.setEnabled(False)
     bar.addWidget(panel.error_bars_check)
+    panel.legend_check = QCheckBox("legend")
+    panel.legend_check.setToolTip("A legend inside the main plot (the curves list beside the plots is "
+                                  "always the legend)")
+    bar.addWidget(panel.legend_check)
     bar.addStretch(1)
     return bar

@@ -1,160 +1,147 @@
-"""Exports of the pattern panel: the curves as .xye/.csv tables, the plots as SVG/PDF figures
-redrawn with matplotlib (pyqtgraph 0.14's SVG exporter is broken with current Qt); PNG is the
-panel's own screen grab (``PatternPanel.export_png``)."""
+"""Exports of the pattern panel, drawn from its curves (never a screen grab):
+
+- ``export_figure``: a figure for a paper through the core's ``figures.pattern_figure``
+  (matplotlib): the chosen curves on the panel's x axis and intensity scale, the difference
+  offset below the pattern or in its own panel, the hkl tick rows, the zoom panel, at a size in
+  mm or px, a DPI and a font size; PNG, SVG, PDF or TIFF; plain-text titles;
+- ``export_curves``: the chosen curves as one table (x, observed, sigma, each calculated curve,
+  background, difference, overlays: columns named after the curves) or one ``.xye`` file per
+  curve, through ``nanotwin_core.io.pattern_table`` (header with model, wavelength and date;
+  mode 0644).
+"""
 
 from __future__ import annotations
 
-import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
-from nanotwin_app.plots.pattern_panel import (
-    DATA_KEY,
-    DIFF_COLOUR,
-    DIFF_KEY,
-    DIFF_LABEL,
-    PatternPanel,
-)
-from nanotwin_app.plots.plot_math import overlay_key
+from nanotwin_app.plots.pattern_panel import DATA_KEY, DIFF_KEY, DIFF_LABEL, PatternPanel
+from nanotwin_app.plots.plot_math import q_to_axis
 from nanotwin_app.plots.tick_rows import TICK_COLOURS, row_layout
-from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocumentFragment
 
-from nanotwin_core.io.data import write_pattern
+from nanotwin_core.figures import (
+    X_LABELS,
+    FigureCurve,
+    FigureLayout,
+    FigureTicks,
+    PatternFigureSpec,
+    pattern_figure,
+)
+from nanotwin_core.io.pattern_table import export_header, write_curve_files, write_pattern_table
+
+TABLE_SUFFIXES = (".csv", ".txt", ".dat", ".tsv")
 
 
-def export_table(panel: PatternPanel, path: str | Path) -> list[Path]:
-    """Write the curves: ``.csv`` = all curves in columns (overlays included); ``.xye``/``.xy`` =
-    one file per calculated curve."""
+@dataclass
+class FigureChoice:
+    """What File > Export figure draws: the curves (keys; None: the visible ones), the difference
+    offset below the pattern (else in its own panel), the tick rows, the zoom panel, the size."""
+
+    keys: Sequence[str] | None = None
+    offset_difference: bool = True
+    ticks: bool = True
+    zoom: bool = True
+    layout: FigureLayout | None = None
+
+
+def plain_caption(text: str) -> str:
+    """A rich-text caption of the panel as plain text (entities decoded, tags dropped)."""
+    return QTextDocumentFragment.fromHtml(text).toPlainText() if text else ""
+
+
+def chosen_keys(panel: PatternPanel, keys: Sequence[str] | None) -> list[str]:
+    """``keys`` in drawing order (None: the visible curves); unknown keys raise ValueError."""
+    if keys is None:
+        return [k for k in panel.curve_keys() if panel.is_curve_visible(k)]
+    unknown = [k for k in keys if k not in panel.items]
+    if unknown:
+        raise ValueError(f"no curve {', '.join(map(repr, unknown))} in the pattern panel")
+    return [k for k in panel.curve_keys() if k in keys]
+
+
+def figure_spec(panel: PatternPanel, choice: FigureChoice | None = None) -> PatternFigureSpec:
+    """The panel's chosen curves as a core figure spec (its x axis and intensity scale)."""
+    choice = choice or FigureChoice()
+    keys = chosen_keys(panel, choice.keys)
+    curves = []
+    reference = None
+    for key in keys:
+        if key == DIFF_KEY:
+            reference = panel.difference_label()
+            continue
+        if key == DATA_KEY:
+            q, y, name = panel.data
+            ys, sigma = panel.scaled(q, y), None
+            if panel.sigma is not None and panel.y_scale == "linear":
+                sigma = panel.sigma
+            curves.append(FigureCurve(f"observed ({name})", panel.to_axis(q), ys, "observed", sigma=sigma,
+                                      key=DATA_KEY))
+            continue
+        q, y = panel.curve_data(key)
+        kind = ("overlay" if key.startswith("[") else "background" if "background" in key.lower()
+                else "calculated")
+        curves.append(FigureCurve(key, panel.to_axis(q), panel.scaled(q, y), kind,
+                                  colour=panel.curve_colour(panel.items[key][0]), key=key))
+    if reference is not None and (DATA_KEY not in keys or reference not in keys):
+        reference = None  # the difference needs the observed and the calculated curves drawn
+    rows = []
+    if choice.ticks and panel.ticks_check.isChecked():
+        for i, klass, _y in row_layout(panel.phase_ticks):
+            phase = panel.phase_ticks[i]
+            sel = np.ones(len(phase.q), bool) if klass == "all" else np.array(phase.klass) == klass
+            rows.append(FigureTicks(phase.name if klass == "all" else f"{phase.name} {klass}",
+                                    panel.to_axis(phase.q[sel]),
+                                    TICK_COLOURS["fundamental" if klass == "all" else klass]))
+    zoom = None
+    if choice.zoom and panel.zoom_plot.isVisible():
+        zoom = tuple(sorted(panel.region.getRegion()))
+    return PatternFigureSpec(
+        curves=curves, x_label=X_LABELS[panel.x_axis], y_label=panel.intensity_label(power=0), ticks=rows,
+        difference_of=reference, offset_difference=choice.offset_difference,
+        title=plain_caption(panel.caption),
+        zoom=zoom, zoom_title=panel.zoom_title() if zoom else "",
+        zoom_y=tuple(panel.zoom_plot.getViewBox().viewRange()[1]) if zoom else None)
+
+
+def export_figure(panel: PatternPanel, path: str | Path, choice: FigureChoice | None = None) -> Path:
+    """Write the panel's figure (format by suffix: .png, .svg, .pdf, .tif); returns the path."""
+    choice = choice or FigureChoice()
+    return pattern_figure(figure_spec(panel, choice), path, choice.layout)
+
+
+def export_curves(panel: PatternPanel, path: str | Path, keys: Sequence[str] | None = None, *,
+                  model: str = "") -> list[Path]:
+    """Write the chosen curves (None: the visible ones): ``.csv``/``.txt``/``.dat``/``.tsv`` =
+    one table, anything else (``.xye``, ``.xy``) = one file per curve. The x axis is the panel's
+    2θ when it shows 2θ, else Q. Returns the paths written."""
     path = Path(path)
-    if not panel.patterns:
-        raise ValueError("no calculated pattern to export")
-    header = [f"nanotwin pattern panel export; x axis: Q (1/A); wavelength for 2theta: {panel.wavelength}"]
-    if path.suffix.lower() == ".csv":
-        table = dict(panel.patterns)
-        for name, curves in panel.overlays.items():
-            table.update({overlay_key(name, label): qy for label, qy in curves.items()})
-        labels = list(table)
-        q0 = table[labels[0]][0]
-        cols = [q0]
-        for label in labels:
-            q, y = table[label]
-            if len(q) == len(q0) and np.allclose(q, q0):
-                cols.append(y)
-            else:
-                order = np.argsort(q)
-                cols.append(np.interp(q0, q[order], y[order], left=np.nan, right=np.nan))
-        lines = ["# " + h for h in header]
-        lines.append(",".join(['"Q (1/A)"'] + ['"' + lab.replace('"', "'") + '"' for lab in labels]))
-        arr = np.column_stack(cols)
-        lines += [",".join(f"{v:.8g}" for v in row) for row in arr]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return [path]
-    out = []
-    for i, (label, (q, y)) in enumerate(panel.patterns.items()):
-        target = path if len(panel.patterns) == 1 else path.with_name(f"{path.stem}_{i + 1}{path.suffix}")
-        lines = [*header, f"model: {label}", "axis: Q (1/A)", "columns: Q I"]
-        write_pattern(target, q, y, header_lines=lines)
-        out.append(target)
-    return out
-
-
-def export_figure(panel: PatternPanel, path: str | Path) -> Path:
-    """Save the plots: ``.png`` as on screen, ``.svg`` or ``.pdf`` redrawn with matplotlib
-    (pyqtgraph 0.14's SVG exporter is broken with current Qt). Only visible curves are drawn;
-    SVG lines carry ids ``main/KEY`` and ``zoom/KEY``. Returns the path written."""
-    path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt == "png":
-        panel.export_png(path)
-        return path
-    if fmt not in ("svg", "pdf"):
-        raise ValueError(f"figures are written as PNG, SVG or PDF, not {path.suffix or 'no suffix'}")
-
-    fig = matplotlib_figure(panel)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):
-            fig.savefig(tmp, format=fmt)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def matplotlib_figure(panel: PatternPanel) -> Figure:
-    """A matplotlib ``Figure`` of the visible curves: main plot, zoom plot and tick rows."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 5.2), layout="constrained")
-    grid = fig.add_gridspec(2, 2, width_ratios=(3, 2), height_ratios=(6, 1))
-    ax_main, ax_zoom = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
-    ax_ticks = fig.add_subplot(grid[1, 0], sharex=ax_main)
-    ax_zticks = fig.add_subplot(grid[1, 1], sharex=ax_zoom)
-    for key, items in panel.items.items():
-        if key in panel.hidden or not items:
-            continue
-        x, y = items[0].getData()
-        if x is None or not len(x):
-            continue
-        opts = items[0].opts
-        for ax, where in ((ax_main, "main"), (ax_zoom, "zoom")):
-            if key == DATA_KEY:
-                if panel.error_bars:
-                    b = panel.error_bars[0].opts
-                    eb = ax.errorbar(b["x"], b["y"], yerr=np.vstack([b["bottom"], b["top"]]), fmt="none",
-                                     ecolor="0.6", elinewidth=0.6, zorder=1)
-                    eb.lines[2][0].set_gid(f"{where}/{key}/error bars")
-                (line,) = ax.plot(x, y, "o", ms=1.8, color="0.3", label=plain_label(panel, key), zorder=2)
-            else:
-                pen = opts["pen"]
-                colour = pen.color().name() if hasattr(pen, "color") else "k"
-                style = {Qt.PenStyle.DashLine: "--", Qt.PenStyle.DotLine: ":",
-                         Qt.PenStyle.DashDotLine: "-."}.get(pen.style(), "-")
-                (line,) = ax.plot(x, y, style, color=colour, lw=1.0, label=plain_label(panel, key),
-                                  zorder=3)
-            line.set_gid(f"{where}/{key}")
-        if key == DIFF_KEY and panel.difference_offset is not None:
-            for ax in (ax_main, ax_zoom):
-                ax.axhline(panel.difference_offset, color=DIFF_COLOUR, lw=0.6, ls=":")
-    xlabel = {"Q": "Q (1/Å)", "2theta": "2θ (°)", "d": "d (Å)"}[panel.x_axis]
-    ylabel = {"linear": "I", "sqrt": "√I", "log": "log₁₀ I"}[panel.y_scale]
-    ax_main.set_ylabel(ylabel)
-    if ax_main.get_legend_handles_labels()[0]:
-        ax_main.legend(fontsize=7, loc="upper right", frameon=False)
-    lo, hi = sorted(panel.region.getRegion())
-    ax_zoom.set_xlim(lo, hi)
-    zoom_y = panel.zoom_plot.getViewBox().viewRange()[1]
-    ax_zoom.set_ylim(*zoom_y)
-    ax_zoom.set_title("superstructure region", fontsize=9)
-    ax_main.axvspan(lo, hi, color=(1.0, 0.78, 0.0, 0.15), lw=0)
-    rows = row_layout(panel.phase_ticks) if panel.ticks_check.isChecked() else []
-    for ax in (ax_ticks, ax_zticks):
-        ax.set_yticks([])
-        ax.set_ylim(-max(len(rows), 1) + 0.4, 0.6)
-        ax.set_xlabel(xlabel)
-    for ax in (ax_main, ax_zoom):
-        ax.tick_params(labelbottom=False)
-    for (name, klass), item in panel.phase_items.items():
-        if klass.endswith("strip"):
-            continue
-        x, y = item.getData()
-        colour = TICK_COLOURS["fundamental" if klass == "all" else klass]
-        for ax in (ax_ticks, ax_zticks):
-            ax.plot(x, y, "|", ms=9, color=colour)
-        ax_ticks.annotate(name if klass == "all" else klass, (0, y[0] if len(y) else 0), fontsize=7,
-                          color=colour, xycoords=("axes fraction", "data"), ha="right", va="center")
-    if panel.caption:
-        fig.suptitle(textwrap.fill(panel.caption, 160), fontsize=8)
-    return fig
-
-
-def plain_label(panel: PatternPanel, key: str) -> str:
-    """A curve's label as plain text (no HTML, no matplotlib mathtext)."""
-    if key == DATA_KEY:
-        return f"observed: {panel.data[2]}" if panel.data else "observed"
-    if key == DIFF_KEY:
-        return DIFF_LABEL
-    return key.replace("$", r"\$")  # matplotlib mathtext
-
+    keys = chosen_keys(panel, keys)
+    if not keys:
+        raise ValueError("no curve to export")
+    axis = "2theta" if panel.x_axis == "2theta" else "Q"
+    kind = "tth" if axis == "2theta" else "q"
+    header = export_header(model, panel.wavelength, kind)
+    curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
+    for key in keys:
+        if key == DATA_KEY:
+            q, y, _name = panel.data
+            curves["observed"] = (q, y, panel.sigma)
+        elif key == DIFF_KEY:
+            q, d = panel.difference()
+            curves[DIFF_LABEL] = (q, d, None)
+        else:
+            q, y = panel.curve_data(key)
+            curves[key] = (q, y, None)
+    to_axis = {k: (q_to_axis(q, axis, panel.wavelength), y, s) for k, (q, y, s) in curves.items()}
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        return write_curve_files(path, kind, to_axis, header)
+    x = to_axis["observed"][0] if "observed" in to_axis else to_axis[next(iter(to_axis))][0]
+    columns = {}
+    for name, (cx, y, s) in to_axis.items():
+        columns[name] = (cx, y)
+        if s is not None:
+            columns["sigma"] = (cx, s)
+    return [write_pattern_table(path, kind, x, columns, header)]

@@ -4,10 +4,15 @@ Overview + detail as in pyqtgraph's ``examples/crosshair.py``: a ``LinearRegionI
 main plot sets the zoom plot's x range, and panning the zoom plot moves the region back.
 Curves are kept in Q (1/Å); the x axis shows Q, 2theta or d, the y axis linear, sqrt or log.
 Measured data come with optional ±σ error bars; with a fit shown, the difference observed -
-calculated is drawn offset below the pattern (GSAS-II style, on the plotted scale). A curves list
-shows or hides any curve in both plots; "Keep as overlay" keeps the calculated curves (dashed)
-through later builds, for comparisons such as untwinned vs one boundary vs a network. Figures
-export as PNG (as on screen) or, redrawn with matplotlib, as SVG and PDF.
+calculated is drawn offset below the pattern (GSAS-II style, on the plotted scale). The curves
+list beside the plots is the legend (a colour swatch per curve, names elided in the middle, the
+full name as tooltip) and shows or hides any curve in both plots; the in-plot legend is off
+unless "legend" is ticked. "Keep as overlay" keeps the calculated curves (dashed, in colours of
+their own) through later builds, for comparisons such as untwinned vs one boundary vs a network.
+Colours are colour-blind safe and the same in exported figures (``panel_export``, matplotlib).
+The intensity axis says its unit (counts once data are loaded, else electron units) and puts a
+power of ten in its label instead of e-notation; the hkl tick rows under the main plot carry the
+x axis, so the main plot keeps most of the panel's height.
 
 The zoom plot's intensity axis fits the superstructure peaks (R, M, X positions of the tick rows,
 see :func:`superstructure_y_range`), not the fundamentals (110), (111), (200) that share the
@@ -17,11 +22,25 @@ window and would flatten them; the "fit superstructure" box switches back to sho
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from nanotwin_app.plots.panel_bar import X_AXES, Y_SCALES, panel_bar
+from nanotwin_app.plots.panel_style import (
+    BACKGROUND_COLOUR,
+    CALC_COLOURS,
+    DIFF_COLOUR,
+    OBSERVED_COLOUR,
+    OVERLAY_COLOURS,
+    ElidedLabel,
+    PowerAxis,
+    intensity_label,
+    power_of_ten,
+    set_title,
+    style_axes,
+    swatch_icon,
+    zoom_title,
+)
 from nanotwin_app.plots.plot_math import (
     axis_to_q,
     calc_at_data,
@@ -51,16 +70,13 @@ from PySide6.QtWidgets import (
 )
 
 ZOOM_Q = (1.5, 2.2)
-CURVE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-OVERLAY_COLOURS = ["#7f7f7f", "#bcbd22", "#8c564b", "#e377c2", "#17becf", "#9467bd"]
 OVERLAY_STYLES = [Qt.PenStyle.DashLine, Qt.PenStyle.DashDotLine, Qt.PenStyle.DotLine]
-BACKGROUND_COLOUR = "#8c8c8c"
-DIFF_COLOUR = "#2a7a2a"
 DIFF_GAP = 0.05  # gap between the pattern's lowest point and the difference curve (fraction of the span)
 DATA_KEY = "observed"  # curve key of the measured data
 DIFF_KEY = "difference"  # curve key of observed - calculated
 DIFF_LABEL = "difference (obs − calc)"
 FIT_CALC_PREFIX = "fit: calculated"  # the difference is taken against the curve with this label
+QWIDGETSIZE_MAX = 16_777_215  # Qt's "no maximum" for a widget's size
 
 
 class PatternPanel(QWidget):
@@ -109,9 +125,7 @@ class PatternPanel(QWidget):
         self.notice_label.setStyleSheet("background: #fff3c4; color: #7a3b00; padding: 3px")
         self.notice_label.setVisible(False)
         layout.addWidget(self.notice_label)
-        self.caption_label = QLabel()
-        self.caption_label.setWordWrap(True)
-        self.caption_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.caption_label = ElidedLabel()  # one line; the whole caption as its tooltip
         layout.addWidget(self.caption_label)
 
         body = QHBoxLayout()
@@ -123,7 +137,10 @@ class PatternPanel(QWidget):
         side.addWidget(QLabel("Curves"))
         self.curve_list = QListWidget()
         self.curve_list.setToolTip("Tick to show a curve in both plots, untick to hide it")
-        self.curve_list.setMaximumWidth(230)
+        self.curve_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # no horizontal scrolling, or the list scrolls instead of eliding long names
+        self.curve_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.curve_list.setMaximumWidth(240)
         self.curve_list.setMinimumWidth(150)
         side.addWidget(self.curve_list, 1)
         self.keep_button = QPushButton("Keep as overlay")
@@ -137,22 +154,25 @@ class PatternPanel(QWidget):
         side.addWidget(self.clear_overlays_button)
         body.addLayout(side)
 
-        self.main_plot = self.graphics.addPlot(row=0, col=0)
-        self.zoom_plot = self.graphics.addPlot(row=0, col=1)
+        self.main_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": PowerAxis("left")})
+        self.zoom_plot = self.graphics.addPlot(row=0, col=1, axisItems={"left": PowerAxis("left")})
         self.tick_plot = self.graphics.addPlot(row=1, col=0)
         self.zoom_tick_plot = self.graphics.addPlot(row=1, col=1)
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
         self.graphics.ci.layout.setColumnStretchFactor(1, 2)
+        self.graphics.ci.layout.setRowStretchFactor(0, 1)
+        self.graphics.ci.layout.setRowStretchFactor(1, 0)
         self.legend = self.main_plot.addLegend(offset=(-10, 10))
-        self.main_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.zoom_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.zoom_plot.setTitle("superstructure region")
+        self.legend.setVisible(False)  # the curves list is the legend; "legend" shows this one
+        for plot in (self.main_plot, self.zoom_plot, self.tick_plot, self.zoom_tick_plot):
+            style_axes(plot)
+        for plot in (self.main_plot, self.zoom_plot):
+            plot.getAxis("bottom").setStyle(showValues=False)  # the tick rows below carry the x axis
         for plot in (self.tick_plot, self.zoom_tick_plot):
-            plot.setMaximumHeight(80)
+            plot.showGrid(x=False, y=False)
             plot.hideAxis("left")
             plot.setMouseEnabled(x=True, y=False)
             plot.setYRange(-3.6, 0.6, padding=0)
-            plot.getAxis("bottom").setStyle(showValues=False)
         self.tick_plot.setXLink(self.main_plot)
         self.zoom_tick_plot.setXLink(self.zoom_plot)
         self.zoom_plot.getViewBox().setAutoVisible(y=True)
@@ -168,8 +188,9 @@ class PatternPanel(QWidget):
         self.y_combo.currentIndexChanged.connect(self.redraw)
         self.wavelength_spin.valueChanged.connect(self._wavelength_changed)
         self.ticks_check.toggled.connect(self._draw_ticks)
-        self.zoom_fit_check.toggled.connect(self._autoscale_zoom)
+        self.zoom_fit_check.toggled.connect(self._region_changed)
         self.error_bars_check.toggled.connect(self._error_bars_toggled)
+        self.legend_check.toggled.connect(self.legend.setVisible)
         self.curve_list.itemChanged.connect(self._list_item_changed)
         self.legend.sigSampleClicked.connect(self._legend_clicked)
         self.keep_button.clicked.connect(self._keep_clicked)
@@ -219,7 +240,7 @@ class PatternPanel(QWidget):
             raise ValueError(f"no calculated curve {difference_of!r} to take the difference with")
         self.difference_reference = difference_of
         self.caption = caption
-        self.caption_label.setText(caption)
+        self.caption_label.set_full_text(caption)
         self.caption_label.setVisible(bool(caption))
         self.redraw()
         self.main_plot.enableAutoRange()
@@ -299,6 +320,7 @@ class PatternPanel(QWidget):
             item.setVisible(visible)
         self._sync_list()
         self._rebuild_legend()
+        self._apply_labels()
         self._autoscale_zoom()
 
     def is_curve_visible(self, key: str) -> bool:
@@ -366,17 +388,20 @@ class PatternPanel(QWidget):
         self.difference_curve = None
         self.difference_offset = None
         floor = self._log_floor()
+        n = 0  # every overlay curve gets a colour of its own (all overlays together)
         for j, (name, curves) in enumerate(self.overlays.items()):
-            colour = OVERLAY_COLOURS[j % len(OVERLAY_COLOURS)]
-            for k, (label, (q, y)) in enumerate(curves.items()):
-                style = OVERLAY_STYLES[k % len(OVERLAY_STYLES)]
-                pen = pg.mkPen(colour, width=1.5, style=style)
+            style = OVERLAY_STYLES[j % len(OVERLAY_STYLES)]
+            for label, (q, y) in curves.items():
+                pen = pg.mkPen(OVERLAY_COLOURS[n % len(OVERLAY_COLOURS)], width=1.5, style=style)
+                n += 1
                 self._plot(overlay_key(name, label), q, scale_intensity(y, self.y_scale, floor), pen=pen)
-        for i, (label, (q, y)) in enumerate(self.patterns.items()):
+        n = 0
+        for label, (q, y) in self.patterns.items():
             if is_background(label):
                 pen = pg.mkPen(BACKGROUND_COLOUR, width=1.2, style=Qt.PenStyle.DashLine)
             else:
-                pen = pg.mkPen(CURVE_COLOURS[i % len(CURVE_COLOURS)], width=1.5)
+                pen = pg.mkPen(CALC_COLOURS[n % len(CALC_COLOURS)], width=1.5)
+                n += 1
             main, zoom = self._plot(label, q, scale_intensity(y, self.y_scale, floor), pen=pen)
             self.curves[label], self.zoom_curves[label] = main, zoom
         if self.data is not None:
@@ -407,7 +432,7 @@ class PatternPanel(QWidget):
     def _draw_data(self, floor: float | None) -> None:
         q, y, label = self.data
         ys = scale_intensity(y, self.y_scale, floor)
-        kw = dict(pen=None, symbol="o", symbolSize=3, symbolBrush=(80, 80, 80), symbolPen=None)
+        kw = dict(pen=None, symbol="o", symbolSize=3, symbolBrush=OBSERVED_COLOUR, symbolPen=None)
         self.data_curve, _zoom = self._plot(DATA_KEY, q, ys, legend=label, **kw)
         if self.sigma is None or not self.error_bars_check.isChecked():
             return
@@ -450,6 +475,33 @@ class PatternPanel(QWidget):
             self._extra_items.append((plot, zero))
             self.items[DIFF_KEY].append(zero)
 
+    def difference_label(self) -> str | None:
+        """Label of the calculated curve the difference is taken against (None: no difference)."""
+        return self._reference_label() if self.data is not None else None
+
+    def curve_data(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(Q in 1/Å, I) of a calculated curve or an overlay curve, as given (not scaled)."""
+        if key in self.patterns:
+            return self.patterns[key]
+        for name, curves in self.overlays.items():
+            for label, qy in curves.items():
+                if overlay_key(name, label) == key:
+                    return qy
+        raise KeyError(key)
+
+    def to_axis(self, q: np.ndarray) -> np.ndarray:
+        """Q (1/Å) on the panel's x axis."""
+        return q_to_axis(q, self.x_axis, self.wavelength)
+
+    def scaled(self, q: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Intensities on the panel's scale (linear, sqrt, log with the panel's floor)."""
+        return scale_intensity(y, self.y_scale, self._log_floor())
+
+    def intensity_label(self, power: int | None = None) -> str:
+        """The intensity axis label (``power`` None: the axis' own power of ten)."""
+        power = self.intensity_power() if power is None else power
+        return intensity_label(self.y_scale, self.data is not None, power)
+
     def _reference_label(self) -> str | None:
         if self.difference_reference is not None and self.difference_reference in self.patterns:
             return self.difference_reference
@@ -464,10 +516,10 @@ class PatternPanel(QWidget):
     def _sync_list(self) -> None:
         self.curve_list.blockSignals(True)
         self.curve_list.clear()
-        for key in self.items:
+        for key, items in self.items.items():
             text = {DATA_KEY: f"observed: {self.data[2]}" if self.data else DATA_KEY,
                     DIFF_KEY: DIFF_LABEL}.get(key, key)
-            item = QListWidgetItem(text)
+            item = QListWidgetItem(self.curve_icon(items[0]), text)
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked if key in self.hidden else Qt.CheckState.Checked)
@@ -493,11 +545,17 @@ class PatternPanel(QWidget):
         if name is not None:
             self.keep_overlay(name)
 
-    # ---------------------------------------------------------------- export
-    def export_png(self, path: str | Path) -> None:
-        """Save the panel as PNG, as seen on screen."""
-        if not self.grab().save(str(path)):
-            raise OSError(f"could not write {path}")
+    @staticmethod
+    def curve_colour(item) -> str:
+        """The colour a curve item is drawn in (its pen, or its symbols' brush for points)."""
+        if item.opts.get("symbol") is not None and item.opts.get("pen") is None:
+            return pg.mkBrush(item.opts["symbolBrush"]).color().name()
+        return pg.mkPen(item.opts["pen"]).color().name()
+
+    def curve_icon(self, item):
+        """The curves list's swatch of a curve item."""
+        points = item.opts.get("symbol") is not None and item.opts.get("pen") is None
+        return swatch_icon(self.curve_colour(item), pg.mkPen(item.opts["pen"]).style(), points=points)
 
     # ---------------------------------------------------------------- private
     def _log_floor(self) -> float | None:
@@ -507,12 +565,24 @@ class PatternPanel(QWidget):
         peaks = [np.max(y) for _q, y in curves if len(y)]
         return max(peaks) * 1e-6 if peaks and max(peaks) > 0 else None
 
+    def intensity_power(self) -> int:
+        """The power of ten of the intensity axis (largest |y| of the visible curves)."""
+        tops = []
+        for key, items in self.items.items():
+            if key in self.hidden or not items:
+                continue
+            y = items[0].getData()[1]
+            if y is not None and np.isfinite(y).any():
+                tops.append(float(np.nanmax(np.abs(y[np.isfinite(y)]))))
+        return power_of_ten(max(tops, default=0.0)) if self.y_scale != "log" else 0
+
     def _apply_labels(self) -> None:
-        xlabel = X_AXES[self.x_axis]
-        ylabel = {"linear": "I", "sqrt": "√I", "log": "log₁₀ I"}[self.y_scale]
-        self.main_plot.setLabel("left", ylabel)
-        self.main_plot.setLabel("bottom", xlabel)
-        self.zoom_plot.setLabel("bottom", xlabel)
+        power = self.intensity_power()
+        for plot in (self.main_plot, self.zoom_plot):
+            plot.getAxis("left").set_power(power)
+        self.main_plot.setLabel("left", self.intensity_label(power))
+        self.tick_plot.setLabel("bottom", X_AXES[self.x_axis])
+        self.zoom_tick_plot.setLabel("bottom", X_AXES[self.x_axis])
 
     def _wavelength_changed(self) -> None:
         if not self._setting_wavelength:
@@ -520,12 +590,22 @@ class PatternPanel(QWidget):
         if self.x_axis == "2theta":
             self.redraw()
 
-    def _region_changed(self) -> None:
+    def _region_changed(self, *_args) -> None:
         lo, hi = self.region.getRegion()
         self.zoom_plot.setXRange(lo, hi, padding=0)
         q = np.sort(axis_to_q(np.array([lo, hi]), self.x_axis, self.wavelength))
         self.zoom_q = (float(q[0]), float(q[1]))
+        set_title(self.zoom_plot, self.zoom_title())
         self._autoscale_zoom()
+
+    def zoom_title(self) -> str:
+        """What the zoom shows: the superstructure peaks (when the window holds some and its
+        scale fits them) or a plain zoom, and its range in the x axis' unit."""
+        lo, hi = sorted(self.region.getRegion())
+        unit = X_AXES[self.x_axis].split("(")[-1].rstrip(")")
+        q_lo, q_hi = self.zoom_q
+        inside = any(q_lo <= q <= q_hi for q in superstructure_positions(self.phase_ticks))
+        return zoom_title(lo, hi, unit, inside and self.zoom_fit_check.isChecked())
 
     def zoom_y_range(self) -> tuple[float, float] | None:
         """The zoom plot's intensity range that fits the superstructure peaks (plotted scale) of
@@ -581,6 +661,9 @@ class PatternPanel(QWidget):
             return
         for item in (self.zoom_plot, self.zoom_tick_plot, self.region):
             item.setVisible(on)
+        for plot in (self.zoom_plot, self.zoom_tick_plot):  # hidden, a layout item keeps its width
+            plot.setMaximumWidth(QWIDGETSIZE_MAX if on else 0)
+            plot.setMinimumWidth(0)
         self.zoom_fit_check.setVisible(on)
         self.graphics.ci.layout.setColumnStretchFactor(1, 2 if on else 0)
         self.graphics.ci.layout.setColumnMaximumWidth(1, 1e6 if on else 0)

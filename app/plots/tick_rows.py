@@ -19,16 +19,17 @@ import numpy as np
 import pyqtgraph as pg
 from nanotwin_app.plots.ticks import pseudocubic_ticks
 
+from nanotwin_core.figures import TICK_COLOURS
 from nanotwin_core.phases import phase_reflections, superstructure_zoom
 from nanotwin_core.structures.structure import Structure
 
-TICK_COLOURS = {"fundamental": "#404040", "R": "#d62728", "M": "#1f77b4", "X": "#2ca02c",
-                "superstructure": "#9467bd"}
 SUPER_ORDER = ("R", "M", "X", "superstructure")
 CROWDED_GAP = 1 / 500  # ticks closer than this fraction of the axis span are crowded
 STRIP_BINS = 250  # bins of the density strip over the axis span
 Q_CACHE_STEP = 0.5  # 1/Å: tick lists are computed up to q_max rounded up to this (cached)
-ROW_HEIGHT_PX = 16
+ROW_HEIGHT_PX = 12  # compact rows: the main plot keeps most of the panel's height
+LABEL_POINTS = 7.5  # row labels fit a row
+AXIS_HEIGHT_PX = 40  # the x axis (values and label) drawn under the rows
 
 
 @dataclass
@@ -141,7 +142,7 @@ def draw_phase_rows(plot, phases: list[PhaseTicks], to_axis: Callable[[np.ndarra
         colour = TICK_COLOURS["fundamental" if klass == "all" else klass]
         items[(phase.name, klass)] = tick = pg.ScatterPlotItem(
             x=x[:cut], y=np.full(cut, y, float), data=[phase.text[j] for j in sel[:cut]], symbol="|",
-            size=14, pen=pg.mkPen(colour, width=1.5), brush=pg.mkBrush(colour), hoverable=True,
+            size=10, pen=pg.mkPen(colour, width=1.5), brush=pg.mkBrush(colour), hoverable=True,
             tip=_tick_tip)
         plot.addItem(tick)
         if cut < len(x):
@@ -149,13 +150,18 @@ def draw_phase_rows(plot, phases: list[PhaseTicks], to_axis: Callable[[np.ndarra
                                                                            colour)
             plot.addItem(strip)
         if labels:
-            label = pg.TextItem(phase.name if klass == "all" else klass, color=colour, anchor=(0, 0.5),
-                                fill=pg.mkBrush(255, 255, 255, 210))
+            label = pg.TextItem(phase.name if klass == "all" else klass, color=colour,
+                                anchor=(0, 0.5), fill=pg.mkBrush(255, 255, 255, 220))
+            font = label.textItem.font()
+            font.setPointSizeF(LABEL_POINTS)
+            label.setFont(font)
             plot.addItem(label, ignoreBounds=True)
             label.setPos(min(span) if span is not None else 0.0, y)
             label.setZValue(10)
     plot.setYRange(-len(rows) + 0.4, 0.6, padding=0)
-    plot.setMaximumHeight(ROW_HEIGHT_PX * max(len(rows), 2) + 24)
+    height = ROW_HEIGHT_PX * max(len(rows), 1) + AXIS_HEIGHT_PX
+    plot.setMinimumHeight(height)
+    plot.setMaximumHeight(height)
     return items
 
 

@@ -7,8 +7,10 @@ functions read core objects (``Crystal``) and return arrays; they never keep or 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
+from nanotwin_app.viewer3d import palettes
 
 # Shannon ionic radii (Å, CN 6 unless noted): marker sizes in the 3D view.
 IONIC_RADII: dict[str, float] = {
@@ -25,32 +27,6 @@ IONIC_RADII: dict[str, float] = {
     "Na": 1.02,
 }
 DEFAULT_RADIUS = 1.5
-
-ELEMENT_COLOURS: dict[str, tuple[float, float, float]] = {
-    "Cs": (0.55, 0.35, 0.80),
-    "Pb": (0.30, 0.32, 0.38),
-    "Cl": (0.25, 0.85, 0.25),
-    "Br": (0.70, 0.22, 0.12),
-    "I": (0.58, 0.05, 0.58),
-    "Sn": (0.45, 0.50, 0.55),
-    "O": (0.95, 0.10, 0.10),
-}
-
-# A qualitative palette (Okabe-Ito + tab10-like) for domains, variants and groups.
-PALETTE = np.array(
-    [
-        (0.00, 0.45, 0.70),
-        (0.90, 0.62, 0.00),
-        (0.00, 0.62, 0.45),
-        (0.80, 0.47, 0.65),
-        (0.34, 0.71, 0.91),
-        (0.84, 0.37, 0.00),
-        (0.94, 0.89, 0.26),
-        (0.55, 0.55, 0.55),
-        (0.58, 0.40, 0.74),
-        (0.55, 0.34, 0.29),
-    ]
-)
 
 COLOUR_MODES = ("domain", "variant", "element", "adp group")
 SPHERICAL_LIMIT = 10_000  # atoms drawn: shaded spheres below, point sprites above (bench_viewer.py)
@@ -83,35 +59,53 @@ class Colouring:
     legend: list[tuple[str, tuple[float, float, float]]]
 
 
-def _categorical(values: np.ndarray, labels: list[str] | None = None, colours=None) -> Colouring:
+def _categorical(values: np.ndarray, colour_of) -> Colouring:
+    """Colours by the distinct ``values``: ``colour_of(i, value)`` gives the rgb of the i-th."""
     uniq, inverse = np.unique(np.asarray(values), return_inverse=True)
-    rgb = np.empty((len(uniq), 3))
-    for i, value in enumerate(uniq):
-        if colours is not None and str(value) in colours:
-            rgb[i] = colours[str(value)]
-        else:
-            rgb[i] = PALETTE[i % len(PALETTE)]
+    rgb = np.array([colour_of(i, v) for i, v in enumerate(uniq)], float).reshape(-1, 3)
     rgba = np.ones((len(inverse), 4), dtype=np.float32)
     rgba[:, :3] = rgb[inverse]
-    names = labels or [str(v) for v in uniq]
-    legend = [(names[i], tuple(float(x) for x in rgb[i])) for i in range(len(uniq))]
+    legend = [(str(v), tuple(float(x) for x in rgb[i])) for i, v in enumerate(uniq)]
     return Colouring(rgba, legend)
 
 
-def colour_atoms(crystal, mode: str) -> Colouring:
-    """Colours for ``mode`` in COLOUR_MODES, with a legend."""
+def shift_text(shift) -> str:
+    """A fractional shift as '0 0 1/2'."""
+    return " ".join(str(Fraction(float(v)).limit_denominator(12)) for v in shift)
+
+
+def is_network(crystal) -> bool:
+    """True for a crystal cut by a network of twin domains (more domains than variants): colour
+    by variant reads better there than by domain."""
+    info = crystal.info or {}
+    n_domains = int(info.get("n_domains", len(np.unique(crystal.domain))))
+    return n_domains > max(int(info.get("n_variants", 1)), 2)
+
+
+def colour_atoms(crystal, mode: str, background: str = "dark") -> Colouring:
+    """Colours for ``mode`` in COLOUR_MODES, with a legend, for a "dark" or "light" background:
+    domains and ADP groups from a palette distinct for 100 entries, variants in four fixed
+    colours labelled by their total shift, elements in Jmol's colours made readable."""
     if mode == "domain":
-        col = _categorical(crystal.domain)
+        palette = palettes.categorical(len(np.unique(crystal.domain)), background)
+        col = _categorical(crystal.domain, lambda i, _v: palette[i])
         col.legend = [(f"domain {name}", rgb) for name, rgb in col.legend]
         return col
     if mode == "variant":
-        col = _categorical(crystal.variant)
-        col.legend = [(f"variant {name}", rgb) for name, rgb in col.legend]
+        fixed = palettes.VARIANT_COLOURS
+        extra = palettes.categorical(len(np.unique(crystal.variant)) + len(fixed), background)
+        col = _categorical(crystal.variant, lambda i, _v: fixed[i] if i < len(fixed) else extra[i])
+        shifts = (crystal.info or {}).get("variant_shifts") or []
+        col.legend = [(f"variant {name}" + (f" (shift {shift_text(shifts[int(name)])})"
+                                            if name.isdigit() and int(name) < len(shifts) else ""), rgb)
+                      for name, rgb in col.legend]
         return col
     if mode == "element":
-        return _categorical(crystal.elements, colours=ELEMENT_COLOURS)
+        return _categorical(crystal.elements,
+                            lambda _i, el: palettes.element_colour(_bare_element(el), background))
     if mode == "adp group":
-        return _categorical(crystal.adp_groups)
+        palette = palettes.categorical(len(np.unique(crystal.adp_groups)), background)
+        return _categorical(crystal.adp_groups, lambda i, _v: palette[i])
     raise ValueError(f"unknown colour mode {mode!r}; known: {', '.join(COLOUR_MODES)}")
 
 
@@ -212,6 +206,54 @@ def triangulate(polygons: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     if not verts:
         return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint32)
     return np.concatenate(verts).astype(np.float32), np.asarray(faces, dtype=np.uint32)
+
+
+def clip_polygon_to_slab(poly: np.ndarray, normal: np.ndarray, centre: float,
+                         thickness: float) -> np.ndarray | None:
+    """The part of the convex polygon ``poly`` (m, 3) inside the slab |p . normal - centre| <=
+    thickness / 2 (Sutherland-Hodgman against the slab's two planes); None where nothing is left."""
+    n = np.asarray(normal, float)
+    pts = np.asarray(poly, float)
+    for sign, limit in ((1.0, centre + thickness / 2), (-1.0, -(centre - thickness / 2))):
+        if len(pts) == 0:
+            break
+        d = sign * (pts @ n) - limit  # <= 0 inside this plane
+        out = []
+        for k in range(len(pts)):
+            a, b, da, db = pts[k], pts[(k + 1) % len(pts)], d[k], d[(k + 1) % len(pts)]
+            if da <= 0:
+                out.append(a)
+            if (da < 0 < db) or (db < 0 < da):
+                out.append(a + (b - a) * (da / (da - db)))
+        pts = np.array(out).reshape(-1, 3)
+    return pts if len(pts) >= 3 else None
+
+
+def clipped_polygons(polygons: list[np.ndarray], clip) -> list[np.ndarray]:
+    """``polygons`` cut to the slab ``clip`` = (normal, centre, thickness) (None: as they are)."""
+    if clip is None:
+        return list(polygons)
+    kept = (clip_polygon_to_slab(p, *clip) for p in polygons)
+    return [p for p in kept if p is not None]
+
+
+def cell_edges(cell: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """The 12 edges of the unit cell (rows a, b, c, Å) at ``origin`` as 24 points (pairs)."""
+    a, b, c = np.asarray(cell, float)
+    o = np.asarray(origin, float)
+    corners = {(i, j, k): o + i * a + j * b + k * c for i in (0, 1) for j in (0, 1) for k in (0, 1)}
+    edges = []
+    for (i, j, k), p in corners.items():
+        for step in ((1, 0, 0), (0, 1, 0), (0, 0, 1)):
+            q = (i + step[0], j + step[1], k + step[2])
+            if q in corners:
+                edges += [p, corners[q]]
+    return np.array(edges)
+
+
+def cell_origin(crystal) -> np.ndarray:
+    """Where the unit cell is drawn: the crystal's lowest corner (smallest x, y, z), Å."""
+    return np.asarray(crystal.positions, float).min(axis=0)
 
 
 def boundary_normals(crystal) -> list[tuple[str, np.ndarray, float]]:

@@ -1,4 +1,7 @@
-"""The vispy scene of one crystal: atoms as markers, boundary planes, an axes gizmo.
+"""The vispy scene of one crystal: atoms as markers, boundary planes (cut to the clip slab like the
+atoms), the unit cell at the crystal's corner with its a, b, c edges labelled, an a, b, c axes
+gizmo, on a dark or a light background (atom colours follow: ``palettes``). ``render_image``
+renders offscreen at 1-4 times the canvas size for exports.
 
 Atoms are drawn two ways: below ``adapters.SPHERICAL_LIMIT`` drawn atoms as vispy ``Markers``
 with shaded spheres (``self.markers``), above it as light point sprites (``self.sprites``,
@@ -23,11 +26,13 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from nanotwin_app.viewer3d import adapters
+from nanotwin_app.viewer3d import adapters, palettes
 from nanotwin_app.viewer3d.sprites import AtomSprites
 from vispy import scene
 from vispy.color import Color
 
+FOREGROUND = {"dark": (0.92, 0.92, 0.92, 1.0), "light": (0.15, 0.15, 0.15, 1.0)}  # cell, labels
+AXIS_COLOURS = ((0.90, 0.30, 0.25, 1.0), (0.30, 0.75, 0.35, 1.0), (0.35, 0.55, 0.95, 1.0))  # a, b, c
 SIZE_SCALE = 0.6  # marker diameter = 2 r x this: atoms touch less and the lattice stays readable
 MARKER_MODES = ("auto", "spheres", "sprites")
 OCTAHEDRA_LIMIT = 4000  # octahedra drawn at most (32,000 translucent triangles, > 10 frames/s)
@@ -37,11 +42,13 @@ OCTAHEDRA_ALPHA = 0.35
 class CrystalCanvas:
     """A SceneCanvas with atoms, twin boundary planes and an axes gizmo."""
 
-    def __init__(self, size: tuple[int, int] = (800, 600), bgcolor: str = "#20242b") -> None:
+    def __init__(self, size: tuple[int, int] = (800, 600), background: str = "dark") -> None:
         import vispy
 
         vispy.use("pyside6")
-        self.canvas = scene.SceneCanvas(keys="interactive", size=size, show=False, bgcolor=bgcolor)
+        self.background = background
+        self.canvas = scene.SceneCanvas(keys="interactive", size=size, show=False,
+                                        bgcolor=palettes.BACKGROUNDS[background])
         self.view = self.canvas.central_widget.add_view()
         self.view.camera = scene.TurntableCamera(fov=30, elevation=20, azimuth=30)
         self.markers = scene.visuals.Markers(parent=self.view.scene, scaling="scene")
@@ -68,12 +75,25 @@ class CrystalCanvas:
         self.gizmo_view.camera.interactive = False
         self.gizmo_view.camera.center = (0.0, 0.0, 0.0)
         self.gizmo_view.camera.scale_factor = 2.6
-        self.axes = scene.visuals.XYZAxis(parent=self.gizmo_view.scene, width=2)
+        self.axes = scene.visuals.Line(parent=self.gizmo_view.scene, connect="segments", width=2,
+                                       pos=np.zeros((6, 3), np.float32),
+                                       color=np.repeat(np.array(AXIS_COLOURS), 2, axis=0))
+        self.axis_labels = scene.visuals.Text(["a", "b", "c"], parent=self.gizmo_view.scene, font_size=10,
+                                              color=FOREGROUND[background], bold=True,
+                                              pos=np.zeros((3, 3), np.float32))
+        self.cell_lines = scene.visuals.Line(parent=self.view.scene, connect="segments", width=1.5,
+                                             pos=np.zeros((2, 3), np.float32), color=FOREGROUND[background])
+        self.cell_lines.order = 20
+        self.cell_labels = scene.visuals.Text(["a", "b", "c"], parent=self.view.scene, font_size=12,
+                                              bold=True, color=FOREGROUND[background],
+                                              pos=np.zeros((3, 3), np.float32))
+        self.show_cell = True
         self.view.camera.events.transform_change.connect(self._sync_gizmo)
         self.canvas.events.resize.connect(self._place_gizmo)
         self._place_gizmo()
 
         self.crystal = None
+        self.plane_polygons: list[np.ndarray] = []  # the boundary polygons drawn (clipped)
         self.colour_mode = "domain"
         self.hidden_elements: set[str] = set()
         self.clip: tuple[np.ndarray, float, float] | None = None  # normal, centre, thickness
@@ -82,6 +102,7 @@ class CrystalCanvas:
         self._sizes = np.zeros(0, np.float32)
         self.legend: list[tuple[str, tuple[float, float, float]]] = []
         self.visible_mask = np.zeros(0, dtype=bool)
+        self._update_cell()
 
     # ---------------------------------------------------------------- gizmo
     def _place_gizmo(self, event=None) -> None:
@@ -92,6 +113,43 @@ class CrystalCanvas:
     def _sync_gizmo(self, event=None) -> None:
         cam, giz = self.view.camera, self.gizmo_view.camera
         giz.elevation, giz.azimuth, giz.roll = cam.elevation, cam.azimuth, cam.roll
+
+    def _update_cell(self) -> None:
+        """The unit cell at the crystal's corner and the gizmo's a, b, c (x, y, z without a cell)."""
+        cell = getattr(self.crystal, "cell", None) if self.crystal is not None else None
+        have = cell is not None and self.crystal.n_atoms > 0
+        basis = np.asarray(cell, float) if have else np.eye(3)
+        names = ["a", "b", "c"] if have else ["x", "y", "z"]
+        units = basis / np.linalg.norm(basis, axis=1, keepdims=True)
+        tips = np.repeat(units, 2, axis=0) * np.array([0.0, 1.0] * 3)[:, None]
+        self.axes.set_data(pos=tips.astype(np.float32), color=np.repeat(np.array(AXIS_COLOURS), 2, axis=0))
+        self.axis_labels.text = names
+        self.axis_labels.pos = (units * 1.25).astype(np.float32)
+        self.cell_lines.visible = self.cell_labels.visible = have and self.show_cell
+        if have:
+            origin = adapters.cell_origin(self.crystal)
+            self.cell_lines.set_data(pos=adapters.cell_edges(basis, origin).astype(np.float32))
+            self.cell_labels.pos = (origin + 1.15 * basis).astype(np.float32)
+
+    def set_cell_visible(self, visible: bool) -> None:
+        """Show or hide the unit cell outline and its labels."""
+        self.show_cell = bool(visible)
+        self._update_cell()
+        self.canvas.update()
+
+    def set_background(self, background: str) -> None:
+        """"dark" or "light": the canvas colour, and atom colours readable on it."""
+        if background not in palettes.BACKGROUNDS:
+            raise ValueError(f"unknown background {background!r}; known: {', '.join(palettes.BACKGROUNDS)}")
+        self.background = background
+        self.canvas.bgcolor = palettes.BACKGROUNDS[background]
+        self.cell_lines.set_data(color=FOREGROUND[background])
+        for label in (self.cell_labels, self.axis_labels):
+            label.color = FOREGROUND[background]
+        if self.crystal is not None:
+            self._recolour()
+            self._upload()
+        self.canvas.update()
 
     # ---------------------------------------------------------------- data
     def set_crystal(self, crystal, *, reset_view: bool = True) -> None:
@@ -107,6 +165,7 @@ class CrystalCanvas:
             self.hidden_elements &= set(np.unique(crystal.elements).tolist())
             self._recolour()
         self._update_planes()
+        self._update_cell()
         self._upload()
         if reset_view:
             self.reset_view()
@@ -131,6 +190,7 @@ class CrystalCanvas:
     def set_clip(self, normal: np.ndarray | None, centre: float = 0.0, thickness: float = 6.0) -> None:
         """Keep only atoms within a slab of ``thickness`` Å around position.normal = centre."""
         self.clip = None if normal is None else (np.asarray(normal, float), float(centre), float(thickness))
+        self._update_planes()
         self._upload()
 
     def set_marker_mode(self, mode: str) -> None:
@@ -166,7 +226,7 @@ class CrystalCanvas:
 
     # ---------------------------------------------------------------- drawing
     def _recolour(self) -> None:
-        col = adapters.colour_atoms(self.crystal, self.colour_mode)
+        col = adapters.colour_atoms(self.crystal, self.colour_mode, self.background)
         self._rgba, self.legend = col.rgba, col.legend
 
     def _upload(self) -> None:
@@ -232,12 +292,16 @@ class CrystalCanvas:
 
     def _update_planes(self) -> None:
         polys = adapters.boundary_polygons(self.crystal) if self.crystal is not None else []
+        polys = adapters.clipped_polygons(polys, self.clip)  # a slab shows the planes' part inside it
+        self.plane_polygons = polys
         if not polys or not self.show_boundaries:
             self.planes.visible = False
+            self.canvas.update()
             return
         verts, faces = adapters.triangulate(polys)
         self.planes.set_data(vertices=verts, faces=faces, color=Color((0.98, 0.85, 0.25, 0.28)).rgba)
         self.planes.visible = True
+        self.canvas.update()
 
     @property
     def face_colours(self) -> np.ndarray:
@@ -261,15 +325,12 @@ class CrystalCanvas:
         self._sync_gizmo()
         self.canvas.update()
 
-    def render_image(self) -> np.ndarray:
-        """Render the scene offscreen: an (h, w, 4) uint8 array."""
-        return self.canvas.render()
-
-    def export_png(self, path: str) -> None:
-        """Save the current view as PNG."""
-        from vispy.io import write_png
-
-        write_png(path, self.render_image())
+    def render_image(self, scale: int = 1) -> np.ndarray:
+        """Render the scene offscreen at ``scale`` (1-4) times the canvas size: (h, w, 4) uint8."""
+        if scale not in (1, 2, 3, 4):
+            raise ValueError(f"render scale must be 1, 2, 3 or 4, not {scale!r}")
+        w, h = self.canvas.size
+        return self.canvas.render(size=(w * scale, h * scale))
 
     def time_frames(self, n: int = 10) -> float:
         """Mean seconds per rendered frame over ``n`` renders (after one warm-up)."""

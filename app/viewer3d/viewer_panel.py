@@ -1,12 +1,17 @@
 """The central 3D panel: the vispy canvas plus its controls (colour, elements, planes, octahedra,
-clip, PNG export)."""
+unit cell, background, a labelled clip slab, PNG export at 1-4 times the view's size with the
+legend drawn in) and a legend that wraps between entries.
+
+Networks of twin domains (more domains than variants) are coloured by variant unless the user
+picked a colour mode: four colours that mean a total shift read better than 60 domain colours."""
 
 from __future__ import annotations
 
+import html
 import os
 
 import numpy as np
-from nanotwin_app.viewer3d import adapters
+from nanotwin_app.viewer3d import adapters, image_export, palettes
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -24,6 +29,8 @@ from PySide6.QtWidgets import (
 CLIP_OFF = "no clip"
 CLIP_MILLER = "Miller plane (h k l)"
 LEGEND_MAX = 12
+EXPORT_SCALES = {"1×": 1, "2×": 2, "3×": 3, "4×": 4}
+DEFAULT_EXPORT_SCALE = "2×"
 
 
 def gl_available() -> bool:
@@ -37,7 +44,7 @@ class ViewerPanel(QWidget):
     """Canvas (or a placeholder where OpenGL is missing) with a control bar and a legend."""
 
     status = Signal(str)
-    export_requested = Signal()  # "Export PNG…" pressed: the window asks for a file
+    export_requested = Signal()  # "Export…" pressed: the window asks for a file
 
     def __init__(self, parent: QWidget | None = None, *, use_gl: bool | None = None) -> None:
         super().__init__(parent)
@@ -59,47 +66,72 @@ class ViewerPanel(QWidget):
         self.planes_check = QCheckBox("Boundary planes")
         self.planes_check.setChecked(True)
         bar.addWidget(self.planes_check)
-        self.octahedra_check = QCheckBox("PbX6 octahedra")
+        self.octahedra_check = QCheckBox("Octahedra")
         self.octahedra_check.setToolTip(
             "Translucent octahedra around each Pb with six halide neighbours, coloured like the Pb; "
             "drawn up to 4,000 at a time (clip a slab in larger crystals)"
         )
         bar.addWidget(self.octahedra_check)
+        self.cell_check = QCheckBox("Unit cell")
+        self.cell_check.setChecked(True)
+        self.cell_check.setToolTip("The parent unit cell at the crystal's corner, its edges labelled a, b, c")
+        bar.addWidget(self.cell_check)
         self.reset_button = QPushButton("Reset view")
         bar.addWidget(self.reset_button)
-        self.export_button = QPushButton("Export PNG…")
-        self.export_button.setToolTip("Save the 3D view as a PNG image")
-        self.export_button.setEnabled(use_gl)
-        bar.addWidget(self.export_button)
         bar.addStretch(1)
         layout.addLayout(bar)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Clip"))
         self.clip_combo = QComboBox()
         self.clip_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.clip_combo.setMinimumContentsLength(16)
+        self.clip_combo.setMinimumContentsLength(8)
         self.clip_combo.addItem(CLIP_OFF)
         self.clip_combo.addItem(CLIP_MILLER)
-        self.clip_combo.setToolTip("Show a slab of atoms along a boundary normal or a Miller plane")
+        self.clip_combo.setToolTip("Show a slab of atoms (and of the boundary planes) along a boundary "
+                                   "normal or a Miller plane")
         bar.addWidget(self.clip_combo)
         self.hkl_edit = QLineEdit("1 1 0")
-        self.hkl_edit.setMaximumWidth(70)
+        self.hkl_edit.setMinimumWidth(48)
+        self.hkl_edit.setMaximumWidth(60)
         self.hkl_edit.setToolTip("h k l in the parent cell: normal = h a* + k b* + l c*")
         bar.addWidget(self.hkl_edit)
+        bar.addWidget(QLabel("position"))
         self.clip_slider = QSlider(Qt.Orientation.Horizontal)
         self.clip_slider.setRange(0, 1000)
         self.clip_slider.setValue(500)
-        self.clip_slider.setMinimumWidth(100)
-        self.clip_slider.setMaximumWidth(220)
-        self.clip_slider.setToolTip("Slab position along the normal")
+        self.clip_slider.setMinimumWidth(60)
+        self.clip_slider.setMaximumWidth(200)
+        self.clip_slider.setToolTip("Slab position along the normal, from one side of the crystal to the "
+                                    "other")
         bar.addWidget(self.clip_slider)
+        self.thick_label = QLabel()
+        bar.addWidget(self.thick_label)
         self.thick_slider = QSlider(Qt.Orientation.Horizontal)
         self.thick_slider.setRange(2, 60)
         self.thick_slider.setValue(8)
-        self.thick_slider.setMaximumWidth(80)
+        self.thick_slider.setMinimumWidth(50)
+        self.thick_slider.setMaximumWidth(100)
         self.thick_slider.setToolTip("Slab thickness (Å)")
         bar.addWidget(self.thick_slider)
+        self._show_thickness(self.thick_slider.value())
         bar.addStretch(1)
+        self.background_combo = QComboBox()
+        self.background_combo.addItems(list(palettes.BACKGROUNDS))
+        self.background_combo.setToolTip("Background of the 3D view (light for print); atom colours "
+                                         "are adjusted to stay readable on it")
+        bar.addWidget(QLabel("Background"))
+        bar.addWidget(self.background_combo)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the 3D view as a PNG image with its legend (as File > Export "
+                                      "3D view)")
+        self.export_button.setEnabled(use_gl)
+        bar.addWidget(self.export_button)
+        self.scale_combo = QComboBox()
+        self.scale_combo.addItems(list(EXPORT_SCALES))
+        self.scale_combo.setCurrentText(DEFAULT_EXPORT_SCALE)
+        self.scale_combo.setToolTip("Resolution of the exported image: times the view's size on screen "
+                                    "(rendered offscreen)")
+        bar.addWidget(self.scale_combo)
         layout.addLayout(bar)
 
         if use_gl:
@@ -118,7 +150,11 @@ class ViewerPanel(QWidget):
         layout.addWidget(self.legend_label)
 
         self.element_checks: dict[str, QCheckBox] = {}
+        self.colour_chosen = False  # True once the user picks a colour mode (no automatic choice then)
         self.colour_combo.currentTextChanged.connect(self.set_colour_mode)
+        self.cell_check.toggled.connect(self._on_cell)
+        self.background_combo.currentTextChanged.connect(self.set_background)
+        self.thick_slider.valueChanged.connect(self._show_thickness)
         self.planes_check.toggled.connect(self._on_planes)
         self.octahedra_check.toggled.connect(self.set_octahedra_visible)
         self.export_button.clicked.connect(self.export_requested.emit)
@@ -153,6 +189,13 @@ class ViewerPanel(QWidget):
             for label, _n, _d in adapters.boundary_normals(crystal):
                 self.clip_combo.addItem(f"along {label} normal")
         self.clip_combo.blockSignals(False)
+        if crystal is not None and not self.colour_chosen:
+            mode = "variant" if adapters.is_network(crystal) else "domain"
+            self.colour_combo.blockSignals(True)
+            self.colour_combo.setCurrentText(mode)
+            self.colour_combo.blockSignals(False)
+            if self.canvas is not None:
+                self.canvas.colour_mode = mode
         if self.canvas is not None:
             self.canvas.hidden_elements.clear()
             self.canvas.clip = None
@@ -162,12 +205,22 @@ class ViewerPanel(QWidget):
         self._update_legend()
 
     def set_colour_mode(self, mode: str) -> None:
-        """Colour by domain, variant, element or ADP group."""
+        """Colour by domain, variant, element or ADP group (kept for the crystals that follow)."""
+        self.colour_chosen = True
         if self.colour_combo.currentText() != mode:
             self.colour_combo.setCurrentText(mode)
             return
         if self.canvas is not None:
             self.canvas.set_colour_mode(mode)
+        self._update_legend()
+
+    def set_background(self, background: str) -> None:
+        """A "dark" or "light" background (atom colours follow)."""
+        if self.background_combo.currentText() != background:
+            self.background_combo.setCurrentText(background)
+            return
+        if self.canvas is not None:
+            self.canvas.set_background(background)
         self._update_legend()
 
     def set_element_visible(self, element: str, visible: bool) -> None:
@@ -190,11 +243,15 @@ class ViewerPanel(QWidget):
         if self.canvas is not None:
             self.canvas.reset_view()
 
-    def export_png(self, path: str) -> bool:
-        """Save the 3D view; False where there is no canvas."""
+    def export_png(self, path: str, scale: int | None = None) -> bool:
+        """Save the 3D view as PNG, rendered at ``scale`` (1-4; None: the scale chosen beside
+        "Export…") times its size, with the legend under it; False where there is no canvas."""
         if self.canvas is None:
             return False
-        self.canvas.export_png(path)
+        scale = EXPORT_SCALES[self.scale_combo.currentText()] if scale is None else scale
+        image = image_export.with_legend(self.canvas.render_image(scale), self.canvas.legend,
+                                         background=self.canvas.background, scale=scale)
+        image_export.save_image(image, path)
         return True
 
     def clip_normal(self) -> np.ndarray | None:
@@ -218,6 +275,13 @@ class ViewerPanel(QWidget):
         return normals[idx - 2][1] if idx - 2 < len(normals) else None
 
     # ---------------------------------------------------------------- private
+    def _on_cell(self, on: bool) -> None:
+        if self.canvas is not None:
+            self.canvas.set_cell_visible(on)
+
+    def _show_thickness(self, value: int) -> None:
+        self.thick_label.setText(f"thickness {value} Å")
+
     def _on_planes(self, on: bool) -> None:
         if self.canvas is not None:
             self.canvas.set_boundaries_visible(on)
@@ -248,13 +312,21 @@ class ViewerPanel(QWidget):
         if self.canvas is not None:
             legend = self.canvas.legend
         elif self.crystal is not None:
-            legend = adapters.colour_atoms(self.crystal, self.colour_combo.currentText()).legend
+            legend = adapters.colour_atoms(self.crystal, self.colour_combo.currentText(),
+                                           self.background_combo.currentText()).legend
         else:
             legend = []
-        parts = []
-        for label, rgb in legend[:LEGEND_MAX]:
-            hexcol = "#" + "".join(f"{int(255 * c):02x}" for c in rgb)
-            parts.append(f"<span style='color:{hexcol}'>&#9632;</span>&nbsp;{label}")
-        if len(legend) > LEGEND_MAX:
-            parts.append(f"… {len(legend) - LEGEND_MAX} more")
-        self.legend_label.setText("&nbsp; ".join(parts))
+        self.legend_label.setText(legend_html(legend))
+
+
+def legend_html(legend: list[tuple[str, tuple[float, float, float]]], limit: int = LEGEND_MAX) -> str:
+    """The first ``limit`` legend entries as rich text that wraps between entries only (spaces
+    inside an entry are non-breaking), then how many more there are."""
+    parts = []
+    for label, rgb in legend[:limit]:
+        hexcol = "#" + "".join(f"{round(255 * c):02x}" for c in rgb)
+        name = html.escape(label).replace(" ", "&nbsp;")
+        parts.append(f"<span style='color:{hexcol}'>&#9632;</span>&nbsp;{name}")
+    if len(legend) > limit:
+        parts.append(f"…&nbsp;{len(legend) - limit}&nbsp;more")
+    return " &nbsp; ".join(parts)

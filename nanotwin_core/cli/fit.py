@@ -13,9 +13,11 @@ from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_f
 from nanotwin_core.cli.model_args import model_from_args
 from nanotwin_core.cli.options import (
     add_cluster_options,
+    add_figure_options,
     add_model_options,
     add_output_options,
     add_radiation_options,
+    figure_layout_from_args,
     nonneg_float,
     positive_float,
     positive_int,
@@ -24,6 +26,8 @@ from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.cli.progress import FractionBar, StepBar
 from nanotwin_core.distributed import open_mapper
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.figure_content import fit_figure_spec
+from nanotwin_core.figures import figure_format, pattern_figure
 from nanotwin_core.series import read_series_list, series_from_patterns
 
 
@@ -97,6 +101,10 @@ class CLICommand:
                               "same model, sizes and range (nothing is recomputed)")
         out.add_argument("--report", metavar="FILE.md", help="Markdown report")
         out.add_argument("--json", metavar="FILE", help="figures of merit, parameters and sizes as JSON")
+        add_figure_options(out, figure_help=(
+            "figure of the fit for a paper (.pdf/.png/.svg/.tif): observed with error bars, calculated, "
+            "its parts and background, the difference, hkl ticks of every phase; for a data series "
+            "the --plot figure [--out with .png]"))
         add_output_options(parser, out)
         add_series_options(parser)
         add_cluster_options(parser.add_argument_group("where the work runs (Dask)"))
@@ -122,15 +130,22 @@ class CLICommand:
         args.data = items[0].path
         outputs.plan("--report", args.report, "report")
         if Path(args.data).suffix.lower() == ".gr":
+            if args.figure:
+                raise NanotwinError("--figure draws powder pattern fits; the G(r) fit's curves are in the "
+                                    "project (open it in the window to export a figure)")
             if args.workers or args.scheduler:
                 raise NanotwinError("--workers/--scheduler: PDF fits run here (no database to spread)")
             return run_pdf_fit(args, outputs)
+        outputs.plan("--figure", args.figure, "figure")
+        if args.figure:
+            figure_format(args.figure)
+            figure_layout_from_args(args).inches()
         return run_pattern_fit(args, outputs)
 
 
 def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     """Read and check everything, refine, then write the project, JSON and report together."""
-    from nanotwin_core.actions import fit_model
+    from nanotwin_core.actions import fit_model, fit_parts
     from nanotwin_core.io.project import open_project
     from nanotwin_core.refine.database_store import size_databases_from_project
 
@@ -150,6 +165,14 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     if reused & set(project.cache_meta.get(k, {}).get("key") for k in project.cache_meta):
         print(f"  size database reused from {args.reuse}")
     print_fit(result, summary, populations, elapsed)
+    figure = None
+    if args.figure:
+        spec = fit_figure_spec(
+            data, fit_parts(problem, {p.name: p.value for p in result.params}), model.phases(),
+            title=f"{Path(args.data).name}: Rwp = {100 * result.rwp:.2f} %, GoF = {result.gof:.2f}",
+            offset_difference=args.figure_difference == "offset")
+        layout = figure_layout_from_args(args)
+        figure = lambda path: pattern_figure(spec, path, layout)  # noqa: E731
     write_fit_outputs(args, outputs, project, summary,
-                      lambda: fit_report(result, summary, populations, Path(args.data).name))
+                      lambda: fit_report(result, summary, populations, Path(args.data).name), figure=figure)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -75,8 +76,9 @@ def print_fit(result, summary: dict, populations: list[dict], elapsed: float) ->
 
 
 def write_fit_outputs(args: argparse.Namespace, outputs: OutputFiles, project: Project, summary: dict,
-                      report: Callable[[], str]) -> None:
-    """Write the project, --json and --report together (the report made only if asked)."""
+                      report: Callable[[], str], *, figure: Callable[[Path], object] | None = None) -> None:
+    """Write the project, --json, --report and --figure together (the report made only if asked;
+    ``figure(path)`` draws the --figure)."""
     with outputs:
         outputs.stage("--out", lambda path: save_project(project, path))
         if args.json:
@@ -85,5 +87,7 @@ def write_fit_outputs(args: argparse.Namespace, outputs: OutputFiles, project: P
         if args.report:
             text_md = report()
             outputs.stage("--report", lambda path: atomic_write_text(path, text_md))
+        if figure is not None:
+            outputs.stage("--figure", figure)
         for path in outputs.commit():
             print(f"wrote {path}")

@@ -34,8 +34,7 @@ from nanotwin_core.series_output import (
 
 #: options that only a series takes: (option, attribute)
 SERIES_ONLY = (("--sequential", "sequential"), ("--independent", "independent"),
-               ("--series-value", "series_value"), ("--table", "table"), ("--plot", "plot"),
-               ("--figure", "figure"))
+               ("--series-value", "series_value"), ("--table", "table"), ("--plot", "plot"))
 
 
 def add_series_options(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +54,6 @@ def add_series_options(parser: argparse.ArgumentParser) -> None:
                    help="parameter table with esds, one row per file [--out with .csv]")
     g.add_argument("--plot", metavar="NAME,...",
                    help="figure of these table columns against the series value, e.g. a_A,B_X_ax,D_nm")
-    g.add_argument("--figure", metavar="FILE.png", help="where the --plot figure goes [--out with .png]")
 
 
 def _print_series(result) -> None:

@@ -19,9 +19,11 @@ from nanotwin_core.cli.model_args import (
     radiation_from_args,
 )
 from nanotwin_core.cli.options import (
+    add_figure_options,
     add_grid_options,
     add_model_options,
     add_output_options,
+    figure_layout_from_args,
     nonneg_float,
     parse_adp,
     positive_float,
@@ -29,6 +31,8 @@ from nanotwin_core.cli.options import (
 from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.cli.progress import FractionBar
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.figure_content import simulated_figure_spec
+from nanotwin_core.figures import figure_format, pattern_figure
 from nanotwin_core.io.data import write_gr, write_pattern
 from nanotwin_core.io.xyz import read_xyz
 from nanotwin_core.population.table import population_header
@@ -54,6 +58,8 @@ class CLICommand:
         pdf.add_argument("--lorch", action="store_true", help="Lorch modification function")
         out = parser.add_argument_group("output")
         out.add_argument("--out", required=True, metavar="FILE.xye", help="pattern: x, I columns")
+        add_figure_options(out, figure_help="figure of the pattern for a paper (.pdf/.png/.svg/.tif) with "
+                                            "the hkl ticks of every phase of the model")
         add_output_options(parser, out)
 
     @staticmethod
@@ -61,6 +67,11 @@ class CLICommand:
         outputs = OutputFiles(force=args.force, inputs=[("--xyz", args.xyz), ("--cif", args.cif)])
         outputs.plan("--out", args.out, "pattern")
         outputs.plan("--pdf", args.pdf, "gr")
+        outputs.plan("--figure", args.figure, "figure")
+        layout = figure_layout_from_args(args) if args.figure else None
+        if args.figure:
+            figure_format(args.figure)
+            layout.inches()
         if args.pdf:
             if args.qmax is None or args.rmax is None:
                 raise NanotwinError("--pdf needs --qmax Q and --rmax R")
@@ -71,9 +82,16 @@ class CLICommand:
         q, x, x_kind, wavelength = grid_from_args(args)
         with outputs:
             if args.population:
-                said = _simulate_population(args, outputs, x, x_kind, wavelength)
+                said, intensity, source = _simulate_population(args, outputs, x, x_kind, wavelength)
             else:
-                said = _simulate_crystal(args, outputs, q, x, x_kind, wavelength)
+                said, intensity, source = _simulate_crystal(args, outputs, q, x, x_kind, wavelength)
+            if args.figure:
+                spec = simulated_figure_spec(x, x_kind, wavelength, {"calculated": intensity},
+                                             [] if args.xyz else model_from_args(args).phases(),
+                                             q_range=(float(q.min()), float(q.max())),
+                                             title=f"nanotwin simulate: {source}")
+                outputs.stage("--figure", lambda path: pattern_figure(spec, path, layout))
+                said.append(f"wrote {args.figure}")
             outputs.commit()
         print("\n".join(said))
         return 0
@@ -93,8 +111,9 @@ def _axis_lines(x_kind: str, wavelength: float | None, radiation) -> list[str]:
     ]
 
 
-def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength) -> list[str]:
-    """Stage the pattern (and G(r)) of one crystal; returns the lines to print once written."""
+def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength):
+    """Stage the pattern (and G(r)) of one crystal; returns the lines to print once written, the
+    intensity and what was computed (one line)."""
     from nanotwin_core.scattering import compute_histograms, compute_pdf, debye_intensity, polarization_factor
     from nanotwin_core.structures.adp import adp_groups_of, check_adp_names
 
@@ -144,11 +163,12 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
         ]
         outputs.stage("--pdf", lambda path: write_gr(path, r, g, header_lines=gr_header))
         said.append(f"wrote {args.pdf}: {len(r)} points")
-    return said
+    return said, intensity, source
 
 
-def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength) -> list[str]:
-    """The number-weighted mean pattern of a log-normal size population (the fits' size database)."""
+def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength):
+    """The number-weighted mean pattern of a log-normal size population (the fits' size database):
+    staged; returns the lines to print, the intensity and the population (one line)."""
     from nanotwin_core.actions import compute_pattern
 
     if args.xyz:
@@ -171,4 +191,5 @@ def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength)
         *(f"note: {message}" for message in result.messages),
     ]
     outputs.stage("--out", lambda path: write_pattern(path, x, result.intensity, header_lines=header))
-    return [f"wrote {args.out}: {len(x)} points, {info['n_sizes']} crystal sizes, {info['seconds']:.2f} s"]
+    said = [f"wrote {args.out}: {len(x)} points, {info['n_sizes']} crystal sizes, {info['seconds']:.2f} s"]
+    return said, result.intensity, f"{model.structure or 'model'}, {population_header(model.population)}"
