@@ -11,7 +11,9 @@ thread. Requests are throttled: the last request wins; a job left behind by a ne
 cancelled at its next cancel point (or, if it ends first, its result is dropped), except while a
 slider is being dragged, when intermediate results are shown as a preview. The result goes to
 the workspace (pattern panel, 3D view, status bar) with the core's overlays (zero tilt and, when
-twinned, untwinned at the same tilt), and the dock shows the R, M, X superstructure heights.
+twinned, untwinned at the same tilt), and the dock shows, per superstructure class R, M, X, the
+Bragg and diffuse parts (twinned) and the heights at the reflection positions, each with one
+sentence saying what it measures.
 """
 
 from __future__ import annotations
@@ -61,13 +63,20 @@ THROTTLE_MS = 40  # requests closer than this are merged
 
 
 def format_heights(res: TeachingResult) -> str:
-    """The heights as rich text for the dock."""
+    """The superstructure measures as rich text for the dock (one sentence each)."""
+    lines = []
+    if res.bragg is not None:
+        lines += ["<b>Bragg</b> (the long-range order each class keeps, relative to untwinned): "
+                  + " &nbsp; ".join(f"{k} {res.bragg[k]:.2f}" for k in CLASSES if k in res.bragg),
+                  "<b>diffuse</b> (class intensity the boundaries spread into broad humps, same units): "
+                  + " &nbsp; ".join(f"{k} {res.diffuse[k]:.2f}" for k in CLASSES if k in res.diffuse)]
     h = res.heights
-    lines = ["<b>superstructure heights</b> (I − I0 at the exact positions, 1.5–2.2 1/Å):",
-             " &nbsp; ".join(f"<b>{k}</b> {h[k]:.4g}" for k in CLASSES)]
+    lines.append("<b>heights at the positions</b> (I − I0 at the exact R, M, X positions, 1.5–2.2 1/Å; "
+                 "what a peak-height reader sees: spilled R and M intensity lands on X positions): "
+                 + " &nbsp; ".join(f"<b>{k}</b> {h[k]:.4g}" for k in CLASSES))
     rel = res.relative()
     if rel:
-        lines.append("relative to the untwinned crystal: "
+        lines.append("heights relative to the untwinned crystal: "
                      + " &nbsp; ".join(f"{k} {rel[k]:.2f}" for k in CLASSES if k in rel))
     return "<br>".join(lines)
 
@@ -139,9 +148,10 @@ class TeachingDock(QWidget):
 
         layout = QVBoxLayout(self)
         intro = QLabel(
-            "Move a slider: the crystal is rebuilt and its pattern recomputed live. Watch the "
-            "superstructure peaks (R, M, X) in the zoom fade as the tilt goes to zero or the twin "
-            "domains shrink, against the zero-tilt and untwinned references."
+            "Move a slider: the crystal is rebuilt and its pattern recomputed live. As the tilt goes to "
+            "zero the superstructure peaks (R, M, X) in the zoom vanish. As the twin domains shrink "
+            "their Bragg part falls and the intensity spreads into broad diffuse humps (it is "
+            "redistributed, not destroyed), against the zero-tilt and untwinned references."
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -214,7 +224,7 @@ class TeachingDock(QWidget):
         self.show_button = QPushButton("Show this model")
         self.show_button.setToolTip("Compute the sliders' model now (moving a slider does it too)")
         layout.addWidget(self.show_button)
-        self.heights_label = QLabel("superstructure heights: –")
+        self.heights_label = QLabel("superstructure: –")
         self.heights_label.setTextFormat(Qt.TextFormat.RichText)
         self.heights_label.setWordWrap(True)
         self.heights_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
