@@ -35,6 +35,7 @@ from nanotwin_core.builder.shapes import NodeSelection
 from nanotwin_core.builder.sizes import DEFAULT_MAX_ATOMS
 from nanotwin_core.builder.twins import select_nodes
 from nanotwin_core.class_fields import (
+    EMPTY,
     RESIDUES,
     character,
     check_doubled,
@@ -43,11 +44,13 @@ from nanotwin_core.class_fields import (
     class_intensity,
     class_label,
     class_nodes,
+    combine_contents,
     crystal_ownership,
     field_table,
     local_intensity,
     negated,
-    node_variants,
+    node_residues,
+    proportion,
     signed_table,
     translation_residues,
 )
@@ -170,39 +173,52 @@ def measure_crystal(
     cancel=None,
 ) -> ClassMeasure:
     """Bragg and diffuse parts of one crystal built on the subcell of ``structure`` (translation
-    twins; ``hist``: its histograms, when the caller has them)."""
+    and rotation twins; ``hist``: its histograms, when the caller has them)."""
     structure = get_structure(structure) if isinstance(structure, str) else structure
     own = crystal_ownership(crystal, structure, coherent_element)
     check_doubled(own)
-    nodes, ids, variant = node_variants(crystal, own)
+    nodes, ids, residues = node_residues(crystal, own)
+    contents = crystal.lattice.contents
+    variants, slot = np.unique(residues, axis=0, return_inverse=True)
+    slot = slot.reshape(-1)
+    share = np.bincount(slot, minlength=len(variants)) / len(nodes)
     hist = hist if hist is not None else compute_histograms(crystal, n_threads=n_threads, cancel=cancel)
     q, w = window_grid(window, hist.r_max)
     opts = {"b_iso": b_iso, "radiation": radiation}
     total = window_integral(q, w, debye_intensity(hist, q, **opts))
-    local = window_integral(q, w, local_intensity(own.contents, np.bincount(ids, minlength=own.n_classes), q,
+    local = window_integral(q, w, local_intensity(contents, np.bincount(ids, minlength=len(contents)), q,
                                                   cell=own.cell, **opts))
     u, a_u = node_autocorrelation(NodeSelection(own, nodes))
     classes: dict[str, ClassPart] = {}
     fractions: dict[str, float] = {}
-    present = np.unique(variant)
     for h in RESIDUES:
-        base = class_content(own.contents, translation_residues(own, 0), h)
-        if base is None:
+        per_variant = [class_content(contents, row, h) for row in variants]
+        if all(c is None for c in per_variant):
             continue
-        signs = character(h, class_nodes(own)[present])  # c_vH = chi_H(T_v) c_0H
-        contents = [c for s in signs for c in ((base, negated(base)) if s > 0 else (negated(base), base))]
-        slot = np.searchsorted(present, variant)
-        table = field_table(own, nodes, 2 * slot + (character(h, nodes) < 0), contents)
+        field = [x for c in per_variant for x in ((c, negated(c)) if c is not None else (EMPTY, EMPTY))]
+        table = field_table(own, nodes, 2 * slot + (character(h, nodes) < 0), field)
         i_h = class_intensity(class_histograms(table, n_threads=n_threads, cancel=cancel), q, **opts)
-        alpha = float(np.mean(character(h, class_nodes(own)[variant])))
-        untw = _untwinned(own, base, u, a_u, h, len(nodes), q, w, opts, n_threads, cancel)
-        _add(classes, h, window_integral(q, w, i_h), alpha**2 * untw, untw)
-        fractions[_label(h)] = alpha**2
+        base = class_content(own.contents, translation_residues(own, 0), h)
+        untw = 0.0 if base is None else _ordered(own, base, u, a_u, h, len(nodes), q, w, opts, n_threads,
+                                                    cancel)
+        ratios = [proportion(c, base) for c in per_variant]
+        if all(r is not None for r in ratios):  # translation twins: the Bragg field is alpha U_H
+            bragg = float(np.dot(share, ratios)) ** 2 * untw
+        else:  # rotated domains: the field of the node-averaged class content
+            mean = combine_contents([(f, c) for f, c in zip(share, per_variant, strict=True)
+                                     if c is not None])
+            bragg = 0.0 if mean is None else _ordered(own, mean, u, a_u, h, len(nodes), q, w, opts, n_threads,
+                                                      cancel)
+        _add(classes, h, window_integral(q, w, i_h), bragg, untw)
+        if untw > 0:
+            fractions[_label(h)] = bragg / untw
     return _finish(window, total, local, classes, fractions)
 
 
-def _untwinned(own, base, u, a_u, h, n_nodes, q, w, opts, n_threads, cancel,
-               cache: dict | None = None) -> float:
+def _ordered(own, base, u, a_u, h, n_nodes, q, w, opts, n_threads, cancel,
+             cache: dict | None = None) -> float:
+    """Window integral of the class-H field with content ``base`` on every node of the shape (the
+    untwinned class field, or a Bragg field); ``cache`` keyed by H."""
     key = tuple(int(x) for x in h)
     if cache is not None and key in cache:
         return cache[key]
@@ -298,7 +314,7 @@ def _ensemble_measure(sel: NodeSelection, model, p, hist, window, opts, n_thread
         table = signed_table(own, base, u, a_u * character(h, u) * lam, n)
         i_h = class_intensity(class_histograms(table, n_threads=n_threads, cancel=cancel), q, **opts)
         beta = float(np.sum(a_u * lam) / n**2)
-        untw = _untwinned(own, base, u, a_u, h, n, q, w, opts, n_threads, cancel, untwinned)
+        untw = _ordered(own, base, u, a_u, h, n, q, w, opts, n_threads, cancel, untwinned)
         _add(classes, h, window_integral(q, w, i_h), beta * untw, untw)
         fractions[_label(h)] = beta
     return _finish(window, total, local, classes, fractions, complete)

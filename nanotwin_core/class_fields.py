@@ -108,6 +108,21 @@ def combine_contents(parts: list[tuple[float, LatticeContent]]) -> LatticeConten
     )
 
 
+EMPTY = LatticeContent(np.zeros((0, 3)), np.zeros(0, dtype="U4"), np.zeros(0, dtype="U16"), np.zeros(0),
+                       np.zeros(0, dtype=np.int64))
+
+
+def proportion(content: LatticeContent | None, base: LatticeContent | None) -> float | None:
+    """a when ``content`` = a ``base`` atom by atom (both None: 0), else None."""
+    if content is None or base is None:
+        return 0.0 if content is None and base is not None else None
+    if len(content) != len(base) or not np.allclose(content.frac, base.frac) or \
+            not np.array_equal(content.elements, base.elements):
+        return None
+    ratio = content.occupancy / base.occupancy
+    return float(ratio[0]) if np.allclose(ratio, ratio[0]) else None
+
+
 def negated(content: LatticeContent) -> LatticeContent:
     """The same atoms with opposite amplitudes."""
     return LatticeContent(content.frac, content.elements, content.adp_groups, -content.occupancy,
@@ -130,14 +145,28 @@ def crystal_ownership(crystal: Crystal, structure, coherent_element: str = "Pb")
     return own
 
 
-def node_variants(crystal: Crystal, own: Ownership) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(nodes (N, 3), content id per node, translation variant per node) of a coherently twinned
-    crystal: a node of content s lies in the domain displaced by the class of n - rep(s)."""
+def node_residues(crystal: Crystal, own: Ownership) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(nodes (N, 3), content id per node, residue contents (N, 8)): the content the domain of
+    each node puts on the nodes of every residue nu. Content ids beyond the structure's classes
+    belong to rotated orientations (``builder/domain_maps.py``: orientation o holds ids
+    o |G| ... o |G| + |G| - 1, its node map P in ``crystal.info["orientations"]``); a node of
+    content o |G| + k has the map n -> (n - t) P with t = n - rep(k) P."""
     nodes, ids = crystal.lattice.occupied_nodes()
-    if np.any(ids >= own.n_classes):
+    g = own.n_classes
+    orientations = crystal.info.get("orientations") or [{"P": np.eye(3, dtype=int).tolist()}]
+    orient, klass = ids // g, ids % g
+    if np.any(orient >= len(orientations)):
         raise NanotwinError("the crystal has incoherent twin shifts (extra contents): its Pb sublattice is "
                             "not continuous, so no class decomposition")
-    return nodes, ids, own.class_of(nodes - class_nodes(own)[ids])
+    out = np.empty((len(nodes), len(RESIDUES)), dtype=np.int64)
+    for o in np.unique(orient):
+        p = np.asarray(orientations[o]["P"], dtype=np.int64)
+        p_inv = np.rint(np.linalg.inv(p)).astype(np.int64)
+        sel = orient == o
+        t = nodes[sel] - class_nodes(own)[klass[sel]] @ p
+        for j, nu in enumerate(RESIDUES):
+            out[sel, j] = o * g + own.class_of((nu - t) @ p_inv)
+    return nodes, ids, out
 
 
 # ----------------------------------------------------------------------------- pair tables

@@ -90,6 +90,8 @@ _GAMMA_BR = "CsPbBr3-gamma"
 _LAW_001 = "1/2<001>{110}"
 _LAW_110_110 = "1/2<110>{110}"
 _LAW_110_001 = "1/2<110>{001}"
+_ROT_C = "R90<110>{001}"
+_ROT_AB = "R90<001>{110}"
 
 DEMOS: dict[str, Demo] = {
     d.name: d
@@ -126,6 +128,29 @@ DEMOS: dict[str, Demo] = {
                 ModelSpec("1/2<110> network (paper text, 2 variants)", _GAMMA_BR,
                           twins=(_LAW_110_110, _LAW_110_001), domain_size_nm=3.0, ensemble=True),
                 ModelSpec("mixed-coset network (4 variants)", _GAMMA_BR,
+                          twins=(_LAW_110_110, _LAW_110_001, _LAW_001), domain_size_nm=3.0, ensemble=True),
+            ),
+        ),
+        Demo(
+            name="cspbbr3-410k-rotations",
+            title="CsPbBr3 at 410 K: 90° domains (rotation twins) against translation twins",
+            caption=(
+                "90° domains (paper Fig. 3i): R90<110>{001} turns the c axis into the plane, "
+                "R90<001>{110} turns a and b about c. With 3 nm domains they take most of the Bragg "
+                "part (the whole crystal's order), yet the pattern keeps broadened superstructure "
+                "peaks at their positions: each turned domain is an ordered orthorhombic domain whose "
+                "reflections lie at other reciprocal points than its neighbour's, so nothing cancels. "
+                "Only antiphase (translation) boundaries move the intensity off the positions and "
+                "read as cubic. Rotation curves: the mean of four random networks (the ensemble "
+                "route holds translation twins only); translation: the exact ensemble."
+            ),
+            models=(
+                ModelSpec("untwinned gamma", _GAMMA_BR),
+                ModelSpec("90° domains, c turned (R90<110>{001})", _GAMMA_BR, twins=(_ROT_C,),
+                          domain_size_nm=3.0, seeds=(0, 1, 2, 3)),
+                ModelSpec("90° domains, c and a turned (+ R90<001>{110})", _GAMMA_BR, twins=(_ROT_C, _ROT_AB),
+                          domain_size_nm=3.0, seeds=(0, 1, 2, 3)),
+                ModelSpec("mixed-coset translation network (ensemble)", _GAMMA_BR,
                           twins=(_LAW_110_110, _LAW_110_001, _LAW_001), domain_size_nm=3.0, ensemble=True),
             ),
         ),
