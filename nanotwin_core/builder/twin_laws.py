@@ -22,6 +22,7 @@ from fractions import Fraction
 import numpy as np
 
 from nanotwin_core.builder.point_group import expand_directions_planes, norm_plane
+from nanotwin_core.builder.point_group import point_group_rotations as point_group_rotations
 from nanotwin_core.builder.rotation_laws import RotationLaw, is_rotation_text, parse_rotation_law
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.structures.structure import Structure
