@@ -165,3 +165,27 @@ def test_rotation_twin_bragg_is_the_brute_force_structure_factor(gamma) -> None:
         ratio = f_t[name == c].sum() / f_u[name == c].sum()
         assert ratio == pytest.approx(bragg[c], abs=3e-3), c
     assert 0.2 < bragg["M"] < 0.8  # the two orientations' M points differ: each keeps its own
+
+
+def test_mixed_network_keeps_octahedra_and_its_pattern(gamma) -> None:
+    """Translation and rotation boundaries in one random network: one formula unit per Pb, every
+    interior Pb octahedrally coordinated by 6 Br across every boundary, no atoms on top of each
+    other, and the lattice-route pattern equal to the plain double sum over its atoms."""
+    from scipy.spatial import cKDTree
+
+    laws = ("R90<110>{001}", "R90<001>{110}", "1/2<001>{110}")
+    mixed = build_crystal(gamma, size_ab_nm=3, size_c_nm=3, twins=laws, domain_size_nm=1.2, seed=3)
+    assert len(mixed.info["orientations"]) > 2 and mixed.info["n_domains"] > 4
+    els, counts = np.unique(mixed.elements, return_counts=True)
+    assert dict(zip(els.tolist(), (counts / counts[els == "Pb"]).tolist(), strict=True)) == \
+        {"Br": 3.0, "Cs": 1.0, "Pb": 1.0}
+    pb = mixed.positions[mixed.elements == "Pb"]
+    interior = np.array([len(x) for x in cKDTree(pb).query_ball_point(pb, 6.3)]) == 7  # 6 Pb neighbours
+    br = cKDTree(mixed.positions[mixed.elements == "Br"])
+    assert interior.sum() > 20
+    assert all(len(x) == 6 for x in br.query_ball_point(pb[interior], 3.4))
+    assert cKDTree(mixed.positions).query(mixed.positions, k=2)[0][:, 1].min() > 2.5
+    q = np.linspace(0.5, 3.0, 60)
+    mine = debye_intensity(compute_histograms(mixed, sampling="exact"), q)
+    plain = exact_debye(mixed.without_lattice(), q)
+    assert np.max(np.abs(mine - plain) / plain) < 1e-8
