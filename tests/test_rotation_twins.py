@@ -166,7 +166,7 @@ def test_rotation_twin_bragg_is_the_brute_force_structure_factor(gamma) -> None:
         assert ratio == pytest.approx(bragg[c], abs=3e-3), c
     assert 0.2 < bragg["M"] < 0.8  # the two orientations' M points differ: each keeps its own
     # the class fields of both orientations add up to the whole pattern; the rest is one class's
-    # tails under another's, 0.1-0.3 % as for translation twins (a wrong split: ~10 %)
+    # tails under another's, 0.1-0.3 % as for translation twins (each R, M, X class: 6-10 %)
     assert abs(m.cross) < 5e-3 * m.total
 
 
