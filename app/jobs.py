@@ -155,12 +155,14 @@ def run_demo(name: str, progress: Callable | None = None, cancel: Callable | Non
         progress(f"building {spec.label} for the 3D view")
     crystal = build_demo_crystal(structure, spec, spec.seeds[0], cancel)
     crystal.info.setdefault("label", spec.label)
+    view = (f"one realisation (seed {spec.seeds[0]}) of {spec.label}; its curve is the exact average over "
+            "every random network" if spec.ensemble else spec.label)
     pairs = sum(int(info.get("n_pairs", 0) or 0) for info in result.info.values())
     return ComputeResult(
         crystal=crystal,
         curves={label: (result.q, y) for label, y in result.intensities.items()},
         caption=(f"<b>{html.escape(demo.title)}</b><br>{html.escape(demo.caption)} "
-                 f"<i>3D view: {html.escape(spec.label)}.</i>"),
+                 f"<i>3D view: {html.escape(view)}.</i>"),
         title=demo.title, n_pairs=pairs or None, seconds=time.perf_counter() - t0,
         a_p=pseudocubic_a_of_structure(structure), info=dict(result.info), wavelength=demo.wavelength,
     )

@@ -340,29 +340,46 @@ def estimate_atoms(model: Model, structure: Structure | None = None) -> int:
 
 
 def pdf_model_of(model: Model, *, refine: Sequence[str], qmin: float, qmax: float,
-                 structure: Structure | None = None, n_threads: int | None = None, **build_options):
+                 structure: Structure | None = None, n_threads: int | None = None, weights: str = "fq",
+                 radiation: Radiation | str | None = None, **build_options):
     """The PDF model (``refine.pdf_fit.PDFModel``) of ``model`` for a G(r) fit refining ``refine``:
-    refining ``size`` needs a sphere of ``size_nm`` (a ladder of spheres around it), else the
-    model's crystal (``build_options`` go to the builder, e.g. ``max_atoms``). The coherent
-    element is the model's where the structure holds it, else its first site's element.
+    refining ``size`` needs a sphere of ``size_nm`` (a ladder of spheres around it); an ensemble
+    model (twin laws, domain size, ``ensemble``) gives the exact ensemble of its twin networks
+    (``refine.pdf_twins``; refining ``twin_density`` needs it); else the model's crystal
+    (``build_options`` go to the builder, e.g. ``max_atoms``). The coherent element is the
+    model's where the structure holds it, else its first site's element. ``weights``: "fq" or
+    "constant" (``refine.pdf_model``); ``radiation``: the model's kind by default.
     Returns (PDFModel, start B per ADP group)."""
-    from nanotwin_core.refine.pdf_fit import PDFModel, model_from_crystal, sphere_ladder, structure_b
+    from nanotwin_core.refine.pdf_fit import PDFModel, model_from_crystal, sphere_ladder
+    from nanotwin_core.refine.pdf_twins import ensemble_pdf_model
 
     structure = model.load_structure() if structure is None else structure
     elements = {s.element for s in structure.sites}
     coherent = model.coherent_element if model.coherent_element in elements else structure.sites[0].element
-    radiation = model.radiation.kind
+    kind = model.radiation.kind if radiation is None else radiation
+    common = {"qmin": qmin, "qmax": qmax, "radiation": kind, "weights": weights}
+    if "twin_density" in refine and not model.ensemble:
+        raise NanotwinError("refining twin_density in a PDF fit refines the mean domain size of the "
+                            "exact ensemble: give twin laws, a domain size and ensemble (--twin LAW "
+                            "--domain-size NM --ensemble)")
+    if model.ensemble:
+        if "size" in refine:
+            raise NanotwinError("refining size in a PDF fit of an ensemble: only untwinned spheres "
+                                "refine size")
+        pdf = ensemble_pdf_model(structure, tuple(model.twins), model.domain_size_nm, shape=model.shape,
+                                 coherent_element=coherent, refine_density="twin_density" in refine,
+                                 n_threads=n_threads, **model_sizes(model), **common)
+        return pdf, structure_b(structure)
     if "size" in refine:
         size = model.size_nm if model.population is None else model.population.D
-        if model.shape != "sphere" or size is None:
-            raise NanotwinError("refining size in a PDF fit needs a sphere of a given size "
+        if model.shape != "sphere" or size is None or model.twins:
+            raise NanotwinError("refining size in a PDF fit needs an untwinned sphere of a given size "
                                 "(shape sphere, size in nm)")
         members = sphere_ladder(structure, float(size), coherent_element=coherent, n_threads=n_threads)
-        return PDFModel(members, qmin=qmin, qmax=qmax, radiation=radiation), structure_b(structure)
+        return PDFModel(members, **common), structure_b(structure)
     single = replace(model, coherent_element=coherent, population=None, components=[])
     crystal = build_model_crystal(single, structure=structure, **build_options)
-    return (model_from_crystal(crystal, qmin=qmin, qmax=qmax, radiation=radiation, n_threads=n_threads),
-            structure_b(structure))
+    return model_from_crystal(crystal, n_threads=n_threads, **common), structure_b(structure)
 
 
 def _prepared_pdf_model(model: Model, data, settings, structure, cancel):

@@ -1,9 +1,10 @@
 """The paper's scenarios as data: which models, which comparison, which caption.
 
-A demo is a list of models (structure, prism size, twin laws, density, seeds) compared on one
-Q grid, with a zoom on the superstructure region (1.5-2.2 1/Å). ``run_demo`` computes every
-pattern (random networks averaged over their seeds by adding their pair histograms) and
-writes one ``.xye`` per model plus a PNG figure; the GUI shows the same ``DemoResult``.
+A demo is a list of models (structure, prism size, twin laws, density, seeds or ensemble) compared
+on one Q grid, with a zoom on the superstructure region (1.5-2.2 1/Å). ``run_demo`` computes every
+pattern (random networks: the exact average over every network of the domain size, the ensemble
+route, or realisations averaged over their seeds by adding their pair histograms) and writes one
+``.xye`` per model plus a PNG figure; the GUI shows the same ``DemoResult``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from nanotwin_core.builder import build_crystal, find_ownership
 from nanotwin_core.errors import Cancelled, NanotwinError
 from nanotwin_core.io.data import write_pattern
 from nanotwin_core.model import Model
-from nanotwin_core.reflections import reflections
+from nanotwin_core.population.ensemble import ensemble_histograms
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
 from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.adp import structure_b
 from nanotwin_core.structures.library import get_structure
-from nanotwin_core.superstructure import class_heights, integrated, zero_tilt
+from nanotwin_core.subcell import find_subcell
+from nanotwin_core.superstructure import format_rows, superstructure_rows
 
 PAPER_WAVELENGTH = 0.565468  # Å, the paper's CsPbCl3 / CsPbBr3 synchrotron data (~21.9 keV)
 ZOOM_RANGE = (1.5, 2.2)  # 1/Å, where the superstructure reflections live
@@ -41,16 +43,22 @@ class ModelSpec:
     boundaries: int | None = None
     domain_size_nm: float | None = None
     seeds: tuple[int, ...] = (0,)
+    ensemble: bool = False  # the exact average over every random network (no seeds)
 
     @property
     def twinned(self) -> bool:
         return bool(self.twins)
 
+    def measure_model(self) -> dict:
+        """The model keywords of ``superstructure.model_measure``."""
+        return {"twins": self.twins, "boundaries": self.boundaries, "domain_size_nm": self.domain_size_nm,
+                "seeds": self.seeds, "ensemble": self.ensemble}
+
     def to_model(self, wavelength: float = PAPER_WAVELENGTH) -> Model:
         """This demo model as a core ``Model`` (a prism, X-rays at ``wavelength`` Å)."""
         return Model(structure=self.structure, shape="prism", size_ab_nm=self.size_ab_nm,
                      size_c_nm=self.size_c_nm, twins=list(self.twins), boundaries=self.boundaries,
-                     domain_size_nm=self.domain_size_nm, seeds=list(self.seeds),
+                     domain_size_nm=self.domain_size_nm, seeds=list(self.seeds), ensemble=self.ensemble,
                      radiation=XRay(wavelength=wavelength)).validate()
 
 
@@ -82,7 +90,8 @@ _GAMMA_BR = "CsPbBr3-gamma"
 _LAW_001 = "1/2<001>{110}"
 _LAW_110_110 = "1/2<110>{110}"
 _LAW_110_001 = "1/2<110>{001}"
-_SEEDS = (1, 2, 3, 4)
+_ROT_C = "R90<110>{001}"
+_ROT_AB = "R90<001>{110}"
 
 DEMOS: dict[str, Demo] = {
     d.name: d
@@ -94,10 +103,13 @@ DEMOS: dict[str, Demo] = {
                 "One coherent 1/2<001>{110} boundary through the centre of a 9 x 10 nm prism "
                 "flips the R and X superstructure reflections of one half of the crystal and "
                 "keeps the M reflections: the R peak near 1.79 1/Å fades, the M peaks stay, "
-                "and the pattern reads as tetragonal (paper Fig. 4a-b)."
+                "and the pattern reads as tetragonal (paper Fig. 4a-b). The ensemble curve "
+                "averages every random network of 20 nm domains, about one boundary per crystal."
             ),
             models=(
                 ModelSpec("untwinned gamma", _GAMMA_BR),
+                ModelSpec("1/2<001>{110} ensemble, ~1 boundary per crystal", _GAMMA_BR, twins=(_LAW_001,),
+                          domain_size_nm=20.0, ensemble=True),
                 ModelSpec("one 1/2<001>{110} boundary", _GAMMA_BR, twins=(_LAW_001,), boundaries=1),
             ),
         ),
@@ -108,15 +120,38 @@ DEMOS: dict[str, Demo] = {
                 "The paper's text combines 1/2<110>{110} and 1/2<110>{001} boundaries: both shift "
                 "by the same coset, give 2 variants and leave the X reflections (Cs "
                 "off-centring) untouched. Mixing in 1/2<001>{110} (4 variants) is needed to "
-                "fade the whole superstructure and read as cubic (paper Fig. 4c-d)."
+                "fade the whole superstructure and read as cubic (paper Fig. 4c-d). Curves: the "
+                "exact average over every random network of 3 nm domains (ensemble route)."
             ),
             models=(
                 ModelSpec("untwinned gamma", _GAMMA_BR),
                 ModelSpec("1/2<110> network (paper text, 2 variants)", _GAMMA_BR,
-                          twins=(_LAW_110_110, _LAW_110_001), domain_size_nm=3.0, seeds=_SEEDS),
+                          twins=(_LAW_110_110, _LAW_110_001), domain_size_nm=3.0, ensemble=True),
                 ModelSpec("mixed-coset network (4 variants)", _GAMMA_BR,
-                          twins=(_LAW_110_110, _LAW_110_001, _LAW_001), domain_size_nm=3.0,
-                          seeds=_SEEDS),
+                          twins=(_LAW_110_110, _LAW_110_001, _LAW_001), domain_size_nm=3.0, ensemble=True),
+            ),
+        ),
+        Demo(
+            name="cspbbr3-410k-rotations",
+            title="CsPbBr3 at 410 K: 90° domains (rotation twins) against translation twins",
+            caption=(
+                "90° domains (paper Fig. 3i): R90<110>{001} turns the c axis into the plane, "
+                "R90<001>{110} turns a and b about c. With 3 nm domains they take most of the Bragg "
+                "part (the whole crystal's order), yet the pattern keeps broadened superstructure "
+                "peaks at their positions: each turned domain is an ordered orthorhombic domain whose "
+                "reflections lie at other reciprocal points than its neighbour's, so nothing cancels. "
+                "Only antiphase (translation) boundaries move the intensity off the positions and "
+                "read as cubic. Rotation curves: the mean of four random networks (the ensemble "
+                "route holds translation twins only); translation: the exact ensemble."
+            ),
+            models=(
+                ModelSpec("untwinned gamma", _GAMMA_BR),
+                ModelSpec("90° domains, c turned (R90<110>{001})", _GAMMA_BR, twins=(_ROT_C,),
+                          domain_size_nm=3.0, seeds=(0, 1, 2, 3)),
+                ModelSpec("90° domains, c and a turned (+ R90<001>{110})", _GAMMA_BR, twins=(_ROT_C, _ROT_AB),
+                          domain_size_nm=3.0, seeds=(0, 1, 2, 3)),
+                ModelSpec("mixed-coset translation network (ensemble)", _GAMMA_BR,
+                          twins=(_LAW_110_110, _LAW_110_001, _LAW_001), domain_size_nm=3.0, ensemble=True),
             ),
         ),
         Demo(
@@ -124,13 +159,13 @@ DEMOS: dict[str, Demo] = {
             title="CsPbCl3: a 2D network of 1/2<110>{110} boundaries",
             caption=(
                 "Orthorhombic CsPbCl3 subdomains hinged by a dense 2D network of 1/2<110>{110} "
-                "boundaries: the R and M superstructure peaks fade towards an apparently cubic "
-                "pattern (paper Fig. 3e-g)."
+                "boundaries (the exact average over every random network of 2 nm domains): the R "
+                "and M superstructure peaks fade towards an apparently cubic pattern (paper Fig. 3e-g)."
             ),
             models=(
                 ModelSpec("untwinned gamma", "CsPbCl3-gamma", size_ab_nm=6.0, size_c_nm=8.0),
                 ModelSpec("2D 1/2<110>{110} network", "CsPbCl3-gamma", size_ab_nm=6.0, size_c_nm=8.0,
-                          twins=(_LAW_110_110,), domain_size_nm=2.0, seeds=_SEEDS),
+                          twins=(_LAW_110_110,), domain_size_nm=2.0, ensemble=True),
                 ModelSpec("cubic (alpha)", "CsPbCl3-alpha", size_ab_nm=6.0, size_c_nm=8.0),
             ),
         ),
@@ -166,15 +201,15 @@ DEMOS: dict[str, Demo] = {
             title="CsPbBr3: superstructure fades as mixed-coset twin domains shrink",
             caption=(
                 "Mixed-coset networks (1/2<110>{110} + 1/2<110>{001} + 1/2<001>{110}) with mean "
-                "domain sizes 6, 3, 2 and 1.5 nm: R, M and X fall together while (110) and "
-                "(200) stay."
+                "domain sizes 6, 3, 2 and 1.5 nm (exact averages over every network): the R, M and X "
+                "peaks broaden into diffuse humps while (110) and (200) stay."
             ),
             models=(
                 ModelSpec("untwinned", _GAMMA_BR),
                 *(
                     ModelSpec(f"domains {d:g} nm", _GAMMA_BR,
                               twins=(_LAW_110_110, _LAW_110_001, _LAW_001), domain_size_nm=d,
-                              seeds=_SEEDS)
+                              ensemble=True)
                     for d in (6.0, 3.0, 2.0, 1.5)
                 ),
             ),
@@ -198,8 +233,17 @@ default_adp = structure_b
 
 
 def model_histograms(spec: ModelSpec, *, cancel: Callable[[], bool] | None = None):
-    """Pair histograms of a model, averaged over its seeds (histograms add linearly)."""
+    """Pair histograms of a model: the ensemble average, or averaged over its seeds (histograms
+    add linearly)."""
     structure = get_structure(spec.structure)
+    if spec.ensemble:
+        hist = ensemble_histograms(structure, spec.twins, spec.domain_size_nm, shape="prism",
+                                   size_ab_nm=spec.size_ab_nm, size_c_nm=spec.size_c_nm, cancel=cancel)
+        crystal = build_model_crystal(structure, spec, spec.seeds[0], cancel)  # sizes for the header
+        info = {k: v for k, v in crystal.info.items() if k not in ("boundaries", "seed")}
+        info.update(n_atoms=crystal.n_atoms, seeds=[], ensemble=True, n_pairs=float(hist.n_pairs),
+                    groups=hist.meta.get("groups", []))
+        return structure, hist, info
     parts = []
     info: dict = {}
     seeds = spec.seeds if spec.twinned else spec.seeds[:1]
@@ -278,7 +322,8 @@ def run_demo(
         header = [
             f"nanotwin demo {demo.name}: {spec.label}",
             f"structure: {spec.structure}; twins: {', '.join(spec.twins) or 'none'}; "
-            f"seeds: {info.get('seeds')}",
+            + ("ensemble average over every random network (no seeds)" if spec.ensemble
+               else f"seeds: {info.get('seeds')}"),
             f"realised sizes: D_ab = {info.get('D_ab_nm', float('nan')):.3f} nm, "
             f"L_c = {info.get('L_c_nm', float('nan')):.3f} nm; atoms: {info.get('n_atoms')}",
             f"wavelength: {demo.wavelength} A (anomalous dispersion on)",
@@ -313,67 +358,29 @@ def superstructure_table(
     progress: Callable[[str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> list[dict]:
-    """Superstructure intensity of every twinned model relative to the demo's untwinned one.
+    """Bragg, diffuse and at-position superstructure of every model of the demo's first structure
+    and size, relative to the untwinned crystal (``superstructure.superstructure_rows``: rows with
+    ``label``, ``bragg``, ``diffuse``, ``at_positions`` per class R, M, X, ``I110``, ``I200``).
 
-    Rows ``{"label", "R", "M", "X", "total", "I110", "I200"}``: per superstructure class, the
-    summed heights of I - I0 at the exact reflection positions (I0 = the same crystal at zero
-    tilt, see :mod:`nanotwin_core.superstructure` and docs/internals.md), relative to the
-    first model; I110 and I200 are the integrated fundamental peaks near 1.52 and 2.15 1/Å.
-    Only models of the first model's structure (an orthorhombic Pbnm perovskite) take part.
+    The first model's structure must have superstructure classes (a doubled subcell: gamma has
+    R, M, X; beta M).
     """
-
     demo = get_demo(demo) if isinstance(demo, str) else demo
     reference = demo.models[0]
     structure = get_structure(reference.structure)
-    if structure.spacegroup.replace(" ", "") not in ("Pbnm", "Pnma"):
-        raise NanotwinError(f"demo {demo.name}: its first model is not an orthorhombic perovskite; "
-                            "the superstructure table compares twinned with untwinned gamma crystals")
-    q = np.arange(1.0, 2.4, 0.001)
-    radiation = XRay(wavelength=demo.wavelength)
-    b_iso = default_adp(structure)
-
-    def patterns(spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
-        hs, h0s = [], []
-        for seed in (spec.seeds if spec.twinned else spec.seeds[:1]):
-            crystal = build_model_crystal(structure, spec, seed, cancel)
-            hs.append(compute_histograms(crystal, cancel=cancel))
-            h0s.append(compute_histograms(zero_tilt(crystal), cancel=cancel))
-        w = 1.0 / len(hs)
-        h = hs[0] if len(hs) == 1 else PairHistograms.combine([(w, x) for x in hs])
-        h0 = h0s[0] if len(h0s) == 1 else PairHistograms.combine([(w, x) for x in h0s])
-        return (debye_intensity(h, q, b_iso=b_iso, radiation=radiation),
-                debye_intensity(h0, q, b_iso=b_iso, radiation=radiation))
-
-    fund = [r.q for r in reflections(structure, 2.2, q_min=1.4) if r.klass == "fundamental"]
-    q110 = min(fund, key=lambda x: abs(x - 1.52))
-    q200 = min(fund, key=lambda x: abs(x - 2.15))
-    rows: list[dict] = []
-    ref = None
-    for spec in demo.models:
-        if spec.structure != reference.structure or (spec.size_ab_nm, spec.size_c_nm) != (
-                reference.size_ab_nm, reference.size_c_nm):
-            continue
-        if progress:
-            progress(f"{demo.name}: superstructure of {spec.label}")
-        i, i0 = patterns(spec)
-        heights = class_heights(q, i, i0, structure).heights
-        if ref is None:
-            ref = (heights, sum(heights.values()), integrated(q, i, q110), integrated(q, i, q200))
-        rows.append({
-            "label": spec.label,
-            **{k: heights[k] / ref[0][k] for k in ("R", "M", "X")},
-            "total": sum(heights.values()) / ref[1],
-            "I110": integrated(q, i, q110) / ref[2],
-            "I200": integrated(q, i, q200) / ref[3],
-        })
-    return rows
+    sub = find_subcell(structure)
+    if sub is None or not sub.doubled or sub.n_classes == 1:
+        raise NanotwinError(f"demo {demo.name}: its first model ({reference.structure}) has no "
+                            "superstructure classes; the superstructure table compares twinned with "
+                            "untwinned tilted crystals")
+    models = [(spec.label, spec.measure_model()) for spec in demo.models
+              if spec.structure == reference.structure
+              and (spec.size_ab_nm, spec.size_c_nm) == (reference.size_ab_nm, reference.size_c_nm)]
+    return superstructure_rows(structure, models, size_ab_nm=reference.size_ab_nm,
+                               size_c_nm=reference.size_c_nm, b_iso=default_adp(structure),
+                               radiation=XRay(wavelength=demo.wavelength), progress=progress, cancel=cancel)
 
 
 def format_superstructure_table(rows: list[dict]) -> str:
-    """The table of :func:`superstructure_table` as aligned text."""
-    width = max(len(r["label"]) for r in rows)
-    lines = [f"{'model':{width}s}  " + "".join(f"{k:>7s}" for k in ("R", "M", "X", "total", "I110", "I200"))]
-    for r in rows:
-        lines.append(f"{r['label']:{width}s}  " + "".join(
-            f"{r[k]:7.2f}" for k in ("R", "M", "X", "total", "I110", "I200")))
-    return "\n".join(lines)
+    """The table of :func:`superstructure_table` as aligned text (``superstructure.format_rows``)."""
+    return format_rows(rows)

@@ -1,5 +1,10 @@
 """Bragg reflections of a structure and the perovskite superstructure classes (the one copy).
 
+``reflections`` classifies each reflection by the structure's own subcell (``subcell.py``: the
+lattice of its Pb sites, or of the first element forming a Bravais lattice): alpha has
+fundamentals only, beta fundamentals and M, gamma fundamentals, R, M and X; a structure without
+a subcell (delta-CsPbI3) gives ``klass=None``.
+
 Pseudocubic indices (cell a_p = Pb-Pb distance) are written doubled, H = 2h: fundamentals have
 H, K, L all even; a superstructure reflection is of class X, M or R when one, two or three of
 them are odd. (The count equals (H^2 + K^2 + L^2) mod 4, so one |Q| has one class.) In the Pbnm
@@ -18,6 +23,7 @@ import periodictable
 
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.structures.elements import element_of
+from nanotwin_core.subcell import find_subcell
 
 CLASSES = ("fundamental", "R", "M", "X")
 CLASS_BY_ODD = {0: "fundamental", 1: "X", 2: "M", 3: "R"}
@@ -29,20 +35,23 @@ def pseudocubic_class(hh: int, kk: int, ll: int) -> str:
 
 
 def superstructure_class(h: int, k: int, l: int) -> str:  # noqa: E741 - crystallographic index
-    """'fundamental', 'R', 'M' or 'X' for a Pbnm reflection hkl (pseudocubic (h+k, k-h, l)/2)."""
+    """'fundamental', 'R', 'M' or 'X' for a Pbnm reflection hkl (pseudocubic (h+k, k-h, l)/2).
+
+    Pbnm only; ``subcell.find_subcell(structure).classify(hkl)`` classifies any structure."""
     return pseudocubic_class(h + k, k - h, l)
 
 
 @dataclass
 class Reflection:
-    """One reflection family at one |Q|: representative hkl, Q (1/Å), d (Å), |F|^2, count."""
+    """One reflection family at one |Q|: representative hkl, Q (1/Å), d (Å), |F|^2, count, class
+    (``subcell.py``; None for a structure without a subcell)."""
 
     hkl: tuple[int, int, int]
     q: float
     d: float
     f_squared: float
     multiplicity: int
-    klass: str
+    klass: str | None
 
 
 def reflections(
@@ -56,7 +65,8 @@ def reflections(
     """Reflections of ``structure`` with q_min <= Q <= q_max (1/Å), merged by equal Q and class.
 
     |F|^2 uses f = Z (Q-independent, no Debye-Waller), enough to tell present from absent
-    reflections; entries below ``min_f_squared`` times the strongest are dropped.
+    reflections; entries below ``min_f_squared`` times the strongest are dropped. Classes come
+    from the structure's subcell (``classify=False``: every reflection "fundamental").
     """
     table = structure.expand()
     cell = structure.cell.matrix
@@ -73,15 +83,19 @@ def reflections(
     fsq = np.abs(phase @ (z * table.occupancy)) ** 2
     strong = fsq > min_f_squared * max(fsq.max(initial=0.0), 1e-300)
     hkl, q, fsq = hkl[strong], q[strong], fsq[strong]
-    groups: dict[tuple[float, str], list[int]] = {}
-    for i, (h, k, l) in enumerate(hkl):  # noqa: E741
-        klass = superstructure_class(h, k, l) if classify else "fundamental"
+    if classify:
+        sub = find_subcell(structure)
+        names = sub.classify(hkl) if sub is not None else [None] * len(hkl)
+    else:
+        names = ["fundamental"] * len(hkl)
+    groups: dict[tuple[float, str | None], list[int]] = {}
+    for i, klass in enumerate(names):
         groups.setdefault((round(float(q[i]), 6), klass), []).append(i)
     out = []
     for (qv, klass), idx in groups.items():
         rep = max((tuple(int(x) for x in hkl[i]) for i in idx), key=lambda t: (t[0] >= 0, t[1] >= 0, t))
         out.append(Reflection(rep, qv, 2 * np.pi / qv, float(fsq[idx].mean()), len(idx), klass))
-    out.sort(key=lambda r: (r.q, r.klass))
+    out.sort(key=lambda r: (r.q, r.klass or ""))
     return out
 
 

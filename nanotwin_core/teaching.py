@@ -5,13 +5,14 @@ by a total angle (``structures.tilt.tilted_gamma`` with the library's ratio of t
 ``tilts_for_slider``), untwinned or cut by a random network of twin laws with a mean domain size.
 ``compute_teaching`` builds it and returns its pattern (twinned: the exact average over every
 random network of that domain size, ``population/ensemble.py``, with one realisation as the
-crystal to show), two references and the superstructure heights (SCIENCE.md §2):
+crystal to show), two references and the superstructure measures (SCIENCE.md §2):
 
+- when twinned, the Bragg and diffuse parts of R, M and X in 1.5-2.2 1/Å relative to the untwinned
+  crystal (``bragg_diffuse.measure_ensemble``): how much long-range order each class keeps and how
+  much of its intensity the boundaries spread into broad features;
 - I0, the same crystal at zero tilt (every atom on its ideal perovskite site,
-  ``superstructure.zero_tilt``): the heights are those of I - I0 at the exact R, M and X
-  positions in 1.5-2.2 1/Å;
-- when twinned, the untwinned crystal at the same tilt: the heights relative to it say how much
-  superstructure the twins keep.
+  ``superstructure.zero_tilt``): the heights of I - I0 at the exact R, M and X positions, what a
+  peak-height reader sees (relative to the untwinned crystal at the same tilt when twinned).
 
 Everything runs on one numba thread (the window calls it from a worker while sliders move).
 """
@@ -25,11 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nanotwin_core.bragg_diffuse import measure_ensemble
 from nanotwin_core.builder import build_crystal
 from nanotwin_core.demos import default_adp
 from nanotwin_core.errors import Cancelled
 from nanotwin_core.population.ensemble import ensemble_histograms
-from nanotwin_core.reflections import pseudocubic_a_of_structure
+from nanotwin_core.reflections import pseudocubic_a_of_structure, reflections
 from nanotwin_core.scattering import compute_histograms, debye_intensity
 from nanotwin_core.scattering.radiation import XRay
 from nanotwin_core.structures.tilt import library_tilts, tilted_gamma, tilts_for_slider, total_rotation_deg
@@ -94,6 +96,8 @@ class TeachingResult:
     a_p: float  # pseudocubic cell, Å
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    bragg: dict[str, float] | None = None  # R, M, X Bragg parts relative to untwinned (None: untwinned)
+    diffuse: dict[str, float] | None = None  # R, M, X diffuse parts, same units
 
     def relative(self) -> dict[str, float]:
         """Heights relative to the untwinned crystal at the same tilt (classes with a positive
@@ -111,11 +115,11 @@ class TeachingCache:
         self._items: dict[tuple, np.ndarray] = {}
         self.max_entries = max_entries
 
-    def get(self, key: tuple) -> np.ndarray | None:
+    def get(self, key: tuple):
         with self._lock:
             return self._items.get(key)
 
-    def put(self, key: tuple, value: np.ndarray) -> None:
+    def put(self, key: tuple, value) -> None:
         with self._lock:
             self._items.pop(key, None)
             self._items[key] = value
@@ -198,7 +202,22 @@ def compute_teaching(
     timings["pattern"] = time.perf_counter() - t
     check()
     key = (request.halide, round(float(request.tilt_deg), 6), float(request.size_nm), request.wavelength)
-    t = time.perf_counter()
+    bragg = diffuse = None
+    if request.twinned:
+        t = time.perf_counter()
+        untwinned_parts = cache.get(("classes", *key))
+        if untwinned_parts is None:
+            untwinned_parts = {}
+        measure = measure_ensemble(structure, request.laws, request.domain_size_nm,
+                                   size_ab_nm=request.size_nm, size_c_nm=request.size_nm,
+                                   window=SUPER_WINDOW, b_iso=b_iso,
+                                   radiation=radiation, hist=hist, untwinned=untwinned_parts, classes=CLASSES,
+                                   max_atoms=LIVE_MAX_ATOMS, n_threads=1, cancel=cancel)
+        cache.put(("classes", *key), untwinned_parts)
+        bragg = {k: v for k, v in measure.relative("bragg").items() if k in CLASSES}
+        diffuse = {k: v for k, v in measure.relative("diffuse").items() if k in CLASSES}
+        timings["bragg/diffuse"] = time.perf_counter() - t
+        t = time.perf_counter()
     i0 = cache.get(("zero", *key))
     if i0 is None:
         i0, _ = pattern(zero_tilt(crystal))
@@ -207,6 +226,7 @@ def compute_teaching(
     check()
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     untwinned = None
+    refl = reflections(structure, SUPER_WINDOW[1], q_min=SUPER_WINDOW[0])
     if request.twinned:
         t = time.perf_counter()
         i_u = cache.get(("untwinned", *key))
@@ -215,13 +235,14 @@ def compute_teaching(
             cache.put(("untwinned", *key), i_u)
         timings["untwinned"] = time.perf_counter() - t
         curves[f"untwinned, tilt {request.tilt_deg:.1f}°"] = (q, i_u)
-        untwinned = class_heights(q, i_u, i0, structure, SUPER_WINDOW).heights
+        untwinned = class_heights(q, i_u, i0, structure, SUPER_WINDOW, refl).heights
     curves[f"zero tilt (ideal sites), {request.size_nm:g} nm"] = (q, i0)
     live_label = request.label()
     curves[live_label] = (q, i_live)
-    heights = class_heights(q, i_live, i0, structure, SUPER_WINDOW).heights
+    heights = class_heights(q, i_live, i0, structure, SUPER_WINDOW, refl).heights
     return TeachingResult(
         request=request, crystal=crystal, curves=curves, live_label=live_label, heights=dict(heights),
-        untwinned_heights=None if untwinned is None else dict(untwinned), n_pairs=int(round(n_pairs)),
+        untwinned_heights=None if untwinned is None else dict(untwinned), bragg=bragg, diffuse=diffuse,
+        n_pairs=int(round(n_pairs)),
         a_p=float(pseudocubic_a_of_structure(structure)), seconds=time.perf_counter() - t0, timings=timings,
     )

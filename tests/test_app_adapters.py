@@ -126,3 +126,16 @@ def test_axis_conversions_round_trip():
     assert np.allclose(scale_intensity(y, "sqrt"), [0, 1, 10])
     assert scale_intensity(y, "log")[2] == pytest.approx(2.0)
     assert np.all(np.isfinite(scale_intensity(y, "log")))
+
+
+def test_colour_by_orientation_splits_rotation_twins_only():
+    from nanotwin_core.builder import build_crystal
+
+    cuboid = {"shape": "cuboid", "size_nm": 1.8, "positions": [0.5]}
+    turned = build_crystal("CsPbBr3-gamma", twins=["R90[110](001)"], **cuboid)
+    col = adapters.colour_atoms(turned, "orientation")
+    assert [label for label, _ in col.legend] == ["orientation 0: c along (0.00, 0.00, 1.00)",
+                                                  "orientation 1: c along (0.71, -0.71, 0.00)"]
+    assert np.array_equal(col.rgba[:, 0] == col.rgba[0, 0], turned.domain == turned.domain[0])
+    shifted = build_crystal("CsPbBr3-gamma", twins=["1/2[001](110)"], **cuboid)
+    assert len(adapters.colour_atoms(shifted, "orientation").legend) == 1

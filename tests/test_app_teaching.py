@@ -126,6 +126,10 @@ def test_burst_of_slider_moves_ends_with_last_value(qtbot, window):
     res = dock.last_result
     assert res.request.domain_size_nm == 2.0 and res.request.tilt_deg == pytest.approx(14.1)
     assert any(k.startswith("untwinned") for k in window.pattern_panel.patterns)
+    # twinned: the Bragg and diffuse parts of each class, each with its sentence
+    text = dock.heights_label.text()
+    assert "Bragg" in text and "diffuse" in text and f"R {res.bragg['R']:.2f}" in text
+    assert 0 < res.bragg["R"] < 0.5 and res.diffuse["R"] > 0.2
     assert window.pairs_label.text() == f"pairs: {res.n_pairs:,}"
 
 

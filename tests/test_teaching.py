@@ -5,7 +5,9 @@ crystal (``powder_pattern`` of a prism built from ``tilted_gamma``)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from nanotwin_core.bragg_diffuse import measure_ensemble
 from nanotwin_core.builder import build_crystal
 from nanotwin_core.demos import default_adp
 from nanotwin_core.population.ensemble import ensemble_histograms
@@ -92,5 +94,11 @@ def test_twinned_request_matches_engine_and_zero_tilt_cache_is_valid():
     # 3 nm crystal with 1.5 nm domains the R height can even turn slightly negative)
     rel = res.relative()
     assert rel["R"] < 0.8
+    # the Bragg and diffuse parts are those of the ensemble measured on its own
+    m = measure_ensemble(s, laws, 1.5, size_ab_nm=SIZE, size_c_nm=SIZE, b_iso=b, radiation=xray)
+    for k in ("R", "M", "X"):
+        assert res.bragg[k] == pytest.approx(m.relative("bragg")[k], rel=1e-9)
+        assert res.diffuse[k] == pytest.approx(m.relative("diffuse")[k], rel=1e-6)
+    assert res.bragg["R"] < 0.2 < res.diffuse["R"]
 
 

@@ -1,8 +1,9 @@
 """The paper's physics in powder patterns (issue: coherent twins, done-when (b)).
 
 Per superstructure class (R, M, X), the height of I - I0 at the exact reflection positions, I0
-the same crystal at zero tilt, relative to the untwinned crystal; ~9 x 10 nm CsPbBr3 gamma
-prisms, random networks averaged over four seeds.
+the same crystal at zero tilt, relative to the untwinned crystal (what a peak-height reader sees),
+next to the Bragg part of each class (``bragg_diffuse.py``); ~9 x 10 nm CsPbBr3 gamma prisms,
+random networks as exact ensemble averages.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nanotwin_core.demos import default_adp
 from nanotwin_core.structures.library import get_structure
-from nanotwin_core.superstructure import suppression_table, zero_tilt
+from nanotwin_core.superstructure import superstructure_rows, zero_tilt
 
 A, B, C = "1/2<110>{110}", "1/2<110>{001}", "1/2<001>{110}"
 
@@ -26,13 +28,14 @@ def _per_plane(d: float) -> dict[str, float]:
 def table() -> dict[str, dict]:
     models = [
         ("one", dict(twins=(C,), boundaries=1)),
-        ("t1 network 3", dict(twins=(A, B), domain_size_nm=3.0)),
-        ("mixed 3", dict(twins=(A, B, C), domain_size_nm=_per_plane(3.0))),
-        ("mixed 2", dict(twins=(A, B, C), domain_size_nm=_per_plane(2.0))),
-        ("mixed 1.5", dict(twins=(A, B, C), domain_size_nm=_per_plane(1.5))),
+        ("t1 network 3", dict(twins=(A, B), domain_size_nm=3.0, ensemble=True)),
+        ("mixed 3", dict(twins=(A, B, C), domain_size_nm=_per_plane(3.0), ensemble=True)),
+        ("mixed 2", dict(twins=(A, B, C), domain_size_nm=_per_plane(2.0), ensemble=True)),
+        ("mixed 1.5", dict(twins=(A, B, C), domain_size_nm=_per_plane(1.5), ensemble=True)),
     ]
-    rows = suppression_table(get_structure("CsPbBr3-gamma"), models)
-    return {r["label"]: r for r in rows}
+    s = get_structure("CsPbBr3-gamma")
+    rows = superstructure_rows(s, models, size_ab_nm=9.0, size_c_nm=10.0, b_iso=default_adp(s))
+    return {r["label"]: {**r, **r["at_positions"], "total": r["at_positions_total"]} for r in rows}
 
 
 def test_zero_tilt_removes_every_superstructure_reflection() -> None:
@@ -63,6 +66,8 @@ def test_t1_only_network_keeps_x(table) -> None:
     row = table["t1 network 3"]
     assert row["R"] < 0.5 and row["M"] < 0.6
     assert row["X"] > 0.9
+    # the class measure: X Bragg exactly untouched; the at-position X height rises with spilled R, M
+    assert row["bragg"]["X"] == pytest.approx(1.0, abs=1e-9) and row["X"] > 1.2
 
 
 def test_mixed_networks_fade_the_superstructure(table) -> None:

@@ -11,7 +11,9 @@ thread. Requests are throttled: the last request wins; a job left behind by a ne
 cancelled at its next cancel point (or, if it ends first, its result is dropped), except while a
 slider is being dragged, when intermediate results are shown as a preview. The result goes to
 the workspace (pattern panel, 3D view, status bar) with the core's overlays (zero tilt and, when
-twinned, untwinned at the same tilt), and the dock shows the R, M, X superstructure heights.
+twinned, untwinned at the same tilt), and the dock shows, per superstructure class R, M, X, the
+Bragg and diffuse parts (twinned) and the heights at the reflection positions, each with one
+sentence saying what it measures.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ THROTTLE_MS = 40  # requests closer than this are merged
 
 HEIGHTS_SENTENCE = ("Superstructure heights relative to the untwinned crystal at the same tilt "
                     "(1 = as strong, 0 = gone): the peak I − I0 at the exact R, M, X positions in "
-                    "1.5–2.2 1/Å, I0 the crystal at zero tilt.")
+                    "1.5–2.2 1/Å, I0 the crystal at zero tilt (what a peak-height reader sees: spilled "
+                    "R and M intensity lands on X positions).")
 
 
 def relative_heights(res: TeachingResult) -> dict[str, float]:
@@ -72,12 +75,18 @@ def relative_heights(res: TeachingResult) -> dict[str, float]:
 
 
 def format_heights(res: TeachingResult) -> str:
-    """The heights as rich text for the dock: relative to the untwinned crystal (bold), then the
-    absolute ones."""
+    """The superstructure measures as rich text for the dock: heights relative to the untwinned
+    crystal (bold), the absolute ones, then (twinned crystals) the Bragg and diffuse parts."""
     rel = relative_heights(res)
-    return ("<b>" + " &nbsp; ".join(f"{k} {rel[k]:.2f}" if k in rel else f"{k} –" for k in CLASSES) + "</b>"
-            + "<br><span style='color:#555'>absolute (e.u.): "
-            + " &nbsp; ".join(f"{k} {res.heights[k]:.3g}" for k in CLASSES) + "</span>")
+    lines = ["<b>" + " &nbsp; ".join(f"{k} {rel[k]:.2f}" if k in rel else f"{k} –" for k in CLASSES) + "</b>",
+             "<span style='color:#555'>absolute (e.u.): "
+             + " &nbsp; ".join(f"{k} {res.heights[k]:.3g}" for k in CLASSES) + "</span>"]
+    if res.bragg is not None:
+        lines += ["<b>Bragg</b> (the long-range order each class keeps, relative to untwinned): "
+                  + " &nbsp; ".join(f"{k} {res.bragg[k]:.2f}" for k in CLASSES if k in res.bragg),
+                  "<b>diffuse</b> (class intensity the boundaries spread into broad humps, same units): "
+                  + " &nbsp; ".join(f"{k} {res.diffuse[k]:.2f}" for k in CLASSES if k in res.diffuse)]
+    return "<br>".join(lines)
 
 
 def fixed_order(res: TeachingResult) -> dict:
@@ -155,9 +164,10 @@ class TeachingDock(QWidget):
 
         layout = QVBoxLayout(self)
         intro = QLabel(
-            "Move a slider: the crystal is rebuilt and its pattern recomputed live. Watch the "
-            "superstructure peaks (R, M, X) in the zoom fade as the tilt goes to zero or the twin "
-            "domains shrink, against the zero-tilt and untwinned references."
+            "Move a slider: the crystal is rebuilt and its pattern recomputed live. As the tilt goes to "
+            "zero the superstructure peaks (R, M, X) in the zoom vanish. As the twin domains shrink "
+            "their Bragg part falls and the intensity spreads into broad diffuse humps (it is "
+            "redistributed, not destroyed), against the zero-tilt and untwinned references."
         )
         intro.setWordWrap(True)
 

@@ -28,7 +28,7 @@ IONIC_RADII: dict[str, float] = {
 }
 DEFAULT_RADIUS = 1.5
 
-COLOUR_MODES = ("domain", "variant", "element", "adp group")
+COLOUR_MODES = ("domain", "variant", "orientation", "element", "adp group")
 SPHERICAL_LIMIT = 10_000  # atoms drawn: shaded spheres below, point sprites above (bench_viewer.py)
 
 
@@ -100,6 +100,13 @@ def colour_atoms(crystal, mode: str, background: str = "dark") -> Colouring:
                                             if name.isdigit() and int(name) < len(shifts) else ""), rgb)
                       for name, rgb in col.legend]
         return col
+    if mode == "orientation":
+        orientations = atom_orientations(crystal)
+        palette = palettes.categorical(len(np.unique(orientations)), background)
+        col = _categorical(orientations, lambda i, _v: palette[i])
+        col.legend = [(label, rgb) for label, (_name, rgb) in
+                      zip(orientation_labels(crystal), col.legend, strict=True)]
+        return col
     if mode == "element":
         return _categorical(crystal.elements,
                             lambda _i, el: palettes.element_colour(_bare_element(el), background))
@@ -107,6 +114,28 @@ def colour_atoms(crystal, mode: str, background: str = "dark") -> Colouring:
         palette = palettes.categorical(len(np.unique(crystal.adp_groups)), background)
         return _categorical(crystal.adp_groups, lambda i, _v: palette[i])
     raise ValueError(f"unknown colour mode {mode!r}; known: {', '.join(COLOUR_MODES)}")
+
+
+def atom_orientations(crystal) -> np.ndarray:
+    """Orientation index per atom: of its variant (rotation twins, ``info["variant_orientations"]``),
+    else 0 (every translation twin keeps the structure's orientation)."""
+    per_variant = crystal.info.get("variant_orientations")
+    if not per_variant:
+        return np.zeros(len(crystal.variant), dtype=np.int64)
+    return np.asarray(per_variant, dtype=np.int64)[np.asarray(crystal.variant, dtype=np.int64)]
+
+
+def orientation_labels(crystal) -> list[str]:
+    """Legend labels of the orientations present, by the direction of their c axis."""
+    present = np.unique(atom_orientations(crystal))
+    orientations = crystal.info.get("orientations")
+    if not orientations:
+        if crystal.cell is None:
+            return [f"orientation {o}" for o in present]
+        c = np.asarray(crystal.cell, float)[2]
+        orientations = [{"c_axis": list(c / np.linalg.norm(c))}]
+    return [f"orientation {o}: c along ({', '.join(f'{x:.2f}' for x in orientations[o]['c_axis'])})"
+            for o in present]
 
 
 def element_mask(elements: np.ndarray, hidden: set[str] | frozenset[str]) -> np.ndarray:

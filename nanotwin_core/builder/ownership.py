@@ -139,6 +139,48 @@ def _reduced_basis(diffs: np.ndarray, cell: np.ndarray) -> np.ndarray:
     raise NanotwinError("could not find a basis of the coherent sublattice")  # pragma: no cover
 
 
+def sublattice_basis(structure: Structure, element: str) -> np.ndarray:
+    """A reduced basis (rows, parent fractional units) of the lattice of ``element``'s sites.
+
+    NanotwinError if the element is absent, sits on split or partly occupied sites, or its sites
+    do not form a Bravais lattice (their differences are not closed under addition).
+    """
+    table = structure.expand()
+    return _sublattice(structure, table, element)[1]
+
+
+def _sublattice(structure: Structure, table, element: str) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of the element's atoms in ``table``, reduced basis of their lattice)."""
+    cell = structure.cell.matrix
+    is_node = table.elements == element
+    if not is_node.any():
+        raise NanotwinError(
+            f"structure {structure.name}: no {element} atoms to form the coherent sublattice "
+            f"(coherent_element={element!r})"
+        )
+    if np.any(table.exclusion[is_node] >= 0) or np.any(table.occupancy[is_node] < 1):
+        raise NanotwinError(
+            f"structure {structure.name}: the coherent element {element} must sit on fully "
+            "occupied, unsplit sites"
+        )
+    node_idx = np.nonzero(is_node)[0]
+    q = table.frac[node_idx]
+    diffs = q - q[0]
+    diffs -= np.floor(diffs + FRAC_TOL)
+    for d1, d2 in itertools.product(diffs, repeat=2):
+        s = d1 + d2
+        s -= np.floor(s + FRAC_TOL)
+        dd = diffs - s
+        dd -= np.round(dd)
+        if not np.any(np.all(np.abs(dd) < FRAC_TOL, axis=1)):
+            raise NanotwinError(
+                f"structure {structure.name}: the {element} positions do not form a Bravais "
+                "lattice (their differences are not closed under addition), so there is no "
+                "coherent sublattice for twin boundaries; use the whole-cell lattice"
+            )
+    return node_idx, _reduced_basis(diffs, cell)
+
+
 def find_ownership(structure: Structure, element: str = "Pb") -> Ownership:
     """Find the coherent sublattice of ``element`` and assign every other atom to its nodes.
 
@@ -160,33 +202,9 @@ def find_ownership(structure: Structure, element: str = "Pb") -> Ownership:
     table = structure.expand()
     cell = structure.cell.matrix
     is_node = table.elements == element
-    if not is_node.any():
-        raise NanotwinError(
-            f"structure {structure.name}: no {element} atoms to form the coherent sublattice "
-            f"(coherent_element={element!r})"
-        )
-    if np.any(table.exclusion[is_node] >= 0) or np.any(table.occupancy[is_node] < 1):
-        raise NanotwinError(
-            f"structure {structure.name}: the coherent element {element} must sit on fully "
-            "occupied, unsplit sites"
-        )
-    node_idx = np.nonzero(is_node)[0]
+    node_idx, basis = _sublattice(structure, table, element)
     q = table.frac[node_idx]
     p0 = q[0].copy()
-    diffs = q - p0
-    diffs -= np.floor(diffs + FRAC_TOL)
-    for d1, d2 in itertools.product(diffs, repeat=2):
-        s = d1 + d2
-        s -= np.floor(s + FRAC_TOL)
-        dd = diffs - s
-        dd -= np.round(dd)
-        if not np.any(np.all(np.abs(dd) < FRAC_TOL, axis=1)):
-            raise NanotwinError(
-                f"structure {structure.name}: the {element} positions do not form a Bravais "
-                "lattice (their differences are not closed under addition), so there is no "
-                "coherent sublattice for twin boundaries; use the whole-cell lattice"
-            )
-    basis = _reduced_basis(diffs, cell)
     n_classes = len(q)
     offsets = q - p0  # node-lattice vectors, class c's reference node sits at p0 + offsets[c]
 

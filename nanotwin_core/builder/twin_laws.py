@@ -21,6 +21,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from nanotwin_core.builder.point_group import expand_directions_planes, norm_plane
+from nanotwin_core.builder.point_group import point_group_rotations as point_group_rotations
+from nanotwin_core.builder.rotation_laws import RotationLaw, is_rotation_text, parse_rotation_law
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.structures.structure import Structure
 
@@ -70,13 +73,8 @@ class TwinLaw:
     def members(self, structure: Structure | None = None) -> list[TwinMember]:
         """The direction/plane pairs of the law (a family is expanded with the point group)."""
         if not self.family:
-            return [TwinMember(self.k, self.direction, _norm_plane(self.plane))]
-        rots = point_group_rotations(structure)
-        u0 = np.array(self.direction)
-        h0 = np.array(self.plane)
-        dirs = _unique_rows([r @ u0 for r in rots])
-        # planes transform as row vectors with the inverse rotation: h' = h R^-1
-        planes = _unique_rows([_norm_plane(tuple(np.rint(h0 @ np.linalg.inv(r)).astype(int))) for r in rots])
+            return [TwinMember(self.k, self.direction, norm_plane(self.plane))]
+        dirs, planes = expand_directions_planes(self.direction, self.plane, structure)
         out: list[TwinMember] = []
         keys: set[tuple] = set()
         for h in planes:
@@ -103,37 +101,6 @@ def _fmt_k(k: Fraction) -> str:
 
 def _fmt_idx(v) -> str:
     return "".join(str(int(x)) for x in v)
-
-
-def _norm_plane(h) -> tuple[int, int, int]:
-    h = tuple(int(x) for x in h)
-    for x in h:
-        if x != 0:
-            return h if x > 0 else tuple(-y for y in h)
-    return h
-
-
-def _unique_rows(rows) -> list[np.ndarray]:
-    out: list[np.ndarray] = []
-    for r in rows:
-        r = np.rint(np.asarray(r)).astype(int)
-        if not any(np.array_equal(r, q) for q in out):
-            out.append(r)
-    # fixed order: descending lexicographic (positive first)
-    out.sort(key=lambda v: tuple(-x for x in v))
-    return out
-
-
-def point_group_rotations(structure: Structure | None) -> list[np.ndarray]:
-    """Rotation parts (integer 3x3, acting on fractional column vectors) of the space group."""
-    if structure is None:
-        return [np.eye(3, dtype=int)]
-    out: list[np.ndarray] = []
-    for op in structure.space_group().operations():
-        r = np.array(op.rot, dtype=int) // op.DEN
-        if not any(np.array_equal(r, q) for q in out):
-            out.append(r)
-    return out
 
 
 def _parse_k(text: str, law: str) -> Fraction:
@@ -163,16 +130,19 @@ def _parse_indices(text: str, law: str) -> tuple[int, int, int]:
     return idx  # type: ignore[return-value]
 
 
-def parse_twin_law(text: str | TwinLaw) -> TwinLaw:
-    """Parse "k<uvw>{hkl}" (a family) or "k[uvw](hkl)" (one member).
+def parse_twin_law(text: str | TwinLaw | RotationLaw) -> TwinLaw | RotationLaw:
+    """Parse "k<uvw>{hkl}" (a family) or "k[uvw](hkl)" (one member); rotation and reflection
+    laws "R90<uvw>{hkl}", "m{hkl}" (and their members) give a ``RotationLaw``.
 
     Raises
     ------
     NanotwinError
         With the offending text, for malformed laws, zero directions or planes.
     """
-    if isinstance(text, TwinLaw):
+    if isinstance(text, (TwinLaw, RotationLaw)):
         return text
+    if is_rotation_text(text):
+        return parse_rotation_law(text, _parse_indices)
     m = _LAW_RE.match(str(text))
     if not m:
         raise NanotwinError(f"twin law {text!r} not understood: write k<uvw>{{hkl}} (e.g. 1/2<110>{{110}}) "
@@ -196,7 +166,7 @@ def parse_twin_law(text: str | TwinLaw) -> TwinLaw:
     return TwinLaw(k=k, direction=u, plane=h, family=family, text=str(text))
 
 
-def expand_laws(laws, structure: Structure) -> list[tuple[TwinLaw, TwinMember]]:
+def expand_laws(laws, structure: Structure) -> list[tuple[TwinLaw | RotationLaw, TwinMember]]:
     """Parse and expand several laws: (law, member) pairs in order."""
     out = []
     for law in laws:

@@ -24,8 +24,10 @@ from nanotwin_core.builder.boundaries import (
     boundary_polygon,
     regular_boundaries,
 )
+from nanotwin_core.builder.domain_maps import has_rotations, mixed_node_contents
 from nanotwin_core.builder.networks import domain_sizes_by_law, random_boundaries
 from nanotwin_core.builder.ownership import FRAC_TOL, Ownership
+from nanotwin_core.builder.rotation_laws import RotationLaw, RotationMember, node_operation
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.builder.shapes import NodeSelection, description_from_nodes
 from nanotwin_core.builder.sizes import DEFAULT_MAX_ATOMS
@@ -36,11 +38,16 @@ from nanotwin_core.structures.library import get_structure
 from nanotwin_core.structures.structure import Structure
 
 
-def check_coherent(member: TwinMember, own: Ownership, allow_incoherent: bool = False) -> bool:
-    """True if the member's shift is a vector of the coherent sublattice.
+def check_coherent(member: TwinMember | RotationMember, own: Ownership,
+                   allow_incoherent: bool = False) -> bool:
+    """True if the member's shift is a vector of the coherent sublattice (a rotation: if it maps
+    the sublattice onto itself within ``rotation_laws.MISFIT_TOLERANCE``, else NanotwinError).
 
     Otherwise NanotwinError, or (``allow_incoherent=True``) a warning and False.
     """
+    if isinstance(member, RotationMember):
+        node_operation(member, own)
+        return True
     if own.is_node_vector(member.shift_frac):
         return True
     msg = (f"twin law {member.label}: the shift {_fmt_vec(member.shift_frac)} (fractional) is not a "
@@ -52,8 +59,10 @@ def check_coherent(member: TwinMember, own: Ownership, allow_incoherent: bool = 
     return False
 
 
-def is_lattice_shift(member: TwinMember) -> bool:
-    """True if the shift is a parent-lattice vector (the boundary is a no-op)."""
+def is_lattice_shift(member: TwinMember | RotationMember) -> bool:
+    """True if the shift is a parent-lattice vector (the boundary is a no-op; never a rotation)."""
+    if isinstance(member, RotationMember):
+        return False
     s = member.shift_frac
     return bool(np.all(np.abs(s - np.round(s)) < FRAC_TOL))
 
@@ -122,7 +131,12 @@ def apply_boundaries(sel: NodeSelection, boundaries: Sequence[Boundary], info: d
     own = sel.ownership
     nodes = sel.nodes
     n_nodes = len(nodes)
-    ids, contents, sides, total = node_contents(sel, boundaries, base_shift)
+    if has_rotations(boundaries):
+        ids, contents, sides, var, rotation_info = mixed_node_contents(sel, boundaries, base_shift)
+    else:
+        ids, contents, sides, total = node_contents(sel, boundaries, base_shift)
+        var, variant_shifts = _translation_variants(total)
+        rotation_info = {"variant_shifts": [[float(x) for x in row] for row in variant_shifts]}
     desc = description_from_nodes(own, nodes, ids, contents)
     # domains: distinct side combinations; variants: distinct total shift modulo the parent lattice
     if sides.shape[1]:
@@ -131,13 +145,6 @@ def apply_boundaries(sel: NodeSelection, boundaries: Sequence[Boundary], info: d
         _, dom = np.unique(keys, return_inverse=True)  # all-near-side (zero bytes) sorts first
     else:
         dom = np.zeros(n_nodes, dtype=np.int64)
-    tmod = total - np.floor(total + FRAC_TOL)
-    tmod[np.abs(tmod) < FRAC_TOL] = 0.0
-    scale = 10**6
-    tint = np.round(tmod * scale).astype(np.int64) % scale
-    tkey = (tint[:, 0] * (scale + 1) + tint[:, 1]) * (scale + 1) + tint[:, 2]
-    _, first, var = np.unique(tkey, return_index=True, return_inverse=True)
-    variant_shifts = tint[first] / scale
     dom = np.asarray(dom).reshape(-1)
     var = np.asarray(var).reshape(-1)
     shape = desc.content_map.shape
@@ -156,11 +163,22 @@ def apply_boundaries(sel: NodeSelection, boundaries: Sequence[Boundary], info: d
         n_boundaries=len(boundaries),
         n_domains=int(dom.max()) + 1 if n_nodes else 0,
         n_variants=int(var.max()) + 1 if n_nodes else 0,
-        variant_shifts=[[float(x) for x in row] for row in variant_shifts],
+        **rotation_info,
         boundary_planes=[b.as_dict(cell) for b in boundaries],
         boundaries=[boundary_polygon(b, cell, hull) for b in boundaries] if boundaries else [],
     )
     return crystal
+
+
+def _translation_variants(total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(variant id per node, shift of each variant) from the total shifts modulo the parent lattice."""
+    tmod = total - np.floor(total + FRAC_TOL)
+    tmod[np.abs(tmod) < FRAC_TOL] = 0.0
+    scale = 10**6
+    tint = np.round(tmod * scale).astype(np.int64) % scale
+    tkey = (tint[:, 0] * (scale + 1) + tint[:, 1]) * (scale + 1) + tint[:, 2]
+    _, first, var = np.unique(tkey, return_index=True, return_inverse=True)
+    return var.reshape(-1), tint[first] / scale
 
 
 def _hull_points(points: np.ndarray) -> np.ndarray:
@@ -208,7 +226,8 @@ def build_crystal(
     shape : a registered shape name (``shape_kinds.SHAPE_KINDS``): "prism" (``size_ab_nm``,
         ``size_c_nm``; ``size_nm`` sets both), "cuboid" or "sphere" (``size_nm``: edge or
         diameter), ... Sizes in nm, rounded to whole cells / formula units.
-    twins : twin laws, e.g. ("1/2<110>{110}", "1/2<110>{001}"), families or single members.
+    twins : twin laws, e.g. ("1/2<110>{110}", "1/2<110>{001}"), families or single members;
+        rotation "R90<uvw>{hkl}" and reflection "m{hkl}" laws (``rotation_laws.py``) too.
     boundaries : number of boundaries (default 1 when ``twins`` is given and no density), or a
         list of ``Boundary`` objects.
     domain_size_nm : mean domain size (nm) of a random network: one size for every law, or per law
@@ -239,7 +258,7 @@ def build_crystal(
     if kind.bivariate and size_ab_nm is None and size_c_nm is None and size_nm is not None:
         size_ab_nm = size_c_nm = size_nm
     sizes = kind.check_sizes({"size_ab_nm": size_ab_nm, "size_c_nm": size_c_nm, "size_nm": size_nm})
-    if isinstance(twins, (str, TwinLaw)):
+    if isinstance(twins, (str, TwinLaw, RotationLaw)):
         twins = [twins]
     twins = [parse_twin_law(t) for t in twins]
     if boundaries is not None and domain_size_nm is not None:
@@ -343,7 +362,7 @@ def twinned_ensemble(
     ``boundaries`` (a count) places that many boundaries at random; ``domain_size_nm`` uses the
     density. Other keywords go to ``build_crystal``.
     """
-    twins = [twins] if isinstance(twins, (str, TwinLaw)) else list(twins)
+    twins = [twins] if isinstance(twins, (str, TwinLaw, RotationLaw)) else list(twins)
     kwargs.setdefault("placement", "random")
     return [
         build_crystal(structure, shape=shape, size_ab_nm=size_ab_nm, size_c_nm=size_c_nm, size_nm=size_nm,

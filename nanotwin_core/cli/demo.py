@@ -10,6 +10,7 @@ from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.cli.progress import StepBar
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.atomic import atomic_write_text
+from nanotwin_core.superstructure import BRAGG_SENTENCE, DIFFUSE_SENTENCE, HEIGHTS_SENTENCE
 
 
 class CLICommand:
@@ -21,8 +22,9 @@ class CLICommand:
         parser.add_argument("--list", action="store_true", help="list the demos")
         parser.add_argument("--out", metavar="DIR", help="output folder [nanotwin-demo-NAME]")
         parser.add_argument("--table", action="store_true",
-                            help="also print (and write) the superstructure R/M/X table relative to the "
-                                 "untwinned crystal (gamma demos; builds each crystal at zero tilt too)")
+                            help="also print (and write) the superstructure table: Bragg and diffuse parts "
+                                 "and at-position heights of R, M, X relative to the untwinned crystal "
+                                 "(demos of tilted structures)")
         parser.add_argument("--quiet", action="store_true", help="no progress bars")
         parser.add_argument("--force", action="store_true",
                             help="replace files in --out that nanotwin did not write")
@@ -54,9 +56,10 @@ class CLICommand:
             with StepBar("superstructure table", quiet=args.quiet) as steps:
                 rows = demos.superstructure_table(args.name, progress=steps)
             text = demos.format_superstructure_table(rows)
-            atomic_write_text(
-                out / f"{args.name}_superstructure.txt",
-                "# nanotwin superstructure heights (I - I0 at the R, M, X positions) and integrated\n"
-                f"# (110), (200), relative to the first model; {demo.title}\n{text}\n")
+            notes = "\n".join((BRAGG_SENTENCE, DIFFUSE_SENTENCE, HEIGHTS_SENTENCE))
+            atomic_write_text(out / f"{args.name}_superstructure.txt",
+                              f"# nanotwin superstructure table: {demo.title}; window 1.5-2.2 1/A\n"
+                              + "".join(f"# {line}\n" for line in notes.splitlines()) + text + "\n")
             print(text)
+            print(notes)
         return 0

@@ -61,7 +61,7 @@ class CLICommand:
                               "twin_density = the mean domain size domain_nm of the exact ensemble (--twin, "
                               "--domain-size start value; 0.75-1.35 x it); "
                               "PDF fits: scale,adp,expansion,qdamp,qbroad,delta1,delta2,"
-                              f"size,spdiameter [{PDF_REFINE}]")
+                              f"size,spdiameter,twin_density [{PDF_REFINE}]")
         par.add_argument("--twin-states", metavar="NM,NM,...",
                          help="twin density as a mixture of states with these mean domain sizes (nm) "
                               "plus the untwinned crystal; use with --twin and --refine twin")
@@ -93,6 +93,10 @@ class CLICommand:
                          help="correlated motion sigma^2 (1 - delta2/r^2), start value [0] Å^2")
         pdf.add_argument("--spdiameter", type=positive_float, default=None,
                          help="spherical envelope diameter (PDFgui), Å [none]")
+        pdf.add_argument("--pdf-weights", choices=("fq", "constant"), default="fq",
+                         help="weights of the pairs: fq = Re(f_a f_b*)/<f>^2 at every Q (Faber-Ziman, as "
+                              "simulate --pdf and PDFgetX3 data), constant = the factors at Q = 0 (~Z, "
+                              "PDFgui) [fq]")
         out = parser.add_argument_group("output")
         out.add_argument("--out", required=True, metavar="PROJECT.h5",
                          help="project file with data, model, fit and the per-size Debye sums (reusable)")

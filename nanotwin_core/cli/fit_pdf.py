@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from nanotwin_core.cli.fit_output import write_fit_outputs
-from nanotwin_core.cli.model_args import load_structure, model_from_args
+from nanotwin_core.cli.model_args import domain_size_of, load_structure, model_from_args, radiation_from_args
 from nanotwin_core.cli.options import parse_adp, parse_rranges
 from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.errors import NanotwinError
@@ -22,21 +22,27 @@ PDF_REFINE = "scale,adp,expansion,delta2"
 
 
 def _pdf_model(args: argparse.Namespace, refine: tuple[str, ...], qmin: float, qmax: float):
-    """(PDFModel, start B per group, source description) from --xyz or the model options (the
-    core's ``actions.pdf_model_of``, as the window's PDF fits)."""
+    """(PDFModel, start B per group, source description) from --xyz or the model options: one
+    crystal (twinned by --twin with --boundaries or a --seed realisation), a sphere ladder
+    (--refine size) or the exact ensemble of twin networks (--twin --domain-size --ensemble): the
+    core's ``actions.pdf_model_of``, as the window's PDF fits."""
     from nanotwin_core.actions import pdf_model_of
     from nanotwin_core.builder import DEFAULT_MAX_ATOMS
     from nanotwin_core.refine.pdf_fit import model_from_crystal
 
+    common = {"qmin": qmin, "qmax": qmax, "radiation": radiation_from_args(args),
+              "weights": args.pdf_weights}
     if args.xyz:
-        model = model_from_crystal(read_xyz(args.xyz), qmin=qmin, qmax=qmax, radiation=args.radiation,
-                                   n_threads=None)
-        return model, {}, {"xyz": str(args.xyz)}
+        return model_from_crystal(read_xyz(args.xyz), **common), {}, {"xyz": str(args.xyz)}
     structure = load_structure(args)
-    model, start_b = pdf_model_of(model_from_args(args), refine=refine, qmin=qmin, qmax=qmax,
-                                  structure=structure,
-                                  max_atoms=getattr(args, "max_atoms", None) or DEFAULT_MAX_ATOMS)
-    source = {"structure": structure.name, "shape": args.shape, "size_nm": args.size}
+    model, start_b = pdf_model_of(model_from_args(args), refine=refine, structure=structure,
+                                  max_atoms=getattr(args, "max_atoms", None) or DEFAULT_MAX_ATOMS, **common)
+    source = {"structure": structure.name, "shape": args.shape, "size_nm": args.size,
+              "weights": args.pdf_weights}
+    if args.twin:
+        source.update(twins=list(args.twin), domain_size_nm=domain_size_of(args))
+        realisation = {"boundaries": args.boundaries, "seed": args.seed}
+        source.update({"ensemble": True} if args.ensemble else realisation)
     return model, start_b, source
 
 
@@ -52,9 +58,11 @@ def run_pdf_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
         window_from_data,
     )
 
-    if args.model or args.demo or args.population or args.twin:
-        raise NanotwinError("PDF fits take --structure/--cif with --shape/--size, or --xyz "
-                            "(no --model, --demo, --population or --twin)")
+    if args.model or args.demo or args.population:
+        raise NanotwinError("PDF fits take --structure/--cif with --shape and sizes (and --twin), or --xyz "
+                            "(no --model, --demo or --population)")
+    if args.xyz and args.twin:
+        raise NanotwinError("--twin builds the crystal from a structure: not with --xyz")
     data = read_gr(args.data)
     refine = tuple(r.strip() for r in (args.refine or PDF_REFINE).split(",") if r.strip())
     ranges = parse_rranges(args.rrange) or [(1.0, 20.0)]

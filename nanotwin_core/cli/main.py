@@ -25,6 +25,7 @@ COMMANDS = (
     ("simulate", "nanotwin_core.cli.simulate"),
     ("fit", "nanotwin_core.cli.fit"),
     ("population", "nanotwin_core.cli.population"),
+    ("superstructure", "nanotwin_core.cli.superstructure"),
     ("demo", "nanotwin_core.cli.demo"),
     ("gui", "nanotwin_core.cli.gui"),
 )

@@ -189,7 +189,8 @@ def add_model_options(p: argparse.ArgumentParser, *, population: bool = True,
     g.add_argument("--size-c", type=positive_float, metavar="NM", help="prism length L_c in nm")
     g.add_argument("--size", type=positive_float, metavar="NM", help="cuboid edge or sphere diameter in nm")
     g.add_argument("--twin", action="append", default=[], metavar="LAW",
-                   help='twin law, e.g. "1/2<001>{110}" or "1/2[-110](110)" (repeatable)')
+                   help='twin law, e.g. "1/2<001>{110}", "1/2[-110](110)"; rotation "R90<110>{001}" '
+                        '(90° about <uvw>, plane {hkl}) or reflection "m{110}" (repeatable)')
     dens = g.add_mutually_exclusive_group()
     dens.add_argument("--boundaries", type=nonneg_int, metavar="N", help="number of twin boundaries per law")
     dens.add_argument("--domain-size", type=domain_size_value, metavar="NM",

@@ -60,7 +60,8 @@ def written_by_nanotwin(path: Path, kind: str) -> bool:
         if kind == "json":
             with open(path, encoding="utf-8") as fh:
                 doc = json.load(fh)
-            return isinstance(doc, dict) and ("n_points" in doc and "parameters" in doc or "fits" in doc)
+            return isinstance(doc, dict) and ("n_points" in doc and "parameters" in doc or "fits" in doc
+                                              or "bragg" in doc and "at_positions" in doc)
         if kind == "table":
             return _first_lines(path, 1)[0].startswith("file,value,status")
         if kind == "figure":

@@ -56,6 +56,9 @@ class CLICommand:
         pdf.add_argument("--qdamp", type=nonneg_float, default=0.0,
                          help="Gaussian envelope exp(-(r qdamp)^2/2) [0] 1/Å")
         pdf.add_argument("--lorch", action="store_true", help="Lorch modification function")
+        pdf.add_argument("--pdf-weights", choices=("fq", "constant"), default="fq",
+                         help="weights of the pairs: fq = Re(f_a f_b*)/<f>^2 at every Q (Faber-Ziman), "
+                              "constant = the factors at Q = 0 (~Z, PDFgui) [fq]; fit takes the same")
         out = parser.add_argument_group("output")
         out.add_argument("--out", required=True, metavar="FILE.xye", help="pattern: x, I columns")
         add_figure_options(out, figure_help="figure of the pattern for a paper (.pdf/.png/.svg/.tif) with "
@@ -156,9 +159,11 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
             + (" (ensemble average over random twin networks)" if args.ensemble and not args.xyz else "")]
     if args.pdf:
         r, g = compute_pdf(hist, qmin=args.qmin, qmax=args.qmax, rmax=args.rmax, rstep=args.rstep,
-                           qdamp=args.qdamp, lorch=args.lorch, b_iso=adp, radiation=radiation)
+                           qdamp=args.qdamp, lorch=args.lorch, b_iso=adp, radiation=radiation,
+                           weights=args.pdf_weights)
         gr_header = header[:2] + [
-            f"qmin: {args.qmin} qmax: {args.qmax} qdamp: {args.qdamp} lorch: {args.lorch}",
+            f"qmin = {args.qmin}", f"qmax = {args.qmax}", f"qdamp = {args.qdamp}", f"lorch = {args.lorch}",
+            f"weights = {args.pdf_weights}",
             "columns: r (A) G(r) (1/A^2)",
         ]
         outputs.stage("--pdf", lambda path: write_gr(path, r, g, header_lines=gr_header))

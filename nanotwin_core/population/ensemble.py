@@ -150,6 +150,11 @@ def twin_network_model(
     laws = [parse_twin_law(t) for t in twins]
     if not laws:
         raise NanotwinError("an ensemble of twin networks needs twin laws")
+    turned = [law.label for law in laws if not isinstance(law, TwinLaw)]
+    if turned:
+        raise NanotwinError(f"twin laws {', '.join(turned)}: the ensemble route holds translation twins only "
+                            "(rotated domains are no node-lattice shift); build realisations instead "
+                            "(--seed, --twin-seeds; no --ensemble)")
     pairs = expand_laws(laws, structure)
     for _law, m in pairs:
         check_coherent(m, own, allow_incoherent=False)

@@ -12,12 +12,21 @@ to pair histograms once (the project's histogram route). G(r) follows the conven
   (1 - delta1/d - delta2/d^2 + Qbroad^2 d^2), U = B / (8 pi^2); a pair whose factor is <= 0 is
   left out (as pdffit2). Widths are floored at the r step (B = 0 would be a delta function).
 - Expansion e rescales every stored distance by (1 + e) (no recount).
-- Envelopes on G0: the Q resolution exp(-(Qdamp r)^2 / 2) and, optionally, the spherical
-  shape function gamma0(r) = 1 - 3r/(2D) + r^3/(2D^3) (r < D) of PDFgui's ``spdiameter``.
-- Termination: F(Q) = sine transform of G0 is kept only for Qmin <= Q < Qmax (srreal) and
-  transformed back (pdffit2 cuts at Qmax the same way, after the envelopes). With Qmin > 0 the
-  small-angle scattering of the finite particle is removed as in measured data, which gives
-  the -4 pi rho0 r gamma0(r) baseline of PDFgui's crystal model without a density parameter.
+- Weights (``weights``): "fq" (default), each type pair's partial weighted in Q by
+  Re(f_a(Q) f_b*(Q)) / |<f(Q)>|^2, the Faber-Ziman normalisation of ``simulate --pdf`` and of
+  data reduced by PDFgetX3 (with the radiation's f', f'' when it has an energy); "constant", the
+  factors at Q = 0 (X-rays ~Z), PDFgui's and srreal's convention. A model fitted to its own
+  ``simulate --pdf`` G(r) (same weights) returns Rw < 1e-3 and its parameters.
+- The spherical shape function gamma0(r) = 1 - 3r/(2D) + r^3/(2D^3) (r < D) of PDFgui's
+  ``spdiameter`` multiplies G0.
+- Termination: F(Q) = sine transform of G0 (per partial, weighted, for "fq") is kept only for
+  Qmin <= Q < Qmax (srreal) and transformed back. With Qmin > 0 the small-angle scattering of
+  the finite particle is removed as in measured data, which gives the -4 pi rho0 r gamma0(r)
+  baseline of PDFgui's crystal model without a density parameter.
+- The Q resolution envelope exp(-(Qdamp r)^2 / 2) multiplies the terminated G(r), as in
+  ``simulate --pdf`` (it damps the measured G(r)).
+- Twin networks (``pdf_twins.py``): members at Chebyshev nodes of the twin density 1/D, mixed by
+  barycentric Lagrange weights at ``domain_nm`` (refined as "twin_density").
 - Scale: linear, solved inside every evaluation (variable projection, ``Refinement``).
 
 Rw = sqrt(sum w (Gobs - Gcalc)^2 / sum w Gobs^2) over [rmin, rmax], w = 1/dG^2 or 1.
@@ -30,18 +39,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.interpolate import make_interp_spline
 
-from nanotwin_core.builder import build_crystal
-from nanotwin_core.builder.ownership import find_ownership
-from nanotwin_core.crystal import Crystal
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PDFData
 from nanotwin_core.refine.engine import FitResult, Refinement
 from nanotwin_core.refine.parameters import Parameter, ParameterSet
 from nanotwin_core.refine.pdf import RangeFit, pdf_rw, range_resolved
+from nanotwin_core.refine.pdf_model import PDFModel, SizeMember, model_from_crystal, sphere_ladder
 from nanotwin_core.refine.pdf_terms import (
-    PairTerms,
     gaussian_sum,
     gaussian_sum_reference,
     pair_terms,
@@ -49,10 +54,7 @@ from nanotwin_core.refine.pdf_terms import (
     terminate,
 )
 from nanotwin_core.refine.report import markdown_report, result_json
-from nanotwin_core.scattering import compute_histograms
-from nanotwin_core.scattering.types import PairHistograms
 from nanotwin_core.structures.adp import structure_b
-from nanotwin_core.structures.library import get_structure
 
 __all__ = [
     "PDF_REFINABLE",
@@ -68,187 +70,14 @@ __all__ = [
     "sphere_ladder",
     "fit_pdf",
     "fit_pdf_ranges",
+    "model_from_crystal",
     "structure_b",
 ]
 
-PDF_REFINABLE = ("scale", "adp", "expansion", "qdamp", "qbroad", "delta1", "delta2", "size", "spdiameter")
-_U_PER_B = 1.0 / (8.0 * math.pi**2)
+PDF_REFINABLE = ("scale", "adp", "expansion", "qdamp", "qbroad", "delta1", "delta2", "size", "spdiameter",
+                 "twin_density")
 
 
-@dataclass
-class SizeMember:
-    """One crystal of a size ladder: realised diameter (nm) and its pair histograms."""
-
-    size_nm: float
-    hist: PairHistograms
-    n_atoms: int = 0
-
-
-class PDFModel:
-    """G(r) of one crystal (or a ladder of sizes) for any set of PDF parameters.
-
-    Parameters
-    ----------
-    members : one or more ``SizeMember`` (sorted by size); with several, the parameter ``D_nm``
-        interpolates linearly (atom-weighted mixture of the two neighbouring sizes).
-    qmin, qmax : the termination window of the data, 1/Å.
-    rstep : internal r step in Å [0.01]; the output is interpolated where the data grid differs.
-    radiation : "xray" or "neutron" (scattering-factor weights).
-    """
-
-    def __init__(
-        self,
-        members: Sequence[SizeMember],
-        *,
-        qmin: float = 0.0,
-        qmax: float = 25.0,
-        rstep: float = 0.01,
-        radiation: str = "xray",
-    ) -> None:
-        if not members:
-            raise NanotwinError("a PDF model needs at least one crystal")
-        if not qmax > max(qmin, 0.0):
-            raise NanotwinError(f"qmax must exceed qmin (got {qmin}, {qmax}) 1/Å")
-        if not rstep > 0:
-            raise NanotwinError("rstep must be > 0 Å")
-        self.members = sorted(members, key=lambda m: m.size_nm)
-        self.qmin = float(max(qmin, 0.0))
-        self.qmax = float(qmax)
-        self.rstep = float(rstep)
-        self.terms = [pair_terms(m.hist, radiation) for m in self.members]
-        groups: list[str] = []
-        for t in self.terms:
-            for g in t.groups:
-                if g not in groups:
-                    groups.append(g)
-        self.adp_groups = groups
-        self.group_elements = {g: el for t in self.terms for g, el in zip(t.groups, t.elements, strict=True)}
-
-    @property
-    def sizes_nm(self) -> list[float]:
-        """Realised diameters (nm) of the ladder."""
-        return [m.size_nm for m in self.members]
-
-    def _b_of(self, group: str, values: Mapping[str, float]) -> float:
-        for key in (f"B_{group}", f"B_{self.group_elements.get(group, group)}"):
-            if key in values:
-                return float(values[key])
-        return 0.0
-
-    def _g0(self, terms: PairTerms, values: Mapping[str, float], n_grid: int) -> np.ndarray:
-        e = float(values.get("expansion", 0.0))
-        if not 1.0 + e > 0:
-            raise NanotwinError(f"expansion must be > -1, got {e}")
-        d = terms.d0 * (1.0 + e)
-        u = np.array([self._b_of(g, values) for g in terms.groups]) * _U_PER_B
-        u_pair = u[terms.ta] + u[terms.tb]
-        corr = (
-            1.0
-            - float(values.get("delta1", 0.0)) / d
-            - float(values.get("delta2", 0.0)) / d**2
-            + (float(values.get("qbroad", 0.0)) * d) ** 2
-        )
-        s2 = u_pair * corr
-        sigma = np.where(corr > 0, np.sqrt(np.maximum(s2, self.rstep**2)), 0.0)
-        return gaussian_sum(d, terms.amp, sigma, self.rstep, n_grid)
-
-    def _weights(self, values: Mapping[str, float]) -> list[tuple[float, int]]:
-        if len(self.members) == 1:
-            return [(1.0, 0)]
-        sizes = self.sizes_nm
-        dn = float(values.get("D_nm", sizes[0]))
-        if dn <= sizes[0]:
-            return [(1.0, 0)]
-        if dn >= sizes[-1]:
-            return [(1.0, len(sizes) - 1)]
-        i = int(np.searchsorted(sizes, dn) - 1)
-        t = (dn - sizes[i]) / (sizes[i + 1] - sizes[i])
-        return [(1.0 - t, i), (t, i + 1)]
-
-    def grid_size(self, r_top: float, values: Mapping[str, float]) -> int:
-        """Number of internal grid points for output up to r_top (Å): 4x the support, power of 2."""
-        e = max(float(values.get("expansion", 0.0)), 0.0)
-        ripples = 6 * 2.0 * math.pi / self.qmax
-        support = max(max(t.r_max for t in self.terms) * (1.0 + e) + 3.0, r_top + ripples)
-        n = int(math.ceil(4.0 * support / self.rstep))
-        return 1 << max(10, (n - 1).bit_length())
-
-    def g_internal(self, values: Mapping[str, float], r_top: float) -> tuple[np.ndarray, np.ndarray]:
-        """(r, G) on the internal grid r_n = n rstep up to at least r_top (Å)."""
-        n_grid = self.grid_size(r_top, values)
-        g0 = np.zeros(n_grid)
-        for w, i in self._weights(values):
-            if w:
-                g0 += w * self._g0(self.terms[i], values, n_grid)
-        r = np.arange(n_grid) * self.rstep
-        qdamp = float(values.get("qdamp", 0.0))
-        if qdamp:
-            g0 *= np.exp(-0.5 * (qdamp * r) ** 2)
-        sp = values.get("spdiameter")
-        if sp is not None and float(sp) > 0:
-            g0 *= sphere_envelope(r, float(sp))
-        return r, terminate(g0, self.rstep, self.qmin, self.qmax)
-
-    def __call__(self, r: np.ndarray, values: Mapping[str, float]) -> np.ndarray:
-        """G(r) (1/Å^2, unit scale) at the points r (Å)."""
-        r = np.asarray(r, float)
-        if r.size == 0:
-            return np.zeros(0)
-        if np.any(r < 0):
-            raise NanotwinError("r must be >= 0 Å")
-        rg, g = self.g_internal(values, float(r.max()))
-        idx = r / self.rstep
-        k = np.rint(idx).astype(np.int64)
-        if np.all(np.abs(idx - k) < 1e-6):
-            return g[k]
-        hi = int(math.ceil(r.max() / self.rstep)) + 4
-        lo = max(int(math.floor(r.min() / self.rstep)) - 4, 0)
-        return make_interp_spline(rg[lo:hi], g[lo:hi], k=3)(r)
-
-
-def sphere_ladder(
-    structure,
-    size_nm: float,
-    *,
-    window: float = 0.25,
-    coherent_element: str | None = None,
-    n_threads: int | None = None,
-) -> list[SizeMember]:
-    """Spheres of every distinct atom count with diameters within size_nm * (1 +- window) (nm)."""
-    if isinstance(structure, str):
-        structure = get_structure(structure)
-    if not size_nm > 0 or not 0 <= window < 1:
-        raise NanotwinError(f"need size_nm > 0 and 0 <= window < 1 (got {size_nm}, {window})")
-    el = coherent_element or _default_coherent(structure)
-    own = find_ownership(structure, el)
-    bc = own.node_basis
-    r_hi = size_nm * (1 + window) * 5.0  # Å
-    span = np.ceil(r_hi * np.linalg.norm(np.linalg.inv(bc), axis=0)) + 1
-    axes = [np.arange(-int(n), int(n) + 1) for n in span]
-    nodes = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    radii = np.unique(np.round(np.linalg.norm(nodes @ bc, axis=1), 6))
-    lo = size_nm * (1 - window) * 5.0
-    shells = radii[(radii >= lo) & (radii <= r_hi)]
-    if shells.size == 0:
-        shells = radii[np.argmin(np.abs(radii - size_nm * 5.0))][None]
-    seen: dict[int, SizeMember] = {}
-    for rad in shells:
-        c = build_crystal(structure, shape="sphere", size_nm=float(rad) / 5.0 + 1e-6, coherent_element=el)
-        if c.n_atoms not in seen:
-            seen[c.n_atoms] = SizeMember(float(c.info.get("D_eq_nm", rad / 5.0)),
-                                         compute_histograms(c, n_threads=n_threads), c.n_atoms)
-    return sorted(seen.values(), key=lambda m: m.size_nm)
-
-
-def _default_coherent(structure) -> str:
-    """The coherent element for spheres: Pb where present, else the heaviest cation-like element."""
-    els = [s.element for s in structure.sites]
-    if "Pb" in els:
-        return "Pb"
-    return els[0]
-
-
-# ----------------------------------------------------------------------------- fitting
 @dataclass
 class PDFFitSettings:
     """What a PDF fit refines and with which fixed values.
@@ -261,6 +90,8 @@ class PDFFitSettings:
     adp : start B (Å^2) per ADP group or element (default: the structure's, else 0.5).
     expansion : start value of the isotropic expansion [0].
     rstep : internal r step (Å) [0.01].
+    radiation : the scattering factors' radiation ("xray", "neutron" or a Radiation).
+    domain_nm : start shared domain size (nm) of a twin-density model (None: the nodes' middle).
     max_nfev : largest number of model evaluations of the least squares [200].
     """
 
@@ -277,7 +108,8 @@ class PDFFitSettings:
     adp: dict[str, float] = field(default_factory=dict)
     expansion: float = 0.0
     rstep: float = 0.01
-    radiation: str = "xray"
+    radiation: object = "xray"
+    domain_nm: float | None = None
     max_nfev: int | None = 200
 
     def check(self) -> PDFFitSettings:
@@ -319,7 +151,14 @@ def make_parameters(model: PDFModel, settings: PDFFitSettings, start_b: Mapping[
     ps.append(Parameter("delta2", settings.delta2, "delta2" in ref, 0.0, 50.0))
     if settings.spdiameter:
         ps.append(Parameter("spdiameter", settings.spdiameter, "spdiameter" in ref, 2.0, 1e4))
-    if len(model.members) > 1:
+    if model.domain_nodes is not None:
+        lo, hi = 1.0 / model.domain_nodes[-1], 1.0 / model.domain_nodes[0]
+        start = settings.domain_nm if settings.domain_nm is not None else model.domain_start
+        ps.append(Parameter("domain_nm", min(max(start, lo), hi), "twin_density" in ref, lo, hi))
+    elif "twin_density" in ref:
+        raise NanotwinError("refining the twin density needs an ensemble of twin networks (--twin, "
+                            "--domain-size, --ensemble)")
+    elif len(model.members) > 1:
         sizes = model.sizes_nm
         mid = sizes[len(sizes) // 2]
         ps.append(Parameter("D_nm", mid, "size" in ref, sizes[0], sizes[-1]))
@@ -446,18 +285,6 @@ def _tidy_messages(res: FitResult) -> None:
     res.messages.append("G(r) points are correlated (oversampled r grid): esds are lower bounds")
 
 
-def model_from_crystal(
-    crystal: Crystal, *, qmin: float, qmax: float, rstep: float = 0.01, radiation: str = "xray",
-    n_threads: int | None = None,
-) -> PDFModel:
-    """A one-crystal PDFModel (histograms computed here)."""
-    hist = compute_histograms(crystal, n_threads=n_threads)
-    size = float(crystal.info.get("D_eq_nm", crystal.info.get("size_nm", 0.0)) or 0.0)
-    return PDFModel([SizeMember(size, hist, crystal.n_atoms)], qmin=qmin, qmax=qmax, rstep=rstep,
-                    radiation=radiation)
-
-
-# ----------------------------------------------------------------------------- reports
 def pdf_fit_json(
     result: FitResult,
     rw: float,

@@ -4,24 +4,54 @@ Conventions (diffpy/PDFgetX3, Faber-Ziman, per atom):
 - N = sum of occupancies; <|f|^2> = sum_a N_a o_a |f_a|^2 / N; <f> = sum_a N_a o_a f_a / N.
 - S(Q) = 1 + [I(Q)/N - <|f|^2>] / |<f>|^2 (I the full Debye sum, self terms included), so
   S -> 1 at high Q; F(Q) = Q [S(Q) - 1] in 1/Å.
-- G(r) = (2/pi) sum_i F(Q_i) M(Q_i) sin(Q_i r) dQ_i over Qmin <= Q_i <= Qmax, times
-  exp(-(r Qdamp)^2 / 2); G in 1/Å^2. dQ_i is the grid step on a uniform grid (steps equal to
-  1e-3 relative, as read from text files; rectangle rule, as an FFT of F sampled on that grid,
-  also DebyeCalculator's convention) and the trapezoid weights on a non-uniform grid.
+- G(r) = (2/pi) sum_i F(Q_i) M(Q_i) sin(Q_i r) w_i over Qmin <= Q_i <= Qmax, times
+  exp(-(r Qdamp)^2 / 2); G in 1/Å^2. w_i are the trapezoid weights of the grid (a uniform grid:
+  steps equal to 1e-3 relative, as read from text files), so the transform covers exactly
+  [Q_first, Q_last]: ``compute_pdf``'s grid runs from Qmin (from Q = 0 when Qmin = 0) to Qmax,
+  and G(r) is the fits' model (``refine/pdf_model.py``) to ~1e-4 (Rw) for Qmin = 1 1/Å.
   M(Q) = 1, or with ``lorch=True`` the Lorch function sin(pi Q / Qmax) / (pi Q / Qmax), which
   trades termination ripples for broader peaks.
+- Weights (``weights``): "fq" (the above, with the radiation's f(Q)) or "constant": every factor
+  taken at Q = 0 without anomalous terms (X-rays ~Z, neutrons b; ``ConstantFactors``), PDFgui's
+  convention; the fits take the same two (``refine/pdf_model.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.scattering.debye import debye_intensity, type_factors
-from nanotwin_core.scattering.radiation import Radiation, as_radiation
+from nanotwin_core.scattering.radiation import Radiation, XRay, as_radiation
 from nanotwin_core.scattering.types import PairHistograms
+
+PDF_WEIGHTS = ("fq", "constant")
+
+
+@dataclass(frozen=True)
+class ConstantFactors(Radiation):
+    """Every scattering factor of ``base`` taken at Q = 0 without anomalous terms (X-rays ~Z,
+    neutrons b), at every Q: the "constant" weights of G(r). Not a beam: not registered."""
+
+    base: Radiation = field(default_factory=XRay)
+    kind: ClassVar[str] = "constant-factors"
+
+    def form_factor(self, symbol: str, q: np.ndarray) -> np.ndarray:
+        base = XRay() if isinstance(self.base, XRay) else self.base
+        f0 = complex(base.form_factor(symbol, np.zeros(1))[0].real)
+        return np.full(np.shape(q), f0, dtype=np.complex128)
+
+
+def pdf_radiation(radiation: Radiation | str | None, weights: str = "fq") -> Radiation:
+    """The radiation whose factors weigh G(r): itself ("fq") or ``ConstantFactors`` ("constant")."""
+    if weights not in PDF_WEIGHTS:
+        raise NanotwinError(f"PDF weights must be one of {', '.join(PDF_WEIGHTS)}, got {weights!r}")
+    rad = as_radiation(radiation)
+    return rad if weights == "fq" else ConstantFactors(rad)
 
 
 def composition_averages(
@@ -77,7 +107,9 @@ def _weights(q: np.ndarray) -> np.ndarray:
     d = np.diff(q)
     step = (q[-1] - q[0]) / (len(q) - 1)
     if np.max(np.abs(d - step)) <= 1e-3 * abs(step):  # uniform up to rounding in a text file
-        return np.full(len(q), step)
+        w = np.full(len(q), step)
+        w[0] = w[-1] = 0.5 * step
+        return w
     w = np.zeros(len(q))
     w[:-1] += d / 2
     w[1:] += d / 2
@@ -163,24 +195,26 @@ def compute_pdf(
     b_iso: Mapping[str, float] | float | None = None,
     radiation: Radiation | str | None = None,
     expansion: float = 0.0,
+    weights: str = "fq",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(r, G(r)) of a crystal's histograms (Debye sum -> F(Q) -> sine transform).
 
     qmin, qmax : range of the transform in 1/Å [0.5, 25]; qmin > 0 leaves out the small-angle
         (particle shape) scattering, as measured data do.
-    qstep : Q grid step [min(0.002, pi / (4 rmax))]: for C60 (Qmax 25) G(r) then matches a direct
-        real-space sum to 2e-5 of its maximum (8e-5 with a 0.01 step).
+    qstep : largest Q grid step [min(0.002, pi / (4 rmax))], the grid running from qmin to qmax: for
+        C60 (Qmax 25) G(r) then matches a direct real-space sum to 2e-5 of its maximum (8e-5 with
+        a 0.01 step).
     rmin, rmax, rstep : r grid in Å [0, 50, 0.01].
     qdamp : Gaussian envelope exp(-(r qdamp)^2 / 2) on G [0]; lorch : Lorch function [False].
+    weights : "fq" (Faber-Ziman with f(Q)) or "constant" (factors at Q = 0, PDFgui) [fq].
     """
+    radiation = pdf_radiation(radiation, weights)
     qmin = 0.0 if qmin is None else float(qmin)
     if not qmax > qmin:
         raise NanotwinError(f"qmax must exceed qmin (got {qmin}, {qmax})")
     if qstep is None:
         qstep = min(0.002, np.pi / (4.0 * max(rmax, 1.0)))
-    q = qmin + qstep * np.arange(int(np.floor((qmax - qmin) / qstep + 1e-9)) + 1)
-    if q[0] == 0.0:
-        q = q[1:]  # F(0) = 0 adds nothing
+    q = np.linspace(qmin, qmax, int(np.ceil((qmax - qmin) / qstep - 1e-9)) + 1)  # ends on qmin and qmax
     intensity = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, expansion=expansion)
     return pdf_from_intensity(
         q,
