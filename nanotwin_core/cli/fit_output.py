@@ -50,8 +50,13 @@ def fit_project(args: argparse.Namespace, model, data, problem, result, elapsed:
 
 def fit_report(result, summary: dict, populations: list[dict], data_name: str) -> str:
     """The Markdown report of a pattern fit."""
-    return markdown_report(result, title=f"nanotwin fit of {data_name}", data_note=summary.get("note")) \
+    report = markdown_report(result, title=f"nanotwin fit of {data_name}", data_note=summary.get("note")) \
         + population_markdown(populations)
+    comp = summary.get("composition")
+    if comp:
+        report += (f"\n## Composition\n\n{comp['formula']} (atoms per {comp['reference']}, "
+                   f"{comp['weighting']})\n")
+    return report
 
 
 def print_fit(result, summary: dict, populations: list[dict], elapsed: float) -> None:
@@ -70,6 +75,9 @@ def print_fit(result, summary: dict, populations: list[dict], elapsed: float) ->
     if pop.get("mean_D_nm") is not None:
         print(f"  mean size {pop['mean_D_nm']:.3f} nm" + (f", L_c {pop['mean_L_nm']:.3f} nm" if pop.get(
             "mean_L_nm") else "") + (f", D_eq {pop['D_eq_nm']:.3f} nm" if pop.get("D_eq_nm") else ""))
+    comp = summary.get("composition")
+    if comp:
+        print(f"  composition: {comp['formula']} (per {comp['reference']})")
     for msg in result.messages:
         print(f"  note: {msg}")
 

@@ -129,6 +129,30 @@ def parse_adp(text: str | None) -> dict[str, float]:
     return out
 
 
+def parse_occupancy(text: str | None) -> dict[str, float]:
+    """'S_surf=0.85,Pb=1' -> {'S_surf': 0.85, 'Pb': 1.0} (occupancy factors, each in [0, 1])."""
+    if not text:
+        return {}
+    out = parse_keyvals(",".join(item for item in text.split(",") if item.strip()), "--occupancy")
+    for name, value in out.items():
+        if not 0 <= value <= 1:
+            raise NanotwinError(f"--occupancy: {name} must lie in [0, 1], got {value:g}")
+    return out
+
+
+def parse_constraints(text: str | None) -> dict[str, str]:
+    """'B_S_surf=B_S,occ_Pb_surf=fixed' -> {'B_S_surf': '=B_S', 'occ_Pb_surf': 'fixed'}."""
+    out: dict[str, str] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        name, sep, other = (part.strip() for part in item.partition("="))
+        if not sep or not name or not other:
+            raise NanotwinError(f"--constrain expects NAME=OTHER or NAME=fixed, got {item!r}")
+        out[name] = "fixed" if other == "fixed" else f"={other}"
+    return out
+
+
 def parse_seeds(text: str) -> list[int]:
     """'1-8' or '1,2,5' -> list of ints."""
     try:
@@ -206,11 +230,35 @@ def add_model_options(p: argparse.ArgumentParser, *, population: bool = True,
                    help="accept twin shifts that break the coherent sublattice (warns)")
     g.add_argument("--exclude", action="append", default=[], metavar="A:B",
                    help="element pair left out of the Debye sum (repeatable)")
+    surf = p.add_argument_group("surface (builder/terminations.py, builder/surface_shell.py)")
+    surf.add_argument("--termination", metavar="NAME|RULE",
+                      help="atoms closing the facets of the core of whole Pb (coherent) nodes: "
+                           "stoichiometric (whole formula units), CsX (complete PbX6 octahedra, Cs in every "
+                           "surface cavity, charge neutral: Cs n^3+3n^2 Pb n^3 X 3n^3+3n^2 for an n^3 cube), "
+                           "PbX2 (Cs only in closed cavities), or a rule EL:K,...[,neutral:EL] (keep EL with "
+                           ">= K core neighbours, K or 'full') [stoichiometric]")
+    shell = surf.add_mutually_exclusive_group()
+    shell.add_argument("--surface-shell", type=positive_float, metavar="Å",
+                       help="atoms within this depth of the surface form their own ADP and occupancy groups "
+                            "(Pb_surf, S_surf, ...)")
+    shell.add_argument("--surface-layers", type=positive_int, metavar="N",
+                       help="the same, N formula-unit layers deep ((N - 1/4) x the largest lattice-plane "
+                            "spacing of the coherent sublattice)")
+    surf.add_argument("--occupancy", metavar="GROUP=O,...",
+                      help="occupancy factor (0-1) per ADP/occupancy group or element, e.g. S_surf=0.85 "
+                           "(the start value when --refine occupancy)")
     if max_atoms:
         g.add_argument("--max-atoms", type=positive_int, default=None, metavar="N",
                        help="largest single crystal built, in atoms [5,000,000]; a larger request is "
                             "refused before any memory is used")
     if population:
+        low = p.add_argument_group("small angle (scattering/small_angle.py)")
+        low.add_argument("--chain", type=float, metavar="N",
+                         help="crystals stacked in linear chains of N along c (spacing: the size along c; "
+                              "a real N mixes the two nearest lengths); the start value with --refine chain")
+        low.add_argument("--ligand", metavar="T,RHO",
+                         help="organic ligand shell: thickness T (Å) and electron density RHO (e/Å^3), a "
+                              "low-Q term; the start values with --refine ligand")
         g.add_argument("--population", metavar="SPEC",
                        help='size population instead of one crystal: "Dab=8.19,sab=0.24,Lc=9.79,sc=0.20" '
                             '(prisms) or "D=5.0,sD=0.2" (spheres, cuboids); sizes in nm')

@@ -14,6 +14,8 @@ from nanotwin_core.cli.model_args import (
     describe_crystal,
     ensemble_from_args,
     grid_from_args,
+    load_structure,
+    low_q_from_args,
     model_from_args,
     model_header,
     radiation_from_args,
@@ -32,6 +34,7 @@ from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import write_gr, write_pattern
 from nanotwin_core.io.xyz import read_xyz
 from nanotwin_core.population.table import population_header
+from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms
 
 
 class CLICommand:
@@ -120,6 +123,14 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
             hist = compute_histograms(crystal, n_threads=args.threads, progress=bar)
         n_atoms = crystal.n_atoms
     intensity = debye_intensity(hist, q, b_iso=adp, radiation=radiation)
+    low_q = low_q_from_args(args)
+    if low_q:
+        if args.xyz or args.ensemble:
+            raise NanotwinError("--chain and --ligand need one built crystal (its size along c), not --xyz "
+                                "or --ensemble")
+        intensity = add_low_q_terms(intensity, q, database=CrystalTable.of(hist, crystal), weights=np.ones(1),
+                                    values=low_q, radiation=radiation, occupancy={},
+                                    structure=load_structure(args), kind=None)
     if x_kind == "tth":
         intensity = intensity * polarization_factor(x, args.polarization)
     elapsed = time.perf_counter() - t0
@@ -129,6 +140,7 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
         *_axis_lines(x_kind, wavelength, radiation),
         f"adp (B, A^2): {json.dumps(adp) if adp else 'B = 0 for every group'}",
         f"polarization: {args.polarization}",
+        *([f"small angle: {json.dumps(low_q)}"] if low_q else []),
         f"atoms: {n_atoms}; pairs: {int(hist.n_pairs)}; time: {elapsed:.3f} s",
         f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
     ]
