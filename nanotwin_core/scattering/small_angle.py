@@ -17,9 +17,11 @@ Two terms describe what surrounds it:
 - **Ligand shell**: a shell of thickness t and uniform density rho (electrons/Å^3 for X-rays) around
   the crystal, taken as its equal-volume sphere of radius R (volume = atoms x volume per atom).
   With A_c(Q) = Z F(QR) the crystal's amplitude at low Q (Z = sum of f(0) of its atoms, F the
-  sphere amplitude 3 (sin x - x cos x) / x^3) and A_s(Q) = rho [V(R+t) F(Q(R+t)) - V(R) F(QR)],
-  the shell adds 2 A_c A_s + A_s^2 to the crystal's Debye intensity (in vacuum; a solvent's own
-  density is not subtracted: fit the solvent as a blank). Both terms vanish at wide angles.
+  sphere amplitude 3 (sin x - x cos x) / x^3) and A_s(Q) = rho [V(R+t) F(Q(R+t)) - V(R) F(QR)]
+  exp(-Q^2 sigma^2 / 2) (a diffuse shell: sigma = 3 Å of interface width, as in fuzzy-sphere
+  models, so the sharp-edge ripples of F do not reach the wide-angle pattern), the shell adds
+  2 A_c A_s + A_s^2 to the crystal's Debye intensity (in vacuum; a solvent's own density is not
+  subtracted: fit the solvent as a blank). Both terms vanish at wide angles.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from nanotwin_core.errors import NanotwinError
 __all__ = ["chain_factor", "ligand_shell_intensity", "sphere_amplitude"]
 
 _SERIES_X = 1e-2  # below this x the sphere amplitude uses its Taylor series
+SHELL_INTERFACE_A = 3.0  # Å, Gaussian width of the ligand shell's density profile
 
 
 def _sinc(x: np.ndarray) -> np.ndarray:
@@ -78,9 +81,10 @@ def sphere_amplitude(x: np.ndarray) -> np.ndarray:
 
 
 def ligand_shell_intensity(q: np.ndarray, radius_A: np.ndarray, electrons: np.ndarray, thickness_A: float,
-                           density: float) -> np.ndarray:
+                           density: float, interface_A: float = SHELL_INTERFACE_A) -> np.ndarray:
     """(n_crystals, nq) intensity a ligand shell adds to crystals of equal-volume radius
-    ``radius_A`` (Å) holding ``electrons`` (sum of f(0)): 2 A_c A_s + A_s^2 (module doc)."""
+    ``radius_A`` (Å) holding ``electrons`` (sum of f(0)): 2 A_c A_s + A_s^2 (module doc);
+    ``interface_A``: the shell's diffuse width (0: a sharp shell)."""
     q = np.asarray(q, dtype=float)[None, :]
     r = np.asarray(radius_A, dtype=float).reshape(-1, 1)
     z = np.asarray(electrons, dtype=float).reshape(-1, 1)
@@ -91,5 +95,6 @@ def ligand_shell_intensity(q: np.ndarray, radius_A: np.ndarray, electrons: np.nd
     vol_out = 4.0 / 3.0 * np.pi * outer**3
     core_amp = sphere_amplitude(q * r)
     a_core = z * core_amp
-    a_shell = density * (vol_out * sphere_amplitude(q * outer) - vol_in * core_amp)
+    a_shell = density * (vol_out * sphere_amplitude(q * outer) - vol_in * core_amp) \
+        * np.exp(-0.5 * (q * interface_A) ** 2)
     return 2.0 * a_core * a_shell + a_shell**2
