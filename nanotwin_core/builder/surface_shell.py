@@ -25,15 +25,29 @@ __all__ = ["SURFACE_SUFFIX", "atom_depths", "label_surface_shell", "layer_spacin
 
 
 
-def atom_depths(positions: np.ndarray) -> np.ndarray:
-    """Distance (Å) of every position below the convex hull of all of them (0 = on the hull)."""
+_CHUNK = 4096  # atoms per block of the atoms x facets distance table
+
+
+def atom_depths(positions: np.ndarray, within: float | None = None) -> np.ndarray:
+    """Distance (Å) of every position below the convex hull of all of them (0 = on the hull).
+
+    ``within``: only depths up to this matter; deeper atoms get a lower bound (> ``within``),
+    the inradius about the centroid minus their distance from it, and cost nothing.
+    """
     pos = np.asarray(positions, dtype=float).reshape(-1, 3)
     try:
         hull = ConvexHull(pos)
     except (QhullError, ValueError):  # flat or tiny clusters: every atom is on the surface
         return np.zeros(len(pos))
     eq = hull.equations  # n . x + d <= 0 inside, |n| = 1
-    return np.maximum(0.0, -(pos @ eq[:, :3].T + eq[:, 3]).max(axis=1))
+    centre = pos.mean(axis=0)
+    inradius = float(-(eq[:, :3] @ centre + eq[:, 3]).max())
+    depth = inradius - np.linalg.norm(pos - centre, axis=1)  # a lower bound of every depth
+    todo = np.arange(len(pos)) if within is None else np.nonzero(depth <= within)[0]
+    for start in range(0, len(todo), _CHUNK):
+        idx = todo[start:start + _CHUNK]
+        depth[idx] = -(pos[idx] @ eq[:, :3].T + eq[:, 3]).max(axis=1)
+    return np.maximum(depth, 0.0)
 
 
 def layer_spacing(node_basis: np.ndarray) -> float:
@@ -72,7 +86,7 @@ def label_surface_shell(crystal: Crystal, thickness_A: float | None = None,
     if too_long:
         raise NanotwinError(f"ADP group names of at most {16 - len(SURFACE_SUFFIX)} characters can take a "
                             f"surface shell; rename {', '.join(too_long)}")
-    depth = atom_depths(crystal.positions)
+    depth = atom_depths(crystal.positions, within=t)
     in_shell = depth < t
     groups = np.array([g if not s or g.endswith(SURFACE_SUFFIX) else g + SURFACE_SUFFIX
                        for g, s in zip(crystal.adp_groups, in_shell, strict=True)], dtype="U16")

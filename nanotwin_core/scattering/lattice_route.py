@@ -68,6 +68,12 @@ class LatticePairTable:
 
 def occupancy_correlations(content_map: np.ndarray, n_contents: int) -> dict[tuple[int, int], np.ndarray]:
     """C_kl(u) for k <= l as integer arrays over u in [-(n-1), n-1]^3 (index u + n - 1)."""
+    return dict(iter_occupancy_correlations(content_map, n_contents))
+
+
+def iter_occupancy_correlations(content_map: np.ndarray, n_contents: int):
+    """((k, l), C_kl) for k <= l, one at a time (memory: one correlation, not one per pair; a
+    crystal with a labelled surface has dozens of contents)."""
     cmap = np.asarray(content_map)
     shape = np.array(cmap.shape)
     size = tuple(int(scipy.fft.next_fast_len(int(2 * s - 1), real=True)) for s in shape)
@@ -76,7 +82,6 @@ def occupancy_correlations(content_map: np.ndarray, n_contents: int) -> dict[tup
         m = (cmap == k).astype(np.float64)
         if m.any():
             spectra[k] = scipy.fft.rfftn(m, s=size)
-    out: dict[tuple[int, int], np.ndarray] = {}
     idx = [np.arange(-(s - 1), s) % z for s, z in zip(shape, size, strict=True)]
     for k in spectra:
         for l in spectra:
@@ -87,8 +92,7 @@ def occupancy_correlations(content_map: np.ndarray, n_contents: int) -> dict[tup
             ci = np.rint(c)
             if np.max(np.abs(c - ci)) > 0.05:
                 raise RuntimeError("occupancy correlation not integral (internal error)")
-            out[(k, l)] = ci.astype(np.int64)
-    return out
+            yield (k, l), ci.astype(np.int64)
 
 
 def _assign_content_types(contents: list[LatticeContent], used: np.ndarray):
@@ -124,10 +128,9 @@ def build_pair_table(lattice: LatticeDescription) -> LatticePairTable:
         raise NanotwinError("content_map refers to a content that does not exist")
     nodes_per = np.array([int(np.count_nonzero(cmap == k)) for k in range(n_c)], dtype=np.int64)
     used = (nodes_per > 0) & np.array([len(c) > 0 for c in lattice.contents])
-    corr = occupancy_correlations(cmap, n_c)
     shape = np.array(cmap.shape)
     ek, el, eu, ec = [], [], [], []
-    for (k, l), c in corr.items():
+    for (k, l), c in iter_occupancy_correlations(cmap, n_c):
         if not (used[k] and used[l]):
             continue
         u = np.argwhere(c != 0)
