@@ -156,18 +156,31 @@ def _first_shell(own: Ownership, frac: np.ndarray) -> tuple[float, int]:
 
 def _site_shells(crystal: Crystal, own: Ownership, atom_content: np.ndarray, atom_local: np.ndarray):
     """Per atom: first-shell cutoff (Å) and neighbour count, computed once per content site."""
-    desc = crystal.lattice
-    cutoff = np.zeros(crystal.n_atoms)
-    full = np.zeros(crystal.n_atoms, dtype=np.int64)
+    contents = crystal.lattice.contents
+    width = max(len(c) for c in contents)
+    sites, inverse = np.unique(atom_content * width + atom_local, return_inverse=True)
     cache: dict[tuple, tuple[float, int]] = {}
-    for k, content in enumerate(desc.contents):
-        for j in range(len(content)):
-            key = tuple(np.round(content.frac[j] - own.origin_frac, 6))
-            if key not in cache:
-                cache[key] = _first_shell(own, content.frac[j])
-            sel = (atom_content == k) & (atom_local == j)
-            cutoff[sel], full[sel] = cache[key]
-    return cutoff, full
+    shells = []
+    for site in sites:
+        frac = contents[int(site // width)].frac[int(site % width)]
+        key = tuple(np.round(frac - own.origin_frac, 6))
+        if key not in cache:
+            cache[key] = _first_shell(own, frac)
+        shells.append(cache[key])
+    cutoff, full = (np.array(v) for v in zip(*shells, strict=True))
+    return cutoff[inverse], full[inverse].astype(np.int64)
+
+
+def _rows_in(rows: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """For every integer row of ``rows`` (n, 3): is it a row of ``table``."""
+    lo = np.minimum(rows.min(axis=0), table.min(axis=0))
+    span = np.maximum(rows.max(axis=0), table.max(axis=0)) - lo + 1
+
+    def code(a: np.ndarray) -> np.ndarray:
+        a = a - lo
+        return (a[:, 0] * span[1] + a[:, 1]) * span[2] + a[:, 2]
+
+    return np.isin(code(rows), code(table))
 
 
 def _cluster_centres(crystal: Crystal) -> np.ndarray:
@@ -192,8 +205,7 @@ def terminate(crystal: Crystal, core_nodes: np.ndarray, own: Ownership, rule: Te
     removed to balance the charges).
     """
     nodes, ids, atom_node, atom_local = atom_nodes(crystal)
-    core_set = {tuple(int(x) for x in n) for n in np.asarray(core_nodes)}
-    node_core = np.array([tuple(int(x) for x in n) in core_set for n in nodes], dtype=bool)
+    node_core = _rows_in(nodes, np.asarray(core_nodes, dtype=np.int64).reshape(-1, 3))
     atom_core = node_core[atom_node]
     elements = np.array([element_of(str(e)) for e in crystal.elements])
     is_coherent = elements == own.element

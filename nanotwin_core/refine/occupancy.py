@@ -98,6 +98,7 @@ def composition_summary(problem, result) -> dict:
     parts = []
     for el in order:
         value, esd = prop[el]
-        parts.append(f"{el}{value:.2f}" if el == reference or not esd else f"{el}{format_esd(value, esd)}")
+        fixed = el == reference or esd is None or esd < 1e-6 * max(abs(value), 1.0)  # numerical noise
+        parts.append(f"{el}{value:.2f}" if fixed else f"{el}{format_esd(value, esd)}")
     return {"formula": "".join(parts), "reference": reference, "weighting": "number-mean crystal",
             "elements": {el: {"value": prop[el][0], "esd": prop[el][1]} for el in order}}
