@@ -206,3 +206,37 @@ def test_impossible_balance_is_refused() -> None:
         build_crystal("PbS-rocksalt", shape="sphere", size_nm=2.0, termination="S:1,neutral:Pb")
     with pytest.raises(NanotwinError, match="A cations"):
         build_crystal("PbS-rocksalt", shape="sphere", size_nm=2.0, termination="CsX")
+
+
+def test_population_grids_follow_the_termination() -> None:
+    from nanotwin_core.builder.shape_kinds import get_shape
+    from nanotwin_core.refine.size_database import build_size_database
+
+    structure = get_structure("CsPbBr3-alpha")
+    (unit,), _ = get_shape("cuboid").grid_units(structure)
+    db = build_size_database(structure, "cuboid", [(2,), (3,), (4,)], (unit,), (1.0, 3.0),
+                             crystal_options={"termination": "CsX"})
+    per_element: dict[str, np.ndarray] = {}
+    for t, column in zip(db.types, db.self_sums.T, strict=True):
+        per_element[t.base_element] = per_element.get(t.base_element, 0) + column
+    n = np.array([2, 3, 4])
+    assert np.array_equal(per_element["Cs"], n**3 + 3 * n**2)
+    assert np.array_equal(per_element["Br"], 3 * n**3 + 3 * n**2)
+
+
+def test_cli_build_with_occupancy_and_shell(tmp_path) -> None:
+    out = tmp_path / "s.xyz"
+    assert main(["build", "--structure", "PbS-rocksalt", "--shape", "sphere", "--size", "2.5",
+                 "--surface-shell", "3", "--occupancy", "S_surf=0.5", "--out", str(out)]) == 0
+    crystal = read_xyz(out)
+    surf_s = crystal.adp_groups == "S_surf"
+    assert surf_s.any() and np.all(crystal.occupancy[surf_s] == 0.5)
+    assert np.all(crystal.occupancy[crystal.adp_groups == "S"] == 1.0)
+
+
+def test_tilt_refinement_refuses_a_termination() -> None:
+    from nanotwin_core.refine.structure_fit import build_structure_database
+
+    with pytest.raises(NanotwinError, match="not with a termination"):
+        build_structure_database("tilt", get_structure("CsPbBr3-gamma"), "cuboid", (3,), (0.59,),
+                                 crystal_options={"termination": "CsX"})
