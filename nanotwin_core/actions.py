@@ -41,6 +41,7 @@ from nanotwin_core.refine.dse_fit import (
 )
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
 from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.occupancy import fit_composition
 from nanotwin_core.refine.report import result_json
 from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms, model_low_q_values
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
@@ -328,13 +329,17 @@ def fit_settings(model: Model, data: PatternData, *, blank_x_kind: str | None = 
 
 def fit_summary(model: Model, data: PatternData, problem: DSEFitProblem, result, seconds: float) -> dict:
     """The single-fit ``--json`` dict (INTERFACES.md): figures of merit, parameters with esds,
-    populations, the model, the data's path/axis/wavelength, seconds, mixture and notes."""
+    populations, the model, the data's path/axis/wavelength, seconds, mixture, the refined
+    composition (occupancies or a termination) and notes."""
     summary = result_json(result, population_summary(problem, result))
     summary["model"] = model.to_dict()
     summary["data"] = {"path": str(data.path), "x_kind": data.x_kind, "wavelength": data.wavelength}
     summary["seconds"] = seconds
     if problem.is_mixture:
         summary["mixture"] = mixture_summary(problem, result)
+    composition = fit_composition(problem, result)
+    if composition:
+        summary["composition"] = composition
     if not data.sigma_is_absolute:
         summary["note"] = "the data carry no sigma: GoF and Rexp are not absolute"
     return summary

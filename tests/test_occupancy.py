@@ -138,3 +138,29 @@ def test_model_refuses_bad_surface_fields(kwargs, needle) -> None:
 
     with pytest.raises(NanotwinError, match=needle):
         Model(structure="PbS-rocksalt", shape="sphere", size_nm=3.0, **kwargs).validate()
+
+
+def test_cli_fit_reports_the_composition(tmp_path) -> None:
+    import json
+
+    from nanotwin_core.cli import main
+
+    data = tmp_path / "d.xye"
+    (unit,), _ = get_shape("sphere").grid_units(get_structure("PbS-rocksalt"))
+    size = f"{6 * unit:.12f}"  # a whole number of grid steps: the fit's crystal is the same sphere
+    assert main(["simulate", "--structure", "PbS-rocksalt", "--shape", "sphere", "--size", size,
+                 "--surface-shell", "3", "--occupancy", "S_surf=0.8", "--adp", "Pb=1,S=1", "--q", "1:8:0.02",
+                 "--out", str(data), "--quiet"]) == 0
+    out = tmp_path / "f.json"
+    assert main(["fit", "--data", str(data), "--structure", "PbS-rocksalt", "--shape", "sphere",
+                 "--size", size, "--surface-shell", "3", "--adp", "Pb=1,S=1", "--refine", "scale,occupancy",
+                 "--out", str(tmp_path / "f.h5"), "--json", str(out), "--report", str(tmp_path / "f.md"),
+                 "--quiet"]) == 0
+    result = json.loads(out.read_text())
+    assert result["parameters"]["occ_S_surf"]["value"] == pytest.approx(0.8, abs=1e-4)
+    crystal = build_crystal("PbS-rocksalt", shape="sphere", size_nm=float(size), surface_shell_A=3.0)
+    groups = crystal.adp_groups.astype(str)
+    expected = (np.sum(groups == "S") + 0.8 * np.sum(groups == "S_surf")) / np.sum(crystal.elements == "Pb")
+    assert result["composition"]["elements"]["S"]["value"] == pytest.approx(expected, rel=1e-4)
+    assert result["composition"]["formula"].startswith("Pb1.00S")
+    assert "## Composition" in (tmp_path / "f.md").read_text()

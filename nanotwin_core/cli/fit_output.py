@@ -12,6 +12,7 @@ from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.io.atomic import atomic_write_text
 from nanotwin_core.io.project import Project, save_project
 from nanotwin_core.refine.database_store import size_database_to_cache
+from nanotwin_core.refine.occupancy import composition_markdown
 from nanotwin_core.refine.report import format_esd, markdown_report, population_markdown
 
 
@@ -50,13 +51,8 @@ def fit_project(args: argparse.Namespace, model, data, problem, result, elapsed:
 
 def fit_report(result, summary: dict, populations: list[dict], data_name: str) -> str:
     """The Markdown report of a pattern fit."""
-    report = markdown_report(result, title=f"nanotwin fit of {data_name}", data_note=summary.get("note")) \
-        + population_markdown(populations)
-    comp = summary.get("composition")
-    if comp:
-        report += (f"\n## Composition\n\n{comp['formula']} (atoms per {comp['reference']}, "
-                   f"{comp['weighting']})\n")
-    return report
+    return markdown_report(result, title=f"nanotwin fit of {data_name}", data_note=summary.get("note")) \
+        + population_markdown(populations) + composition_markdown(summary.get("composition", {}))
 
 
 def print_fit(result, summary: dict, populations: list[dict], elapsed: float) -> None:

@@ -22,8 +22,8 @@ from nanotwin_core.refine.report import format_esd
 from nanotwin_core.scattering.debye import occupancy_factors
 from nanotwin_core.structures.adp import SURFACE_SUFFIX
 
-__all__ = ["OCC_PREFIX", "OccupancyProvider", "composition_summary", "default_occupancy_groups",
-           "occupancy_values"]
+__all__ = ["OCC_PREFIX", "OccupancyProvider", "composition_markdown", "composition_summary",
+           "default_occupancy_groups", "fit_composition", "occupancy_values"]
 
 OCC_PREFIX = "occ_"
 
@@ -102,3 +102,19 @@ def composition_summary(problem, result) -> dict:
         parts.append(f"{el}{value:.2f}" if fixed else f"{el}{format_esd(value, esd)}")
     return {"formula": "".join(parts), "reference": reference, "weighting": "number-mean crystal",
             "elements": {el: {"value": prop[el][0], "esd": prop[el][1]} for el in order}}
+
+
+def fit_composition(problem, result) -> dict:
+    """``composition_summary`` when the composition is a result of the fit (occupancies in the
+    model or a termination), else {} (the structure's formula)."""
+    if any(p.name.startswith(OCC_PREFIX) for p in result.params) or problem.model.termination:
+        return composition_summary(problem, result)
+    return {}
+
+
+def composition_markdown(composition: dict) -> str:
+    """The composition section of a fit report ("" without one)."""
+    if not composition:
+        return ""
+    return (f"\n## Composition\n\n{composition['formula']} (atoms per {composition['reference']}, "
+            f"{composition['weighting']})\n")
