@@ -39,7 +39,8 @@ version wrote (flat radiation keys, no instrument or fit). TOML layout::
     [occupancy]                   # occupancy factor (0-1) per ADP/occupancy group or element
     S_surf = 0.85
     [small_angle]                 # optional low-Q terms (scattering/small_angle.py)
-    chain_beads = 6.0             # linear chains of N stacked crystals (spacing: size along c)
+    chain_beads = 6.0             # linear chains of N stacked crystals (spacing: size along c ...)
+    chain_gap_A = 0.0             # ... plus this gap in Å (ligands between the crystals)
     ligand_shell_A = 15.0         # organic ligand shell thickness (Å) ...
     ligand_density = 0.33         # ... and its electron density (e/Å^3)
     [instrument]                  # 2theta data
@@ -133,6 +134,7 @@ class Model:
     surface_layers: int | None = None
     occupancy: dict[str, float] = field(default_factory=dict)
     chain_beads: float | None = None
+    chain_gap_A: float | None = None
     ligand_shell_A: float | None = None
     ligand_density: float | None = None
 
@@ -207,6 +209,9 @@ class Model:
                 raise NanotwinError(f"occupancy of {group} must lie in [0, 1], got {value}")
         if self.chain_beads is not None and not self.chain_beads >= 1:
             raise NanotwinError(f"chain_beads (crystals per chain) must be >= 1, got {self.chain_beads}")
+        if self.chain_gap_A is not None and not self.chain_gap_A >= 0:
+            raise NanotwinError(f"chain_gap_A (Å between stacked crystals) must be >= 0, got "
+                                f"{self.chain_gap_A}")
         if (self.ligand_shell_A is None) != (self.ligand_density is None):
             raise NanotwinError("a ligand shell needs both ligand_shell_A (Å) and ligand_density (e/Å^3)")
         if self.ligand_shell_A is not None and not (self.ligand_shell_A > 0 and self.ligand_density >= 0):
@@ -315,8 +320,8 @@ _TOML_SECTIONS = {
               "allow_incoherent": "allow_incoherent"},
     "exclude": {"pairs": "exclude"},
     "surface": {"termination": "termination", "shell_A": "surface_shell_A", "layers": "surface_layers"},
-    "small_angle": {"chain_beads": "chain_beads", "ligand_shell_A": "ligand_shell_A",
-                    "ligand_density": "ligand_density"},
+    "small_angle": {"chain_beads": "chain_beads", "chain_gap_A": "chain_gap_A",
+                    "ligand_shell_A": "ligand_shell_A", "ligand_density": "ligand_density"},
 }
 _TABLES = ("adp", "occupancy", "population", "radiation", "instrument", "fit", "component")
 

@@ -16,7 +16,7 @@ from nanotwin_core.scattering.polarization import polarization_fraction
 
 #: what ``--refine`` / ``[fit] refine`` may name (each is a parameter provider of the fit)
 REFINABLE = ("scale", "background", "adp", "size", "expansion", "fractions", "twin", "zero", "cell", "tilt",
-             "twin_density", "occupancy", "chain", "ligand")
+             "twin_density", "occupancy", "chain", "chain_gap", "ligand")
 DEFAULT_REFINE = ("scale", "background", "adp", "size")
 DEFAULT_BACKGROUND_ORDER = 4
 

@@ -133,3 +133,12 @@ def test_cli_simulates_chains(tmp_path) -> None:
     assert main(["simulate", "--structure", "PbS-rocksalt", "--shape", "sphere", "--size", "2",
                  "--q", "0.02:1:0.01", "--out", str(single), "--quiet"]) == 0
     assert y[0] / np.loadtxt(single)[0, 1] > 3.0  # three crystals and their shells scatter forward
+
+
+def test_chain_gap_adds_to_the_spacing() -> None:
+    q = np.linspace(0.02, 1.0, 60)
+    sizes = dict(structure="PbS-rocksalt", shape="sphere", size_nm=2.0, chain_beads=3.0)
+    single = compute_pattern(Model(structure="PbS-rocksalt", shape="sphere", size_nm=2.0), q)
+    gapped = compute_pattern(Model(**sizes, chain_gap_A=7.0), q)
+    spacing = 10.0 * single.crystal.info["size_nm"] + 7.0
+    assert np.allclose(gapped.intensity, single.intensity * chain_factor(q, spacing, 3.0), rtol=1e-12)

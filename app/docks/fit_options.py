@@ -51,6 +51,7 @@ REFINE_TIPS = {
     "occupancy": "occupancy (0-1) per site group: the model's occupancy groups, else the surface groups "
                  "(*_surf) of non-Pb elements",
     "chain": "crystals per linear chain (stacked along c; small-angle structure factor)",
+    "chain_gap": "gap (Å) between the stacked crystals of a chain",
     "ligand": "organic ligand shell: thickness (Å) and electron density (e/Å^3), a low-Q term",
 }
 RANGE_UNITS = {"Q (1/Å)": "q_range", "2θ (°)": "tth_range"}

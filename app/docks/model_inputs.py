@@ -67,7 +67,8 @@ def hidden_parts(model: Model) -> list[str]:
     if model.occupancy:
         out.append("occupancy " + ", ".join(f"{k} {v:g}" for k, v in model.occupancy.items()))
     if model.chain_beads is not None:
-        out.append(f"chains of {model.chain_beads:g} crystals")
+        gap = f", {model.chain_gap_A:g} Å apart" if model.chain_gap_A else ""
+        out.append(f"chains of {model.chain_beads:g} crystals{gap}")
     if model.ligand_shell_A is not None:
         out.append(f"ligand shell {model.ligand_shell_A:g} Å at {model.ligand_density:g} e/Å^3")
     return out

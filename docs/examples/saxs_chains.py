@@ -10,9 +10,10 @@ redone:
 1. the small-angle curve (SAXS range 0.02-0.5 1/Å, Ga K-alpha 1.3414 Å) of the paper's DSE
    populations (Table 2: bivariate log-normal prisms) stacked in chains along c with the
    published number of beads (spacing L_c; 50 for CsPbCl3's "> 50"), with Poisson noise;
-2. a bead model like the paper's (chains of N spheres, log-normal diameter D) fitted to it with
-   nanotwin's own fit (``--refine scale,size,chain``): its D, sigma/D and N are what a SAXS
-   analysis of these crystals reports, to set beside D_SAXS, D_ab and the beads per chain.
+2. a bead model like the paper's (chains of N spheres, log-normal diameter D, a gap between the
+   beads) fitted to it with nanotwin's own fit (``--refine scale,size,chain,chain_gap``): its D,
+   sigma/D and N are what a SAXS analysis of these crystals reports, to set beside D_SAXS, D_ab
+   and the beads per chain.
 
 The cubic structure stands in for the orthorhombic one (below 0.5 1/Å only the crystals'
 shapes and electron counts matter). Run: ``python docs/examples/saxs_chains.py [--quick]``
@@ -54,9 +55,9 @@ def saxs_curve(name: str, q: np.ndarray, seed: int = 1) -> PatternData:
 def bead_fit(name: str, data: PatternData, start_d: float, start_n: float):
     """Chains of N spheres with a log-normal diameter fitted to ``data``: {name: (value, esd)}."""
     model = Model(structure=PAPER[name]["structure"], shape="sphere",
-                  population=PopulationSpec(D=start_d, sD=0.2), chain_beads=start_n,
+                  population=PopulationSpec(D=start_d, sD=0.2), chain_beads=start_n, chain_gap_A=10.0,
                   radiation=XRay(wavelength=GA_KALPHA, anomalous=False),
-                  fit=FitSpec(refine=["scale", "size", "chain"], max_nfev=100))
+                  fit=FitSpec(refine=["scale", "size", "chain", "chain_gap"], max_nfev=100))
     result = prepare_model_fit(model, data).run()
     return {p.name: (p.value, p.esd) for p in result.params}, result.gof
 
@@ -73,14 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         data = saxs_curve(name, q)
         fitted, gof = bead_fit(name, data, start_d=p["pop"].Dab, start_n=max(2.0, p["n"] / 2))
         rows.append((name, p, fitted, gof))
-    print("| | DSE D_ab (nm) | paper D_SAXS, sigma/D | bead fit D, sigma/D "
+    print("| | DSE D_ab, L_c (nm) | paper D_SAXS, sigma/D | bead fit D, sigma/D | bead gap (Å) "
           "| beads: paper / model / fit | GoF |")
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name, p, f, gof in rows:
-        d, sd, n = f["D_nm"], f["sD"], f["chain_beads"]
-        print(f"| {name} | {p['pop'].Dab} | {format_esd(*p['d_saxs'])}, {format_esd(*p['s_saxs'])} | "
-              f"{format_esd(*d)}, {format_esd(*sd)} | {p['beads']} / {p['n']:g} / {format_esd(*n)} "
-              f"| {gof:.2f} |")
+        d, sd, n, gap = f["D_nm"], f["sD"], f["chain_beads"], f["chain_gap_A"]
+        print(f"| {name} | {p['pop'].Dab}, {p['pop'].Lc} | {format_esd(*p['d_saxs'])}, "
+              f"{format_esd(*p['s_saxs'])} | {format_esd(*d)}, {format_esd(*sd)} | {format_esd(*gap)} "
+              f"| {p['beads']} / {p['n']:g} / {format_esd(*n)} | {gof:.2f} |")
     return 0
 
 

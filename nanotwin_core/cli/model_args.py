@@ -125,6 +125,8 @@ def low_q_from_args(args: argparse.Namespace) -> dict[str, float]:
     out: dict[str, float] = {}
     if getattr(args, "chain", None) is not None:
         out["chain_beads"] = float(args.chain)
+    if getattr(args, "chain_gap", None) is not None:
+        out["chain_gap_A"] = float(args.chain_gap)
     if getattr(args, "ligand", None):
         thickness, density = parse_floats(args.ligand, "--ligand T,RHO (Å, e/Å^3)", 2)
         out.update(ligand_shell_A=thickness, ligand_density=density)

@@ -256,6 +256,9 @@ def add_model_options(p: argparse.ArgumentParser, *, population: bool = True,
         low.add_argument("--chain", type=float, metavar="N",
                          help="crystals stacked in linear chains of N along c (spacing: the size along c; "
                               "a real N mixes the two nearest lengths); the start value with --refine chain")
+        low.add_argument("--chain-gap", type=nonneg_float, metavar="Å",
+                         help="gap between the stacked crystals of a chain (ligands), added to the size "
+                              "along c [0]; the start value with --refine chain_gap")
         low.add_argument("--ligand", metavar="T,RHO",
                          help="organic ligand shell: thickness T (Å) and electron density RHO (e/Å^3), a "
                               "low-Q term; the start values with --refine ligand")

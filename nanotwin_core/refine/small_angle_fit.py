@@ -1,9 +1,10 @@
 """Chains and ligand shells in a fit (``scattering/small_angle.py``): parameters and the term.
 
 - ``chain_beads`` (N, 1-500): crystals per chain (``--refine chain``); spacing = the crystal's
-  size along c: the number-mean L_c (prisms, platelets) or D (cuboids, spheres) of the
-  population at the current size parameters, or the single crystal's realised size. One spacing
-  for the whole population (the decoupling approximation's monodisperse structure factor).
+  size along c (the number-mean L_c of prisms and platelets or D of cuboids and spheres at the
+  current size parameters, or the single crystal's realised size) plus ``chain_gap_A`` (Å, 0-100,
+  ligands between the crystals; ``--refine chain_gap``; 0 unless given). One spacing for the
+  whole population (the decoupling approximation's monodisperse structure factor).
 - ``ligand_shell_A`` (Å, 0.5-60) and ``ligand_density`` (e/Å^3, 0-2) (``--refine ligand``): the
   shell around every crystal of the population, each crystal taken as its equal-volume sphere
   (atoms x the structure's volume per atom) holding Z = sum of its atoms' f(0) (occupancies
@@ -24,8 +25,8 @@ from nanotwin_core.scattering.debye import occupancy_factors
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.scattering.small_angle import chain_factor, ligand_shell_intensity
 
-__all__ = ["ChainProvider", "CrystalTable", "LigandProvider", "add_low_q_terms", "chain_spacing_nm",
-           "model_low_q_values"]
+__all__ = ["ChainGapProvider", "ChainProvider", "CrystalTable", "LigandProvider", "add_low_q_terms",
+           "chain_spacing_nm", "model_low_q_values"]
 
 CHAIN_START = 2.0
 LIGAND_START = (15.0, 0.33)  # Å, e/Å^3 (oleic acid / oleylamine: about 0.3 e/Å^3)
@@ -60,7 +61,21 @@ class LigandProvider(ParameterProvider):
                 Parameter("ligand_density", rho, free, 0.0, 2.0)]
 
 
+class ChainGapProvider(ParameterProvider):
+    """``chain_gap_A`` when the model gives a gap or ``chain_gap`` is refined."""
+
+    keywords = ("chain_gap",)
+
+    def parameters(self, setup: FitSetup) -> list[Parameter]:
+        free = setup.refined(self.keywords)
+        start = setup.model.chain_gap_A
+        if start is None and not free:
+            return []
+        return [Parameter("chain_gap_A", 0.0 if start is None else start, free, 0.0, 100.0)]
+
+
 register_provider("chain", ChainProvider())
+register_provider("chain_gap", ChainGapProvider())
 register_provider("ligand", LigandProvider())
 
 
@@ -85,8 +100,8 @@ class CrystalTable:
 
 def model_low_q_values(model) -> dict[str, float]:
     """The low-Q parameters a model sets (``chain_beads``, ``ligand_shell_A``, ``ligand_density``)."""
-    out = {"chain_beads": model.chain_beads, "ligand_shell_A": model.ligand_shell_A,
-           "ligand_density": model.ligand_density}
+    out = {"chain_beads": model.chain_beads, "chain_gap_A": model.chain_gap_A,
+           "ligand_shell_A": model.ligand_shell_A, "ligand_density": model.ligand_density}
     return {k: float(v) for k, v in out.items() if v is not None}
 
 
@@ -124,6 +139,6 @@ def add_low_q_terms(intensity: np.ndarray, q: np.ndarray, *, database, weights: 
                                        values["ligand_density"])
         out = out + w @ shell
     if "chain_beads" in values:
-        spacing_A = 10.0 * chain_spacing_nm(database, values, kind, suffix)
+        spacing_A = 10.0 * chain_spacing_nm(database, values, kind, suffix) + values.get("chain_gap_A", 0.0)
         out = out * chain_factor(q, spacing_A, values["chain_beads"])
     return out
