@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from nanotwin_core.cli.model_args import wavelength_of
-from nanotwin_core.cli.options import parse_constraints, parse_floats, parse_range
+from nanotwin_core.cli.options import parse_floats, parse_range
+from nanotwin_core.cli.surface_values import parse_constraints
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.io.pattern_checks import check_blank, check_pattern

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from nanotwin_core.builder.shape_kinds import get_shape
-from nanotwin_core.cli.options import parse_adp, parse_floats, parse_occupancy, parse_range, parse_seeds
+from nanotwin_core.cli.options import parse_adp, parse_floats, parse_range, parse_seeds
+from nanotwin_core.cli.surface_values import parse_occupancy
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import q_from_tth
 from nanotwin_core.io.pattern_checks import check_q_reachable

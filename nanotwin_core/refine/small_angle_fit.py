@@ -25,24 +25,27 @@ from nanotwin_core.scattering.debye import occupancy_factors
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.scattering.small_angle import chain_factor, ligand_shell_intensity
 
-__all__ = ["ChainGapProvider", "ChainProvider", "CrystalTable", "LigandProvider", "add_low_q_terms",
+__all__ = ["CrystalTable", "LigandProvider", "ModelValueProvider", "add_low_q_terms",
            "chain_spacing_nm", "model_low_q_values"]
 
 CHAIN_START = 2.0
 LIGAND_START = (15.0, 0.33)  # Å, e/Å^3 (oleic acid / oleylamine: about 0.3 e/Å^3)
 
 
-class ChainProvider(ParameterProvider):
-    """``chain_beads`` when the model has chains or ``chain`` is refined."""
+class ModelValueProvider(ParameterProvider):
+    """One parameter named as a Model field (``chain_beads``, ``chain_gap_A``), present when the
+    model gives it or its keyword is refined (then from ``start``), within [lo, hi]."""
 
-    keywords = ("chain",)
+    def __init__(self, keyword: str, field: str, start: float, lo: float, hi: float) -> None:
+        self.keywords = (keyword,)
+        self.field, self.start, self.bounds = field, start, (lo, hi)
 
     def parameters(self, setup: FitSetup) -> list[Parameter]:
         free = setup.refined(self.keywords)
-        start = setup.model.chain_beads
-        if start is None and not free:
+        value = getattr(setup.model, self.field)
+        if value is None and not free:
             return []
-        return [Parameter("chain_beads", CHAIN_START if start is None else start, free, 1.0, 500.0)]
+        return [Parameter(self.field, self.start if value is None else value, free, *self.bounds)]
 
 
 class LigandProvider(ParameterProvider):
@@ -61,21 +64,8 @@ class LigandProvider(ParameterProvider):
                 Parameter("ligand_density", rho, free, 0.0, 2.0)]
 
 
-class ChainGapProvider(ParameterProvider):
-    """``chain_gap_A`` when the model gives a gap or ``chain_gap`` is refined."""
-
-    keywords = ("chain_gap",)
-
-    def parameters(self, setup: FitSetup) -> list[Parameter]:
-        free = setup.refined(self.keywords)
-        start = setup.model.chain_gap_A
-        if start is None and not free:
-            return []
-        return [Parameter("chain_gap_A", 0.0 if start is None else start, free, 0.0, 100.0)]
-
-
-register_provider("chain", ChainProvider())
-register_provider("chain_gap", ChainGapProvider())
+register_provider("chain", ModelValueProvider("chain", "chain_beads", CHAIN_START, 1.0, 500.0))
+register_provider("chain_gap", ModelValueProvider("chain_gap", "chain_gap_A", 0.0, 0.0, 100.0))
 register_provider("ligand", LigandProvider())
 
 
