@@ -284,10 +284,23 @@ def _flat_contents(table: LatticePairTable, cell: np.ndarray, content_frac: list
     return np.ascontiguousarray(apos), atype, aexcl, cstart
 
 
+@njit(nogil=True, cache=True)
+def _max_offset_length(entry_u: np.ndarray, nb: np.ndarray) -> float:
+    """max_e |entry_u[e] . nb| (Å) without (E, 3) temporaries: a labelled surface gives tens of
+    millions of entries, and the numpy expression took longer than the histograms."""
+    best = 0.0
+    for e in range(entry_u.shape[0]):
+        x = entry_u[e, 0] * nb[0, 0] + entry_u[e, 1] * nb[1, 0] + entry_u[e, 2] * nb[2, 0]
+        y = entry_u[e, 0] * nb[0, 1] + entry_u[e, 1] * nb[1, 1] + entry_u[e, 2] * nb[2, 1]
+        z = entry_u[e, 0] * nb[0, 2] + entry_u[e, 1] * nb[1, 2] + entry_u[e, 2] * nb[2, 2]
+        best = max(best, x * x + y * y + z * z)
+    return np.sqrt(best)
+
+
 def _r_bound(table: LatticePairTable, nb: np.ndarray, apos: np.ndarray) -> float:
     if table.n_entries == 0 or len(apos) == 0:
         return 1.0
-    umax = float(np.max(np.linalg.norm(table.entry_u @ nb, axis=1)))
+    umax = float(_max_offset_length(np.ascontiguousarray(table.entry_u, dtype=np.int64), nb))
     ext = float(np.max(np.linalg.norm(apos - apos.mean(axis=0), axis=1)))
     return umax + 2.0 * ext + 1.0
 
