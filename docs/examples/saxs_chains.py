@@ -17,7 +17,8 @@ redone:
 
 The cubic structure stands in for the orthorhombic one (below 0.5 1/Å only the crystals'
 shapes and electron counts matter). Run: ``python docs/examples/saxs_chains.py [--quick]``
-(about 10 minutes on 2 cores; ``--quick``: CsPbBr3 only, coarser grid, 2-3 minutes).
+(about 2 minutes on 2 shared cores; ``--quick``: CsPbBr3 only, coarser grid). Measured output:
+docs/tutorial.md, "The SAXS text: chains of beads".
 """
 
 from __future__ import annotations
