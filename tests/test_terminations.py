@@ -18,7 +18,7 @@ from nanotwin_core.builder.terminations import parse_termination
 from nanotwin_core.cli import main
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.xyz import read_xyz
-from nanotwin_core.scattering import compute_histograms, debye_intensity
+from nanotwin_core.scattering import compute_histograms, debye_intensity, lattice_route
 from nanotwin_core.scattering.debye import exact_debye
 from nanotwin_core.structures.library import get_structure
 
@@ -158,6 +158,24 @@ def test_lattice_route_stays_exact(kwargs) -> None:
     lattice = debye_intensity(compute_histograms(crystal, sampling="exact"), q, b_iso=b_iso)
     reference = exact_debye(crystal, q, b_iso=b_iso)
     assert np.max(np.abs(lattice - reference)) < 1e-11 * reference.max()
+
+
+@pytest.mark.parametrize("direct_factor", [0.0, 1e9])  # every content pair by FFT / by direct counting
+def test_occupancy_correlations_against_a_brute_force_count(monkeypatch, direct_factor) -> None:
+    """Small contents (surface labels) are counted directly, large ones by FFT: both give
+    C_kl(u) = #{(n, n'): n in k, n' in l, n' - n = u}, counted here pair by pair."""
+    monkeypatch.setattr(lattice_route, "DIRECT_PAIRS_PER_GRID_POINT", direct_factor)
+    cmap = np.random.default_rng(5).integers(-1, 4, size=(5, 4, 6))
+    found = lattice_route.occupancy_correlations(cmap, 4)
+    shape = np.array(cmap.shape)
+    sites = {k: np.argwhere(cmap == k) for k in range(4)}
+    assert sorted(found) == [(k, l) for k in range(4) for l in range(k, 4)]
+    for (k, l), c in found.items():
+        ref = np.zeros(2 * shape - 1, dtype=np.int64)
+        for n in sites[k]:
+            for m in sites[l]:
+                ref[tuple(m - n + shape - 1)] += 1
+        assert c.dtype == np.int64 and np.array_equal(c, ref), (k, l)
 
 
 def test_atom_depths_of_a_box() -> None:

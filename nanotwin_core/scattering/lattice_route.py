@@ -2,9 +2,9 @@
 
 For contents k, l with occupancy maps M_k(n) = [content_map(n) == k], the number of node pairs
 at node offset u is the cross-correlation C_kl(u) = sum_n M_k(n) M_l(n + u), computed by zero
-padded FFTs (scipy.fft) and rounded to integers (exact). Every unordered atom pair is counted
-once: content pairs k < l over all offsets u, k == l over the half space u > 0
-(lexicographic), and u = 0 within one content for atom pairs i < j outside one exclusion
+padded FFTs (scipy.fft, rounded to integers) or, for small contents, counted directly (exact).
+Every unordered atom pair is counted once: content pairs k < l over all offsets u, k == l over
+the half space u > 0 (lexicographic), and u = 0 within one content for atom pairs i < j outside one exclusion
 group. The distance of atom i (content k) and atom j (content l) at offset u is
 |u . node_basis + x_l[j] - x_k[i]|, weighted by C_kl(u).
 
@@ -71,23 +71,51 @@ def occupancy_correlations(content_map: np.ndarray, n_contents: int) -> dict[tup
     return dict(iter_occupancy_correlations(content_map, n_contents))
 
 
+# A content pair with fewer node pairs than this many times the padded FFT grid is counted
+# directly (a labelled surface gives many small contents; their FFTs cost more than the counting).
+DIRECT_PAIRS_PER_GRID_POINT = 8.0
+
+
+@njit(nogil=True, cache=True)
+def _direct_correlation(nodes_k: np.ndarray, nodes_l: np.ndarray, d0: int, d1: int, d2: int) -> np.ndarray:
+    """C_kl(u) = #{(n, n') : n in k, n' in l, n' - n = u} over u in [-(d-1), d-1]^3 (index u + d - 1)."""
+    out = np.zeros((2 * d0 - 1, 2 * d1 - 1, 2 * d2 - 1), dtype=np.int64)
+    for i in range(nodes_k.shape[0]):
+        a0, a1, a2 = nodes_k[i, 0] - d0 + 1, nodes_k[i, 1] - d1 + 1, nodes_k[i, 2] - d2 + 1
+        for j in range(nodes_l.shape[0]):
+            out[nodes_l[j, 0] - a0, nodes_l[j, 1] - a1, nodes_l[j, 2] - a2] += 1
+    return out
+
+
 def iter_occupancy_correlations(content_map: np.ndarray, n_contents: int):
     """((k, l), C_kl) for k <= l, one at a time (memory: one correlation, not one per pair; a
-    crystal with a labelled surface has dozens of contents)."""
+    crystal with a labelled surface has dozens of contents). Large pairs by FFT, small ones by
+    direct counting (both exact integers)."""
     cmap = np.asarray(content_map)
     shape = np.array(cmap.shape)
     size = tuple(int(scipy.fft.next_fast_len(int(2 * s - 1), real=True)) for s in shape)
-    spectra = {}
+    direct_limit = DIRECT_PAIRS_PER_GRID_POINT * float(np.prod(size))
+    nodes = {}
     for k in range(n_contents):
-        m = (cmap == k).astype(np.float64)
-        if m.any():
-            spectra[k] = scipy.fft.rfftn(m, s=size)
+        where = np.argwhere(cmap == k)
+        if len(where):
+            nodes[k] = where.astype(np.int64)
+    spectra: dict[int, np.ndarray] = {}
+
+    def spectrum(k: int) -> np.ndarray:
+        if k not in spectra:
+            spectra[k] = scipy.fft.rfftn((cmap == k).astype(np.float64), s=size)
+        return spectra[k]
+
     idx = [np.arange(-(s - 1), s) % z for s, z in zip(shape, size, strict=True)]
-    for k in spectra:
-        for l in spectra:
+    for k in nodes:
+        for l in nodes:
             if l < k:
                 continue
-            c = scipy.fft.irfftn(np.conj(spectra[k]) * spectra[l], s=size)
+            if len(nodes[k]) * len(nodes[l]) <= direct_limit:
+                yield (k, l), _direct_correlation(nodes[k], nodes[l], *(int(d) for d in shape))
+                continue
+            c = scipy.fft.irfftn(np.conj(spectrum(k)) * spectrum(l), s=size)
             c = c[np.ix_(*idx)]
             ci = np.rint(c)
             if np.max(np.abs(c - ci)) > 0.05:
@@ -119,7 +147,7 @@ def _assign_content_types(contents: list[LatticeContent], used: np.ndarray):
 
 
 def build_pair_table(lattice: LatticeDescription) -> LatticePairTable:
-    """Count node pairs per content pair and node offset (FFT correlations, exact integers)."""
+    """Count node pairs per content pair and node offset (FFT or direct correlations, exact integers)."""
     cmap = np.asarray(lattice.content_map)
     if cmap.ndim != 3:
         raise NanotwinError("content_map must be a 3-D array")
