@@ -27,6 +27,7 @@ from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import Model
 from nanotwin_core.refine.dse_fit import population_summary
+from nanotwin_core.refine.occupancy import composition_markdown, fit_composition
 from nanotwin_core.refine.report import markdown_report, population_markdown, result_json
 from nanotwin_core.reflections import pseudocubic_a_of_crystal, pseudocubic_a_of_structure
 from nanotwin_core.scattering import compute_histograms, debye_intensity
@@ -361,8 +362,11 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
         summary["note"] = "the data carry no sigma: GoF and Rexp are not absolute"
     rows = [param_row(p.name, p.value, p.refine, p.min, p.max, esd=p.esd, constraint=p.constraint,
                       linear=p.linear, at_bound=p.at_bound) for p in result.params]
+    composition = fit_composition(problem, result)
+    if composition:
+        summary["composition"] = composition
     report = markdown_report(result, title=request.title, data_note=summary.get("note"))
-    report += population_markdown(populations)
+    report += population_markdown(populations) + composition_markdown(composition)
     return FitOutcome(problem=problem, result=result, rows=rows, defaults=defaults, summary=summary,
                       parts=parts, report=report, databases=request.databases,
                       seconds=time.perf_counter() - t0)

@@ -41,10 +41,12 @@ from nanotwin_core.refine.dse_fit import (
 )
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
 from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.occupancy import fit_composition
 from nanotwin_core.refine.report import result_json
+from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms, model_low_q_values
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
 from nanotwin_core.scattering.radiation import Radiation
-from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
+from nanotwin_core.structures.adp import resolve_adp, structure_b
 from nanotwin_core.structures.structure import Structure
 
 __all__ = ["FitParts", "ModelPattern", "build_model_crystal", "build_model_crystals", "compute_pattern",
@@ -96,7 +98,8 @@ def build_model_crystals(
         out.append(build_crystal(
             structure, shape=model.shape, twins=tuple(model.twins), boundaries=model.boundaries,
             domain_size_nm=model.domain_size_nm, seed=seed, coherent_element=model.coherent_element,
-            allow_incoherent=model.allow_incoherent, **model_sizes(model), **build_options))
+            allow_incoherent=model.allow_incoherent, **model_sizes(model), **model.surface_options(),
+            **build_options))
     return out
 
 
@@ -166,7 +169,7 @@ def compute_pattern(
     if model.population is not None or model.components:
         return _population_pattern(model, x, x_kind, wavelength, structure, radiation, progress, cancel,
                                    databases, t0, mapper)
-    b_iso = resolve_adp(model.adp, structure_adp_groups(structure), structure_b(structure),
+    b_iso = resolve_adp(model.adp, *model.adp_groups(structure),
                         where=structure.name)
     if model.ensemble:  # the exact average over random networks; the crystal: one realisation
         crystals = build_model_crystals(model, structure=structure, seeds=model.seeds[:1], cancel=cancel)
@@ -196,7 +199,13 @@ def compute_pattern(
     grid, inner = profile.padded_grid(x) if profile is not None else (x, slice(0, len(x)))
     tth_true = grid - ins.zero if x_kind == "tth" else None
     q = q_from_two_theta(tth_true, wavelength) if x_kind == "tth" else grid
-    intensity = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, exclude=model.excluded_pairs())
+    intensity = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, exclude=model.excluded_pairs(),
+                                occupancy=model.occupancy)
+    low_q = model_low_q_values(model)
+    if low_q:
+        intensity = add_low_q_terms(intensity, q, database=CrystalTable.of(hist, crystals[-1]),
+                                    weights=np.ones(1), values=low_q, radiation=radiation,
+                                    occupancy=model.occupancy, structure=structure, kind=None)
     if x_kind == "tth":
         intensity = intensity * polarization_factor(tth_true, ins.polarization)
         if profile is not None:
@@ -320,13 +329,17 @@ def fit_settings(model: Model, data: PatternData, *, blank_x_kind: str | None = 
 
 def fit_summary(model: Model, data: PatternData, problem: DSEFitProblem, result, seconds: float) -> dict:
     """The single-fit ``--json`` dict (INTERFACES.md): figures of merit, parameters with esds,
-    populations, the model, the data's path/axis/wavelength, seconds, mixture and notes."""
+    populations, the model, the data's path/axis/wavelength, seconds, mixture, the refined
+    composition (occupancies or a termination) and notes."""
     summary = result_json(result, population_summary(problem, result))
     summary["model"] = model.to_dict()
     summary["data"] = {"path": str(data.path), "x_kind": data.x_kind, "wavelength": data.wavelength}
     summary["seconds"] = seconds
     if problem.is_mixture:
         summary["mixture"] = mixture_summary(problem, result)
+    composition = fit_composition(problem, result)
+    if composition:
+        summary["composition"] = composition
     if not data.sigma_is_absolute:
         summary["note"] = "the data carry no sigma: GoF and Rexp are not absolute"
     return summary

@@ -33,6 +33,16 @@ version wrote (flat radiation keys, no instrument or fit). TOML layout::
     wavelength = 0.565468         # Å (or energy_kev); anomalous dispersion on unless anomalous = false
     [exclude]
     pairs = ["Cs:Cs"]             # element pairs left out of the Debye sum
+    [surface]                     # optional: builder/terminations.py, builder/surface_shell.py
+    termination = "CsX"           # stoichiometric | CsX | PbX2 | a rule "S:full,neutral:Pb"
+    shell_A = 3.0                 # surface shell (Å; or layers = 1): groups <group>_surf
+    [occupancy]                   # occupancy factor (0-1) per ADP/occupancy group or element
+    S_surf = 0.85
+    [small_angle]                 # optional low-Q terms (scattering/small_angle.py)
+    chain_beads = 6.0             # linear chains of N stacked crystals (spacing: size along c ...)
+    chain_gap_A = 0.0             # ... plus this gap in Å (ligands between the crystals)
+    ligand_shell_A = 15.0         # organic ligand shell thickness (Å) ...
+    ligand_density = 0.33         # ... and its electron density (e/Å^3)
     [instrument]                  # 2theta data
     polarization = "sync"         # none | lab | sync | sync:F
     caglioti = [0.0, 0.0, 0.003]  # U, V, W in deg^2 (pseudo-Voigt resolution)
@@ -68,6 +78,7 @@ import tomli_w
 
 from nanotwin_core.builder.networks import domain_sizes_by_law
 from nanotwin_core.builder.shape_kinds import get_shape, shape_names
+from nanotwin_core.builder.terminations import parse_termination
 from nanotwin_core.errors import InputFileError, NanotwinError
 from nanotwin_core.model_parts import (
     REFINABLE,
@@ -77,6 +88,7 @@ from nanotwin_core.model_parts import (
     PopulationSpec,
 )
 from nanotwin_core.scattering.radiation import Radiation, XRay, make_radiation, radiation_from_dict
+from nanotwin_core.structures.adp import structure_adp_groups, structure_b, with_surface_groups
 from nanotwin_core.structures.files import resolve_structure
 from nanotwin_core.structures.structure import Structure
 
@@ -117,6 +129,14 @@ class Model:
     components: list[ComponentSpec] = field(default_factory=list)
     instrument: Instrument = field(default_factory=Instrument)
     fit: FitSpec = field(default_factory=FitSpec)
+    termination: str | None = None
+    surface_shell_A: float | None = None
+    surface_layers: int | None = None
+    occupancy: dict[str, float] = field(default_factory=dict)
+    chain_beads: float | None = None
+    chain_gap_A: float | None = None
+    ligand_shell_A: float | None = None
+    ligand_density: float | None = None
 
     # ------------------------------------------------------------------ checks
     def validate(self) -> Model:
@@ -166,7 +186,36 @@ class Model:
             raise NanotwinError("component fractions must not all be 0")
         self.instrument.validate()
         self.fit.validate()
+        self._validate_surface()
         return self
+
+    def _validate_surface(self) -> None:
+        parse_termination(self.termination)
+        if self.ensemble and (self.surface_options() or self.occupancy):
+            raise NanotwinError("ensemble averages networks of whole formula units: not with a termination, "
+                                "a surface shell or occupancies")
+        if self.surface_shell_A is not None and self.surface_layers is not None:
+            raise NanotwinError("give the surface shell in Å or in layers, not both")
+        if self.surface_shell_A is not None and not self.surface_shell_A > 0:
+            raise NanotwinError(f"surface shell thickness must be > 0 Å, got {self.surface_shell_A}")
+        if self.surface_layers is not None:
+            if isinstance(self.surface_layers, bool) or int(self.surface_layers) != self.surface_layers \
+                    or self.surface_layers < 1:
+                raise NanotwinError(f"surface layers must be a whole number >= 1, got "
+                                    f"{self.surface_layers!r}")
+            self.surface_layers = int(self.surface_layers)
+        for group, value in self.occupancy.items():
+            if not 0 <= value <= 1:
+                raise NanotwinError(f"occupancy of {group} must lie in [0, 1], got {value}")
+        if self.chain_beads is not None and not self.chain_beads >= 1:
+            raise NanotwinError(f"chain_beads (crystals per chain) must be >= 1, got {self.chain_beads}")
+        if self.chain_gap_A is not None and not self.chain_gap_A >= 0:
+            raise NanotwinError(f"chain_gap_A (Å between stacked crystals) must be >= 0, got "
+                                f"{self.chain_gap_A}")
+        if (self.ligand_shell_A is None) != (self.ligand_density is None):
+            raise NanotwinError("a ligand shell needs both ligand_shell_A (Å) and ligand_density (e/Å^3)")
+        if self.ligand_shell_A is not None and not (self.ligand_shell_A > 0 and self.ligand_density >= 0):
+            raise NanotwinError("ligand_shell_A must be > 0 Å and ligand_density >= 0")
 
     # ------------------------------------------------------------------ derived
     def sizes(self) -> dict[str, float | None]:
@@ -190,6 +239,24 @@ class Model:
                     out.append((s.name, s))
         return out
 
+    @property
+    def has_surface_shell(self) -> bool:
+        """True when the crystals carry surface-shell groups (``<group>_surf``)."""
+        return self.surface_shell_A is not None or self.surface_layers is not None
+
+    def adp_groups(self, structure: Structure) -> tuple[dict[str, str], dict[str, float]]:
+        """({ADP group: element}, {group: the structure's B}) of the model's crystals: the
+        structure's groups, plus their surface groups when the model has a surface shell."""
+        groups, b = structure_adp_groups(structure), structure_b(structure)
+        return with_surface_groups(groups, b) if self.has_surface_shell else (groups, b)
+
+    def surface_options(self) -> dict:
+        """The builder keywords of the surface (``build_crystal(termination=, surface_shell_A=,
+        surface_layers=)``), only those set."""
+        opts = {"termination": self.termination, "surface_shell_A": self.surface_shell_A,
+                "surface_layers": self.surface_layers}
+        return {k: v for k, v in opts.items() if v is not None}
+
     def excluded_pairs(self) -> list[tuple[str, str]]:
         """``exclude`` as element pairs, e.g. [("Cs", "Cs")]."""
         return [tuple(p.strip() for p in pair.split(":")) for pair in self.exclude]  # type: ignore[misc]
@@ -204,6 +271,10 @@ class Model:
                 continue
             d[f.name] = list(value) if isinstance(value, tuple) else value
         d["adp"] = dict(self.adp)
+        if self.occupancy:
+            d["occupancy"] = dict(self.occupancy)
+        else:
+            d.pop("occupancy", None)
         rad = self.radiation.to_dict()
         d["radiation"] = rad.pop("kind")
         d.update(rad)
@@ -261,8 +332,11 @@ _TOML_SECTIONS = {
               "seeds": "seeds", "ensemble": "ensemble", "coherent_element": "coherent_element",
               "allow_incoherent": "allow_incoherent"},
     "exclude": {"pairs": "exclude"},
+    "surface": {"termination": "termination", "shell_A": "surface_shell_A", "layers": "surface_layers"},
+    "small_angle": {"chain_beads": "chain_beads", "chain_gap_A": "chain_gap_A",
+                    "ligand_shell_A": "ligand_shell_A", "ligand_density": "ligand_density"},
 }
-_TABLES = ("adp", "population", "radiation", "instrument", "fit", "component")
+_TABLES = ("adp", "occupancy", "population", "radiation", "instrument", "fit", "component")
 
 
 def read_model_toml(path: str | Path) -> Model:
@@ -293,8 +367,8 @@ def _model_from_toml(path: Path, doc: dict) -> Model:
     for section, value in doc.items():
         if not isinstance(value, (dict, list)):
             raise InputFileError(path, f"{section} = ... must be a [{section}] table")
-        if section == "adp":
-            kwargs["adp"] = {str(k): _number(path, f"adp.{k}", v) for k, v in value.items()}
+        if section in ("adp", "occupancy"):
+            kwargs[section] = {str(k): _number(path, f"{section}.{k}", v) for k, v in value.items()}
         elif section == "population":
             kwargs["population"] = PopulationSpec.from_dict(
                 {k: _number(path, f"population.{k}", v) for k, v in value.items()})
@@ -351,6 +425,8 @@ def write_model_toml(model: Model, path: str | Path) -> Path:
             doc[section] = part
     if model.adp:
         doc["adp"] = dict(model.adp)
+    if model.occupancy:
+        doc["occupancy"] = dict(model.occupancy)
     if "population" in d:
         doc["population"] = d["population"]
     doc["radiation"] = model.radiation.to_dict()

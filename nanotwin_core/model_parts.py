@@ -16,7 +16,7 @@ from nanotwin_core.scattering.polarization import polarization_fraction
 
 #: what ``--refine`` / ``[fit] refine`` may name (each is a parameter provider of the fit)
 REFINABLE = ("scale", "background", "adp", "size", "expansion", "fractions", "twin", "zero", "cell", "tilt",
-             "twin_density")
+             "twin_density", "occupancy", "chain", "chain_gap", "ligand")
 DEFAULT_REFINE = ("scale", "background", "adp", "size")
 DEFAULT_BACKGROUND_ORDER = 4
 
@@ -219,7 +219,8 @@ class FitSpec:
     the background is refined, none otherwise); ``q_range`` (1/Å) or ``tth_range`` (degrees):
     the fitted range (None: the whole pattern); ``blank``: path of a solvent/capillary pattern
     scaled as a background (read when the fit runs); ``max_nfev``: largest number of model
-    evaluations.
+    evaluations; ``constraints``: {parameter: "=OTHER" or "fixed"} applied to the fit's
+    parameters (e.g. {"B_S_surf": "=B_S"}).
     """
 
     refine: list[str] = field(default_factory=lambda: list(DEFAULT_REFINE))
@@ -228,6 +229,7 @@ class FitSpec:
     tth_range: tuple[float, float] | None = None
     blank: str | None = None
     max_nfev: int = 200
+    constraints: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> FitSpec:
         self.refine = [str(r).strip() for r in self.refine if str(r).strip()]
@@ -241,6 +243,10 @@ class FitSpec:
         if self.q_range is not None and self.tth_range is not None:
             raise NanotwinError("give a Q range or a 2theta range, not both")
         self.max_nfev = _whole(self.max_nfev, "max_nfev", 1, 10**7)
+        for name, rule in self.constraints.items():
+            rule = str(rule).strip()
+            if rule != "fixed" and not (rule.startswith("=") and rule[1:].strip()):
+                raise NanotwinError(f"constraint of {name} must be 'fixed' or '=OTHER', got {rule!r}")
         return self
 
     @property
@@ -255,7 +261,10 @@ class FitSpec:
         return self == FitSpec()
 
     def to_dict(self) -> dict:
-        return _plain(asdict(self))
+        d = _plain(asdict(self))
+        if not self.constraints:
+            d.pop("constraints")
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> FitSpec:

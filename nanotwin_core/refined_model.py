@@ -1,11 +1,12 @@
-"""A fit's refined values carried back into the ``Model`` (the window's Accept, ``fit --save-model``).
+"""A fit's refined values carried back into the ``Model`` (the window's Accept).
 
-A refinement works on named parameters (``B_<group>``, ``D_nm``, ``Dab_nm_<component>``,
-``domain_nm``, ``zero``, tilt angles, ...); the model keeps its own fields. ``refined_model``
-returns a copy of the model whose fields hold the refined values, so that building, simulating
-or fitting it again starts where the fit ended, and says which refined values have no field in
-the model (they stay in the fit's report and project): the cell lengths (the structure file is
-never rewritten), the lattice expansion, linear terms (scales, background, fractions).
+A refinement works on named parameters (``B_<group>``, ``occ_<group>``, ``D_nm``,
+``Dab_nm_<component>``, ``domain_nm``, ``zero``, tilt angles, chain and ligand terms, ...); the
+model keeps its own fields. ``refined_model`` returns a copy of the model whose fields hold the
+refined values, so that building, simulating or fitting it again starts where the fit ended, and
+says which refined values have no field in the model (they stay in the fit's report and
+project): the cell lengths (the structure file is never rewritten), the lattice expansion.
+Linear terms (scales, background, fractions) are a fit's, not a model's.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from nanotwin_core.builder.networks import domain_sizes_by_law
 from nanotwin_core.builder.twin_laws import parse_twin_law
 from nanotwin_core.model import Model
 from nanotwin_core.model_parts import PopulationSpec
+from nanotwin_core.refine.occupancy import OCC_PREFIX
 
 SIZE_FIELDS = {"Dab_nm": "Dab", "sab": "sab", "Lc_nm": "Lc", "sc": "sc", "D_nm": "D", "sD": "sD"}
 TILT_NAMES = ("tilt_ab_deg", "tilt_c_deg")
+MODEL_FIELDS = ("chain_beads", "chain_gap_A", "ligand_shell_A", "ligand_density")  # parameter = field
 NO_MODEL_FIELD = {"a_A": "cell a", "b_A": "cell b", "c_A": "cell c", "expansion": "lattice expansion"}
 
 
@@ -36,6 +39,10 @@ def refined_model(model: Model, values: Mapping[str, float]) -> tuple[Model, lis
         value = float(value)
         if name.startswith("B_"):
             new.adp[name[2:]] = value
+        elif name.startswith(OCC_PREFIX):
+            new.occupancy[name[len(OCC_PREFIX):]] = value
+        elif name in MODEL_FIELDS:
+            setattr(new, name, value)
         elif name == "zero":
             new.instrument.zero = value
         elif name == "domain_nm" and new.twins:

@@ -87,6 +87,12 @@ CASES = {
     # mixture of a twinned and an untwinned component, fractions refined
     "model_file_mixture": ["--model", "mix.toml", "--data", "br_q.xye", "--x", "q",
                            "--refine", "scale,background,fractions", "--max-nfev", "3"],
+    # surfaces and the small-angle terms (#16): termination, shell, occupancies, constraints,
+    # chains and a ligand shell
+    "surface": ["--structure", "PbS-rocksalt", "--shape", "sphere", "--size", "2", "--data", "pbs_q.xye",
+                "--termination", "S:full", "--surface-shell", "3", "--occupancy", "S_surf=0.9",
+                "--chain", "2", "--ligand", "8,0.3", "--refine", "scale,occupancy",
+                "--constrain", "B_Pb_surf=B_Pb", "--max-nfev", "3"],
 }
 
 
@@ -130,6 +136,12 @@ def test_cli_project_keeps_its_model_through_the_window(case, files, window, qtb
         assert options.background_spin.value() == 2 and options.max_nfev_spin.value() == 4
         refined = [n for n, c in options.choice_checks.items() if c.isChecked()]
         assert refined == ["scale", "background", "adp"]
+    elif case == "surface":
+        hidden = dock.hidden_label.text()
+        for text in ("termination S:full", "surface shell 3 Å", "occupancy S_surf 0.9", "chains of 2",
+                     "ligand shell 8 Å"):
+            assert text in hidden
+        assert model.fit.constraints == {"B_Pb_surf": "=B_Pb"}
     elif case == "cif_population_instrument":
         assert dock.structure_combo.currentText().startswith("(imported)")
         assert window.workspace.imported_structure is not None

@@ -18,13 +18,15 @@ def test_each_refined_value_lands_in_its_field_and_the_start_model_is_kept() -> 
                   components=[ComponentSpec("pbs", 0.7),
                               ComponentSpec("small", 0.3, population=PopulationSpec(D=1.5, sD=0.1))])
     values = {"B_Pb": 2.5, "B_S": 3.0, "D_nm": 4.1, "sD": 0.15, "D_nm_small": 1.8, "sD_small": 0.12,
-              "zero": 0.012, "a_A": 5.95, "expansion": 0.0, "scale": 7.0, "bkg_0": 1.0}
+              "zero": 0.012, "a_A": 5.95, "expansion": 0.0, "scale": 7.0, "bkg_0": 1.0, "occ_S_surf": 0.8,
+              "chain_beads": 4.5, "ligand_shell_A": 12.0, "ligand_density": 0.3}
     new, notes = refined_model(start, values)
     assert new.adp == {"Pb": 2.5, "S": 3.0}
     assert (new.population.D, new.population.sD) == (4.1, 0.15)
     small = new.components[1].population
     assert (small.D, small.sD) == (1.8, 0.12)
     assert new.instrument.zero == 0.012
+    assert new.occupancy == {"S_surf": 0.8} and (new.chain_beads, new.ligand_shell_A) == (4.5, 12.0)
     assert len(notes) == 1 and "cell a" in notes[0] and "5.95" in notes[0]
     # the start model is untouched
     assert start.adp == {"Pb": 1.0} and start.population.D == 3.0 and start.components[1].population.D == 1.5

@@ -48,6 +48,11 @@ REFINE_TIPS = {
     "zero": "2θ zero shift (degrees; 2θ data only)",
     "cell": "cell a, b, c of a single crystal (re-histogrammed pair table)",
     "tilt": "octahedral tilts of a gamma CsPbX3 single crystal",
+    "occupancy": "occupancy (0-1) per site group: the model's occupancy groups, else the surface groups "
+                 "(*_surf) of non-Pb elements",
+    "chain": "crystals per linear chain (stacked along c; small-angle structure factor)",
+    "chain_gap": "gap (Å) between the stacked crystals of a chain",
+    "ligand": "organic ligand shell: thickness (Å) and electron density (e/Å^3), a low-Q term",
 }
 RANGE_UNITS = {"Q (1/Å)": "q_range", "2θ (°)": "tth_range"}
 AUTO_ORDER = -1  # background spin value meaning "None: 4 when the background is refined"

@@ -59,6 +59,18 @@ def hidden_parts(model: Model) -> list[str]:
         out.append("incoherent laws allowed")
     if model.population is not None and model.population.correlation:
         out.append(f"size correlation {model.population.correlation:g}")
+    if model.termination:
+        out.append(f"termination {model.termination}")
+    if model.has_surface_shell:
+        out.append(f"surface shell {model.surface_shell_A:g} Å" if model.surface_shell_A is not None
+                   else f"surface shell {model.surface_layers} layer(s)")
+    if model.occupancy:
+        out.append("occupancy " + ", ".join(f"{k} {v:g}" for k, v in model.occupancy.items()))
+    if model.chain_beads is not None:
+        gap = f", {model.chain_gap_A:g} Å apart" if model.chain_gap_A else ""
+        out.append(f"chains of {model.chain_beads:g} crystals{gap}")
+    if model.ligand_shell_A is not None:
+        out.append(f"ligand shell {model.ligand_shell_A:g} Å at {model.ligand_density:g} e/Å^3")
     return out
 
 

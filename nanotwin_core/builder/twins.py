@@ -31,9 +31,12 @@ from nanotwin_core.builder.rotation_laws import RotationLaw, RotationMember, nod
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.builder.shapes import NodeSelection, description_from_nodes
 from nanotwin_core.builder.sizes import DEFAULT_MAX_ATOMS
+from nanotwin_core.builder.surface_shell import label_surface_shell
+from nanotwin_core.builder.terminations import extended_selection, parse_termination, terminate
 from nanotwin_core.builder.twin_laws import TwinLaw, TwinMember, expand_laws, parse_twin_law
 from nanotwin_core.crystal import Crystal, LatticeContent, crystal_from_lattice
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.structures.elements import element_of
 from nanotwin_core.structures.library import get_structure
 from nanotwin_core.structures.structure import Structure
 
@@ -217,6 +220,9 @@ def build_crystal(
     placement: str = "auto",
     positions: Sequence[float] | None = None,
     lattice: str | None = None,
+    termination: str | None = None,
+    surface_shell_A: float | None = None,
+    surface_layers: int | None = None,
 ) -> Crystal:
     """Build one nanocrystal, optionally cut by coherent twin boundaries.
 
@@ -243,6 +249,11 @@ def build_crystal(
     positions : fractional positions (0-1, 0.5 = centre) along the plane normal, one boundary each
         (members of the laws in turn), snapped to the nearest midpoint between node layers.
     lattice : for untwinned prisms, "cell" (default) or "sublattice".
+    termination : None or "stoichiometric" (whole formula units), a preset ("CsX", "PbX2") or
+        a rule "EL:K,...,neutral:EL" (``terminations.py``): which atoms close the facets of the
+        core of whole coherent-sublattice nodes (the sizes are the core's).
+    surface_shell_A, surface_layers : a surface shell (thickness in Å, or in layers) whose atoms
+        get their own ADP/occupancy groups ``<group>_surf`` (``surface_shell.py``).
 
     Returns
     -------
@@ -253,6 +264,7 @@ def build_crystal(
     if isinstance(structure, str):
         structure = get_structure(structure)
     kind = get_shape(shape)
+    rule = parse_termination(termination, {element_of(s.element) for s in structure.sites}, coherent_element)
     if placement not in ("auto", "regular", "random"):
         raise NanotwinError(f"placement must be 'auto', 'regular' or 'random', got {placement!r}")
     if kind.bivariate and size_ab_nm is None and size_c_nm is None and size_nm is not None:
@@ -268,10 +280,14 @@ def build_crystal(
                 boundaries is not None and not isinstance(boundaries, int) and len(boundaries)) or \
                 domain_size_nm is not None or positions:
             raise NanotwinError("twin boundaries need twin laws (--twin LAW; twins= in Python)")
-        crystal = kind.build(structure, sizes, coherent_element=coherent_element, max_atoms=max_atoms,
-                             lattice=lattice)
+        if rule.is_stoichiometric:
+            crystal = kind.build(structure, sizes, coherent_element=coherent_element, max_atoms=max_atoms,
+                                 lattice=lattice)
+        else:
+            sel = kind.select(structure, sizes, coherent_element=coherent_element, max_atoms=max_atoms)
+            crystal = terminate(apply_boundaries(extended_selection(sel), []), sel.nodes, sel.ownership, rule)
         crystal.info.update(twins=[], n_boundaries=0, n_domains=1, n_variants=1, boundaries=[])
-        return crystal
+        return _with_shell(crystal, surface_shell_A, surface_layers)
 
     sel = kind.select(structure, sizes, coherent_element=coherent_element, max_atoms=max_atoms)
     pairs = expand_laws(twins, structure)
@@ -320,7 +336,18 @@ def build_crystal(
     }
     if first_shift is not None:
         info["first_variant_shift"] = [float(x) for x in first_shift]
-    return apply_boundaries(sel, blist, info, base_shift=first_shift)
+    if rule.is_stoichiometric:
+        crystal = apply_boundaries(sel, blist, info, base_shift=first_shift)
+    else:
+        crystal = terminate(apply_boundaries(extended_selection(sel), blist, info, base_shift=first_shift),
+                            sel.nodes, sel.ownership, rule)
+    return _with_shell(crystal, surface_shell_A, surface_layers)
+
+
+def _with_shell(crystal: Crystal, thickness_A: float | None, layers: int | None) -> Crystal:
+    if thickness_A is None and layers is None:
+        return crystal
+    return label_surface_shell(crystal, thickness_A, layers)
 
 
 def draw_network(

@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from nanotwin_core.cli.figure_options import add_figure_options, figure_layout_from_args
 from nanotwin_core.cli.fit_output import fit_project, fit_report, print_fit, write_fit_outputs
 from nanotwin_core.cli.fit_pdf import PDF_REFINE, run_pdf_fit
 from nanotwin_core.cli.fit_series import SERIES_ONLY, add_series_options, run_series_fit
@@ -13,11 +14,9 @@ from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_f
 from nanotwin_core.cli.model_args import model_from_args
 from nanotwin_core.cli.options import (
     add_cluster_options,
-    add_figure_options,
     add_model_options,
     add_output_options,
     add_radiation_options,
-    figure_layout_from_args,
     nonneg_float,
     positive_float,
     positive_int,
@@ -54,12 +53,15 @@ class CLICommand:
         par = parser.add_argument_group("refinement")
         par.add_argument("--refine", default=None,
                          help="what to refine: scale,background,adp,size,expansion,zero,fractions,twin,"
-                              "twin_density,cell,tilt "
+                              "twin_density,cell,tilt,occupancy,chain,ligand "
                               f"[{POWDER_REFINE}]; cell = a_A, b_A, c_A (+-3 %%) and tilt = tilt_ab_deg, "
                               "tilt_c_deg (gamma CsPbX3, 0-25 degrees) for a single crystal (no --population "
                               "or mixture; not together), re-histogramming its stored pair table; "
                               "twin_density = the mean domain size domain_nm of the exact ensemble (--twin, "
                               "--domain-size start value; 0.75-1.35 x it); "
+                              "occupancy = occ_GROUP (0-1) of the --occupancy groups, else of the surface "
+                              "groups (*_surf) of non-Pb elements; chain = chain_beads; ligand = "
+                              "ligand_shell_A, ligand_density; "
                               "PDF fits: scale,adp,expansion,qdamp,qbroad,delta1,delta2,"
                               f"size,spdiameter,twin_density [{PDF_REFINE}]")
         par.add_argument("--twin-states", metavar="NM,NM,...",
@@ -69,6 +71,8 @@ class CLICommand:
         par.add_argument("--background", metavar="chebyshev:N",
                          help="Chebyshev background of order N [chebyshev:4]")
         par.add_argument("--adp", metavar="GROUP=B,...", help="start B (Å^2) per ADP group or element")
+        par.add_argument("--constrain", metavar="NAME=OTHER,...",
+                         help="tie parameters: NAME=OTHER (equal) or NAME=fixed, e.g. B_S_surf=B_S")
         par.add_argument("--polarization", default=None, metavar="none|lab|sync[:F]",
                          help="polarization correction of 2theta data [the model file's, else sync]; "
                               "refused for Q data")

@@ -13,6 +13,7 @@ from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.io.atomic import atomic_write_text
 from nanotwin_core.io.project import Project, save_project
 from nanotwin_core.refine.database_store import size_database_to_cache
+from nanotwin_core.refine.occupancy import composition_markdown
 from nanotwin_core.refine.report import format_esd, markdown_report, population_markdown
 
 
@@ -52,7 +53,7 @@ def fit_project(args: argparse.Namespace, model, data, problem, result, elapsed:
 def fit_report(result, summary: dict, populations: list[dict], data_name: str) -> str:
     """The Markdown report of a pattern fit."""
     return markdown_report(result, title=f"nanotwin fit of {data_name}", data_note=summary.get("note")) \
-        + population_markdown(populations)
+        + population_markdown(populations) + composition_markdown(summary.get("composition", {}))
 
 
 def print_fit(result, summary: dict, populations: list[dict], elapsed: float) -> None:
@@ -71,6 +72,9 @@ def print_fit(result, summary: dict, populations: list[dict], elapsed: float) ->
     if pop.get("mean_D_nm") is not None:
         print(f"  mean size {pop['mean_D_nm']:.3f} nm" + (f", L_c {pop['mean_L_nm']:.3f} nm" if pop.get(
             "mean_L_nm") else "") + (f", D_eq {pop['D_eq_nm']:.3f} nm" if pop.get("D_eq_nm") else ""))
+    comp = summary.get("composition")
+    if comp:
+        print(f"  composition: {comp['formula']} (per {comp['reference']})")
     for msg in result.messages:
         print(f"  note: {msg}")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from nanotwin_core.cli.model_args import wavelength_of
 from nanotwin_core.cli.options import parse_floats, parse_range
+from nanotwin_core.cli.surface_values import parse_constraints
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.io.pattern_checks import check_blank, check_pattern
@@ -50,6 +51,7 @@ def apply_fit_options(args: argparse.Namespace, model, x_kind: str) -> None:
         fit.blank = str(Path(args.blank).resolve())
     if args.max_nfev is not None:
         fit.max_nfev = args.max_nfev
+    fit.constraints.update(parse_constraints(args.constrain))
     model.validate()
 
 

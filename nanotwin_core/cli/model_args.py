@@ -13,6 +13,7 @@ import numpy as np
 
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.cli.options import parse_adp, parse_floats, parse_range, parse_seeds
+from nanotwin_core.cli.surface_values import parse_occupancy
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import q_from_tth
 from nanotwin_core.io.pattern_checks import check_q_reachable
@@ -97,13 +98,14 @@ def default_boundaries(args: argparse.Namespace) -> int | None:
 def build_from_args(args: argparse.Namespace):
     """One crystal from the MODEL options (refuses --population: that is many crystals)."""
     from nanotwin_core.builder import DEFAULT_MAX_ATOMS, build_crystal
+    from nanotwin_core.builder.recontent import scale_occupancy
 
     if getattr(args, "population", None):
         raise NanotwinError(f"{args.command} makes one crystal here: --population is for simulate and fit")
     if getattr(args, "ensemble", False):
         raise NanotwinError(f"{args.command} writes one crystal, one realisation of the network (--seed): "
                             "--ensemble (the exact average over networks) is for simulate and fit")
-    return build_crystal(
+    crystal = build_crystal(
         load_structure(args),
         shape=args.shape,
         twins=tuple(args.twin),
@@ -113,8 +115,30 @@ def build_from_args(args: argparse.Namespace):
         coherent_element=args.coherent_element,
         allow_incoherent=args.allow_incoherent,
         max_atoms=getattr(args, "max_atoms", None) or DEFAULT_MAX_ATOMS,
-        **crystal_sizes(args),
+        **crystal_sizes(args), **surface_options(args),
     )
+    occupancy = parse_occupancy(args.occupancy)
+    return scale_occupancy(crystal, occupancy) if occupancy else crystal
+
+
+def low_q_from_args(args: argparse.Namespace) -> dict[str, float]:
+    """--chain N and --ligand T,RHO as ``chain_beads``, ``ligand_shell_A``, ``ligand_density``."""
+    out: dict[str, float] = {}
+    if getattr(args, "chain", None) is not None:
+        out["chain_beads"] = float(args.chain)
+    if getattr(args, "chain_gap", None) is not None:
+        out["chain_gap_A"] = float(args.chain_gap)
+    if getattr(args, "ligand", None):
+        thickness, density = parse_floats(args.ligand, "--ligand T,RHO (Å, e/Å^3)", 2)
+        out.update(ligand_shell_A=thickness, ligand_density=density)
+    return out
+
+
+def surface_options(args: argparse.Namespace) -> dict:
+    """``build_crystal`` keywords of --termination, --surface-shell, --surface-layers (those given)."""
+    opts = {"termination": args.termination, "surface_shell_A": args.surface_shell,
+            "surface_layers": args.surface_layers}
+    return {k: v for k, v in opts.items() if v is not None}
 
 
 def ensemble_from_args(args: argparse.Namespace, progress=None):
@@ -127,6 +151,9 @@ def ensemble_from_args(args: argparse.Namespace, progress=None):
         raise NanotwinError("--population with --ensemble: the population's databases average the networks")
     if not args.twin:
         raise NanotwinError("--ensemble averages random twin networks: give the twin laws (--twin LAW)")
+    if surface_options(args) or getattr(args, "occupancy", None):
+        raise NanotwinError("--ensemble averages networks of whole formula units: not with --termination, "
+                            "--surface-shell/--surface-layers or --occupancy")
     sizes = domain_size_of(args)
     hist = ensemble_histograms(
         load_structure(args), tuple(args.twin), sizes, shape=args.shape, boundaries=args.boundaries,
@@ -193,6 +220,11 @@ def model_from_args(args: argparse.Namespace) -> Model:
                                 "crystal)")
         model.boundaries = 1
     model.adp.update(parse_adp(args.adp))
+    for key, value in surface_options(args).items():
+        setattr(model, key, value)
+    model.occupancy.update(parse_occupancy(getattr(args, "occupancy", None)))
+    for key, value in low_q_from_args(args).items():
+        setattr(model, key, value)
     model.radiation = radiation_from_args(args, model.radiation)
     if getattr(args, "twin_states", None):
         from nanotwin_core.refine.dse_fit import twin_states

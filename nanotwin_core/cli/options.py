@@ -207,11 +207,38 @@ def add_model_options(p: argparse.ArgumentParser, *, population: bool = True,
                    help="accept twin shifts that break the coherent sublattice (warns)")
     g.add_argument("--exclude", action="append", default=[], metavar="A:B",
                    help="element pair left out of the Debye sum (repeatable)")
+    surf = p.add_argument_group("surface (builder/terminations.py, builder/surface_shell.py)")
+    surf.add_argument("--termination", metavar="NAME|RULE",
+                      help="atoms closing the facets of the core of whole Pb (coherent) nodes: "
+                           "stoichiometric (whole formula units), CsX (complete PbX6 octahedra, Cs in every "
+                           "surface cavity, charge neutral: Cs n^3+3n^2 Pb n^3 X 3n^3+3n^2 for an n^3 cube), "
+                           "PbX2 (Cs only in closed cavities), or a rule EL:K,...[,neutral:EL] (keep EL with "
+                           ">= K core neighbours, K or 'full') [stoichiometric]")
+    shell = surf.add_mutually_exclusive_group()
+    shell.add_argument("--surface-shell", type=positive_float, metavar="Å",
+                       help="atoms within this depth of the surface form their own ADP and occupancy groups "
+                            "(Pb_surf, S_surf, ...)")
+    shell.add_argument("--surface-layers", type=positive_int, metavar="N",
+                       help="the same, N formula-unit layers deep ((N - 1/4) x the largest lattice-plane "
+                            "spacing of the coherent sublattice)")
+    surf.add_argument("--occupancy", metavar="GROUP=O,...",
+                      help="occupancy factor (0-1) per ADP/occupancy group or element, e.g. S_surf=0.85 "
+                           "(the start value when --refine occupancy)")
     if max_atoms:
         g.add_argument("--max-atoms", type=positive_int, default=None, metavar="N",
                        help="largest single crystal built, in atoms [5,000,000]; a larger request is "
                             "refused before any memory is used")
     if population:
+        low = p.add_argument_group("small angle (scattering/small_angle.py)")
+        low.add_argument("--chain", type=float, metavar="N",
+                         help="crystals stacked in linear chains of N along c (spacing: the size along c; "
+                              "a real N mixes the two nearest lengths); the start value with --refine chain")
+        low.add_argument("--chain-gap", type=nonneg_float, metavar="Å",
+                         help="gap between the stacked crystals of a chain (ligands), added to the size "
+                              "along c [0]; the start value with --refine chain_gap")
+        low.add_argument("--ligand", metavar="T,RHO",
+                         help="organic ligand shell: thickness T (Å) and electron density RHO (e/Å^3), a "
+                              "low-Q term; the start values with --refine ligand")
         g.add_argument("--population", metavar="SPEC",
                        help='size population instead of one crystal: "Dab=8.19,sab=0.24,Lc=9.79,sc=0.20" '
                             '(prisms) or "D=5.0,sD=0.2" (spheres, cuboids); sizes in nm')
@@ -258,37 +285,3 @@ def add_output_options(p: argparse.ArgumentParser, group) -> None:
     group.add_argument("--force", action="store_true",
                        help="replace existing output files that nanotwin did not write")
     group.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
-
-
-def add_figure_options(group, *, figure_help: str | None = None) -> None:
-    """--figure FILE (unless ``figure_help`` is None: the command defines it itself), its size,
-    resolution and type size."""
-    if figure_help is not None:
-        group.add_argument("--figure", metavar="FILE.pdf", help=figure_help)
-    group.add_argument("--figure-size", metavar="WxH[mm|px]", default="160x100mm",
-                       help="size of the --figure [160x100mm]; px gives that many pixels at --dpi")
-    group.add_argument("--dpi", type=positive_float, default=300.0,
-                       help="resolution of a PNG/TIFF --figure (dots per inch) [300]")
-    group.add_argument("--font-size", type=positive_float, default=8.0, metavar="PT",
-                       help="type size of the --figure in points [8]")
-    group.add_argument("--figure-difference", choices=("offset", "panel"), default="offset",
-                       help="a fit's difference curve offset below the pattern or in a panel of its own "
-                            "[offset]")
-
-
-def figure_layout_from_args(args: argparse.Namespace):
-    """The ``figures.FigureLayout`` of --figure-size, --dpi and --font-size."""
-    from nanotwin_core.figures import FigureLayout
-
-    text = str(args.figure_size).strip().lower()
-    unit = "px" if text.endswith("px") else "mm"
-    dims = text.removesuffix(unit).replace(":", "x").split("x")
-    try:
-        width, height = (float(v) for v in dims)
-    except ValueError:
-        raise NanotwinError(f"--figure-size {args.figure_size}: give WIDTHxHEIGHT in mm or px, "
-                            "e.g. 160x100mm or 1800x1200px") from None
-    if not (width > 0 and height > 0):
-        raise NanotwinError(f"--figure-size {args.figure_size}: width and height must be > 0")
-    return FigureLayout(width=width, height=height, unit=unit, dpi=int(round(args.dpi)),
-                        font_pt=args.font_size)

@@ -9,21 +9,22 @@ import time
 import numpy as np
 
 from nanotwin_core._version import __version__
+from nanotwin_core.cli.figure_options import add_figure_options, figure_layout_from_args
 from nanotwin_core.cli.model_args import (
     build_from_args,
     describe_crystal,
     ensemble_from_args,
     grid_from_args,
+    load_structure,
+    low_q_from_args,
     model_from_args,
     model_header,
     radiation_from_args,
 )
 from nanotwin_core.cli.options import (
-    add_figure_options,
     add_grid_options,
     add_model_options,
     add_output_options,
-    figure_layout_from_args,
     nonneg_float,
     parse_adp,
     positive_float,
@@ -36,6 +37,7 @@ from nanotwin_core.figures import figure_format, pattern_figure
 from nanotwin_core.io.data import write_gr, write_pattern
 from nanotwin_core.io.xyz import read_xyz
 from nanotwin_core.population.table import population_header
+from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms
 
 
 class CLICommand:
@@ -142,6 +144,14 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
             hist = compute_histograms(crystal, n_threads=args.threads, progress=bar)
         n_atoms = crystal.n_atoms
     intensity = debye_intensity(hist, q, b_iso=adp, radiation=radiation)
+    low_q = low_q_from_args(args)
+    if low_q:
+        if args.xyz or args.ensemble:
+            raise NanotwinError("--chain and --ligand need one built crystal (its size along c), not --xyz "
+                                "or --ensemble")
+        intensity = add_low_q_terms(intensity, q, database=CrystalTable.of(hist, crystal), weights=np.ones(1),
+                                    values=low_q, radiation=radiation, occupancy={},
+                                    structure=load_structure(args), kind=None)
     if x_kind == "tth":
         intensity = intensity * polarization_factor(x, args.polarization)
     elapsed = time.perf_counter() - t0
@@ -151,6 +161,7 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
         *_axis_lines(x_kind, wavelength, radiation),
         f"adp (B, A^2): {json.dumps(adp) if adp else 'B = 0 for every group'}",
         f"polarization: {args.polarization}",
+        *([f"small angle: {json.dumps(low_q)}"] if low_q else []),
         f"atoms: {n_atoms}; pairs: {int(hist.n_pairs)}; time: {elapsed:.3f} s",
         f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
     ]

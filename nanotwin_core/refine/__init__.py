@@ -1,5 +1,6 @@
 """Refinement: instrument, background, parameters, variable-projection least squares, reports."""
 
+from nanotwin_core.refine import occupancy, small_angle_fit  # noqa: F401 - register their parameter providers
 from nanotwin_core.refine.background import blank_on_grid, chebyshev_basis, load_blank
 from nanotwin_core.refine.engine import FitResult, Refinement, figures_of_merit, fit, solve_linear
 from nanotwin_core.refine.instrument import (

@@ -44,14 +44,16 @@ from nanotwin_core.refine.engine import Refinement
 from nanotwin_core.refine.fast_database import cached_database
 from nanotwin_core.refine.fit_summary import crystal_masses_da, mixture_summary, population_summary
 from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.occupancy import occupancy_values
 from nanotwin_core.refine.parameter_providers import PROVIDERS, FitSetup
 from nanotwin_core.refine.parameters import ParameterSet
 from nanotwin_core.refine.report import format_esd
 from nanotwin_core.refine.size_grids import grid_weights, min_domains, size_distribution, size_grid
+from nanotwin_core.refine.small_angle_fit import add_low_q_terms
 from nanotwin_core.refine.structure_fit import build_structure_database, check_structure_fit, tilt_note
 from nanotwin_core.refine.twin_density import model_twin_density_database
 from nanotwin_core.scattering.radiation import Radiation
-from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
+from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b, with_surface_groups
 from nanotwin_core.structures.files import resolve_structure
 
 # population_summary, mixture_summary, crystal_masses_da (fit_summary) and twin_states
@@ -76,6 +78,7 @@ class FitSettings:
     # over this many twin domains (large crystals average themselves); None = every seed always
     min_domains: int | None = 64
     max_nfev: int | None = 200
+    constraints: dict[str, str] = field(default_factory=dict)  # {parameter: "=OTHER" | "fixed"}
     zero: float = 0.0  # start value of the 2theta zero shift (degrees)
     # size databases: "auto" (fast route where possible), "fast" or "crystals" (one crystal per size)
     database_route: str = "auto"
@@ -96,7 +99,8 @@ class FitSettings:
         return cls(refine=tuple(fit.refine), background_order=fit.effective_background_order, blank=blank,
                    q_range=fit.q_range, tth_range=fit.tth_range,
                    polarization=None if ins.polarization == "none" else ins.polarization,
-                   caglioti=ins.caglioti, max_nfev=fit.max_nfev, zero=ins.zero)
+                   caglioti=ins.caglioti, max_nfev=fit.max_nfev, zero=ins.zero,
+                   constraints=dict(fit.constraints))
 
     @property
     def fractions_refined(self) -> bool:
@@ -180,7 +184,8 @@ class DSEFitProblem:
 
     def component_pattern(self, values: dict[str, float], comp: FitComponent) -> np.ndarray:
         """Scale-free mean pattern of one crystal of a component (like ``population_pattern``)."""
-        return self._pattern(comp.database, self.component_weights(values, comp), values)
+        return self._pattern(comp.database, self.component_weights(values, comp), values,
+                             kind=comp.kind, suffix=comp.suffix, structure=comp.structure)
 
     def mean_mass_da(self, values: dict[str, float], comp: FitComponent) -> float:
         """Number-mean crystal mass of a component (Da)."""
@@ -199,18 +204,24 @@ class DSEFitProblem:
         Evaluated on the fitted points, padded by the instrument profile's reach where there is
         one, convolved, then zero outside the fitted points (the database covers that range).
         """
-        return self._pattern(self.database, self.size_weights(values), values)
+        return self._pattern(self.database, self.size_weights(values), values, kind=self.population_kind)
 
-    def _pattern(self, database, weights: np.ndarray, values: dict[str, float]) -> np.ndarray:
+    def _pattern(self, database, weights: np.ndarray, values: dict[str, float], *, kind: str | None = None,
+                 suffix: str = "", structure=None) -> np.ndarray:
         b_iso = {k[2:]: v for k, v in values.items() if k.startswith("B_")}
+        occupancy = {**self.model.occupancy, **occupancy_values(values)}
         if hasattr(database, "update"):  # cell / tilt refinements (structure_fit.StructureDatabase)
             database.update(values)
         m = self.mask if self.eval_mask is None else self.eval_mask
         q = self.q_model(values)[m]
         part = database.intensity(
             weights, q, b_iso=b_iso, radiation=self.radiation, expansion=values.get("expansion", 0.0),
-            exclude=self.model.excluded_pairs(),
+            exclude=self.model.excluded_pairs(), occupancy=occupancy,
         )
+        structure = self.structure if structure is None else structure
+        part = add_low_q_terms(part, q, database=database, weights=weights, values=values,
+                               radiation=self.radiation, occupancy=occupancy, structure=structure,
+                               kind=kind, suffix=suffix)
         curve = np.zeros(len(self.x))
         curve[m] = part
         if self.data.x_kind == "tth":
@@ -344,6 +355,8 @@ def prepare_fit(
     for st in (*comp_structures, structure):  # the model's own structure wins
         adp_groups.update(structure_adp_groups(st))
         site_b.update(structure_b(st))
+    if model.has_surface_shell:
+        adp_groups, site_b = with_surface_groups(adp_groups, site_b)
     b_start = resolve_adp(model.adp, adp_groups, site_b, fallback=1.0, where=structure.name)
 
     x = np.asarray(data.x, dtype=float)
@@ -410,7 +423,7 @@ def prepare_fit(
                 coherent_element=model.coherent_element,
                 min_domains=min_domains(settings.min_domains, c_sizes, domain),
                 ensemble=model.ensemble and bool(twins) and boundaries is None, route=settings.database_route,
-                progress=sub_progress, cancel=cancel, mapper=mapper,
+                progress=sub_progress, cancel=cancel, mapper=mapper, crystal_options=model.surface_options(),
             )
             components.append(FitComponent(
                 name=spec.name, fraction=spec.fraction / total, database=db, structure=c_struct,
@@ -425,6 +438,7 @@ def prepare_fit(
             structural, structure, shape, sizes[0], units, twins=tuple(model.twins),
             boundaries=model.boundaries, domain_size_nm=model.domain_size_nm, seeds=tuple(model.seeds),
             coherent_element=model.coherent_element, progress=progress, cancel=cancel,
+            crystal_options=model.surface_options(),
         )
         structure = database.structure  # the tilt model at the start angles for "tilt"
         db_types = list(database.types)
@@ -441,7 +455,7 @@ def prepare_fit(
             coherent_element=model.coherent_element,
             min_domains=min_domains(settings.min_domains, sizes, model.domain_size_nm),
             ensemble=model.ensemble, route=settings.database_route, progress=progress, cancel=cancel,
-            mapper=mapper,
+            mapper=mapper, crystal_options=model.surface_options(),
         )
         db_types = list(database.types)
 
@@ -465,6 +479,12 @@ def prepare_fit(
         population_kind=None if model.population is None else kind,
         grid=grid, grid_out=grid_out, messages=messages, components=components,
     )
+    for name, rule in settings.constraints.items():
+        if name not in params:
+            raise NanotwinError(f"constraint on {name}: no such parameter; the fit has "
+                                f"{', '.join(params.names)}")
+        params[name].constraint = rule.replace(" ", "")
+    params.resolve()
     problem.start_params = params.copy()
     problem.static_columns = np.column_stack(static) if static else np.zeros((len(x), 0))
     problem.resolution = resolution

@@ -412,15 +412,20 @@ def cached_database(
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     mapper=None,
+    crystal_options: Mapping | None = None,
 ) -> SizeDatabase:
     """The size database of a population, from ``cache`` when it holds one built from the same
     inputs. ``route``: "auto" (the fast route where possible, else one crystal per size and seed),
     "fast" or "crystals" (``build_size_database``, the reference). ``ensemble=True``: the exact
     average over random networks of ``domain_size_nm`` instead of seeded realisations.
     ``mapper`` (``nanotwin_core.distributed``) spreads the per-size crystals of the crystals route
-    over a cluster; the fast route accumulates all sizes in one pass here."""
+    over a cluster; the fast route accumulates all sizes in one pass here. ``crystal_options``: a
+    termination or surface shell (``build_crystal`` keywords): crystals route only."""
     if route not in ("auto", "fast", "crystals"):
         raise NanotwinError(f"database route must be 'auto', 'fast' or 'crystals', got {route!r}")
+    if crystal_options and (route == "fast" or ensemble):
+        raise NanotwinError("terminations and surface shells are built crystal by crystal: not with the fast "
+                            "database route or an ensemble (use route='crystals' and seeded realisations)")
     if ensemble:
         if not twins or boundaries is not None or domain_size_nm is None:
             raise NanotwinError("an ensemble of twin networks needs twin laws and a domain size; a fixed "
@@ -430,8 +435,11 @@ def cached_database(
     else:
         kwargs = dict(twins=tuple(twins), boundaries=boundaries, domain_size_nm=domain_size_nm,
                       seeds=tuple(seeds), coherent_element=coherent_element, min_domains=min_domains)
-    fast = route == "fast" or (route == "auto" and fast_route_possible(structure, shape, twins, boundaries,
-                                                                       ensemble, coherent_element))
+    if crystal_options:
+        kwargs["crystal_options"] = dict(crystal_options)
+    fast = route == "fast" or (route == "auto" and not crystal_options
+                               and fast_route_possible(structure, shape, twins, boundaries, ensemble,
+                                                       coherent_element))
     if fast and twins and not ensemble:
         raise NanotwinError("the fast database route averages twin networks exactly (ensemble); seeded "
                             "realisations or fixed boundaries use route='crystals'")

@@ -86,12 +86,14 @@ class SizeDatabase:
         radiation: Radiation | str | None = None,
         expansion: float = 0.0,
         exclude=None,
+        occupancy: Mapping[str, float] | None = None,
     ) -> np.ndarray:
         """Population I(Q) (electrons^2 per crystal, number-weighted) at ``q`` (1/Å).
 
         Evaluated by ``sums_evaluation.SumsEvaluator``: one spline of the pair-weighted sums, with
         caches that make a change of B (radiation, expansion) or of the size weights alone cheap.
-        ``exclude`` leaves element pairs' distance terms out (self terms stay).
+        ``exclude`` leaves element pairs' distance terms out (self terms stay); ``occupancy``:
+        factors per group or element (the stored sums are per type pair: only re-weighted).
         """
         source, evaluator = self.__dict__.get("_evaluator", (None, None))
         if source is not self.sinc:  # built on first use, again if the sums were replaced
@@ -99,7 +101,7 @@ class SizeDatabase:
                                       spline_order=int(self.info.get("spline_order", 3)))
             self.__dict__["_evaluator"] = (self.sinc, evaluator)
         return evaluator.intensity(weights, q, b_iso=b_iso, radiation=radiation, expansion=expansion,
-                                   exclude=exclude)
+                                   exclude=exclude, occupancy=occupancy)
 
     # ------------------------------------------------------------------ storage
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
@@ -186,7 +188,7 @@ def cached_size_database(
     of ``cache`` built from the same inputs (then nothing is recomputed); a new one is added to
     ``cache``. The key does not depend on the builder: builders of one database agree to 1e-6."""
     options = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()
-               if k not in ("progress", "cancel", "mapper")}
+               if k not in ("progress", "cancel", "mapper") and not (k == "crystal_options" and not v)}
     key = database_key(structure, shape, sizes, size_units_nm, q_range, **options)
     if cache is not None and key in cache:
         progress = kwargs.get("progress")
@@ -209,7 +211,7 @@ def database_q_grid(
     structure, shape: str, sizes: list[tuple[int, ...]], size_units_nm: tuple[float, ...],
     q_range: tuple[float, float], *, twins: tuple[str, ...] = (), boundaries: int | None = None,
     domain_size_nm=None, seed: int = 0, coherent_element: str = "Pb", ensemble: bool = False,
-    phase_step: float = PHASE_STEP, margin_steps: int = 0,
+    phase_step: float = PHASE_STEP, margin_steps: int = 0, crystal_options: Mapping | None = None,
 ) -> tuple[np.ndarray, float]:
     """(fine Q grid, r bound in Å) of a size database.
 
@@ -231,7 +233,7 @@ def database_q_grid(
     else:
         largest = build_crystal(structure, shape=shape, twins=twins, boundaries=boundaries,
                                 domain_size_nm=domain_size_nm, seed=seed, coherent_element=coherent_element,
-                                **kwargs)
+                                **kwargs, **dict(crystal_options or {}))
     pos = np.asarray(largest.positions, float)
     r_grid = 2.0 * float(np.max(np.linalg.norm(pos - pos.mean(axis=0), axis=1))) + 1.0
     step = phase_step / r_grid
@@ -269,6 +271,7 @@ def size_entry(
     min_domains: int | None,
     ensemble: bool = False,
     cancel: Callable[[], bool] | None = None,
+    crystal_options: Mapping | None = None,
 ) -> SizeEntry:
     """The crystal(s) of one size, their pair histograms (averaged over the boundary-network
     realisations ``seeds``, see ``build_size_database``, or the exact ensemble average) and the
@@ -284,7 +287,7 @@ def size_entry(
     for seed in () if ensemble else seeds:
         crystal = build_crystal(structure, shape=shape, twins=twins, boundaries=boundaries,
                                 domain_size_nm=domain_size_nm, seed=seed, coherent_element=coherent_element,
-                                **sizes)
+                                **sizes, **dict(crystal_options or {}))
         hists.append(compute_histograms(crystal, cancel=cancel))
         n_atoms = crystal.n_atoms
         domains += int(crystal.info.get("n_domains", 1))
@@ -314,6 +317,7 @@ def build_size_database(
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     mapper: Mapper | None = None,
+    crystal_options: Mapping | None = None,
 ) -> SizeDatabase:
     """Build every crystal of ``sizes`` and store its sinc sums on a fine Q grid.
 
@@ -332,8 +336,10 @@ def build_size_database(
     task per size (``size_entry``, largest first); None = here, one after another. The result is
     the same (to the last bits, which numba's thread count moves). Each size's histograms become
     sinc sums at once and are dropped, so memory stays at the size of the stored sums.
+    ``crystal_options``: more ``build_crystal`` keywords (a termination, a surface shell).
     """
     t0 = time.perf_counter()
+    crystal_options = dict(crystal_options or {})
     if not sizes:
         raise NanotwinError("empty size grid")
     seeds = tuple(seeds) if twins and not ensemble else tuple(seeds)[:1]
@@ -346,12 +352,13 @@ def build_size_database(
         raise Cancelled("database build cancelled")
     q_fine, r_grid = database_q_grid(structure, shape, sizes, size_units_nm, q_range, twins=twins,
                                      boundaries=boundaries, domain_size_nm=domain_size_nm, seed=seeds[0],
-                                     coherent_element=coherent_element, ensemble=ensemble)
+                                     coherent_element=coherent_element, ensemble=ensemble,
+                                     crystal_options=crystal_options)
     extent = [kind.extent_nm(structure, kind.sizes_of_counts(tuple(n), units)) for n in sizes]
     shared = {"structure": structure, "shape": shape, "size_units_nm": units, "q_fine": q_fine,
               "twins": tuple(twins), "boundaries": boundaries, "domain_size_nm": domain_size_nm,
               "seeds": seeds, "coherent_element": coherent_element, "min_domains": min_domains,
-              "ensemble": bool(ensemble)}
+              "ensemble": bool(ensemble), "crystal_options": crystal_options}
     mapper = SerialMapper() if mapper is None else mapper
     per_size = mapper.map(size_entry, [tuple(n) for n in sizes], shared=shared, progress=progress,
                           cancel=cancel, label="crystal", priorities=extent)

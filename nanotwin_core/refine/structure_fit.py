@@ -327,14 +327,14 @@ class StructureDatabase:
 
     def intensity(self, weights: np.ndarray, q: np.ndarray, *, b_iso: Mapping[str, float] | None = None,
                   radiation: Radiation | str | None = None, expansion: float = 0.0,
-                  exclude=None) -> np.ndarray:
+                  exclude=None, occupancy: Mapping[str, float] | None = None) -> np.ndarray:
         """I(Q) of the crystal at the last ``update`` values (electrons^2), ``q`` in 1/Å."""
         w = np.asarray(weights, float).ravel()
         if w.shape != (1,):
             raise NanotwinError(f"a single-crystal model takes one weight, got {w.shape}")
         hist = self._hist if self._hist is not None else self.histograms()
         return w[0] * debye_intensity(hist, np.asarray(q, float), b_iso=b_iso, radiation=radiation,
-                                      expansion=expansion, exclude=exclude)
+                                      expansion=expansion, exclude=exclude, occupancy=occupancy)
 
 
 def build_structure_database(
@@ -352,17 +352,24 @@ def build_structure_database(
     n_threads: int | None = None,
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    crystal_options: Mapping | None = None,
 ) -> StructureDatabase:
     """Build the crystal (one per seed for twin networks) and its pair table(s), once.
 
     ``counts``: (n_ab, n_c) for prisms (sizes = counts x ``units`` nm), (n,) for spheres/cuboids,
     as in ``build_size_database``. ``mode`` "tilt" replaces ``structure`` by the tilt model at the
-    start angles (see ``tilt_start``); "cell" keeps it.
+    start angles (see ``tilt_start``); "cell" keeps it. ``crystal_options``: more
+    ``build_crystal`` keywords (a termination or surface shell; not with "tilt", whose new
+    contents are those of whole formula units).
     """
 
     t0 = time.perf_counter()
     tilt, angles = None, None
     kind = get_shape(shape)
+    crystal_options = dict(crystal_options or {})
+    if mode == "tilt" and crystal_options:
+        raise NanotwinError("tilt refinement rebuilds whole formula units: not with a termination or a "
+                            "surface shell (refine the cell instead, or drop them)")
     if mode == "tilt":
         tilt, angles = tilt_start(structure)
         structure = tilt.structure(*angles)
@@ -375,7 +382,7 @@ def build_structure_database(
             raise Cancelled("pair table build cancelled")
         crystal = build_crystal(structure, shape=shape, twins=tuple(twins), boundaries=boundaries,
                                 domain_size_nm=domain_size_nm, seed=seed, coherent_element=coherent_element,
-                                **kwargs)
+                                **kwargs, **crystal_options)
         if crystal.lattice is None:  # pragma: no cover - the builders always describe the lattice
             raise NanotwinError("this crystal has no lattice description; cannot re-histogram its cell")
         lattices.append(crystal.lattice)

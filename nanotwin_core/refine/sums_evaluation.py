@@ -29,7 +29,7 @@ from scipy.interpolate import CubicSpline, make_interp_spline
 
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.numba_setup import REDUCTION_SLOTS, call_parallel
-from nanotwin_core.scattering.debye import excluded_element_pairs, type_factors
+from nanotwin_core.scattering.debye import excluded_element_pairs, occupancy_factors, type_factors
 from nanotwin_core.scattering.radiation import Radiation, as_radiation
 
 
@@ -82,10 +82,13 @@ class SumsEvaluator:
     def n_nodes(self) -> int:
         return self.sinc.shape[1]
 
-    def pair_weights(self, q: np.ndarray, *, b_iso, radiation: Radiation, exclude=None) -> np.ndarray:
-        """c_p(Q) (P, nq) = 2 o_a o_b Re(f_a conj f_b) T_a T_b (0 for ``exclude``d element pairs)."""
+    def pair_weights(self, q: np.ndarray, *, b_iso, radiation: Radiation, exclude=None,
+                     factors: np.ndarray | None = None) -> np.ndarray:
+        """c_p(Q) (P, nq) = 2 o_a o_b Re(f_a conj f_b) T_a T_b (0 for ``exclude``d element pairs);
+        ``factors``: occupancy factors per type (``debye.occupancy_factors``)."""
         f, dw = type_factors(self.types, q, b_iso=b_iso, radiation=radiation)
-        g = f * (self.occupancy[:, None] * dw)
+        occ = self.occupancy if factors is None else self.occupancy * factors
+        g = f * (occ[:, None] * dw)
         a, b = self.pairs[:, 0], self.pairs[:, 1]
         c = 2.0 * (g[a] * np.conj(g[b])).real
         skip = excluded_element_pairs(exclude)
@@ -104,11 +107,14 @@ class SumsEvaluator:
         radiation: Radiation | str | None = None,
         expansion: float = 0.0,
         exclude=None,
+        occupancy: Mapping[str, float] | None = None,
     ) -> np.ndarray:
         """Population I(Q) (electrons^2 per crystal, number-weighted) at ``q`` (1/Å).
 
         ``radiation`` as in ``debye_intensity`` (None: X-rays without anomalous terms);
-        ``exclude``: element pairs whose distance terms are left out (self terms stay)."""
+        ``exclude``: element pairs whose distance terms are left out (self terms stay);
+        ``occupancy``: occupancy factors by group or element (a change costs what a change of B
+        costs)."""
         rad = as_radiation(radiation)
         w = np.ascontiguousarray(weights, dtype=np.float64)
         if w.shape != (self.n_sizes,):
@@ -127,15 +133,18 @@ class SumsEvaluator:
         b_key = tuple(sorted(b_iso.items())) if isinstance(b_iso, Mapping) else b_iso
         rad_key = repr(rad)
         ex_key = tuple(sorted(tuple(sorted(x)) for x in excluded_element_pairs(exclude)))
-        state = (b_key, rad_key, ex_key, float(expansion), lw.tobytes())
+        factors = occupancy_factors(self.types, occupancy)
+        state = (b_key, rad_key, ex_key, float(expansion), lw.tobytes(), factors.tobytes())
         w_key = w.tobytes()
         if self._v is not None and self._v[0] == w_key:
-            c = self.pair_weights(self.q_fine / scale, b_iso=b_iso, radiation=rad, exclude=exclude)
+            c = self.pair_weights(self.q_fine / scale, b_iso=b_iso, radiation=rad, exclude=exclude,
+                                  factors=factors)
             g = np.einsum("k,kpj,pj->j", lw, self._v[1], c)
         elif self._z is not None and self._z[0] == state:
             g = w @ self._z[1]
         else:
-            c = self.pair_weights(self.q_fine / scale, b_iso=b_iso, radiation=rad, exclude=exclude)
+            c = self.pair_weights(self.q_fine / scale, b_iso=b_iso, radiation=rad, exclude=exclude,
+                                  factors=factors)
             v_part = np.zeros((REDUCTION_SLOTS, self.n_nodes, len(self.pairs), len(self.q_fine)))
             z = np.empty((self.n_sizes, len(self.q_fine)))
             call_parallel(_full_pass, self.sinc, w, lw, np.ascontiguousarray(c), v_part, z)
@@ -150,4 +159,4 @@ class SumsEvaluator:
             spline = CubicSpline(self.q_fine, g)
         else:
             spline = make_interp_spline(self.q_fine, g, k=5)
-        return (w @ self.self_sums) @ self._self_f[1] + spline(qs)
+        return ((w @ self.self_sums) * factors) @ self._self_f[1] + spline(qs)

@@ -129,16 +129,18 @@ class TwinDensityDatabase:
 
     def intensity(self, weights: np.ndarray, q: np.ndarray, *, b_iso: Mapping[str, float] | None = None,
                   radiation: Radiation | str | None = None, expansion: float = 0.0,
-                  exclude=None) -> np.ndarray:
+                  exclude=None, occupancy: Mapping[str, float] | None = None) -> np.ndarray:
         """Population I(Q) (electrons^2 per crystal, number-weighted) at ``q`` (1/Å) at the current
-        domain size (``SumsEvaluator``: a change of the domain size alone costs milliseconds)."""
+        domain size (``SumsEvaluator``: a change of the domain size alone costs milliseconds);
+        ``occupancy``: factors per group or element."""
         source, evaluator = self.__dict__.get("_evaluator", (None, None))
         if source is not self.sinc:
             evaluator = SumsEvaluator(self.sinc, self.q_fine, self.types, self.pairs, self.self_sums,
                                       spline_order=int(self.info.get("spline_order", 5)))
             self.__dict__["_evaluator"] = (self.sinc, evaluator)
         return evaluator.intensity(weights, q, node_weights=self.node_weights(), b_iso=b_iso,
-                                   radiation=radiation, expansion=expansion, exclude=exclude)
+                                   radiation=radiation, expansion=expansion, exclude=exclude,
+                                   occupancy=occupancy)
 
     # ------------------------------------------------------------------ storage
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:

@@ -39,6 +39,7 @@ from nanotwin_core.scattering.form_factors import element_of
 from nanotwin_core.scattering.histograms import compute_histograms
 from nanotwin_core.scattering.radiation import Radiation, as_radiation
 from nanotwin_core.scattering.types import AtomType, PairHistograms, assign_types
+from nanotwin_core.structures.adp import core_group
 
 _DIRECT_LIMIT = 2_000_000  # bins x Q points below which "auto" sums directly
 _CACHE_SIZE = 8
@@ -191,16 +192,28 @@ def _czt_interpolated(hist: PairHistograms, q: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- weights
-def _b_lookup(t: AtomType, b_iso: Mapping[str, float] | None) -> float:
+def _b_lookup(t: AtomType, b_iso: Mapping[str, float] | None, default: float = 0.0) -> float:
+    """The value of a type in a {group or element: value} map: its group, else the core group of
+    a surface group (``X_ax_surf`` -> ``X_ax``), else its element, else ``default``."""
     if not b_iso:
-        return 0.0
+        return default
     if t.adp_group in b_iso:
         return float(b_iso[t.adp_group])
+    core = core_group(t.adp_group)
+    if core is not None and core in b_iso:
+        return float(b_iso[core])
     if t.element in b_iso:
         return float(b_iso[t.element])
     if t.base_element in b_iso:
         return float(b_iso[t.base_element])
-    return 0.0
+    return default
+
+
+def occupancy_factors(types: list[AtomType], occupancy: Mapping[str, float] | None) -> np.ndarray:
+    """(T,) occupancy factor of every type: ``occupancy`` by ADP/occupancy group, else element,
+    else 1. The factor multiplies the sites' own occupancy o_a (self term o_a k_a |f_a|^2, pair
+    terms o_a k_a o_b k_b): a refined occupancy never touches the distances."""
+    return np.array([_b_lookup(t, occupancy, 1.0) for t in types], dtype=float)
 
 
 def type_factors(
@@ -263,21 +276,24 @@ def debye_from_sums(
     radiation: Radiation | str | None = None,
     pair: tuple[str, str] | None = None,
     exclude=None,
+    occupancy: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """I(Q) from occupancy sums per type (T,) and distance sums S_ab(Q) (P, nq) (module doc).
 
     ``pair`` keeps one element pair's partial; ``exclude`` leaves element pairs' distance terms
-    out (self terms stay). Shared by single crystals and size databases.
+    out (self terms stay); ``occupancy`` scales the occupancy of groups or elements
+    (``occupancy_factors``). Shared by single crystals and size databases.
     """
     f, dw = type_factors(types, q, b_iso=b_iso, radiation=radiation)
     els, partial = _pair_filter(types, pair)
     skip = excluded_element_pairs(exclude)
-    occ = np.array([t.occupancy for t in types])
+    factor = occupancy_factors(types, occupancy)
+    occ = np.array([t.occupancy for t in types]) * factor
     out = np.zeros(len(q))
     for a, t in enumerate(types):
         if partial and (len(els) != 1 or t.base_element not in els):
             continue
-        out += self_sums[a] * np.abs(f[a]) ** 2
+        out += factor[a] * self_sums[a] * np.abs(f[a]) ** 2
     g = f * (occ[:, None] * dw)
     for p, (a, b) in enumerate(pairs):
         key = {types[a].base_element, types[b].base_element}
@@ -297,6 +313,7 @@ def debye_intensity(
     pair: tuple[str, str] | None = None,
     exclude=None,
     method: str = "auto",
+    occupancy: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """The full Debye sum I(Q) (electrons^2 for X-rays, fm^2 for neutrons), one crystal.
 
@@ -312,11 +329,13 @@ def debye_intensity(
         so the partials add up to the total.
     exclude : element pairs whose distance terms are left out, e.g. [("Cs", "Cs")].
     method : "auto", "czt" or "direct" (see module doc).
+    occupancy : occupancy factor (0-1) per ADP/occupancy group or element (group wins,
+        missing = 1), multiplying the sites' own occupancies.
     """
     q = np.asarray(q, dtype=np.float64)
     s = sinc_sums(hist, q, expansion=expansion, method=method)
     return debye_from_sums(hist.types, hist.pairs, hist.occupancy_sums, s, q, b_iso=b_iso,
-                           radiation=radiation, pair=pair, exclude=exclude)
+                           radiation=radiation, pair=pair, exclude=exclude, occupancy=occupancy)
 
 
 def powder_pattern(crystal: Crystal, q: np.ndarray, **kwargs) -> np.ndarray:

@@ -2,9 +2,9 @@
 
 For contents k, l with occupancy maps M_k(n) = [content_map(n) == k], the number of node pairs
 at node offset u is the cross-correlation C_kl(u) = sum_n M_k(n) M_l(n + u), computed by zero
-padded FFTs (scipy.fft) and rounded to integers (exact). Every unordered atom pair is counted
-once: content pairs k < l over all offsets u, k == l over the half space u > 0
-(lexicographic), and u = 0 within one content for atom pairs i < j outside one exclusion
+padded FFTs (scipy.fft, rounded to integers) or, for small contents, counted directly (exact).
+Every unordered atom pair is counted once: content pairs k < l over all offsets u, k == l over
+the half space u > 0 (lexicographic), and u = 0 within one content for atom pairs i < j outside one exclusion
 group. The distance of atom i (content k) and atom j (content l) at offset u is
 |u . node_basis + x_l[j] - x_k[i]|, weighted by C_kl(u).
 
@@ -68,27 +68,59 @@ class LatticePairTable:
 
 def occupancy_correlations(content_map: np.ndarray, n_contents: int) -> dict[tuple[int, int], np.ndarray]:
     """C_kl(u) for k <= l as integer arrays over u in [-(n-1), n-1]^3 (index u + n - 1)."""
+    return dict(iter_occupancy_correlations(content_map, n_contents))
+
+
+# A content pair with fewer node pairs than this many times the padded FFT grid is counted
+# directly (a labelled surface gives many small contents; their FFTs cost more than the counting).
+DIRECT_PAIRS_PER_GRID_POINT = 8.0
+
+
+@njit(nogil=True, cache=True)
+def _direct_correlation(nodes_k: np.ndarray, nodes_l: np.ndarray, d0: int, d1: int, d2: int) -> np.ndarray:
+    """C_kl(u) = #{(n, n') : n in k, n' in l, n' - n = u} over u in [-(d-1), d-1]^3 (index u + d - 1)."""
+    out = np.zeros((2 * d0 - 1, 2 * d1 - 1, 2 * d2 - 1), dtype=np.int64)
+    for i in range(nodes_k.shape[0]):
+        a0, a1, a2 = nodes_k[i, 0] - d0 + 1, nodes_k[i, 1] - d1 + 1, nodes_k[i, 2] - d2 + 1
+        for j in range(nodes_l.shape[0]):
+            out[nodes_l[j, 0] - a0, nodes_l[j, 1] - a1, nodes_l[j, 2] - a2] += 1
+    return out
+
+
+def iter_occupancy_correlations(content_map: np.ndarray, n_contents: int):
+    """((k, l), C_kl) for k <= l, one at a time (memory: one correlation, not one per pair; a
+    crystal with a labelled surface has dozens of contents). Large pairs by FFT, small ones by
+    direct counting (both exact integers)."""
     cmap = np.asarray(content_map)
     shape = np.array(cmap.shape)
     size = tuple(int(scipy.fft.next_fast_len(int(2 * s - 1), real=True)) for s in shape)
-    spectra = {}
+    direct_limit = DIRECT_PAIRS_PER_GRID_POINT * float(np.prod(size))
+    nodes = {}
     for k in range(n_contents):
-        m = (cmap == k).astype(np.float64)
-        if m.any():
-            spectra[k] = scipy.fft.rfftn(m, s=size)
-    out: dict[tuple[int, int], np.ndarray] = {}
+        where = np.argwhere(cmap == k)
+        if len(where):
+            nodes[k] = where.astype(np.int64)
+    spectra: dict[int, np.ndarray] = {}
+
+    def spectrum(k: int) -> np.ndarray:
+        if k not in spectra:
+            spectra[k] = scipy.fft.rfftn((cmap == k).astype(np.float64), s=size)
+        return spectra[k]
+
     idx = [np.arange(-(s - 1), s) % z for s, z in zip(shape, size, strict=True)]
-    for k in spectra:
-        for l in spectra:
+    for k in nodes:
+        for l in nodes:
             if l < k:
                 continue
-            c = scipy.fft.irfftn(np.conj(spectra[k]) * spectra[l], s=size)
+            if len(nodes[k]) * len(nodes[l]) <= direct_limit:
+                yield (k, l), _direct_correlation(nodes[k], nodes[l], *(int(d) for d in shape))
+                continue
+            c = scipy.fft.irfftn(np.conj(spectrum(k)) * spectrum(l), s=size)
             c = c[np.ix_(*idx)]
             ci = np.rint(c)
             if np.max(np.abs(c - ci)) > 0.05:
                 raise RuntimeError("occupancy correlation not integral (internal error)")
-            out[(k, l)] = ci.astype(np.int64)
-    return out
+            yield (k, l), ci.astype(np.int64)
 
 
 def _assign_content_types(contents: list[LatticeContent], used: np.ndarray):
@@ -115,7 +147,7 @@ def _assign_content_types(contents: list[LatticeContent], used: np.ndarray):
 
 
 def build_pair_table(lattice: LatticeDescription) -> LatticePairTable:
-    """Count node pairs per content pair and node offset (FFT correlations, exact integers)."""
+    """Count node pairs per content pair and node offset (FFT or direct correlations, exact integers)."""
     cmap = np.asarray(lattice.content_map)
     if cmap.ndim != 3:
         raise NanotwinError("content_map must be a 3-D array")
@@ -124,10 +156,9 @@ def build_pair_table(lattice: LatticeDescription) -> LatticePairTable:
         raise NanotwinError("content_map refers to a content that does not exist")
     nodes_per = np.array([int(np.count_nonzero(cmap == k)) for k in range(n_c)], dtype=np.int64)
     used = (nodes_per > 0) & np.array([len(c) > 0 for c in lattice.contents])
-    corr = occupancy_correlations(cmap, n_c)
     shape = np.array(cmap.shape)
     ek, el, eu, ec = [], [], [], []
-    for (k, l), c in corr.items():
+    for (k, l), c in iter_occupancy_correlations(cmap, n_c):
         if not (used[k] and used[l]):
             continue
         u = np.argwhere(c != 0)
@@ -281,10 +312,23 @@ def _flat_contents(table: LatticePairTable, cell: np.ndarray, content_frac: list
     return np.ascontiguousarray(apos), atype, aexcl, cstart
 
 
+@njit(nogil=True, cache=True)
+def _max_offset_length(entry_u: np.ndarray, nb: np.ndarray) -> float:
+    """max_e |entry_u[e] . nb| (Å) without (E, 3) temporaries: a labelled surface gives tens of
+    millions of entries, and the numpy expression took longer than the histograms."""
+    best = 0.0
+    for e in range(entry_u.shape[0]):
+        x = entry_u[e, 0] * nb[0, 0] + entry_u[e, 1] * nb[1, 0] + entry_u[e, 2] * nb[2, 0]
+        y = entry_u[e, 0] * nb[0, 1] + entry_u[e, 1] * nb[1, 1] + entry_u[e, 2] * nb[2, 1]
+        z = entry_u[e, 0] * nb[0, 2] + entry_u[e, 1] * nb[1, 2] + entry_u[e, 2] * nb[2, 2]
+        best = max(best, x * x + y * y + z * z)
+    return np.sqrt(best)
+
+
 def _r_bound(table: LatticePairTable, nb: np.ndarray, apos: np.ndarray) -> float:
     if table.n_entries == 0 or len(apos) == 0:
         return 1.0
-    umax = float(np.max(np.linalg.norm(table.entry_u @ nb, axis=1)))
+    umax = float(_max_offset_length(np.ascontiguousarray(table.entry_u, dtype=np.int64), nb))
     ext = float(np.max(np.linalg.norm(apos - apos.mean(axis=0), axis=1)))
     return umax + 2.0 * ext + 1.0
 
