@@ -5,10 +5,12 @@ Conventions (diffpy/PDFgetX3, Faber-Ziman, per atom):
 - S(Q) = 1 + [I(Q)/N - <|f|^2>] / |<f>|^2 (I the full Debye sum, self terms included), so
   S -> 1 at high Q; F(Q) = Q [S(Q) - 1] in 1/Å.
 - G(r) = (2/pi) sum_i F(Q_i) M(Q_i) sin(Q_i r) w_i over Qmin <= Q_i <= Qmax, times
-  exp(-(r Qdamp)^2 / 2); G in 1/Å^2. w_i are the trapezoid weights of the grid (a uniform grid:
-  steps equal to 1e-3 relative, as read from text files), so the transform covers exactly
-  [Q_first, Q_last]: ``compute_pdf``'s grid runs from Qmin (from Q = 0 when Qmin = 0) to Qmax,
-  and G(r) is the fits' model (``refine/pdf_model.py``) to ~1e-4 (Rw) for Qmin = 1 1/Å.
+  exp(-(r Qdamp)^2 / 2); G in 1/Å^2. On a uniform grid (steps equal to 1e-3 relative, as read
+  from text files) w_i is the step ("rectangle": an FFT's and DebyeCalculator's convention, the
+  default for an F(Q) given) or the trapezoid weights ("trapezoid", half steps at the ends);
+  ``compute_pdf`` uses the trapezoid so the transform covers exactly [Qmin, Qmax]: its grid runs
+  from Qmin (from Q = 0 when Qmin = 0) to Qmax, and G(r) is the fits' model
+  (``refine/pdf_model.py``) to ~1e-4 (Rw) for Qmin = 1 1/Å. A non-uniform grid: trapezoid.
   M(Q) = 1, or with ``lorch=True`` the Lorch function sin(pi Q / Qmax) / (pi Q / Qmax), which
   trades termination ripples for broader peaks.
 - Weights (``weights``): "fq" (the above, with the radiation's f(Q)) or "constant": every factor
@@ -101,14 +103,20 @@ def total_scattering(hist: PairHistograms, q: np.ndarray, **kwargs) -> tuple[np.
     return structure_factor_from_intensity(q, intensity, hist, radiation=kwargs.get("radiation"))
 
 
-def _weights(q: np.ndarray) -> np.ndarray:
+Q_RULES = ("rectangle", "trapezoid")
+
+
+def _weights(q: np.ndarray, rule: str = "rectangle") -> np.ndarray:
+    if rule not in Q_RULES:
+        raise NanotwinError(f"Q integration rule must be one of {', '.join(Q_RULES)}, got {rule!r}")
     if len(q) < 2:
         return np.ones_like(q)
     d = np.diff(q)
     step = (q[-1] - q[0]) / (len(q) - 1)
     if np.max(np.abs(d - step)) <= 1e-3 * abs(step):  # uniform up to rounding in a text file
         w = np.full(len(q), step)
-        w[0] = w[-1] = 0.5 * step
+        if rule == "trapezoid":
+            w[0] = w[-1] = 0.5 * step
         return w
     w = np.zeros(len(q))
     w[:-1] += d / 2
@@ -125,14 +133,17 @@ def pdf_from_fq(
     qmax: float | None = None,
     qdamp: float = 0.0,
     lorch: bool = False,
+    rule: str = "rectangle",
 ) -> np.ndarray:
-    """G(r) (1/Å^2) by the sine transform of F(Q) (see module doc); r in Å."""
+    """G(r) (1/Å^2) by the sine transform of F(Q) (see module doc); r in Å. ``rule``: weights of a
+    uniform grid, "rectangle" (every point one step: an FFT's and DebyeCalculator's convention,
+    for F(Q) read from a file) or "trapezoid" (half steps at the ends: ``compute_pdf``)."""
     q = np.asarray(q, dtype=np.float64)
     fq = np.asarray(fq, dtype=np.float64)
     r = np.asarray(r, dtype=np.float64)
     if q.shape != fq.shape:
         raise NanotwinError("q and F(Q) must have the same length")
-    w = _weights(q)
+    w = _weights(q, rule)
     lo = -np.inf if qmin is None else qmin
     hi = q.max() if qmax is None else qmax
     sel = (q >= lo - 1e-12) & (q <= hi + 1e-12)
@@ -167,12 +178,14 @@ def pdf_from_intensity(
     qdamp: float = 0.0,
     lorch: bool = False,
     radiation: Radiation | str | None = None,
+    rule: str = "rectangle",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(r, G(r)) from a full Debye sum I(Q) of one crystal and its composition."""
+    """(r, G(r)) from a full Debye sum I(Q) of one crystal and its composition (``rule``: see
+    ``pdf_from_fq``)."""
     _, fq = structure_factor_from_intensity(q, intensity, composition, radiation=radiation)
     if r is None:
         r = _r_grid(rmin, rmax, rstep)
-    return r, pdf_from_fq(q, fq, r, qmin=qmin, qmax=qmax, qdamp=qdamp, lorch=lorch)
+    return r, pdf_from_fq(q, fq, r, qmin=qmin, qmax=qmax, qdamp=qdamp, lorch=lorch, rule=rule)
 
 
 def _r_grid(rmin: float, rmax: float, rstep: float) -> np.ndarray:
@@ -228,4 +241,5 @@ def compute_pdf(
         qdamp=qdamp,
         lorch=lorch,
         radiation=radiation,
+        rule="trapezoid",
     )
