@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from nanotwin_core.cli.fit_output import fit_project, fit_report, print_fit, write_fit_outputs
-from nanotwin_core.cli.fit_pdf import PDF_REFINE, run_pdf_fit
+from nanotwin_core.cli.fit_pdf import FIT_FAILED, PDF_REFINE, run_pdf_fit
 from nanotwin_core.cli.fit_series import SERIES_ONLY, add_series_options, run_series_fit
 from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_fit_data
 from nanotwin_core.cli.model_args import model_from_args
@@ -152,4 +152,4 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     print_fit(result, summary, populations, elapsed)
     write_fit_outputs(args, outputs, project, summary,
                       lambda: fit_report(result, summary, populations, Path(args.data).name))
-    return 0
+    return FIT_FAILED if result.failed else 0

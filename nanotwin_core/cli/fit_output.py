@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -72,6 +73,16 @@ def print_fit(result, summary: dict, populations: list[dict], elapsed: float) ->
             "mean_L_nm") else "") + (f", D_eq {pop['D_eq_nm']:.3f} nm" if pop.get("D_eq_nm") else ""))
     for msg in result.messages:
         print(f"  note: {msg}")
+    print_diagnostics(result)
+
+
+def print_diagnostics(result) -> None:
+    """The fit's diagnostics on stderr (``nanotwin: warning: ...``), and a failed fit's status."""
+    for diag in result.diagnostics:
+        print(f"nanotwin: {diag.severity}: {diag.message}", file=sys.stderr)
+    if result.failed:
+        print("nanotwin: the fit failed (see the error above): the outputs are written and marked "
+              "failed (exit status 3)", file=sys.stderr)
 
 
 def write_fit_outputs(args: argparse.Namespace, outputs: OutputFiles, project: Project, summary: dict,

@@ -40,6 +40,7 @@ from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import REFINABLE, Model
 from nanotwin_core.model_parts import twin_states
+from nanotwin_core.refine.diagnostics import Diagnostic, low_q_excess, low_q_excess_diagnostic
 from nanotwin_core.refine.engine import Refinement
 from nanotwin_core.refine.fast_database import cached_database
 from nanotwin_core.refine.fit_summary import crystal_masses_da, mixture_summary, population_summary
@@ -265,6 +266,10 @@ class DSEFitProblem:
             ref.global_start(global_grid)
         result = ref.run(max_nfev=self.settings.max_nfev)
         result.messages.extend(self.messages)
+        excess = low_q_excess(self.q_data[self.mask], result.y_obs, result.y_calc, result.sigma)
+        if excess is not None:
+            has_blank = self.settings.blank is not None
+            result.diagnostics.append(low_q_excess_diagnostic(excess, has_blank=has_blank))
         values = {p.name: p.value for p in result.params}
         leaks = []
         if self.components:
@@ -276,10 +281,10 @@ class DSEFitProblem:
             leaks.append(("population", self._grid_leak(values)))
         for name, leak in leaks:
             if leak > 1e-2:
-                result.messages.append(
+                result.diagnostics.append(Diagnostic(
+                    "size_grid", "warning",
                     f"{leak:.1%} of the refined size distribution of {name} (by number) lies outside the "
-                    "size grid: widen the grid or check the size parameters"
-                )
+                    "size grid: widen the grid or check the size parameters"))
         if self.components and self.settings.fractions_refined:
             mix = mixture_summary(self, result)
             text = ", ".join(f"{n} {format_esd(v, e)}" for n, v, e in zip(
