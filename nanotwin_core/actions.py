@@ -9,6 +9,9 @@
 - ``fit_parts(problem, values)``: a fitted curve split into each population, background, blank;
 - ``fit_pdf_model(model, gr_data, settings)``: a G(r) refinement of the model's crystal (or of a
   ladder of spheres when the size is refined), ``pdf_model_of`` its PDF model;
+- ``data_defaults(model, data)``: the fitted range and start sizes read from the data, with their
+  reasons; ``with_defaults`` applies them; ``refit_if_needed`` repeats a fit whose size box or
+  automatic range stopped it (``fit_model`` calls it);
 - ``estimate_atoms(model)``: atoms of the model's crystal (of its mean crystal for a population).
 
 Everything takes ``progress``/``cancel`` callables where it may run long (the core's
@@ -32,6 +35,7 @@ from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.model import Model
 from nanotwin_core.population.ensemble import ensemble_histograms
+from nanotwin_core.refine.auto_start import FitDefaults, first_strong_q, fit_defaults
 from nanotwin_core.refine.dse_fit import (
     DSEFitProblem,
     FitSettings,
@@ -42,15 +46,16 @@ from nanotwin_core.refine.dse_fit import (
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
 from nanotwin_core.refine.instrument import InstrumentProfile
 from nanotwin_core.refine.report import result_json
+from nanotwin_core.refine.size_grids import grown_population, size_global_grid
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
 from nanotwin_core.structures.structure import Structure
 
-__all__ = ["FitParts", "ModelPattern", "build_model_crystal", "build_model_crystals", "compute_pattern",
-           "estimate_atoms", "fit_model", "fit_parts", "fit_pdf_model", "fit_pdf_model_ranges",
-           "fit_settings", "fit_summary", "model_sizes", "pdf_model_of", "prepare_model_fit",
-           "seed_histograms"]
+__all__ = ["FitDefaults", "FitParts", "ModelPattern", "build_model_crystal", "build_model_crystals",
+           "compute_pattern", "data_defaults", "estimate_atoms", "fit_model", "fit_parts", "fit_pdf_model",
+           "fit_pdf_model_ranges", "fit_settings", "fit_summary", "model_sizes", "pdf_model_of",
+           "prepare_model_fit", "refit_if_needed", "seed_histograms", "with_defaults"]
 
 Progress = Callable[[float, str], None]
 
@@ -274,6 +279,33 @@ def prepare_model_fit(
                        databases=databases, mapper=mapper)
 
 
+def data_defaults(
+    model: Model,
+    data: PatternData,
+    *,
+    choose_range: bool = True,
+    choose_population: bool = True,
+    blank_x_kind: str | None = None,
+    structure: Structure | None = None,
+) -> FitDefaults:
+    """The fitted range and start population read from ``data`` for ``model`` (rules and reasons:
+    ``refine.auto_start``); ``with_defaults`` puts them into a model."""
+    blank = fit_settings(model, data, blank_x_kind=blank_x_kind).blank
+    return fit_defaults(model, data, structure=structure, blank=blank, choose_range=choose_range,
+                        choose_population=choose_population)
+
+
+def with_defaults(model: Model, defaults: FitDefaults) -> Model:
+    """A copy of ``model`` fitting ``defaults.q_range`` from ``defaults.population`` (when given)."""
+    fit = replace(model.fit, q_range=defaults.q_range, tth_range=None)
+    population = defaults.population if defaults.population is not None else model.population
+    size = {} if defaults.population is None else {"size_nm": None, "size_ab_nm": None, "size_c_nm": None}
+    return replace(model, fit=fit, population=population, **size).validate()
+
+
+MAX_GROWTH = 2  # times a fit's size box may move to where the fit left it
+
+
 def fit_model(
     model: Model,
     data: PatternData,
@@ -287,14 +319,21 @@ def fit_model(
     global_grid: Mapping[str, Sequence[float]] | None = None,
     start: Mapping[str, float] | None = None,
     mapper: Mapper | None = None,
+    global_start: bool = False,
+    global_time: float | None = 60.0,
+    grow: bool = True,
+    auto_range: bool = False,
 ) -> tuple[DSEFitProblem, object]:
     """Refine ``model`` against ``data`` with ``model.fit`` and ``model.instrument``
-    (:func:`prepare_model_fit`, then ``problem.run``).
+    (:func:`prepare_model_fit`, then ``problem.run``), then :func:`refit_if_needed`.
 
-    Returns (problem, FitResult); ``fit_parts(problem, values)`` splits the curve.
+    Returns (problem, FitResult) of the last fit; ``fit_parts(problem, values)`` splits the curve.
     ``databases``: size databases to reuse and add to. ``start``: start values by parameter name
     (e.g. the previous fit of a series; kept inside each parameter's bounds, names the fit does
-    not have ignored). ``mapper``: see :func:`prepare_model_fit`.
+    not have ignored). ``mapper``: see :func:`prepare_model_fit`. ``global_grid``: start values
+    searched first; ``global_start``: search a coarse grid of the size parameters within their
+    limits (``refine.size_grids.size_global_grid``), stopping after ``global_time`` seconds with
+    the best point so far (progress as "global start").
     """
     problem = prepare_model_fit(model, data, blank_x_kind=blank_x_kind, structure=structure,
                                 progress=progress, cancel=cancel, databases=databases, mapper=mapper)
@@ -302,7 +341,62 @@ def fit_model(
         if name in problem.params and name not in problem.linear_names:
             prm = problem.params[name]
             prm.value = float(min(max(float(value), prm.min), prm.max))
-    result = problem.run(callback=callback, cancel=cancel, global_grid=global_grid)
+    if global_start and not global_grid:
+        global_grid = size_global_grid(problem.params)
+    result = problem.run(callback=callback, cancel=cancel, global_grid=global_grid, global_time=global_time,
+                         progress=progress)
+    return refit_if_needed(problem, result, blank_x_kind=blank_x_kind, structure=structure, progress=progress,
+                           callback=callback, cancel=cancel, databases=databases, mapper=mapper, grow=grow,
+                           auto_range=auto_range)
+
+
+def refit_if_needed(
+    problem: DSEFitProblem,
+    result,
+    *,
+    blank_x_kind: str | None = None,
+    structure: Structure | None = None,
+    progress: Progress | None = None,
+    callback: Callable[[dict[str, float], float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    databases: MutableMapping | None = None,
+    mapper: Mapper | None = None,
+    grow: bool = True,
+    auto_range: bool = False,
+) -> tuple[DSEFitProblem, object]:
+    """Fit again where the first fit says its set-up stopped it, and say so in the result:
+
+    - ``grow``: a size parameter ended at a limit of its box (``size_grids.grown_population``):
+      the box moves there (a new size grid) and the fit repeats, at most ``MAX_GROWTH`` times;
+    - ``auto_range`` (the range was chosen from the data): data above the model at the low-Q
+      end (``diagnostics.low_q_excess``) that ends below the first strong reflection (a halo the
+      model lacks, not its own peaks): the range starts where that excess ends, once.
+
+    B values start from the last fit's. Returns the last (problem, FitResult).
+    """
+    notes: list[str] = []
+    for round_ in range(MAX_GROWTH + 1):
+        model = problem.model
+        change = {}
+        if grow and round_ < MAX_GROWTH and model.population is not None and not model.components:
+            grown = grown_population(model.population, problem.population_kind, result.params)
+            if grown is not None:
+                change["population"], note = grown
+                notes.append(note)
+        if auto_range and problem.low_q is not None and not any("range starts" in n for n in notes) \
+                and problem.low_q.x_end < first_strong_q(problem.structure, problem.low_q.x_end + 1.0):
+            q_hi = model.fit.q_range[1] if model.fit.q_range else float(np.max(problem.q_data))
+            change["fit"] = replace(model.fit, q_range=(problem.low_q.x_end, q_hi), tth_range=None)
+            notes.append(f"the range starts at Q = {problem.low_q.x_end:.3g} 1/Å, above the low-Q excess "
+                         "of the first fit, and the fit was repeated")
+        if not change:
+            break
+        b_fitted = {p.name[2:]: p.value for p in result.params if p.name.startswith("B_")}
+        model = replace(model, adp={**model.adp, **b_fitted}, **change)
+        problem = prepare_model_fit(model, problem.data, blank_x_kind=blank_x_kind, structure=structure,
+                                    progress=progress, cancel=cancel, databases=databases, mapper=mapper)
+        result = problem.run(callback=callback, cancel=cancel)
+    result.messages.extend(notes)
     return problem, result
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -330,13 +331,20 @@ class Refinement:
         maxiter: int = 10,
         popsize: int = 8,
         seed: int | None = 0,
+        time_limit: float | None = None,
+        progress: Callable[[float, str], None] | None = None,
     ) -> dict[str, float]:
         """Coarse global search on chosen parameters; sets and returns the best start values.
 
         ``method="grid"``: every combination of ``grid`` values (name -> list of values).
         ``method="de"``: ``scipy.optimize.differential_evolution`` within ``bounds`` (small budget).
         The cost is the projected chi^2 (linear coefficients solved at every point).
+        ``time_limit`` (s): stop there with the best point so far; ``progress(fraction, text)``.
         """
+        t0 = time.perf_counter()
+
+        def out_of_time() -> bool:
+            return time_limit is not None and time.perf_counter() - t0 > time_limit
 
         def cost(names: list[str], vals: Sequence[float]) -> float:
             self.params.set_vector(names, vals)
@@ -352,14 +360,27 @@ class Refinement:
             names = list(grid)
             start = self.params.get_vector(names)
             best, best_v = math.inf, start
-            for combo in itertools.product(*(grid[n] for n in names)):
+            combos = list(itertools.product(*(grid[n] for n in names)))
+            for k, combo in enumerate(combos):
                 cval = cost(names, combo)
                 if cval < best:
                     best, best_v = cval, list(combo)
+                if progress is not None:
+                    progress((k + 1) / len(combos), "global start")
+                if out_of_time():
+                    break
         elif method == "de":
             if not bounds:
                 raise NanotwinError("global_start(method='de') needs bounds")
             names = list(bounds)
+            generation = [0]
+
+            def step(*_args) -> bool:
+                generation[0] += 1
+                if progress is not None:
+                    progress(min(generation[0] / maxiter, 1.0), "global start")
+                return out_of_time()
+
             res = optimize.differential_evolution(
                 lambda v: cost(names, v),
                 [bounds[n] for n in names],
@@ -368,6 +389,7 @@ class Refinement:
                 polish=False,
                 seed=seed,
                 tol=1e-6,
+                callback=step,
             )
             best_v = list(res.x)
         else:
