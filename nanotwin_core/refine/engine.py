@@ -60,10 +60,14 @@ def solve_linear(
     norms = np.sqrt(np.einsum("ij,ij->j", aw, aw))
     norms[norms == 0] = 1.0
     asc = aw / norms
-    # thin QR: ||asc c - bw|| = ||r c - qt b|| + const, so both solves work on m x m (a tall
-    # design of thousands of points costs one QR, not an SVD per bounded iteration)
-    qm, r = np.linalg.qr(asc)
-    z = qm.T @ bw
+    # ||asc c - bw||^2 = ||r c - z||^2 + const with r = L^1/2 V^T, z = L^-1/2 V^T asc^T bw from the
+    # eigen-decomposition V L V^T of the m x m normal matrix: both solves work on m x m (a tall
+    # design costs one product, not a QR or SVD per evaluation, which multithreaded BLAS makes
+    # slow on a busy machine); directions with L below 1e-13 of the largest are left out
+    lam, vec = np.linalg.eigh(asc.T @ asc)
+    keep = lam > 1e-13 * max(float(lam[-1]), 1e-300)
+    r = np.sqrt(lam[keep])[:, None] * vec[:, keep].T
+    z = (vec[:, keep].T @ (asc.T @ bw)) / np.sqrt(lam[keep])
     c, *_ = np.linalg.lstsq(r, z, rcond=None)
     nn = np.asarray(nonneg, bool)
     if np.any(nn & (c < 0)):
