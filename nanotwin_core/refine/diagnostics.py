@@ -14,6 +14,9 @@ code) and returns ``Diagnostic``s, each naming a cause and a remedy:
   ``NEAR_SINGULAR``): the parameters of its weakest direction are not determined separately;
 - ``at_limit`` (warning): a nonlinear parameter ended at one of its limits;
 - ``gof_high`` (warning): GoF above ``GOF_FAR`` (the residuals are that many times the noise);
+- ``low_q_excess`` / ``intensity_misfit`` (warning, powder fits): a hump of data above the
+  model at the low-Q end, below the first reflection (a halo the model lacks) or on the
+  model's own peaks (wrong relative intensities: texture);
 - ``residual_structure`` (warning): Durbin-Watson d below ``DW_CORRELATED`` (neighbouring
   residuals correlated: the misfit is systematic, and the esds, which assume independent noise,
   are too small).
@@ -231,9 +234,19 @@ def low_q_excess(x: np.ndarray, y_obs: np.ndarray, y_calc: np.ndarray,
     return LowQExcess(float(x[start]), float(x[top]), float(x[end]), share)
 
 
-def low_q_excess_diagnostic(excess: LowQExcess, *, has_blank: bool, x_name: str = "Q",
-                            x_unit: str = "1/Å") -> Diagnostic:
-    """The warning for a ``LowQExcess`` (what the data are, and what to do)."""
+def low_q_excess_diagnostic(excess: LowQExcess, *, has_blank: bool, first_reflection: float | None = None,
+                            x_name: str = "Q", x_unit: str = "1/Å") -> Diagnostic:
+    """The warning for a ``LowQExcess``: what the data are and what to do. An excess that peaks
+    at or above the model's first strong reflection (``first_reflection``, 1/Å) lies on the
+    model's own peaks: their intensities are wrong, not a halo missing."""
+    where = f"{x_name} = {excess.x_start:.3g}-{excess.x_end:.3g} {x_unit}"
+    if first_reflection is not None and excess.x_peak >= 0.97 * first_reflection:
+        return Diagnostic(
+            "intensity_misfit", "warning",
+            f"the data lie above the model's peaks at {where} (most at {excess.x_peak:.3g} {x_unit}), "
+            f"{excess.chi2_share:.0%} of chi^2: the model's relative intensities are wrong there "
+            "(preferred orientation of the crystallites in the sample, or a wrong structure); sizes "
+            "from such a fit are biased: measure a rotated capillary, or compare with --robustness", ())
     remedy = ("check the blank and its scale" if has_blank else "or add a blank (--blank FILE)")
     return Diagnostic(
         "low_q_excess", "warning",

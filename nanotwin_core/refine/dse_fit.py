@@ -40,6 +40,7 @@ from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import REFINABLE, Model
 from nanotwin_core.model_parts import twin_states
+from nanotwin_core.refine.auto_start import first_strong_q
 from nanotwin_core.refine.diagnostics import Diagnostic, low_q_excess, low_q_excess_diagnostic
 from nanotwin_core.refine.engine import Refinement
 from nanotwin_core.refine.fast_database import cached_database
@@ -272,8 +273,9 @@ class DSEFitProblem:
         excess = low_q_excess(self.q_data[self.mask], result.y_obs, result.y_calc, result.sigma)
         self.low_q = excess
         if excess is not None:
-            has_blank = self.settings.blank is not None
-            result.diagnostics.append(low_q_excess_diagnostic(excess, has_blank=has_blank))
+            first = first_strong_q(self.structure, excess.x_end + 1.0)
+            result.diagnostics.append(low_q_excess_diagnostic(
+                excess, has_blank=self.settings.blank is not None, first_reflection=first))
         values = {p.name: p.value for p in result.params}
         leaks = []
         if self.components:
