@@ -451,11 +451,16 @@ def pdf_model_of(model: Model, *, refine: Sequence[str], qmin: float, qmax: floa
         if model.shape != "sphere" or size is None:
             raise NanotwinError("refining size in a PDF fit needs a sphere of a given size "
                                 "(shape sphere, size in nm)")
-        members = sphere_ladder(structure, float(size), coherent_element=coherent, n_threads=n_threads)
-        return PDFModel(members, qmin=qmin, qmax=qmax, radiation=radiation), structure_b(structure)
+        def ladder(size_nm: float):
+            return sphere_ladder(structure, float(size_nm), coherent_element=coherent, n_threads=n_threads)
+
+        return (PDFModel(ladder(size), qmin=qmin, qmax=qmax, radiation=radiation, baseline=True,
+                         ladder=ladder),
+                structure_b(structure))
     single = replace(model, coherent_element=coherent, population=None, components=[])
     crystal = build_model_crystal(single, structure=structure, **build_options)
-    return (model_from_crystal(crystal, qmin=qmin, qmax=qmax, radiation=radiation, n_threads=n_threads),
+    return (model_from_crystal(crystal, qmin=qmin, qmax=qmax, radiation=radiation, n_threads=n_threads,
+                               baseline=True),
             structure_b(structure))
 
 

@@ -31,7 +31,7 @@ def _pdf_model(args: argparse.Namespace, refine: tuple[str, ...], qmin: float, q
 
     if args.xyz:
         model = model_from_crystal(read_xyz(args.xyz), qmin=qmin, qmax=qmax, radiation=args.radiation,
-                                   n_threads=None)
+                                   n_threads=None, baseline=True)
         return model, {}, {"xyz": str(args.xyz)}
     structure = load_structure(args)
     model, start_b = pdf_model_of(model_from_args(args), refine=refine, qmin=qmin, qmax=qmax,

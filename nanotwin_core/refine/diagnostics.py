@@ -112,7 +112,8 @@ def diagnose_result(result, *, max_nfev: int | None = None) -> list[Diagnostic]:
             tuple(p.name for p in scales)))
 
     start = dict(getattr(result, "start_values", {}) or {})
-    unmoved = [p.name for p in free_nonlinear if p.name in start and not _moved(p.value, start[p.name])]
+    unmoved = [p.name for p in free_nonlinear
+               if p.name in start and not _moved(p.value, start[p.name]) and not p.at_bound]
     if free_nonlinear and len(unmoved) == len(free_nonlinear) and (singular or any(
             d.code == "model_absent" for d in out)):
         out.append(Diagnostic(

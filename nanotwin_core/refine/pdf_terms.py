@@ -29,7 +29,9 @@ class PairTerms:
     """Flattened nonzero histogram bins of one crystal.
 
     d0 : (K,) distances (Å) before expansion; amp : (K,) 2 o_a o_b f_a f_b n_k / (N <f>^2);
-    ta, tb : (K,) type indices; groups : ADP group per type; elements : element per type.
+    ta, tb : (K,) type indices; groups : ADP group per type; elements : element per type;
+    n_atoms : N (occupancy sum); rg2 : the crystal's squared radius of gyration (Å^2),
+    (1/N^2) sum over atom pairs of d^2 (occupancies as weights).
     """
 
     d0: np.ndarray
@@ -39,6 +41,22 @@ class PairTerms:
     groups: list[str]
     elements: list[str]
     n_atoms: float
+    rg2: float = 0.0
+
+    @property
+    def envelope_diameter(self) -> float:
+        """Diameter (Å) of the uniform sphere with the crystal's radius of gyration (Rg^2 = 3/20 D^2)."""
+        return math.sqrt(20.0 / 3.0 * self.rg2)
+
+    def baseline(self, r: np.ndarray, expansion: float = 0.0) -> np.ndarray:
+        """4 pi rho0 r gamma0(r): the G(r) of the particle's small-angle scattering, which measured
+        G(r) lack (``pdf_fit`` module doc); the particle a uniform sphere of ``envelope_diameter``
+        holding the crystal's N atoms (rho0 = N / volume), every length times (1 + expansion)."""
+        diameter = self.envelope_diameter * (1.0 + expansion)
+        if not diameter > 0:
+            return np.zeros(np.shape(r))
+        rho0 = self.n_atoms / (math.pi / 6.0 * diameter**3)
+        return 4.0 * math.pi * rho0 * np.asarray(r, float) * sphere_envelope(r, diameter)
 
     @property
     def r_max(self) -> float:
@@ -63,6 +81,7 @@ def pair_terms(hist: PairHistograms, radiation: Radiation | str | None = None) -
     if mean_f == 0:
         raise NanotwinError("the mean scattering factor is zero: G(r) is undefined")
     d_list, a_list, ta_list, tb_list = [], [], [], []
+    second_moment = 0.0
     for p, (a, b) in enumerate(hist.pairs):
         if hist.counts is not None:
             nz = np.nonzero(hist.counts[p])[0]
@@ -71,6 +90,7 @@ def pair_terms(hist: PairHistograms, radiation: Radiation | str | None = None) -
             d, cnt = hist.exact_r[p], hist.exact_w[p]
         keep = d > 0
         d, cnt = d[keep], cnt[keep]
+        second_moment += float(occ[a] * occ[b] * np.sum(cnt * d * d))
         d_list.append(d)
         a_list.append(2.0 * occ[a] * occ[b] * f[a] * f[b] * cnt / (n * mean_f**2))
         ta_list.append(np.full(d.size, a, np.int64))
@@ -84,6 +104,7 @@ def pair_terms(hist: PairHistograms, radiation: Radiation | str | None = None) -
         [t.adp_group for t in hist.types],
         [t.base_element for t in hist.types],
         n,
+        second_moment / n**2,
     )
 
 
