@@ -9,6 +9,8 @@
 - ``fit_parts(problem, values)``: a fitted curve split into each population, background, blank;
 - ``fit_pdf_model(model, gr_data, settings)``: a G(r) refinement of the model's crystal (or of a
   ladder of spheres when the size is refined), ``pdf_model_of`` its PDF model;
+- ``check_model_data(model, data)``: can the model's structures give the data's peaks (Bragg
+  positions only, milliseconds: run it before a size database is built; ``refine.model_check``);
 - ``data_defaults(model, data)``: the fitted range and start sizes read from the data, with their
   reasons; ``with_defaults`` applies them; ``refit_if_needed`` repeats a fit whose size box or
   automatic range stopped it (``fit_model`` calls it);
@@ -45,17 +47,20 @@ from nanotwin_core.refine.dse_fit import (
 )
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
 from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.model_check import ModelDataCheck, check_model_against_data
 from nanotwin_core.refine.report import result_json
 from nanotwin_core.refine.size_grids import grown_population, size_global_grid
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
+from nanotwin_core.structures.files import resolve_structure
 from nanotwin_core.structures.structure import Structure
 
-__all__ = ["FitDefaults", "FitParts", "ModelPattern", "build_model_crystal", "build_model_crystals",
-           "compute_pattern", "data_defaults", "estimate_atoms", "fit_model", "fit_parts", "fit_pdf_model",
-           "fit_pdf_model_ranges", "fit_settings", "fit_summary", "model_sizes", "pdf_model_of",
-           "prepare_model_fit", "refit_if_needed", "seed_histograms", "with_defaults"]
+__all__ = ["FitDefaults", "FitParts", "ModelDataCheck", "ModelPattern", "build_model_crystal",
+           "build_model_crystals", "check_model_data", "compute_pattern", "data_defaults", "estimate_atoms",
+           "fit_model", "fit_parts", "fit_pdf_model", "fit_pdf_model_ranges", "fit_settings", "fit_summary",
+           "model_sizes", "pdf_model_of", "prepare_model_fit", "refit_if_needed", "seed_histograms",
+           "with_defaults"]
 
 Progress = Callable[[float, str], None]
 
@@ -277,6 +282,20 @@ def prepare_model_fit(
     settings = fit_settings(model, data, blank_x_kind=blank_x_kind)
     return prepare_fit(model, data, settings, progress=progress, cancel=cancel, structure=structure,
                        databases=databases, mapper=mapper)
+
+
+def check_model_data(model: Model, data: PatternData, *,
+                     structure: Structure | None = None) -> ModelDataCheck:
+    """Whether the reflections of the model's structure (and of its mixture components') lie where
+    the data's strong peaks are, and the data show its strong reflections (``refine.model_check``;
+    ``.messages`` empty when they do). Needs Q: 2theta data with a wavelength."""
+    structure = model.load_structure() if structure is None else structure
+    structures = [structure] + [resolve_structure(c.structure, c.cif) for c in model.components
+                                if c.structure or c.cif]
+    names = list(dict.fromkeys(s.name for s in structures))
+    keep = np.asarray(data.mask, bool) & np.isfinite(data.y)
+    return check_model_against_data(structures, data.q()[keep], data.y[keep], data.sigma_used[keep],
+                                    label=f"the {' + '.join(names)} {model.shape} model")
 
 
 def data_defaults(

@@ -9,7 +9,7 @@ from pathlib import Path
 from nanotwin_core.cli.fit_output import fit_project, fit_report, print_fit, write_fit_outputs
 from nanotwin_core.cli.fit_pdf import FIT_FAILED, PDF_REFINE, run_pdf_fit
 from nanotwin_core.cli.fit_series import SERIES_ONLY, add_series_options, run_series_fit
-from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_fit_data
+from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_fit_data, warn
 from nanotwin_core.cli.model_args import AUTO_POPULATION, model_from_args, wavelength_of
 from nanotwin_core.cli.options import (
     add_cluster_options,
@@ -148,7 +148,7 @@ def _assumed(data, wavelength_given: float | None) -> str:
 
 def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     """Read and check everything, refine, then write the project, JSON and report together."""
-    from nanotwin_core.actions import data_defaults, fit_model, with_defaults
+    from nanotwin_core.actions import check_model_data, data_defaults, fit_model, with_defaults
     from nanotwin_core.io.project import open_project
     from nanotwin_core.refine.database_store import size_databases_from_project
 
@@ -159,6 +159,8 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
         say(_assumed(data, wavelength_of(args)))
         model = model_from_args(args)
         apply_fit_options(args, model, data.x_kind)
+        if data.x_kind == "q" or data.wavelength:  # before any database: the Bragg positions decide
+            warn(check_model_data(model, data).messages)
         auto_range = model.fit.q_range is None and model.fit.tth_range is None
         auto_population = (args.population or "").strip().lower() == AUTO_POPULATION
         if auto_range or auto_population:
