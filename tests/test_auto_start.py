@@ -19,6 +19,7 @@ from nanotwin_core.model import FitSpec, Model, PopulationSpec
 from nanotwin_core.refine.auto_start import SN_LEVEL, first_strong_q, small_angle_end
 from nanotwin_core.refine.peak_survey import (
     integral_breadth,
+    line_fwhm_u,
     shape_ratio_of_lognormal_spheres,
     sphere_line,
     survey_peaks,
@@ -60,6 +61,10 @@ def test_sphere_line_shape_constants() -> None:
     k = np.array([0.01, 0.02, 0.03])
     assert sphere_line(2 * math.pi * k, 40.0, 0.0) == pytest.approx(_sphere_line(k, 40.0) / (2 * math.pi),
                                                                      rel=2e-3)
+    # a dispersion that rounds to nothing (a survey fit ending at 6.8e-18) is one size, not 0/0
+    assert sphere_line(dq[::1000], 40.0, 6.8e-18) == pytest.approx(sphere_line(dq[::1000], 40.0, 0.0))
+    assert shape_ratio_of_lognormal_spheres(6.8e-18) == shape_ratio_of_lognormal_spheres(0.0)
+    assert np.isfinite(line_fwhm_u(1e-17))
 
 
 def test_survey_reads_the_diameter_of_sphere_lines() -> None:

@@ -177,7 +177,7 @@ def survey_peaks(
     result = ref.run(max_nfev=200)
     v = result.params.values()
     d_vol, disp = float(v["size"]), float(v["dispersion"])
-    beta_obs = 2 * math.pi / (d_vol * _table(disp)[1][0])
+    beta_obs = 1.0 / float(sphere_line(np.zeros(1), d_vol, disp)[0])  # area (1) / height of the fitted line
     fwhm = 2 * math.pi * line_fwhm_u(disp) / d_vol
     notes = [f"peak survey: {len(fam)} reflection families of {structure.name} in Q = "
              f"{qs.min():.2f}-{qs.max():.2f} 1/Å, integral breadth {beta_obs:.4f} 1/Å"]
@@ -212,7 +212,7 @@ def _table(rel_sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """(u, P(u)): the unit-area line of log-normal spheres of relative number dispersion
     ``rel_sigma`` and volume-weighted mean diameter 1, at u = K <D>_vol (K = Q / 2 pi), from the
     volume-weighted characteristic function A(x) = int n(D) D^3 gamma0(x/D) dD / int n D^3 dD."""
-    s = math.sqrt(math.log1p(rel_sigma**2)) if rel_sigma > 0 else 1e-6
+    s = max(math.sqrt(math.log1p(rel_sigma**2)), 1e-6)  # one size: below, all diameters coincide
     mu = -3.5 * s * s  # number-based log mean for <D>_vol = exp(mu + 3.5 s^2) = 1
     z = np.linspace(-6.0, 6.0, 241)
     d = np.exp(mu + s * z)
