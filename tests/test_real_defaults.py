@@ -7,8 +7,9 @@ in toluene with its blank -> 5.045 nm (+0.3 %); lab Cu Ka1 3.17 nm -> 2.98 nm (-
 synchrotron fit), lab 5.03 nm in toluene -> 4.42 nm (-12 %): the lab patterns' (220) is ~30 %
 stronger than any isotropic powder's, a texture the Debye model cannot describe, and their peaks
 are broader in a model-free survey too (3.04 against 3.29 nm, 4.77 against 5.15 nm), so the
-5 % agreement of issue 12 does not hold (an xfail that fails the day it does). The 3.17 nm
-pair runs by default (~40 s together); the others are marked slow.
+5 % agreement of issue 12 does not hold (an xfail that fails the day it does). The three
+synchrotron files and the lab 3.17 nm pair run by default (~27 s together on a shared 2-core
+machine); the lab/synchrotron comparisons are marked slow.
 """
 
 from __future__ import annotations
@@ -63,7 +64,6 @@ def test_whole_file_from_defaults_gives_the_label_317(synchrotron_317) -> None:
     _check_synchrotron(synchrotron_317, 3.17)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("label", [7.57, 5.03])
 def test_whole_file_from_defaults_gives_the_label(shared_data, tmp_path, label) -> None:
     code, summary = _fit_from_defaults(shared_data / "waxts_pbs_qd", tmp_path, *SYNCHROTRON[label])
