@@ -9,6 +9,11 @@
 - ``fit_parts(problem, values)``: a fitted curve split into each population, background, blank;
 - ``fit_pdf_model(model, gr_data, settings)``: a G(r) refinement of the model's crystal (or of a
   ladder of spheres when the size is refined), ``pdf_model_of`` its PDF model;
+- ``check_model_data(model, data)``: can the model's structures give the data's peaks (Bragg
+  positions only, milliseconds: run it before a size database is built; ``refine.model_check``);
+- ``data_defaults(model, data)``: the fitted range and start sizes read from the data, with their
+  reasons; ``with_defaults`` applies them; ``refit_if_needed`` repeats a fit whose size box or
+  automatic range stopped it (``fit_model`` calls it);
 - ``estimate_atoms(model)``: atoms of the model's crystal (of its mean crystal for a population).
 
 Everything takes ``progress``/``cancel`` callables where it may run long (the core's
@@ -32,6 +37,7 @@ from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.model import Model
 from nanotwin_core.population.ensemble import ensemble_histograms
+from nanotwin_core.refine.auto_start import FitDefaults, first_strong_q, fit_defaults
 from nanotwin_core.refine.dse_fit import (
     DSEFitProblem,
     FitSettings,
@@ -41,18 +47,22 @@ from nanotwin_core.refine.dse_fit import (
 )
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
 from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.model_check import ModelDataCheck, check_model_against_data
 from nanotwin_core.refine.occupancy import fit_composition
 from nanotwin_core.refine.report import result_json
+from nanotwin_core.refine.size_grids import grown_population, size_global_grid
 from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms, model_low_q_values
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_b
+from nanotwin_core.structures.files import resolve_structure
 from nanotwin_core.structures.structure import Structure
 
-__all__ = ["FitParts", "ModelPattern", "build_model_crystal", "build_model_crystals", "compute_pattern",
-           "estimate_atoms", "fit_model", "fit_parts", "fit_pdf_model", "fit_pdf_model_ranges",
-           "fit_settings", "fit_summary", "model_sizes", "pdf_model_of", "prepare_model_fit",
-           "seed_histograms"]
+__all__ = ["FitDefaults", "FitParts", "ModelDataCheck", "ModelPattern", "build_model_crystal",
+           "build_model_crystals", "check_model_data", "compute_pattern", "data_defaults", "estimate_atoms",
+           "fit_model", "fit_parts", "fit_pdf_model", "fit_pdf_model_ranges", "fit_settings", "fit_summary",
+           "model_sizes", "pdf_model_of", "prepare_model_fit", "refit_if_needed", "seed_histograms",
+           "with_defaults"]
 
 Progress = Callable[[float, str], None]
 
@@ -283,6 +293,47 @@ def prepare_model_fit(
                        databases=databases, mapper=mapper)
 
 
+def check_model_data(model: Model, data: PatternData, *,
+                     structure: Structure | None = None) -> ModelDataCheck:
+    """Whether the reflections of the model's structure (and of its mixture components') lie where
+    the data's strong peaks are, and the data show its strong reflections (``refine.model_check``;
+    ``.messages`` empty when they do). Needs Q: 2theta data with a wavelength."""
+    structure = model.load_structure() if structure is None else structure
+    structures = [structure] + [resolve_structure(c.structure, c.cif) for c in model.components
+                                if c.structure or c.cif]
+    names = list(dict.fromkeys(s.name for s in structures))
+    keep = np.asarray(data.mask, bool) & np.isfinite(data.y)
+    return check_model_against_data(structures, data.q()[keep], data.y[keep], data.sigma_used[keep],
+                                    label=f"the {' + '.join(names)} {model.shape} model")
+
+
+def data_defaults(
+    model: Model,
+    data: PatternData,
+    *,
+    choose_range: bool = True,
+    choose_population: bool = True,
+    blank_x_kind: str | None = None,
+    structure: Structure | None = None,
+) -> FitDefaults:
+    """The fitted range and start population read from ``data`` for ``model`` (rules and reasons:
+    ``refine.auto_start``); ``with_defaults`` puts them into a model."""
+    blank = fit_settings(model, data, blank_x_kind=blank_x_kind).blank
+    return fit_defaults(model, data, structure=structure, blank=blank, choose_range=choose_range,
+                        choose_population=choose_population)
+
+
+def with_defaults(model: Model, defaults: FitDefaults) -> Model:
+    """A copy of ``model`` fitting ``defaults.q_range`` from ``defaults.population`` (when given)."""
+    fit = replace(model.fit, q_range=defaults.q_range, tth_range=None)
+    population = defaults.population if defaults.population is not None else model.population
+    size = {} if defaults.population is None else {"size_nm": None, "size_ab_nm": None, "size_c_nm": None}
+    return replace(model, fit=fit, population=population, **size).validate()
+
+
+MAX_GROWTH = 2  # times a fit's size box may move to where the fit left it
+
+
 def fit_model(
     model: Model,
     data: PatternData,
@@ -296,14 +347,21 @@ def fit_model(
     global_grid: Mapping[str, Sequence[float]] | None = None,
     start: Mapping[str, float] | None = None,
     mapper: Mapper | None = None,
+    global_start: bool = False,
+    global_time: float | None = 60.0,
+    grow: bool = True,
+    auto_range: bool = False,
 ) -> tuple[DSEFitProblem, object]:
     """Refine ``model`` against ``data`` with ``model.fit`` and ``model.instrument``
-    (:func:`prepare_model_fit`, then ``problem.run``).
+    (:func:`prepare_model_fit`, then ``problem.run``), then :func:`refit_if_needed`.
 
-    Returns (problem, FitResult); ``fit_parts(problem, values)`` splits the curve.
+    Returns (problem, FitResult) of the last fit; ``fit_parts(problem, values)`` splits the curve.
     ``databases``: size databases to reuse and add to. ``start``: start values by parameter name
     (e.g. the previous fit of a series; kept inside each parameter's bounds, names the fit does
-    not have ignored). ``mapper``: see :func:`prepare_model_fit`.
+    not have ignored). ``mapper``: see :func:`prepare_model_fit`. ``global_grid``: start values
+    searched first; ``global_start``: search a coarse grid of the size parameters within their
+    limits (``refine.size_grids.size_global_grid``), stopping after ``global_time`` seconds with
+    the best point so far (progress as "global start").
     """
     problem = prepare_model_fit(model, data, blank_x_kind=blank_x_kind, structure=structure,
                                 progress=progress, cancel=cancel, databases=databases, mapper=mapper)
@@ -311,7 +369,62 @@ def fit_model(
         if name in problem.params and name not in problem.linear_names:
             prm = problem.params[name]
             prm.value = float(min(max(float(value), prm.min), prm.max))
-    result = problem.run(callback=callback, cancel=cancel, global_grid=global_grid)
+    if global_start and not global_grid:
+        global_grid = size_global_grid(problem.params)
+    result = problem.run(callback=callback, cancel=cancel, global_grid=global_grid, global_time=global_time,
+                         progress=progress)
+    return refit_if_needed(problem, result, blank_x_kind=blank_x_kind, structure=structure, progress=progress,
+                           callback=callback, cancel=cancel, databases=databases, mapper=mapper, grow=grow,
+                           auto_range=auto_range)
+
+
+def refit_if_needed(
+    problem: DSEFitProblem,
+    result,
+    *,
+    blank_x_kind: str | None = None,
+    structure: Structure | None = None,
+    progress: Progress | None = None,
+    callback: Callable[[dict[str, float], float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    databases: MutableMapping | None = None,
+    mapper: Mapper | None = None,
+    grow: bool = True,
+    auto_range: bool = False,
+) -> tuple[DSEFitProblem, object]:
+    """Fit again where the first fit says its set-up stopped it, and say so in the result:
+
+    - ``grow``: a size parameter ended at a limit of its box (``size_grids.grown_population``):
+      the box moves there (a new size grid) and the fit repeats, at most ``MAX_GROWTH`` times;
+    - ``auto_range`` (the range was chosen from the data): data above the model at the low-Q
+      end (``diagnostics.low_q_excess``) that ends below the first strong reflection (a halo the
+      model lacks, not its own peaks): the range starts where that excess ends, once.
+
+    B values start from the last fit's. Returns the last (problem, FitResult).
+    """
+    notes: list[str] = []
+    for round_ in range(MAX_GROWTH + 1):
+        model = problem.model
+        change = {}
+        if grow and round_ < MAX_GROWTH and model.population is not None and not model.components:
+            grown = grown_population(model.population, problem.population_kind, result.params)
+            if grown is not None:
+                change["population"], note = grown
+                notes.append(note)
+        if auto_range and problem.low_q is not None and not any("range starts" in n for n in notes) \
+                and problem.low_q.x_end < first_strong_q(problem.structure, problem.low_q.x_end + 1.0):
+            q_hi = model.fit.q_range[1] if model.fit.q_range else float(np.max(problem.q_data))
+            change["fit"] = replace(model.fit, q_range=(problem.low_q.x_end, q_hi), tth_range=None)
+            notes.append(f"the range starts at Q = {problem.low_q.x_end:.3g} 1/Å, above the low-Q excess "
+                         "of the first fit, and the fit was repeated")
+        if not change:
+            break
+        b_fitted = {p.name[2:]: p.value for p in result.params if p.name.startswith("B_")}
+        model = replace(model, adp={**model.adp, **b_fitted}, **change)
+        problem = prepare_model_fit(model, problem.data, blank_x_kind=blank_x_kind, structure=structure,
+                                    progress=progress, cancel=cancel, databases=databases, mapper=mapper)
+        result = problem.run(callback=callback, cancel=cancel)
+    result.messages.extend(notes)
     return problem, result
 
 
@@ -381,18 +494,21 @@ def pdf_model_of(model: Model, *, refine: Sequence[str], qmin: float, qmax: floa
                                 "refine size")
         pdf = ensemble_pdf_model(structure, tuple(model.twins), model.domain_size_nm, shape=model.shape,
                                  coherent_element=coherent, refine_density="twin_density" in refine,
-                                 n_threads=n_threads, **model_sizes(model), **common)
+                                 n_threads=n_threads, baseline=True, **model_sizes(model), **common)
         return pdf, structure_b(structure)
     if "size" in refine:
         size = model.size_nm if model.population is None else model.population.D
         if model.shape != "sphere" or size is None or model.twins:
             raise NanotwinError("refining size in a PDF fit needs an untwinned sphere of a given size "
                                 "(shape sphere, size in nm)")
-        members = sphere_ladder(structure, float(size), coherent_element=coherent, n_threads=n_threads)
-        return PDFModel(members, **common), structure_b(structure)
+        def ladder(size_nm: float):
+            return sphere_ladder(structure, float(size_nm), coherent_element=coherent, n_threads=n_threads)
+
+        return PDFModel(ladder(size), baseline=True, ladder=ladder, **common), structure_b(structure)
     single = replace(model, coherent_element=coherent, population=None, components=[])
     crystal = build_model_crystal(single, structure=structure, **build_options)
-    return model_from_crystal(crystal, n_threads=n_threads, **common), structure_b(structure)
+    return (model_from_crystal(crystal, n_threads=n_threads, baseline=True, **common),
+            structure_b(structure))
 
 
 def _prepared_pdf_model(model: Model, data, settings, structure, cancel):

@@ -117,7 +117,9 @@ def round_trip(window, qtbot, written, tmp_path) -> dict:
 def test_cli_project_keeps_its_model_through_the_window(case, files, window, qtbot, tmp_path, monkeypatch):
     monkeypatch.chdir(files)
     out = files / f"{case}.h5"  # beside its CIF, as a user runs it
-    run_cli("fit", *CASES[case], "--quiet", "--out", str(out))
+    # the cases stop at a few evaluations on purpose (speed): a fit that has not converged by then
+    # exits 3 with its project written and marked failed
+    assert cli.main(["fit", *CASES[case], "--quiet", "--out", str(out)]) in (0, 3)
     original = open_project(out).model
     monkeypatch.chdir(tmp_path)  # the window opens it from elsewhere (a relative CIF path still resolves)
     again = round_trip(window, qtbot, out, tmp_path)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -204,6 +205,9 @@ def test_stop_while_the_size_database_builds(window, qtbot, simulated):
     dock = window.refine_dock_widget
     window.model_dock_widget.population_check.setChecked(True)  # a log-normal population: many sizes
     assert window.workspace.model.population == PopulationSpec(D=3.0, sD=0.2)
+    # a broader, larger population, whose database takes longer than the 1.5 s waited below: the
+    # whole fit of D = 3 nm, sD = 0.2 now ends in ~0.6 s (its grid bounded at sD = s + 0.15)
+    window.workspace.set_model(replace(window.workspace.model, population=PopulationSpec(D=4.0, sD=0.3)))
     dock.run_button.click()
     qtbot.wait(1500)
     assert window.fits.running()

@@ -20,14 +20,17 @@ from nanotwin_core.structures.structure import Cell, Site, Structure
 
 @pytest.fixture(scope="module")
 def cu_files(tmp_path_factory):
-    """A Cu sphere as XYZ and its G(r) (B = 0.7 Å^2, scale 0.5, 2 % expansion) with a Qmax header."""
+    """A Cu sphere as XYZ and its G(r) (B = 0.7 Å^2, scale 0.5, 2 % expansion) with a Qmax header,
+    without the small-angle scattering (as measured G(r))."""
     d = tmp_path_factory.mktemp("pdfcli")
     cu = Structure("Cu-fcc", Cell(3.615, 3.615, 3.615), "F m -3 m", (Site("Cu", "Cu", (0, 0, 0)),))
     c = build_crystal(cu, shape="sphere", size_nm=2.0, coherent_element="Cu")
     write_xyz(c, d / "cu.xyz")
     c.positions = c.positions * 1.02
-    r, g = compute_pdf(compute_histograms(c.without_lattice()), qmin=1.0, qmax=20.0, qstep=0.002, rmin=0.0,
-                       rmax=22.0, rstep=0.01, b_iso={"Cu": 0.7}, radiation=XRay(anomalous=False))
+    hist = compute_histograms(c.without_lattice())
+    # measured G(r) lack the particle's small-angle scattering (pdf_fit module doc): baseline=True
+    r, g = compute_pdf(hist, qmin=1.0, qmax=20.0, qstep=0.002, rmin=0.0, rmax=22.0, rstep=0.01,
+                       b_iso={"Cu": 0.7}, radiation=XRay(anomalous=False), baseline=True)
     write_gr(d / "cu.gr", r, 0.5 * g, header_lines=["qmin = 1.0", "qmax = 20.0"])
     return d
 

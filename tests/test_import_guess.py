@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.io.import_guess import guess_import, read_pattern_as, wavelength_from_energy
+from nanotwin_core.io.import_guess import (
+    guess_import,
+    read_pattern_as,
+    read_pattern_guessed,
+    wavelength_from_energy,
+)
 
 HC = 12.398419843320026
 
@@ -77,3 +82,26 @@ def test_real_synchrotron_file_name(shared_data):
     g = guess_import(path)
     assert (g.x_kind, g.wavelength, g.has_sigma) == ("tth", 0.49547592, True)
     assert read_pattern_as(path, g.x_kind, g.wavelength).wavelength == 0.49547592
+
+
+def test_read_pattern_guessed_says_what_it_assumed(tmp_path):
+    """The command line's reading: the file name's wavelength at full precision and the axis from
+    the range, each with its reason; what was given is taken as given and not said."""
+    path = write(tmp_path / "PbS_wl0p49547592A_run3.xy", [], np.linspace(1, 30, 50))
+    data = read_pattern_guessed(path)
+    assert (data.x_kind, data.wavelength) == ("tth", 0.49547592)
+    assert data.notes[0].startswith("x read as 2θ (°): x reaches 30")
+    assert data.notes[1] == "wavelength 0.49547592 Å from the file name PbS_wl0p49547592A_run3.xy"
+    given = read_pattern_guessed(path, x_kind="tth")
+    assert given.wavelength == 0.49547592 and not any("x read as" in n for n in given.notes)
+    assert read_pattern_guessed(path, x_kind="tth", wavelength=0.5).notes == []
+
+
+def test_read_pattern_guessed_takes_the_energy_and_a_d_column(tmp_path):
+    """An energy in the header gives the wavelength (the plain reader ignores it); a d-spacing
+    column becomes Q = 2 pi / d."""
+    path = write(tmp_path / "e.xy", ["# Energy (keV): 25.0 keV", "# d-spacing  I"], np.linspace(1.0, 4.0, 50))
+    data = read_pattern_guessed(path)
+    assert data.wavelength == pytest.approx(HC / 25.0, rel=1e-12)
+    assert data.x_kind == "q" and data.x[-1] == pytest.approx(2 * np.pi)
+    assert "energy" in data.notes[1] and data.notes[0].startswith("x read as d (Å)")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from nanotwin_core.cli.figure_options import add_figure_options, figure_layout_from_args
 from nanotwin_core.cli.fit_output import fit_project, fit_report, print_fit, write_fit_outputs
-from nanotwin_core.cli.fit_pdf import PDF_REFINE, run_pdf_fit
+from nanotwin_core.cli.fit_pdf import FIT_FAILED, PDF_REFINE, run_pdf_fit
 from nanotwin_core.cli.fit_series import SERIES_ONLY, add_series_options, run_series_fit
-from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_fit_data
-from nanotwin_core.cli.model_args import model_from_args
+from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_fit_data, warn
+from nanotwin_core.cli.model_args import AUTO_POPULATION, model_from_args, wavelength_of
 from nanotwin_core.cli.options import (
     add_cluster_options,
     add_model_options,
@@ -79,6 +79,14 @@ class CLICommand:
         par.add_argument("--caglioti", metavar="U,V,W", help="instrument resolution (deg^2), pseudo-Voigt")
         par.add_argument("--max-nfev", type=positive_int, default=None,
                          help="largest number of model evaluations [the model file's, else 200]")
+        par.add_argument("--global-start", action="store_true",
+                         help="search a coarse grid of the size parameters within their limits before "
+                              "the refinement (5 values each)")
+        par.add_argument("--global-time", type=positive_float, default=60.0, metavar="S",
+                         help="time limit of --global-start in seconds [60]: the best point so far is kept")
+        par.add_argument("--robustness", action="store_true",
+                         help="refit with neighbouring choices (background order +-1, range start and end "
+                              "shifted) and report the spread of the sizes beside their esds")
         pdf = parser.add_argument_group("PDF fits (--data FILE.gr)")
         pdf.add_argument("--xyz", metavar="FILE", help="model atoms from an XYZ file instead of a structure")
         pdf.add_argument("--rrange", action="append", metavar="RMIN:RMAX",
@@ -151,36 +159,69 @@ class CLICommand:
         return run_pattern_fit(args, outputs)
 
 
+def _assumed(data, wavelength_given: float | None) -> str:
+    """One line: how the data's axis and wavelength were read."""
+    notes = list(data.notes)
+    if wavelength_given is not None:
+        notes.append(f"wavelength {wavelength_given:g} Å as given")
+    elif data.wavelength is None and data.x_kind == "q":
+        notes.append("no wavelength (Q data)")
+    return "data: " + "; ".join(notes) if notes else "data: axis and wavelength as given"
+
+
 def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     """Read and check everything, refine, then write the project, JSON and report together."""
-    from nanotwin_core.actions import fit_model, fit_parts
+    from nanotwin_core.actions import check_model_data, data_defaults, fit_model, fit_parts, with_defaults
     from nanotwin_core.io.project import open_project
     from nanotwin_core.refine.database_store import size_databases_from_project
 
     t0 = time.perf_counter()
+    say = (lambda text: None) if args.quiet else (lambda text: print(f"  {text}"))
     with open_mapper(args.workers, args.scheduler) as mapper:  # a local cluster starts meanwhile
         data, _blank = read_fit_data(args, args.data)
+        say(_assumed(data, wavelength_of(args)))
         model = model_from_args(args)
         apply_fit_options(args, model, data.x_kind)
+        if data.x_kind == "q" or data.wavelength:  # before any database: the Bragg positions decide
+            warn(check_model_data(model, data).messages)
+        auto_range = model.fit.q_range is None and model.fit.tth_range is None
+        auto_population = (args.population or "").strip().lower() == AUTO_POPULATION
+        if auto_range or auto_population:
+            defaults = data_defaults(model, data, choose_range=auto_range, choose_population=auto_population,
+                                     blank_x_kind=args.x)
+            for reason in defaults.reasons:
+                say(reason)
+            model = with_defaults(model, defaults)
+            say(f"fitted range Q = {model.fit.q_range[0]:.4g}-{model.fit.q_range[1]:.4g} 1/Å")
         databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
         reused = set(databases)
         with FractionBar("size database", quiet=args.quiet) as bar, \
                 StepBar("refinement", quiet=args.quiet, unit="eval") as steps:
             problem, result = fit_model(model, data, blank_x_kind=args.x, progress=bar, databases=databases,
-                                        callback=lambda _v, rwp: steps(f"Rwp = {rwp:.5f}"), mapper=mapper)
+                                        callback=lambda _v, rwp: steps(f"Rwp = {rwp:.5f}"), mapper=mapper,
+                                        auto_range=auto_range, global_start=args.global_start,
+                                        global_time=args.global_time)
     elapsed = time.perf_counter() - t0
-    project, summary, populations = fit_project(args, model, data, problem, result, elapsed)
+    robustness = None
+    if args.robustness:
+        from nanotwin_core.refine.robustness import robustness_refits
+
+        with FractionBar("robustness refits", quiet=args.quiet) as bar:
+            robustness = robustness_refits(problem, result, databases=databases, progress=bar)
+    project, summary, populations = fit_project(args, problem.model, data, problem, result, elapsed,
+                                                robustness)
     if reused & set(project.cache_meta.get(k, {}).get("key") for k in project.cache_meta):
         print(f"  size database reused from {args.reuse}")
-    print_fit(result, summary, populations, elapsed)
+    print_fit(result, summary, populations, elapsed, robustness)
     figure = None
     if args.figure:
         spec = fit_figure_spec(
-            data, fit_parts(problem, {p.name: p.value for p in result.params}), model.phases(),
+            data, fit_parts(problem, {p.name: p.value for p in result.params}), problem.model.phases(),
             title=f"{Path(args.data).name}: Rwp = {100 * result.rwp:.2f} %, GoF = {result.gof:.2f}",
             offset_difference=args.figure_difference == "offset")
         layout = figure_layout_from_args(args)
         figure = lambda path: pattern_figure(spec, path, layout)  # noqa: E731
     write_fit_outputs(args, outputs, project, summary,
-                      lambda: fit_report(result, summary, populations, Path(args.data).name), figure=figure)
-    return 0
+                      lambda: fit_report(result, summary, populations, Path(args.data).name, robustness),
+                      figure=figure)
+    return FIT_FAILED if result.failed else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,12 +27,15 @@ def json_default(value):
     return str(value)
 
 
-def fit_project(args: argparse.Namespace, model, data, problem, result, elapsed: float):
-    """(project, --json summary, populations) of a pattern fit; curves split by the core."""
+def fit_project(args: argparse.Namespace, model, data, problem, result, elapsed: float, robustness=None):
+    """(project, --json summary, populations) of a pattern fit; curves split by the core;
+    ``robustness``: a ``refine.robustness.RobustnessReport`` (--robustness), kept in both."""
     from nanotwin_core.actions import fit_parts, fit_summary
 
     summary = fit_summary(model, data, problem, result, elapsed)
     populations = summary.get("populations", [])
+    if robustness is not None:
+        summary["robustness"] = robustness.to_dict()
     parts = fit_parts(problem, {p.name: p.value for p in result.params})
     project = Project(
         model=model.to_dict(),
@@ -50,33 +54,65 @@ def fit_project(args: argparse.Namespace, model, data, problem, result, elapsed:
     return project, summary, populations
 
 
-def fit_report(result, summary: dict, populations: list[dict], data_name: str) -> str:
-    """The Markdown report of a pattern fit."""
-    return markdown_report(result, title=f"nanotwin fit of {data_name}", data_note=summary.get("note")) \
+def fit_report(result, summary: dict, populations: list[dict], data_name: str, robustness=None) -> str:
+    """The Markdown report of a pattern fit (with the robustness section when given)."""
+    text = markdown_report(result, title=f"nanotwin fit of {data_name}", data_note=summary.get("note")) \
         + population_markdown(populations) + composition_markdown(summary.get("composition", {}))
+    return text + (robustness.markdown() if robustness is not None else "")
 
 
-def print_fit(result, summary: dict, populations: list[dict], elapsed: float) -> None:
-    """Figures of merit, refined parameters, sizes and notes on stdout."""
+SIZE_LINES = (  # (label, number-weighted key, volume-weighted key) of the console's size lines
+    ("mean D", "mean_D_nm", "mean_D_vol_nm"), ("D_ab", "Dab_nm", "Dab_vol_nm"), ("L_c", "Lc_nm", "Lc_vol_nm"),
+    ("D_eq", "D_eq_nm", "D_eq_vol_nm"))
+
+
+def size_lines(populations: list[dict]) -> list[str]:
+    """One line per size of every population: number-weighted and volume-weighted, value(esd)."""
+    lines = []
+    for pop in populations:
+        esd = pop.get("esd") or {}
+        name = f"{pop['name']}: " if len(populations) > 1 else ""
+        for label, num, vol in SIZE_LINES:
+            if pop.get(num) is None:
+                continue
+            text = f"{name}{label} number-weighted {format_esd(pop[num], esd.get(num))} nm"
+            if pop.get(vol) is not None:
+                text += f", volume-weighted {format_esd(pop[vol], esd.get(vol))} nm"
+            lines.append(text)
+    return lines
+
+
+def print_fit(result, summary: dict, populations: list[dict], elapsed: float, robustness=None) -> None:
+    """Figures of merit, refined parameters, sizes (number- and volume-weighted), robustness,
+    notes on stdout; diagnostics on stderr."""
     print(f"GoF = {result.gof:.3f}  Rwp = {result.rwp:.4f}  Rexp = {result.rexp:.4f}  "
           f"N = {result.n_points}  P = {result.n_params}  ({elapsed:.1f} s)")
     for prm in result.params:
         if prm.refine and not prm.linear:
             print(f"  {prm.name:12s} {format_esd(prm.value, prm.esd)}"
                   + (f"  (at {prm.at_bound} bound)" if prm.at_bound else ""))
-    first = populations[0]
-    for key, label in (("mean_D_vol_nm", "volume-weighted mean D"), ("D_eq_vol_nm", "volume-weighted D_eq")):
-        if first.get(key) is not None:
-            print(f"  {label}: {format_esd(first[key], first['esd'].get(key))} nm")
-    pop = summary["population"]
-    if pop.get("mean_D_nm") is not None:
-        print(f"  mean size {pop['mean_D_nm']:.3f} nm" + (f", L_c {pop['mean_L_nm']:.3f} nm" if pop.get(
-            "mean_L_nm") else "") + (f", D_eq {pop['D_eq_nm']:.3f} nm" if pop.get("D_eq_nm") else ""))
+    for line in size_lines(populations):
+        print(f"  {line}")
     comp = summary.get("composition")
     if comp:
         print(f"  composition: {comp['formula']} (per {comp['reference']})")
+    if robustness is not None:
+        spreads = ", ".join(f"{k} {v:.3g}" for k, v in robustness.spread.items())
+        print(f"  spread over {len(robustness.refits)} neighbouring refits: {spreads}")
+        for warning in robustness.warnings:
+            print(f"nanotwin: warning: {warning}", file=sys.stderr)
     for msg in result.messages:
         print(f"  note: {msg}")
+    print_diagnostics(result)
+
+
+def print_diagnostics(result) -> None:
+    """The fit's diagnostics on stderr (``nanotwin: warning: ...``), and a failed fit's status."""
+    for diag in result.diagnostics:
+        print(f"nanotwin: {diag.severity}: {diag.message}", file=sys.stderr)
+    if result.failed:
+        print("nanotwin: the fit failed (see the error above): the outputs are written and marked "
+              "failed (exit status 3)", file=sys.stderr)
 
 
 def write_fit_outputs(args: argparse.Namespace, outputs: OutputFiles, project: Project, summary: dict,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nanotwin_core.cli.fit_output import write_fit_outputs
+from nanotwin_core.cli.fit_output import print_diagnostics, write_fit_outputs
 from nanotwin_core.cli.model_args import domain_size_of, load_structure, model_from_args, radiation_from_args
 from nanotwin_core.cli.options import parse_adp, parse_rranges
 from nanotwin_core.cli.outputs import OutputFiles
@@ -19,6 +19,7 @@ from nanotwin_core.io.xyz import read_xyz
 from nanotwin_core.refine.report import format_esd
 
 PDF_REFINE = "scale,adp,expansion,delta2"
+FIT_FAILED = 3  # exit status of a fit that gave no result (as nanotwin fit of a pattern)
 
 
 def _pdf_model(args: argparse.Namespace, refine: tuple[str, ...], qmin: float, qmax: float):
@@ -33,7 +34,7 @@ def _pdf_model(args: argparse.Namespace, refine: tuple[str, ...], qmin: float, q
     common = {"qmin": qmin, "qmax": qmax, "radiation": radiation_from_args(args),
               "weights": args.pdf_weights}
     if args.xyz:
-        return model_from_crystal(read_xyz(args.xyz), **common), {}, {"xyz": str(args.xyz)}
+        return model_from_crystal(read_xyz(args.xyz), baseline=True, **common), {}, {"xyz": str(args.xyz)}
     structure = load_structure(args)
     model, start_b = pdf_model_of(model_from_args(args), refine=refine, structure=structure,
                                   max_atoms=getattr(args, "max_atoms", None) or DEFAULT_MAX_ATOMS, **common)
@@ -104,9 +105,11 @@ def run_pdf_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
         history=[{"command": "fit", "kind": "pdf", "refine": list(refine), "rw": [e["rw"] for e in entries]}],
     )
     _print_pdf_fits(entries, fits, elapsed)
+    for _rng, res, _rw in fits:
+        print_diagnostics(res)
     write_fit_outputs(args, outputs, project, summary, lambda: pdf_markdown(
         entries, [f[1] for f in fits], title=f"nanotwin PDF fit of {Path(args.data).name}"))
-    return 0
+    return FIT_FAILED if any(res.failed for _rng, res, _rw in fits) else 0
 
 
 def _print_pdf_fits(entries: list[dict], fits: list, elapsed: float) -> None:

@@ -12,6 +12,7 @@ from nanotwin_core.cli.options import parse_floats, parse_range
 from nanotwin_core.cli.surface_values import parse_constraints
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PatternData, read_pattern
+from nanotwin_core.io.import_guess import read_pattern_guessed
 from nanotwin_core.io.pattern_checks import check_blank, check_pattern
 
 POWDER_REFINE = "scale,background,adp,size"
@@ -64,7 +65,7 @@ def read_fit_data(args: argparse.Namespace, path: str, *,
     if args.xyz or args.rrange:
         raise NanotwinError("--xyz and --rrange are for PDF fits (a .gr data file)")
     wavelength = wavelength_of(args)
-    data = read_pattern(path, x_kind=args.x, wavelength=wavelength)
+    data = read_pattern_guessed(path, x_kind=args.x, wavelength=wavelength)
     if warn_data:
         warn(check_pattern(data, x_kind_given=args.x, wavelength_given=wavelength))
     if args.polarization is not None and data.x_kind == "q" and \

@@ -187,10 +187,10 @@ def model_from_args(args: argparse.Namespace) -> Model:
     """A ``Model`` from --model FILE.toml, --demo NAME or the MODEL options, plus radiation and B."""
     from nanotwin_core.demos import get_demo
 
-    if getattr(args, "model", None):
-        model = read_model_toml(args.model)
-    elif getattr(args, "demo", None):
-        model = get_demo(args.demo).models[-1].to_model()
+    if getattr(args, "model", None) or getattr(args, "demo", None):
+        model = read_model_toml(args.model) if args.model else get_demo(args.demo).models[-1].to_model()
+        if getattr(args, "population", None):  # the option overrides the file's population
+            model.population = population_of(args)
     else:
         if not args.structure and not args.cif:
             raise NanotwinError(
@@ -203,7 +203,7 @@ def model_from_args(args: argparse.Namespace) -> Model:
             cif=str(Path(args.cif).resolve()) if args.cif else None,  # projects reopen from any folder
             shape=args.shape,
             size_ab_nm=args.size_ab, size_c_nm=args.size_c, size_nm=args.size,
-            population=PopulationSpec.parse(args.population) if args.population else None,
+            population=population_of(args),
             twins=list(args.twin), boundaries=args.boundaries, domain_size_nm=domain_size_of(args),
             seeds=[args.seed], ensemble=bool(getattr(args, "ensemble", False)),
             coherent_element=args.coherent_element,
@@ -236,6 +236,25 @@ def model_from_args(args: argparse.Namespace) -> Model:
             raise NanotwinError(f"--twin-states: domain sizes must be > 0 nm, got {args.twin_states!r}")
         model.components = twin_states(model.twins, sizes, parse_seeds(args.twin_seeds or "1-4"))
     return model.validate()
+
+
+AUTO_POPULATION = "auto"
+
+
+def population_of(args: argparse.Namespace) -> PopulationSpec | None:
+    """--population as a PopulationSpec (None without it). ``auto`` (nanotwin fit only) gives a
+    placeholder of the shape's keys that the fit replaces with sizes read from the data before
+    computing anything (``actions.data_defaults``)."""
+    text = getattr(args, "population", None)
+    if not text:
+        return None
+    if text.strip().lower() != AUTO_POPULATION:
+        return PopulationSpec.parse(text)
+    if getattr(args, "command", None) != "fit":
+        raise NanotwinError("--population auto reads the sizes from measured data: it is for nanotwin fit")
+    if get_shape(args.shape).bivariate:
+        return PopulationSpec(Dab=1.0, sab=0.2, Lc=1.0, sc=0.2)
+    return PopulationSpec(D=1.0, sD=0.2)
 
 
 def wavelength_of(args: argparse.Namespace) -> float | None:

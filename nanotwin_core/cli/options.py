@@ -241,7 +241,8 @@ def add_model_options(p: argparse.ArgumentParser, *, population: bool = True,
                               "low-Q term; the start values with --refine ligand")
         g.add_argument("--population", metavar="SPEC",
                        help='size population instead of one crystal: "Dab=8.19,sab=0.24,Lc=9.79,sc=0.20" '
-                            '(prisms) or "D=5.0,sD=0.2" (spheres, cuboids); sizes in nm')
+                            '(prisms) or "D=5.0,sD=0.2" (spheres, cuboids); sizes in nm; nanotwin fit also '
+                            'takes "auto": start sizes from the breadth of the data\'s peaks')
 
 
 def add_radiation_options(g) -> None:

@@ -61,6 +61,9 @@ class CLICommand:
         pdf.add_argument("--pdf-weights", choices=("fq", "constant"), default="fq",
                          help="weights of the pairs: fq = Re(f_a f_b*)/<f>^2 at every Q (Faber-Ziman), "
                               "constant = the factors at Q = 0 (~Z, PDFgui) [fq]; fit takes the same")
+        pdf.add_argument("--pdf-keep-small-angle", action="store_true",
+                         help="keep the particle's small-angle scattering in G(r) (the pure Debye G(r)); "
+                              "by default it is left out, as measured G(r) lack it and fits model it")
         out = parser.add_argument_group("output")
         out.add_argument("--out", required=True, metavar="FILE.xye", help="pattern: x, I columns")
         add_figure_options(out, figure_help="figure of the pattern for a paper (.pdf/.png/.svg/.tif) with "
@@ -171,10 +174,11 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
     if args.pdf:
         r, g = compute_pdf(hist, qmin=args.qmin, qmax=args.qmax, rmax=args.rmax, rstep=args.rstep,
                            qdamp=args.qdamp, lorch=args.lorch, b_iso=adp, radiation=radiation,
-                           weights=args.pdf_weights)
+                           weights=args.pdf_weights, baseline=not args.pdf_keep_small_angle)
         gr_header = header[:2] + [
             f"qmin = {args.qmin}", f"qmax = {args.qmax}", f"qdamp = {args.qdamp}", f"lorch = {args.lorch}",
             f"weights = {args.pdf_weights}",
+            f"small_angle = {'kept' if args.pdf_keep_small_angle else 'removed (as measured G(r))'}",
             "columns: r (A) G(r) (1/A^2)",
         ]
         outputs.stage("--pdf", lambda path: write_gr(path, r, g, header_lines=gr_header))

@@ -7,6 +7,9 @@ wavelength, each with the reason it was chosen, and reading the file as the user
   (``wl0p49547592A``), at full precision. ``certain`` is False where only a default decided.
 - ``read_pattern_as(path, x_kind, wavelength)``: the pattern on the confirmed axis; a d column
   becomes Q = 2 pi / d (PatternData holds 2θ or Q).
+- ``read_pattern_guessed(path, x_kind=, wavelength=)``: the command line's reading: what is not
+  given is taken from ``guess_import``, and ``notes`` say what was assumed and why (the same
+  reasons the window's import dialog shows).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from nanotwin_core.io.data import PatternData, axis_hint, declared_wavelength, r
 from nanotwin_core.io.pattern_checks import AXIS_WORDS, check_pattern
 from nanotwin_core.scattering.form_factors import energy_from_wavelength
 
-__all__ = ["X_KINDS", "ImportGuess", "guess_import", "read_pattern_as", "wavelength_from_energy"]
+__all__ = ["X_KINDS", "ImportGuess", "guess_import", "read_pattern_as", "read_pattern_guessed",
+           "wavelength_from_energy"]
 
 X_KINDS = {"tth": "2θ (°)", "q": "Q (1/Å)", "d": "d (Å)"}
 Q_SURELY_BELOW = 40.0  # 1/Å: total-scattering data stop near 30-35; an x column beyond is 2θ
@@ -124,3 +128,24 @@ def read_pattern_as(path: str | os.PathLike[str], x_kind: str, wavelength: float
     return PatternData(x=q, y=raw.y[::-1].copy(), sigma=None if raw.sigma is None else raw.sigma[::-1].copy(),
                        x_kind="q", wavelength=wavelength, path=raw.path, header=list(raw.header),
                        notes=["x column read as d (Å), converted to Q = 2π/d"])
+
+
+def read_pattern_guessed(path: str | os.PathLike[str], *, x_kind: str | None = None,
+                         wavelength: float | None = None) -> PatternData:
+    """The pattern of ``path`` on the axis ``x_kind`` ("tth", "q", "d") with ``wavelength`` (Å);
+    each one None is taken from ``guess_import`` and said in ``notes`` with its reason (the
+    wavelength at full precision), before the reader's own notes."""
+    if x_kind is not None and wavelength is not None:
+        return read_pattern_as(path, x_kind, wavelength)
+    guess = guess_import(path)
+    kind = guess.x_kind if x_kind is None else x_kind
+    wl = guess.wavelength if wavelength is None else wavelength
+    data = read_pattern_as(path, kind, wl)
+    said = []
+    if x_kind is None:
+        said.append(f"x read as {X_KINDS[kind]}: {guess.x_reason}")
+    if wavelength is None:
+        said.append(f"wavelength {wl!r} Å {guess.wavelength_reason}" if wl is not None
+                    else f"no wavelength: {guess.wavelength_reason}")
+    data.notes = said + [n for n in data.notes if n not in said]
+    return data

@@ -40,6 +40,8 @@ from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import REFINABLE, Model
 from nanotwin_core.model_parts import twin_states
+from nanotwin_core.refine.auto_start import first_strong_q
+from nanotwin_core.refine.diagnostics import Diagnostic, low_q_excess, low_q_excess_diagnostic
 from nanotwin_core.refine.engine import Refinement
 from nanotwin_core.refine.fast_database import cached_database
 from nanotwin_core.refine.fit_summary import crystal_masses_da, mixture_summary, population_summary
@@ -58,8 +60,9 @@ from nanotwin_core.structures.files import resolve_structure
 
 # population_summary, mixture_summary, crystal_masses_da (fit_summary) and twin_states
 # (model_parts) keep their old import path here
-__all__ = ["DSEFitProblem", "FitComponent", "FitSettings", "crystal_masses_da", "mixture_summary",
-           "population_summary", "prepare_fit", "run_fit", "twin_states"]
+__all__ = ["DB_Q_STEP", "DSEFitProblem", "FitComponent", "FitSettings", "crystal_masses_da",
+           "database_q_range", "mixture_summary", "population_summary", "prepare_fit", "run_fit",
+           "twin_states"]
 
 
 @dataclass
@@ -158,6 +161,7 @@ class DSEFitProblem:
     static_columns: np.ndarray | None = None  # (n_points, k) background and blank columns
     resolution: InstrumentProfile | None = None  # Caglioti convolution of 2theta data
     start_params: object | None = None  # the parameters as prepare_fit set them (a copy)
+    low_q: object | None = None  # after run: the low-Q excess of the fit (diagnostics.LowQExcess) or None
 
     # ------------------------------------------------------------------ model
     def size_weights(self, values: dict[str, float]) -> np.ndarray:
@@ -266,16 +270,23 @@ class DSEFitProblem:
         new.messages = list(self.messages)
         return new
 
-    def run(self, *, callback=None, cancel=None, global_grid=None):
-        """Refine; returns the engine's FitResult."""
+    def run(self, *, callback=None, cancel=None, global_grid=None, global_time=None, progress=None):
+        """Refine; returns the engine's FitResult. ``global_grid`` (name -> values): start values
+        searched first, for at most ``global_time`` seconds, with ``progress(fraction, text)``."""
         ref = Refinement(
             self.basis, self.params, self.data.y, self.data.sigma_used, self.linear_names, self.nonneg,
             sigma_source=self.data.sigma_source, mask=self.mask, callback=callback, cancel=cancel,
         )
         if global_grid:
-            ref.global_start(global_grid)
+            ref.global_start(global_grid, time_limit=global_time, progress=progress)
         result = ref.run(max_nfev=self.settings.max_nfev)
         result.messages.extend(self.messages)
+        excess = low_q_excess(self.q_data[self.mask], result.y_obs, result.y_calc, result.sigma)
+        self.low_q = excess
+        if excess is not None:
+            first = first_strong_q(self.structure, excess.x_end + 1.0)
+            result.diagnostics.append(low_q_excess_diagnostic(
+                excess, has_blank=self.settings.blank is not None, first_reflection=first))
         values = {p.name: p.value for p in result.params}
         leaks = []
         if self.components:
@@ -287,10 +298,10 @@ class DSEFitProblem:
             leaks.append(("population", self._grid_leak(values)))
         for name, leak in leaks:
             if leak > 1e-2:
-                result.messages.append(
+                result.diagnostics.append(Diagnostic(
+                    "size_grid", "warning",
                     f"{leak:.1%} of the refined size distribution of {name} (by number) lies outside the "
-                    "size grid: widen the grid or check the size parameters"
-                )
+                    "size grid: widen the grid or check the size parameters"))
         if self.components and self.settings.fractions_refined:
             mix = mixture_summary(self, result)
             text = ", ".join(f"{n} {format_esd(v, e)}" for n, v, e in zip(
@@ -316,6 +327,22 @@ class DSEFitProblem:
         """The size distribution object for parameter values (None for a single crystal)."""
         corr = self.model.population.correlation if self.model.population is not None else 0.0
         return size_distribution(self.population_kind, values, "", corr)
+
+
+DB_Q_STEP = 0.25  # 1/Å: size-database Q ranges are whole multiples, so nearby fitted ranges share one
+
+
+def database_q_range(q_min: float, q_max: float, refine, x_kind: str) -> tuple[float, float]:
+    """The Q range (1/Å) a size database needs for fitted points q_min..q_max: 0.05 1/Å beyond
+    them (6 % more with an expansion refined, 0.1 1/Å more with a 2theta zero shift), widened to
+    multiples of ``DB_Q_STEP`` so that fits of nearby ranges (robustness refits, a range moved
+    above a low-Q excess) reuse the same database."""
+    margin = 0.06 if "expansion" in refine else 0.0
+    lo = q_min * (1 - margin) - 0.05
+    hi = q_max * (1 + margin) + 0.05
+    if "zero" in refine and x_kind == "tth":
+        lo, hi = lo - 0.1, hi + 0.1
+    return max(0.0, DB_Q_STEP * np.floor(lo / DB_Q_STEP)), DB_Q_STEP * np.ceil(hi / DB_Q_STEP)
 
 
 def _component_structure(spec, structure):
@@ -387,11 +414,7 @@ def prepare_fit(
         resolution = InstrumentProfile(u=u, v=v, w=w, lambda1=data.wavelength)
         eval_mask = resolution.reach_mask(x, mask)  # convolve over the padded range, mask after
     q_fit = q_all[eval_mask]
-    margin = 0.06 if "expansion" in settings.refine else 0.0
-    q_lo = max(0.0, q_fit.min() * (1 - margin) - 0.05)
-    q_hi = q_fit.max() * (1 + margin) + 0.05
-    if "zero" in settings.refine and data.x_kind == "tth":
-        q_lo, q_hi = max(0.0, q_lo - 0.1), q_hi + 0.1
+    q_lo, q_hi = database_q_range(float(q_fit.min()), float(q_fit.max()), settings.refine, data.x_kind)
     grid, grid_out, kind, sizes, units = size_grid(model, model.population, structure, settings.grid_tol)
     components: list[FitComponent] = []
     if model.components:

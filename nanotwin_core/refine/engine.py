@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ import numpy as np
 from scipy import optimize
 
 from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.refine.diagnostics import NEAR_SINGULAR, diagnose_result, fit_status
 from nanotwin_core.refine.parameters import Parameter, ParameterSet
 
 __all__ = ["FitResult", "Refinement", "fit", "solve_linear", "figures_of_merit"]
@@ -58,11 +60,19 @@ def solve_linear(
     norms = np.sqrt(np.einsum("ij,ij->j", aw, aw))
     norms[norms == 0] = 1.0
     asc = aw / norms
-    c, *_ = np.linalg.lstsq(asc, bw, rcond=None)
+    # ||asc c - bw||^2 = ||r c - z||^2 + const with r = L^1/2 V^T, z = L^-1/2 V^T asc^T bw from the
+    # eigen-decomposition V L V^T of the m x m normal matrix: both solves work on m x m (a tall
+    # design costs one product, not a QR or SVD per evaluation, which multithreaded BLAS makes
+    # slow on a busy machine); directions with L below 1e-13 of the largest are left out
+    lam, vec = np.linalg.eigh(asc.T @ asc)
+    keep = lam > 1e-13 * max(float(lam[-1]), 1e-300)
+    r = np.sqrt(lam[keep])[:, None] * vec[:, keep].T
+    z = (vec[:, keep].T @ (asc.T @ bw)) / np.sqrt(lam[keep])
+    c, *_ = np.linalg.lstsq(r, z, rcond=None)
     nn = np.asarray(nonneg, bool)
     if np.any(nn & (c < 0)):
         lb = np.where(nn, 0.0, -np.inf)
-        res = optimize.lsq_linear(asc, bw, bounds=(lb, np.full(lb.shape, np.inf)), method="bvls", tol=1e-14)
+        res = optimize.lsq_linear(r, z, bounds=(lb, np.full(lb.shape, np.inf)), method="bvls", tol=1e-14)
         c = np.where(nn, np.maximum(res.x, 0.0), res.x)
     return c / norms
 
@@ -97,7 +107,14 @@ class FitResult:
     sigma_source : "file" or "poisson_estimate" (GoF and Rexp then not absolute).
     cov_names : parameter names in the order of ``covariance`` / ``correlation``.
     covariance, correlation : over the refined parameters not stuck at a bound.
-    success, message, nfev, messages (warnings for reports).
+    success, message, nfev, messages (notes for reports).
+    start_values : the free parameters' values when the least squares started.
+    stopped_at_limit : True when the minimiser stopped at its evaluation limit (not converged).
+    linear_unbounded : for non-negative linear terms that ended at 0, the value an unbounded
+        solve gives (the sign the data wanted).
+    condition : condition number of the (column-scaled) normal matrix; inf when singular.
+    weak_names : the parameters of its weakest direction (where it is near-singular).
+    diagnostics : ``refine.diagnostics.Diagnostic`` findings (``status`` sums them up).
     """
 
     params: ParameterSet
@@ -120,6 +137,22 @@ class FitResult:
     message: str = ""
     nfev: int = 0
     messages: list[str] = field(default_factory=list)
+    start_values: dict[str, float] = field(default_factory=dict)
+    stopped_at_limit: bool = False
+    linear_unbounded: dict[str, float] = field(default_factory=dict)
+    condition: float | None = None
+    weak_names: tuple[str, ...] = ()
+    diagnostics: list = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """"ok", or "failed: <why>" when a diagnostic says the fit gave no result."""
+        return fit_status(self.diagnostics)
+
+    @property
+    def failed(self) -> bool:
+        """True when the fit gave no result (an error diagnostic)."""
+        return self.status != "ok"
 
     @property
     def values(self) -> dict[str, float]:
@@ -302,13 +335,20 @@ class Refinement:
         maxiter: int = 10,
         popsize: int = 8,
         seed: int | None = 0,
+        time_limit: float | None = None,
+        progress: Callable[[float, str], None] | None = None,
     ) -> dict[str, float]:
         """Coarse global search on chosen parameters; sets and returns the best start values.
 
         ``method="grid"``: every combination of ``grid`` values (name -> list of values).
         ``method="de"``: ``scipy.optimize.differential_evolution`` within ``bounds`` (small budget).
         The cost is the projected chi^2 (linear coefficients solved at every point).
+        ``time_limit`` (s): stop there with the best point so far; ``progress(fraction, text)``.
         """
+        t0 = time.perf_counter()
+
+        def out_of_time() -> bool:
+            return time_limit is not None and time.perf_counter() - t0 > time_limit
 
         def cost(names: list[str], vals: Sequence[float]) -> float:
             self.params.set_vector(names, vals)
@@ -324,14 +364,27 @@ class Refinement:
             names = list(grid)
             start = self.params.get_vector(names)
             best, best_v = math.inf, start
-            for combo in itertools.product(*(grid[n] for n in names)):
+            combos = list(itertools.product(*(grid[n] for n in names)))
+            for k, combo in enumerate(combos):
                 cval = cost(names, combo)
                 if cval < best:
                     best, best_v = cval, list(combo)
+                if progress is not None:
+                    progress((k + 1) / len(combos), "global start")
+                if out_of_time():
+                    break
         elif method == "de":
             if not bounds:
                 raise NanotwinError("global_start(method='de') needs bounds")
             names = list(bounds)
+            generation = [0]
+
+            def step(*_args) -> bool:
+                generation[0] += 1
+                if progress is not None:
+                    progress(min(generation[0] / maxiter, 1.0), "global start")
+                return out_of_time()
+
             res = optimize.differential_evolution(
                 lambda v: cost(names, v),
                 [bounds[n] for n in names],
@@ -340,6 +393,7 @@ class Refinement:
                 polish=False,
                 seed=seed,
                 tol=1e-6,
+                callback=step,
             )
             best_v = list(res.x)
         else:
@@ -351,7 +405,8 @@ class Refinement:
         """Refine and return the :class:`FitResult` (esds from the full Jacobian)."""
         names = self.nonlinear_names
         messages: list[str] = []
-        success, message = True, "linear parameters only"
+        success, message, at_limit = True, "linear parameters only", False
+        start = {n: self.params[n].value for n in names}
         if names:
             x0 = np.array(self.params.get_vector(names))
             lo = np.array([self.params[n].min for n in names])
@@ -375,7 +430,7 @@ class Refinement:
                 max_nfev=max_nfev,
             )
             self.params.set_vector(names, res.x)
-            success, message = bool(res.success), str(res.message)
+            success, message, at_limit = bool(res.success), str(res.message), res.status == 0
             for n, am in zip(names, res.active_mask, strict=True):
                 self.params[n].at_bound = None if am == 0 else ("min" if am < 0 else "max")
         a, c, yc = self.evaluate()
@@ -384,7 +439,23 @@ class Refinement:
         for k, n in enumerate(self.linear_names):
             p = self.params[n]
             p.at_bound = "min" if (p.is_free and self.nonneg[k] and c[k] == 0.0) else None
-        return self._result(a, c, yc, success, message, messages)
+        result = self._result(a, c, yc, success, message, messages)
+        result.start_values = start
+        result.stopped_at_limit = at_limit
+        result.linear_unbounded = self._unbounded(a, c)
+        result.diagnostics = diagnose_result(result, max_nfev=max_nfev)
+        return result
+
+    def _unbounded(self, a: np.ndarray, c: np.ndarray) -> dict[str, float]:
+        """Unbounded solution of the free linear terms where a bounded one ended at 0."""
+        free = self.free_linear
+        stuck = free & self.nonneg & (c == 0.0)
+        if not stuck.any():
+            return {}
+        fixed_part = a[:, ~free] @ c[~free] if np.any(~free) else 0.0
+        c_free = solve_linear(a[:, free], self.y - fixed_part, self.w, np.zeros(int(free.sum()), bool))
+        names = [n for n, f in zip(self.linear_names, free, strict=True) if f]
+        return {n: float(v) for n, v, k in zip(names, c_free, np.flatnonzero(free), strict=True) if stuck[k]}
 
     def _result(
         self, a: np.ndarray, c: np.ndarray, yc: np.ndarray, success: bool, message: str, messages: list[str]
@@ -427,6 +498,7 @@ class Refinement:
                 cols.append(a[:, self.linear_names.index(n)])
         self.params.resolve()
         cov = corr = None
+        condition, weak = None, ()
         for p in self.params:
             p.esd = None
         if cols and self.y.size > n_par:
@@ -435,13 +507,18 @@ class Refinement:
             d[d == 0] = 1.0
             js = jw / d
             mtx = js.T @ js
+            eig, vec = np.linalg.eigh(mtx)
+            condition = float(eig[-1] / eig[0]) if eig[0] > 0 else math.inf
+            if condition >= NEAR_SINGULAR:  # the weakest directions: what the data cannot separate
+                null = vec[:, eig <= eig[-1] / NEAR_SINGULAR]
+                weight = np.sum(null * null, axis=1)
+                weak = tuple(use[i] for i in np.argsort(-weight) if weight[i] > 0.1)
             try:
                 inv = np.linalg.inv(mtx)
-                if not np.all(np.isfinite(inv)) or np.linalg.cond(mtx) > 1e14:
+                if not np.all(np.isfinite(inv)) or condition > 1e14:
                     raise np.linalg.LinAlgError
             except np.linalg.LinAlgError:
                 inv = np.linalg.pinv(mtx)
-                messages.append("normal matrix singular: some parameters are not determined (pseudo-inverse)")
             cov = inv / np.outer(d, d) * (fom["chi2"] / (self.y.size - n_par))
             sd = np.sqrt(np.clip(np.diag(cov), 0, None))
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -456,9 +533,6 @@ class Refinement:
                     q = self.params[q.master]
                 p.esd = q.esd
                 p.at_bound = q.at_bound
-        stuck = [n for n in all_refined if self.params[n].at_bound is not None]
-        if stuck:
-            messages.append("at a bound (no esd): " + ", ".join(stuck))
         if self.sigma_source != "file":
             messages.append("sigma estimated as sqrt(max(I, 1)): GoF and Rexp are not absolute")
         comps = a * c[None, :]
@@ -483,6 +557,8 @@ class Refinement:
             message=message,
             nfev=self.nfev,
             messages=messages,
+            condition=condition,
+            weak_names=weak,
         )
 
 

@@ -161,6 +161,11 @@ def _mixture_populations(problem, result, values: dict, esd: dict) -> list[dict]
                              "intensity_fraction_out": float(comp.grid_out),
                              "build_seconds": float(comp.database.seconds)}
             entry["shares_sizes"] = sfx == ""
+            derived = propagate_all(problem, result, lambda v, c=comp: _weighted_sizes(
+                c.kind, problem.component_distribution(v, c)))
+            for key, (value, sigma) in derived.items():
+                entry[key] = value
+                entry["esd"][key] = sigma
         entry["esd"]["fraction"] = mix["esd"]["number_fractions"][i]
         entry["fraction_refined"] = mix["refined"]
         entry["mass_fraction"] = mix["mass_fractions"][i]
@@ -173,13 +178,17 @@ def _mixture_populations(problem, result, values: dict, esd: dict) -> list[dict]
     return out
 
 
-def _derived_sizes(problem, values: dict[str, float]) -> dict[str, float]:
-    dist = problem.distribution(values)
-    if problem.population_kind == "bivariate":
+def _weighted_sizes(kind: str | None, dist) -> dict[str, float]:
+    """Volume-weighted means (and the number-based D_eq of prisms) of a size distribution."""
+    if kind == "bivariate":
         st = prism_statistics(dist, "number")
         return {"Dab_vol_nm": st.d_ab_vol, "Lc_vol_nm": st.l_c_vol, "D_eq_vol_nm": st.d_eq_vol,
                 "D_eq_nm": st.d_eq}
     return {"mean_D_vol_nm": sphere_statistics(dist, "number").mean_vol}
+
+
+def _derived_sizes(problem, values: dict[str, float]) -> dict[str, float]:
+    return _weighted_sizes(problem.population_kind, problem.distribution(values))
 
 
 def _propagate(problem, result, values: dict[str, float], derived: dict[str, float]):

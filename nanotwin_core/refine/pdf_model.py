@@ -8,7 +8,7 @@ Conventions (pair Gaussians of the Debye form, peak widths, weights, envelopes, 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -61,6 +61,12 @@ class PDFModel:
     rstep : internal r step in Å [0.01]; the output is interpolated where the data grid differs.
     radiation : a Radiation or "xray" / "neutron" (scattering factors).
     weights : "fq" (Faber-Ziman, as ``simulate --pdf``) or "constant" (PDFgui), module doc.
+    baseline : subtract each crystal's small-angle baseline 4 pi rho0 r gamma0(r) (``pdf_fit``
+        module doc), as measured G(r) need (data fits: ``actions.pdf_model_of``) [False: the pure
+        Debye G(r), whose small-angle scattering only the termination at Qmin removes].
+    ladder : ``ladder(size_nm) -> members`` builds a ladder around another size: a fit whose
+        ``D_nm`` ends at an end of the ladder moves it there (``fit_pdf``, at most
+        ``MAX_LADDER_MOVES`` times).
     """
 
     def __init__(
@@ -72,6 +78,8 @@ class PDFModel:
         rstep: float = 0.01,
         radiation=None,
         weights: str = "fq",
+        baseline: bool = False,
+        ladder: Callable[[float], Sequence[SizeMember]] | None = None,
     ) -> None:
         if not members:
             raise NanotwinError("a PDF model needs at least one crystal")
@@ -97,6 +105,8 @@ class PDFModel:
         self.rstep = float(rstep)
         self.weights = weights
         self.radiation = radiation
+        self.baseline = bool(baseline)
+        self.ladder = ladder
         self.terms = [pair_terms(m.hist, radiation, with_factors=weights == "constant") for m in self.members]
         self._union = self._union_of_terms() if self.domain_nodes is not None else None
         if weights == "fq":
@@ -280,6 +290,10 @@ class PDFModel:
                 self._partials(terms, self._partial_of[i], values, n_grid, parts, w)
             g = terminate_weighted(parts * envelope, self._partial_weights(n_grid), self.rstep, self.qmin,
                                    self.qmax)
+        if self.baseline:  # weight 1 at every Q (the partials' weights add up to 1): terminated alone
+            e = float(values.get("expansion", 0.0))
+            base = sum(w * self.terms[i].baseline(r, e) for w, i in self._weights(values) if w)
+            g = g - terminate(base * envelope, self.rstep, self.qmin, self.qmax)
         qdamp = float(values.get("qdamp", 0.0))
         if qdamp:
             g *= np.exp(-0.5 * (qdamp * r) ** 2)
@@ -346,10 +360,10 @@ def _default_coherent(structure) -> str:
 
 def model_from_crystal(
     crystal: Crystal, *, qmin: float, qmax: float, rstep: float = 0.01, radiation=None,
-    weights: str = "fq", n_threads: int | None = None,
+    weights: str = "fq", n_threads: int | None = None, baseline: bool = False,
 ) -> PDFModel:
-    """A one-crystal PDFModel (histograms computed here)."""
+    """A one-crystal PDFModel (histograms computed here; ``baseline`` as ``PDFModel``)."""
     hist = compute_histograms(crystal, n_threads=n_threads)
     size = float(crystal.info.get("D_eq_nm", crystal.info.get("size_nm", 0.0)) or 0.0)
     return PDFModel([SizeMember(size, hist, crystal.n_atoms)], qmin=qmin, qmax=qmax, rstep=rstep,
-                    radiation=radiation, weights=weights)
+                    radiation=radiation, weights=weights, baseline=baseline)

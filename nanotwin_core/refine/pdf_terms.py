@@ -22,6 +22,7 @@ from numba import njit
 from nanotwin_core import numba_setup  # noqa: F401 - sets numba's cache folder before the kernels
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.scattering.debye import type_factors
+from nanotwin_core.scattering.pdf import particle_baseline, radius_of_gyration_sq, sphere_envelope
 from nanotwin_core.scattering.radiation import Radiation, XRay, as_radiation
 from nanotwin_core.scattering.types import AtomType, PairHistograms
 
@@ -39,9 +40,11 @@ class PairTerms:
 
     d0 : (K,) distances (Å) before expansion; amp : (K,) 2 o_a o_b f_a f_b n_k / (N <f>^2), or
     without the factors 2 o_a o_b n_k / N (``with_factors=False``); ta, tb : (K,) type indices;
-    pair : (K,) histogram row; groups : ADP group per type; elements : element per type; types,
-    occupancy_sums : of the histograms (for Q-dependent weights); pair_coeff : (P,) the amplitude
-    of one pair of each histogram row (amp = pair_coeff[pair] * count).
+    groups : ADP group per type; elements : element per type; n_atoms : N (occupancy sum);
+    pair : (K,) histogram row; types, occupancy_sums : of the histograms (for Q-dependent
+    weights); pair_coeff : (P,) the amplitude of one pair of each histogram row (amp =
+    pair_coeff[pair] * count); rg2 : the crystal's squared radius of gyration (Å^2), (1/N^2) sum
+    over atom pairs of d^2 (occupancies as weights).
     """
 
     d0: np.ndarray
@@ -55,6 +58,17 @@ class PairTerms:
     types: list[AtomType] | None = None
     occupancy_sums: np.ndarray | None = None
     pair_coeff: np.ndarray | None = None
+    rg2: float = 0.0
+
+    @property
+    def envelope_diameter(self) -> float:
+        """Diameter (Å) of the uniform sphere with the crystal's radius of gyration (Rg^2 = 3/20 D^2)."""
+        return math.sqrt(20.0 / 3.0 * self.rg2)
+
+    def baseline(self, r: np.ndarray, expansion: float = 0.0) -> np.ndarray:
+        """4 pi rho0 r gamma0(r): the G(r) of the particle's small-angle scattering, which measured
+        G(r) lack (``scattering.pdf.particle_baseline``, ``pdf_fit`` module doc)."""
+        return particle_baseline(self.n_atoms, self.rg2, r, expansion)
 
     @property
     def r_max(self) -> float:
@@ -110,6 +124,7 @@ def pair_terms(hist: PairHistograms, radiation: Radiation | str | None = None, *
         list(hist.types),
         np.asarray(hist.occupancy_sums, float).copy(),
         coeff.reshape(-1),
+        radius_of_gyration_sq(hist),
     )
 
 
@@ -216,12 +231,6 @@ def terminate_weighted(parts: np.ndarray, weights: np.ndarray, step: float, qmin
     out = np.zeros(m)
     out[1:] = scipy.fft.idst(y, type=1)
     return out
-
-
-def sphere_envelope(r: np.ndarray, diameter: float) -> np.ndarray:
-    """PDFgui's spherical shape function gamma0(r) = 1 - 3r/(2D) + r^3/(2D^3) for r < D, else 0."""
-    x = np.asarray(r, float) / diameter
-    return np.where(x < 1.0, 1.0 - 1.5 * x + 0.5 * x**3, 0.0)
 
 
 # ----------------------------------------------------------------------------- model

@@ -36,12 +36,14 @@ def ensemble_pdf_model(
     domain_range: tuple[float, float] = DEFAULT_RANGE,
     n_threads: int | None = None,
     progress: Callable[[float], None] | None = None,
+    baseline: bool = False,
 ) -> PDFModel:
     """The PDF model of every random twin network of a crystal with these mean domain sizes (nm).
 
     ``refine_density``: ``nodes`` ensembles at Chebyshev nodes of 1/D over ``domain_range`` times
     the start (the shared size D is the first law's; every law keeps its ratio to it), mixed at
-    ``domain_nm`` by the model; otherwise one ensemble at the given sizes.
+    ``domain_nm`` by the model; otherwise one ensemble at the given sizes. ``baseline``: as
+    ``PDFModel`` (data fits subtract the small-angle baseline).
     """
     if not twins:
         raise NanotwinError("an ensemble of twin networks needs twin laws (--twin LAW)")
@@ -69,6 +71,6 @@ def ensemble_pdf_model(
                                    **sizes)
         members.append(SizeMember(size, hist, int(round(hist.n_atoms)),
                                   domain_nm=d if refine_density else None))
-    model = PDFModel(members, qmin=qmin, qmax=qmax, radiation=radiation, weights=weights)
+    model = PDFModel(members, qmin=qmin, qmax=qmax, radiation=radiation, weights=weights, baseline=baseline)
     model.domain_start = d0
     return model

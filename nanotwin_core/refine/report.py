@@ -45,7 +45,9 @@ def result_json(
     """The ``nanotwin fit --json`` dict (INTERFACES.md); ``populations`` filled by the caller.
 
     Keys: gof, rwp, rexp, n_points, n_params, sigma_source, parameters {NAME: {value, esd,
-    refined}}, and where given populations (list) and population (its first entry's means).
+    refined}}, and where given populations (list) and population (its first entry's means);
+    ``status`` ("ok" or "failed: <why>") and ``diagnostics`` [{code, severity, message,
+    parameters}] (``refine.diagnostics``).
     """
     params: dict[str, dict[str, Any]] = {}
     for p in result.params:
@@ -66,6 +68,8 @@ def result_json(
         "n_params": int(result.n_params),
         "sigma_source": result.sigma_source,
         "parameters": params,
+        "status": result.status,
+        "diagnostics": [d.to_dict() for d in result.diagnostics],
     }
     if populations:
         pops = [dict(p) for p in populations]
@@ -84,6 +88,8 @@ def markdown_report(result: FitResult, title: str = "Refinement", data_note: str
     lines = [f"# {title}", ""]
     if data_note:
         lines += [data_note, ""]
+    if result.failed:
+        lines += [f"**The fit {result.status}**", ""]
     absolute = "" if result.sigma_is_absolute else " (sigma estimated: not absolute)"
     lines += [
         "| figure of merit | value |",
@@ -124,6 +130,10 @@ def markdown_report(result: FitResult, title: str = "Refinement", data_note: str
             lines.append("")
     if not result.success:
         lines += [f"Warning: the minimiser did not report convergence ({result.message}).", ""]
+    if result.diagnostics:
+        lines += ["Diagnostics:", ""]
+        lines += [f"- {d.severity}: {d.message}" for d in result.diagnostics]
+        lines.append("")
     for m in result.messages:
         lines.append(f"- {m}")
     return "\n".join(lines).rstrip() + "\n"

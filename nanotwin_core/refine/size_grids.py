@@ -9,7 +9,7 @@ dispersions 0.03 up to ``s_max``), cut by intensity weight (docs/internals.md).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,8 +19,8 @@ from nanotwin_core.population.distributions import BivariateLogNormal, LogNormal
 from nanotwin_core.population.grid import SizeGrid1D, choose_grid_1d, intensity_fraction_out, union_grid
 from nanotwin_core.refine.parameters import Parameter
 
-__all__ = ["SizeGridChoice", "grid_weights", "min_domains", "s_max", "size_distribution", "size_grid",
-           "size_parameters"]
+__all__ = ["SIZE_LIMIT_NAMES", "SizeGridChoice", "grid_weights", "grown_population", "min_domains", "s_max",
+           "size_distribution", "size_global_grid", "size_grid", "size_parameters"]
 
 
 @dataclass
@@ -63,12 +63,13 @@ def grid_weights(kind: str, grid, values: dict[str, float], suffix: str, correla
 def s_max(s: float, prism: bool = False) -> float:
     """Upper bound of a relative size dispersion during a fit (the size grid covers it).
 
-    Prism grids grow fast with the dispersion (two axes: the large-D, large-L crystals cost the
-    most), so their bound is tighter: s + 0.08 (0.24 -> 0.32) halves the work of 1.1 s + 0.1
-    for the paper's CsPbBr3 population. A fit that ends at the bound says so; start it again
-    from a wider dispersion.
+    The grid's largest crystals, which cost the most, grow fast with the dispersion's bound, so
+    it stays near the start: s + 0.08 for prisms (0.24 -> 0.32 halves the work of 1.1 s + 0.1
+    for the paper's CsPbBr3 population), s + 0.15 for one size (was 2 s + 0.1: a start of
+    D = 4 nm, sD = 0.25 then reached 45 nm crystals). A fit that ends at the bound is refitted
+    with the box moved there (``grown_population``, ``actions.fit_model``).
     """
-    return min(1.0, s + 0.08) if prism else min(1.0, 2.0 * s + 0.1)
+    return min(1.0, s + 0.08) if prism else min(1.0, s + 0.15)
 
 
 def min_domains(setting: int | None, sizes: list, domain_size_nm: float | None) -> int | None:
@@ -92,6 +93,36 @@ def size_parameters(pop, kind: str | None, suffix: str, free: bool) -> list[Para
         return [Parameter("D_nm" + suffix, pop.D, free, pop.D * 0.75, pop.D * 1.25),
                 Parameter("sD" + suffix, pop.sD, free, 0.03, s_max(pop.sD))]
     return []
+
+
+SIZE_LIMIT_NAMES = {"bivariate": (("Dab_nm", "sab"), ("Lc_nm", "sc")), "univariate": (("D_nm", "sD"),)}
+
+
+def grown_population(pop, kind: str | None, params) -> tuple[object, str] | None:
+    """A population centred where a fit left its size box, or None when no size parameter ended
+    at a limit of the box (a mean at either limit, a dispersion at its upper one; the lower
+    dispersion limit 0.03 is a floor, not the box).
+
+    ``pop``: the ``PopulationSpec`` the box was made for; ``params``: the fit's ``ParameterSet``.
+    Returns (PopulationSpec at the fitted values, one line saying what moved).
+    """
+    if kind not in SIZE_LIMIT_NAMES:
+        return None
+    moved = []
+    for mean, disp in SIZE_LIMIT_NAMES[kind]:
+        if mean in params and params[mean].is_free and params[mean].at_bound:
+            moved.append(f"{mean} at its {params[mean].at_bound} limit {params[mean].value:.4g}")
+        if disp in params and params[disp].is_free and params[disp].at_bound == "max":
+            moved.append(f"{disp} at its upper limit {params[disp].value:.4g}")
+    if not moved:
+        return None
+    values = {p.name: p.value for p in params}
+    if kind == "bivariate":
+        new = replace(pop, Dab=values["Dab_nm"], sab=values["sab"], Lc=values["Lc_nm"], sc=values["sc"])
+    else:
+        new = replace(pop, D=values["D_nm"], sD=values["sD"])
+    reason = "the size box moved (" + "; ".join(moved) + "): its grid was rebuilt there and the fit repeated"
+    return new, reason
 
 
 def size_grid(model, pop, structure, grid_tol: float = 1e-3) -> SizeGridChoice:
@@ -133,3 +164,18 @@ def size_grid(model, pop, structure, grid_tol: float = 1e-3) -> SizeGridChoice:
     else:
         sizes = [shape.counts(shape.check_sizes(model.sizes()), units)]
     return SizeGridChoice(grid, grid_out, kind, sizes, units)
+
+
+def size_global_grid(params, points: int = 5) -> dict[str, list[float]]:
+    """A coarse grid over the free size parameters within their bounds (``points`` values each,
+    means spaced evenly in log, dispersions evenly), for ``Refinement.global_start``."""
+    grid: dict[str, list[float]] = {}
+    for names in SIZE_LIMIT_NAMES.values():
+        for mean, disp in names:
+            for name in (mean, disp):
+                if name in params and params[name].is_free:
+                    p = params[name]
+                    values = (np.geomspace(p.min, p.max, points) if name == mean
+                              else np.linspace(p.min, p.max, points))
+                    grid[name] = [float(v) for v in values]
+    return grid

@@ -20,6 +20,7 @@ Conventions (diffpy/PDFgetX3, Faber-Ziman, per atom):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -194,6 +195,55 @@ def _r_grid(rmin: float, rmax: float, rstep: float) -> np.ndarray:
     return rmin + rstep * np.arange(int(np.floor((rmax - rmin) / rstep + 1e-9)) + 1)
 
 
+def sphere_envelope(r: np.ndarray, diameter: float) -> np.ndarray:
+    """PDFgui's spherical shape function gamma0(r) = 1 - 3r/(2D) + r^3/(2D^3) for r < D, else 0."""
+    x = np.asarray(r, float) / diameter
+    return np.where(x < 1.0, 1.0 - 1.5 * x + 0.5 * x**3, 0.0)
+
+
+def radius_of_gyration_sq(hist: PairHistograms) -> float:
+    """Rg^2 (Å^2) of a crystal from its pair histograms: (1/N^2) sum over atom pairs of d^2,
+    occupancies as weights (N the occupancy sum)."""
+    occ = np.array([t.occupancy for t in hist.types], float)
+    n = float(np.sum(hist.occupancy_sums))
+    total = 0.0
+    for p, (a, b) in enumerate(hist.pairs):
+        if hist.counts is not None:
+            d = np.arange(hist.counts.shape[1]) * hist.r_step
+            total += float(occ[a] * occ[b] * np.sum(hist.counts[p] * d * d))
+        else:
+            total += float(occ[a] * occ[b] * np.sum(hist.exact_w[p] * hist.exact_r[p] ** 2))
+    return total / n**2
+
+
+def particle_baseline(n_atoms: float, rg2: float, r: np.ndarray, expansion: float = 0.0) -> np.ndarray:
+    """4 pi rho0 r gamma0(r): the share of a finite crystal's G(r) that its small-angle scattering
+    makes, which measured G(r) lack; the particle a uniform sphere of the crystal's radius of
+    gyration (D = sqrt(20/3) Rg) holding its N atoms (rho0 = N / volume), every length times
+    (1 + expansion). r in Å, result in 1/Å^2."""
+    diameter = math.sqrt(20.0 / 3.0 * rg2) * (1.0 + expansion)
+    if not diameter > 0:
+        return np.zeros(np.shape(r))
+    rho0 = n_atoms / (math.pi / 6.0 * diameter**3)
+    return 4.0 * math.pi * rho0 * np.asarray(r, float) * sphere_envelope(r, diameter)
+
+
+def baseline_fq(n_atoms: float, rg2: float, q: np.ndarray, *, dr: float = 0.005) -> np.ndarray:
+    """F(Q) of ``particle_baseline`` (its sine transform, integral of B(r) sin(Qr) dr), 1/Å."""
+    diameter = math.sqrt(20.0 / 3.0 * rg2)
+    if not diameter > 0:
+        return np.zeros(np.shape(q))
+    r = np.arange(0.0, diameter + dr, dr)
+    w = np.full(r.size, dr)
+    w[0] = w[-1] = 0.5 * dr
+    b = particle_baseline(n_atoms, rg2, r) * w
+    q = np.asarray(q, float)
+    out = np.empty(q.size)
+    for i0 in range(0, q.size, 512):
+        out[i0:i0 + 512] = np.sin(np.outer(q[i0:i0 + 512], r)) @ b
+    return out
+
+
 def compute_pdf(
     hist: PairHistograms,
     *,
@@ -209,6 +259,7 @@ def compute_pdf(
     radiation: Radiation | str | None = None,
     expansion: float = 0.0,
     weights: str = "fq",
+    baseline: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(r, G(r)) of a crystal's histograms (Debye sum -> F(Q) -> sine transform).
 
@@ -220,6 +271,9 @@ def compute_pdf(
     rmin, rmax, rstep : r grid in Å [0, 50, 0.01].
     qdamp : Gaussian envelope exp(-(r qdamp)^2 / 2) on G [0]; lorch : Lorch function [False].
     weights : "fq" (Faber-Ziman with f(Q)) or "constant" (factors at Q = 0, PDFgui) [fq].
+    baseline : leave out the particle's small-angle scattering (``particle_baseline``, transformed
+        over the same Q window), as measured G(r) lack it and data fits model it [False: the
+        pure Debye G(r)].
     """
     radiation = pdf_radiation(radiation, weights)
     qmin = 0.0 if qmin is None else float(qmin)
@@ -229,7 +283,7 @@ def compute_pdf(
         qstep = min(0.002, np.pi / (4.0 * max(rmax, 1.0)))
     q = np.linspace(qmin, qmax, int(np.ceil((qmax - qmin) / qstep - 1e-9)) + 1)  # ends on qmin and qmax
     intensity = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, expansion=expansion)
-    return pdf_from_intensity(
+    r, g = pdf_from_intensity(
         q,
         intensity,
         hist,
@@ -243,3 +297,8 @@ def compute_pdf(
         radiation=radiation,
         rule="trapezoid",
     )
+    if baseline:
+        rg2 = radius_of_gyration_sq(hist) * (1.0 + expansion) ** 2  # every length times (1 + e)
+        fq_b = baseline_fq(float(np.sum(hist.occupancy_sums)), rg2, q)
+        g = g - pdf_from_fq(q, fq_b, r, qmin=qmin, qmax=qmax, qdamp=qdamp, lorch=lorch, rule="trapezoid")
+    return r, g
