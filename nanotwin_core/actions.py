@@ -40,7 +40,7 @@ from nanotwin_core.refine.dse_fit import (
     prepare_fit,
 )
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
-from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.instrument import InstrumentProfile, resolution_profile
 from nanotwin_core.refine.report import result_json
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
 from nanotwin_core.scattering.radiation import Radiation
@@ -221,8 +221,8 @@ def _profile(model: Model, wavelength: float | None) -> InstrumentProfile | None
     cag = model.instrument.caglioti
     if cag is None:
         return None
-    return InstrumentProfile(u=cag[0], v=cag[1], w=cag[2], zero=model.instrument.zero,
-                             lambda1=wavelength or 1.0)
+    return resolution_profile(cag, model.instrument.lorentzian, zero=model.instrument.zero,
+                              wavelength=wavelength or 1.0)
 
 
 def _population_pattern(model, x, x_kind, wavelength, structure, radiation, progress, cancel, databases,
@@ -232,7 +232,7 @@ def _population_pattern(model, x, x_kind, wavelength, structure, radiation, prog
     ins = model.instrument
     settings = FitSettings(refine=("scale",), background_order=None,
                            polarization=None if ins.polarization == "none" else ins.polarization,
-                           caglioti=ins.caglioti, zero=ins.zero)
+                           caglioti=ins.caglioti, zero=ins.zero, lorentzian=ins.lorentzian)
     problem = prepare_fit(model, grid_data, settings, structure=structure, progress=progress, cancel=cancel,
                           databases=databases, mapper=mapper)
     values = {p.name: p.value for p in problem.params}

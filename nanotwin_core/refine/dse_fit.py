@@ -43,7 +43,7 @@ from nanotwin_core.model_parts import twin_states
 from nanotwin_core.refine.engine import Refinement
 from nanotwin_core.refine.fast_database import cached_database
 from nanotwin_core.refine.fit_summary import crystal_masses_da, mixture_summary, population_summary
-from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.instrument import InstrumentProfile, resolution_profile
 from nanotwin_core.refine.parameter_providers import PROVIDERS, FitSetup
 from nanotwin_core.refine.parameters import ParameterSet
 from nanotwin_core.refine.report import format_esd
@@ -82,6 +82,8 @@ class FitSettings:
     # refine twin_density: Chebyshev nodes of 1/D and the domain sizes covered (x the start size)
     twin_density_nodes: int = 5
     twin_density_range: tuple[float, float] = (0.75, 1.35)
+    # Lorentzian X, Y (degrees) of a TCH resolution (model_parts.Instrument.lorentzian); None: pV 0.5
+    lorentzian: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.refine if r not in REFINABLE]
@@ -96,7 +98,8 @@ class FitSettings:
         return cls(refine=tuple(fit.refine), background_order=fit.effective_background_order, blank=blank,
                    q_range=fit.q_range, tth_range=fit.tth_range,
                    polarization=None if ins.polarization == "none" else ins.polarization,
-                   caglioti=ins.caglioti, max_nfev=fit.max_nfev, zero=ins.zero)
+                   caglioti=ins.caglioti, max_nfev=fit.max_nfev, zero=ins.zero,
+                   lorentzian=ins.lorentzian)
 
     @property
     def fractions_refined(self) -> bool:
@@ -370,8 +373,7 @@ def prepare_fit(
     shape = model.shape
     resolution, eval_mask = None, mask
     if settings.caglioti is not None and data.x_kind == "tth":
-        u, v, w = settings.caglioti
-        resolution = InstrumentProfile(u=u, v=v, w=w, lambda1=data.wavelength)
+        resolution = resolution_profile(settings.caglioti, settings.lorentzian, wavelength=data.wavelength)
         eval_mask = resolution.reach_mask(x, mask)  # convolve over the padded range, mask after
     q_fit = q_all[eval_mask]
     margin = 0.06 if "expansion" in settings.refine else 0.0

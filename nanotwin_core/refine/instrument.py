@@ -41,6 +41,7 @@ __all__ = [
     "polarization",
     "capillary_transmission",
     "kalpha2_positions",
+    "resolution_profile",
 ]
 
 CU_KA1 = 1.540593  # Å
@@ -275,6 +276,23 @@ class InstrumentProfile:
             t1, jac = kalpha2_positions(t, self.lambda1, self.lambda2)
             y = y + self.ratio * np.interp(t1, t, y, left=0.0, right=0.0) * jac
         return self.matrix(t) @ y
+
+
+def resolution_profile(caglioti: tuple[float, float, float], lorentzian: tuple[float, float] | None = None, *,
+                       zero: float = 0.0, wavelength: float | None = None) -> InstrumentProfile:
+    """The profile of a model's instrument (``model_parts.Instrument``).
+
+    ``caglioti``: U, V, W (deg^2); ``lorentzian``: None = one pseudo-Voigt of mixing 0.5 and
+    Caglioti FWHM; (X, Y) in degrees = TCH of the Gaussian Caglioti FWHM and a Lorentzian FWHM
+    X / cos(theta) + Y tan(theta) (GSAS-II's order: X is ``y_l`` here, Y is ``x_l``), pure
+    Gaussian when both are 0. ``wavelength`` (Å): lambda1 of a K-alpha2 doublet (off here).
+    """
+    u, v, w = (float(c) for c in caglioti)
+    if lorentzian is None:
+        return InstrumentProfile(u=u, v=v, w=w, zero=zero, lambda1=wavelength or CU_KA1)
+    x_sec, y_tan = (float(c) for c in lorentzian)
+    return InstrumentProfile(u=u, v=v, w=w, eta=0.0, x_l=y_tan, y_l=x_sec, zero=zero,
+                             lambda1=wavelength or CU_KA1)
 
 
 def polarization(tth: np.ndarray, f: float = 0.5) -> np.ndarray:

@@ -1,0 +1,330 @@
+"""The instrument from a calibrant pattern: a Pawley-like whole-pattern fit of a line standard.
+
+The peaks sit at the calibrant's reflections (``phases.phase_reflections``; families at the same Q
+merged), 2theta_obs = 2 asin(lambda Q / 4 pi) + zero. Each peak is the instrument profile of
+``refine.instrument`` at its true 2theta: one pseudo-Voigt of mixing 0.5 and Caglioti FWHM
+(``Instrument.lorentzian`` None), or with ``lorentzian=True`` the Thompson-Cox-Hastings combination
+of the Gaussian Caglioti FWHM and a Lorentzian X / cos t + Y tan t; cut at +-``cutoff`` FWHM and
+normalised on the grid as the convolution matrix does, so the numbers mean in a DSE fit what they
+mean here. Peak intensities and a Chebyshev background are linear (solved at every step:
+variable projection); U, V, W, zero (X, Y; optionally the wavelength) are nonlinear (scipy
+``least_squares``). Esds: covariance (J^T W J)^-1 chi^2 / (N - P), P counting the linear terms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.model_parts import Instrument
+from nanotwin_core.phases import phase_reflections
+from nanotwin_core.refine.background import chebyshev_basis
+from nanotwin_core.refine.instrument import pseudo_voigt, tch_fwhm_eta
+from nanotwin_core.structures.structure import Structure
+
+__all__ = ["CalibrantFitError", "CalibrantResult", "fit_calibrant", "MAX_RWP", "MIN_PEAKS"]
+
+MAX_RWP = 0.30  # above this the pattern is not taken for the calibrant
+MIN_PEAKS = 3  # reflections seen above 3 sigma (U, V, W need three widths)
+MIN_EXPLAINED = 0.8  # fraction of the chi^2 of a background-only fit that the peaks must remove
+_FWHM2_FLOOR = 1e-10  # deg^2: keeps the profile finite while the optimizer passes FWHM^2 <= 0
+
+
+class CalibrantFitError(NanotwinError):
+    """The pattern does not fit as the calibrant (few peaks, bad Rwp, zero out of range)."""
+
+
+@dataclass
+class CalibrantResult:
+    """A calibrant fit: the instrument (``lorentzian`` set when X, Y were fitted), esds by name
+    (U, V, W in deg^2, zero, X, Y in degrees, wavelength in Å), figures of merit and curves."""
+
+    instrument: Instrument
+    esd: dict[str, float]
+    wavelength: float
+    wavelength_refined: bool
+    rwp: float
+    rexp: float
+    gof: float
+    calibrant: str
+    n_points: int
+    n_peaks: int
+    n_peaks_seen: int
+    tth_range: tuple[float, float]
+    x: np.ndarray = field(repr=False)
+    y_obs: np.ndarray = field(repr=False)
+    y_calc: np.ndarray = field(repr=False)
+    messages: list[str] = field(default_factory=list)
+
+    def values(self) -> dict[str, float]:
+        """Fitted values by name (the keys of ``esd``)."""
+        ins = self.instrument
+        out = dict(zip(("U", "V", "W"), ins.caglioti or (), strict=False))
+        out["zero"] = ins.zero
+        if ins.lorentzian is not None:
+            out.update(zip(("X", "Y"), ins.lorentzian, strict=True))
+        if self.wavelength_refined:
+            out["wavelength"] = self.wavelength
+        return out
+
+    def lines(self) -> list[str]:
+        """The result as text lines: value(esd) per parameter and the figures of merit."""
+        units = {"U": "deg^2", "V": "deg^2", "W": "deg^2", "zero": "deg", "X": "deg", "Y": "deg",
+                 "wavelength": "A"}
+        out = [f"calibrant: {self.calibrant}; {self.n_peaks_seen} of {self.n_peaks} reflections seen in "
+               f"2theta {self.tth_range[0]:g}-{self.tth_range[1]:g} deg; {self.n_points} points",
+               f"Rwp = {self.rwp:.4f}  Rexp = {self.rexp:.4f}  GoF = {self.gof:.3f}",
+               f"polarization (not fitted, kept): {self.instrument.polarization}"]
+        for name, value in self.values().items():
+            out.append(f"  {name:<10} = {value:.8g} +- {self.esd.get(name, float('nan')):.2g} {units[name]}")
+        profile = ("TCH: Gaussian Caglioti + Lorentzian X / cos t + Y tan t" if self.instrument.lorentzian
+                   is not None else "pseudo-Voigt (mixing 0.5), FWHM^2 = U tan^2 t + V tan t + W")
+        out.append(f"profile: {profile}")
+        return out
+
+
+def _peak_positions(q: np.ndarray, wavelength: float, zero: float) -> tuple[np.ndarray, np.ndarray]:
+    """(true 2theta, observed 2theta) in degrees of peaks at Q (1/Å); NaN beyond 2theta = 180."""
+    s = wavelength * q / (4 * math.pi)
+    with np.errstate(invalid="ignore"):
+        true = 2 * np.degrees(np.arcsin(np.where(s < 1, s, np.nan)))
+    return true, true + zero
+
+
+def _cell_widths(x: np.ndarray) -> np.ndarray:
+    edges = np.concatenate(([1.5 * x[0] - 0.5 * x[1]], 0.5 * (x[1:] + x[:-1]), [1.5 * x[-1] - 0.5 * x[-2]]))
+    return np.diff(edges)
+
+
+class _Problem:
+    """The separable least-squares problem of one calibrant pattern."""
+
+    def __init__(self, x, y, sigma, q_peaks, start, background_order, cutoff, cancel, progress):
+        self.x, self.y = x, y
+        self.sw = 1.0 / sigma
+        self.dx = _cell_widths(x)
+        self.q = q_peaks
+        self.fixed = dict(start)
+        self.background = chebyshev_basis(x, background_order)
+        self.cutoff = cutoff
+        self.cancel = cancel
+        self.progress = progress
+        self.nfev = 0
+        self.lorentzian = "X" in start
+
+    def full(self, p: np.ndarray, free: list[str]) -> dict[str, float]:
+        values = dict(self.fixed)
+        values.update(zip(free, (float(v) for v in p), strict=True))
+        return values
+
+    def peak_columns(self, v: dict[str, float]) -> np.ndarray:
+        """(n_points, n_peaks) unit-area profiles at the peaks' observed 2theta."""
+        true, obs = _peak_positions(self.q, v["wavelength"], v["zero"])
+        cols = np.zeros((self.x.size, self.q.size))
+        ok = np.isfinite(true)
+        t = np.tan(np.radians(true[ok]) / 2)
+        fg = np.sqrt(np.maximum(v["U"] * t * t + v["V"] * t + v["W"], _FWHM2_FLOOR))
+        if self.lorentzian:
+            fl = np.maximum(v["X"] / np.cos(np.radians(true[ok]) / 2) + v["Y"] * t, 0.0)
+            fwhm, eta = tch_fwhm_eta(fg, fl)
+        else:
+            fwhm, eta = fg, np.full(fg.shape, 0.5)
+        x0, x1 = self.x[0], self.x[-1]
+        for k, pos, f, e in zip(np.flatnonzero(ok), obs[ok], fwhm, eta, strict=True):
+            lo = np.searchsorted(self.x, pos - self.cutoff * f, side="left")
+            hi = np.searchsorted(self.x, pos + self.cutoff * f, side="right")
+            if hi <= lo:
+                continue
+            vals = pseudo_voigt(self.x[lo:hi] - pos, f, e)
+            if pos - self.cutoff * f >= x0 and pos + self.cutoff * f <= x1:
+                area = float(np.sum(vals * self.dx[lo:hi]))
+                if area > 0:
+                    vals = vals / area
+            cols[lo:hi, k] = vals
+        return cols
+
+    def solve(self, v: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(weighted residual, linear coefficients, design matrix) at the nonlinear values ``v``."""
+        a = np.hstack([self.peak_columns(v), self.background])
+        aw = a * self.sw[:, None]
+        yw = self.y * self.sw
+        coef = linear_solve(aw, yw)
+        return yw - aw @ coef, coef, a
+
+    def residual(self, p: np.ndarray, free: list[str]) -> np.ndarray:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled("calibrant fit cancelled")
+        self.nfev += 1
+        r = self.solve(self.full(p, free))[0]
+        if self.progress is not None and self.nfev % 10 == 0:
+            self.progress(min(0.95, 0.2 + self.nfev / 600), f"calibrant fit: chi2 {float(r @ r):.4g}")
+        return r
+
+
+def linear_solve(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients of ``a @ c = y`` by the normal equations of unit-norm columns
+    (far faster than an SVD for a tall matrix); all-zero columns (peaks outside the range) get 0."""
+    norms = np.linalg.norm(a, axis=0)
+    active = norms > 0
+    an = a[:, active] / norms[active]
+    coef = np.zeros(a.shape[1])
+    try:
+        c = np.linalg.solve(an.T @ an, an.T @ y)
+    except np.linalg.LinAlgError:
+        c = np.linalg.lstsq(an, y, rcond=None)[0]
+    coef[active] = c / norms[active]
+    return coef
+
+
+def _start_fwhm(x: np.ndarray, y: np.ndarray) -> float:
+    """FWHM (deg) of the strongest peak of the data above their median, at least 2 steps."""
+    base = float(np.median(y))
+    k = int(np.argmax(y))
+    half = base + 0.5 * (y[k] - base)
+    lo = k
+    while lo > 0 and y[lo] > half:
+        lo -= 1
+    hi = k
+    while hi < y.size - 1 and y[hi] > half:
+        hi += 1
+    step = float(np.median(np.diff(x)))
+    return max(float(x[hi] - x[lo]), 2 * step)
+
+
+def fit_calibrant(
+    tth: np.ndarray,
+    y: np.ndarray,
+    structure: Structure,
+    wavelength: float,
+    *,
+    sigma: np.ndarray | None = None,
+    tth_range: tuple[float, float] | None = None,
+    lorentzian: bool = False,
+    refine_wavelength: bool = False,
+    background_order: int = 6,
+    polarization: str = "none",
+    cutoff: float = 20.0,
+    progress: Callable[[float, str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> CalibrantResult:
+    """Fit the instrument to a calibrant pattern (2theta in degrees, wavelength in Å).
+
+    ``polarization`` is kept as given in the returned instrument (free intensities absorb it).
+    Raises ``CalibrantFitError`` when the pattern does not fit as the calibrant: fewer than
+    ``MIN_PEAKS`` reflections seen, the peaks remove less than ``MIN_EXPLAINED`` of a
+    background-only chi^2, Rwp above ``MAX_RWP``, or a zero shift beyond 0.5 degrees.
+    """
+    x = np.asarray(tth, float)
+    y = np.asarray(y, float)
+    if x.shape != y.shape or x.size < 20:
+        raise NanotwinError("a calibrant pattern needs matching 2theta and intensity columns, >= 20 points")
+    if not wavelength or wavelength <= 0:
+        raise NanotwinError("the calibrant fit needs the wavelength (Å)")
+    s = np.sqrt(np.maximum(y, 1.0)) if sigma is None else np.asarray(sigma, float)
+    keep = np.isfinite(y) & np.isfinite(s) & (s > 0)
+    if tth_range is not None:
+        keep &= (x >= tth_range[0]) & (x <= tth_range[1])
+    order = np.argsort(x[keep])
+    x, y, s = x[keep][order], y[keep][order], s[keep][order]
+    if x.size < 20 or np.any(np.diff(x) <= 0):
+        raise NanotwinError("the calibrant pattern needs >= 20 points in the range, increasing 2theta")
+    name = structure.name.removesuffix("-calibrant")
+    # reflections that can reach the range (+-0.5 deg zero, +-2 % wavelength when refined)
+    span = 0.02 if refine_wavelength else 0.0
+    q_lo = 4 * math.pi * math.sin(math.radians(max(x[0] - 1.0, 0.01) / 2)) / wavelength * (1 - span)
+    q_hi = 4 * math.pi * math.sin(math.radians(min(x[-1] + 1.0, 179.9) / 2)) / wavelength * (1 + span)
+    refl = phase_reflections(structure, q_hi, q_min=q_lo)
+    q_peaks = np.unique(np.round([r.q for r in refl], 9))
+    if q_peaks.size < MIN_PEAKS:
+        raise CalibrantFitError(f"2theta {x[0]:g}-{x[-1]:g} deg at {wavelength:g} A holds {q_peaks.size} "
+                                f"reflections of {name}: widen the range (>= {MIN_PEAKS} needed)")
+    if progress is not None:
+        progress(0.05, f"calibrant fit: {q_peaks.size} reflections of {name}")
+    fwhm0 = _start_fwhm(x, y)
+    start = {"U": 0.0, "V": 0.0, "W": fwhm0**2, "zero": 0.0, "wavelength": float(wavelength)}
+    if lorentzian:
+        start.update(X=0.0, Y=0.0)
+    prob = _Problem(x, y, s, q_peaks, start, background_order, cutoff, cancel, progress)
+    # the zero: a scan with the start width (a local fit cannot find a peak a few FWHM away)
+    zeros = np.arange(-0.5, 0.5 + 1e-12, max(fwhm0 / 3, 0.5 / 150))
+    chi2 = [float(np.sum(prob.residual(np.array([z]), ["zero"]) ** 2)) for z in zeros]
+    prob.fixed["zero"] = float(zeros[int(np.argmin(chi2))])
+    stages = [["W", "zero"], ["U", "V", "W", "zero"]]
+    if lorentzian:
+        stages.append(["U", "V", "W", "zero", "X", "Y"])
+    if refine_wavelength:
+        stages = [st + ["wavelength"] for st in stages]
+    res = None
+    for free in stages:
+        p0 = np.array([prob.fixed[k] for k in free])
+        res = least_squares(prob.residual, p0, args=(free,), x_scale="jac", max_nfev=300 * len(free),
+                            method="trf")
+        prob.fixed.update(prob.full(res.x, free))
+    assert res is not None
+    free = stages[-1]
+    values = prob.fixed
+    r, coef, a = prob.solve(values)
+    n_lin = coef.size
+    n_par = len(free) + n_lin
+    chi2_fit = float(r @ r)
+    dof = max(x.size - n_par, 1)
+    sw2 = (y * prob.sw) @ (y * prob.sw)
+    rwp = math.sqrt(chi2_fit / sw2)
+    rexp = math.sqrt(dof / sw2)
+    # esds: the projected Jacobian's covariance (the linear terms are profiled out)
+    jac = res.jac
+    try:
+        cov = np.linalg.inv(jac.T @ jac) * chi2_fit / dof
+        esd = {k: float(math.sqrt(max(cov[i, i], 0.0))) for i, k in enumerate(free)}
+    except np.linalg.LinAlgError:
+        esd = {k: float("nan") for k in free}
+    # peaks seen: intensity above 3 esd of the linear solve
+    aw = a * prob.sw[:, None]
+    try:
+        cov_lin = np.linalg.pinv(aw.T @ aw) * chi2_fit / dof
+        sig_lin = np.sqrt(np.maximum(np.diag(cov_lin), 0.0))
+    except np.linalg.LinAlgError:
+        sig_lin = np.full(n_lin, np.inf)
+    intensities = coef[:q_peaks.size]
+    seen = int(np.sum(intensities > 3 * sig_lin[:q_peaks.size]))
+    bg = prob.background * prob.sw[:, None]
+    bcoef = linear_solve(bg, y * prob.sw)
+    chi2_bg = float(np.sum((y * prob.sw - bg @ bcoef) ** 2))
+    explained = 1 - chi2_fit / chi2_bg if chi2_bg > 0 else 0.0
+    if seen < MIN_PEAKS:
+        raise CalibrantFitError(f"only {seen} of {q_peaks.size} {name} reflections found in 2theta "
+                                f"{x[0]:g}-{x[-1]:g} deg: is this a {name} pattern at {wavelength:g} A?")
+    if explained < MIN_EXPLAINED or rwp > MAX_RWP:
+        raise CalibrantFitError(f"the pattern does not fit as {name}: Rwp {rwp:.3f} (limit {MAX_RWP}), the "
+                                f"peaks explain {100 * explained:.0f} % of the signal above the background "
+                                f"(limit {100 * MIN_EXPLAINED:.0f} %); check calibrant, wavelength and range")
+    if abs(values["zero"]) > 0.5:
+        raise CalibrantFitError(f"zero shift {values['zero']:.4f} deg is beyond +-0.5 deg: check the "
+                                "wavelength")
+    messages = []
+    tt = np.tan(np.radians(x) / 2)
+    if np.any(values["U"] * tt * tt + values["V"] * tt + values["W"] <= 0):
+        raise CalibrantFitError(f"the fitted U, V, W give FWHM^2 <= 0 inside 2theta {x[0]:g}-{x[-1]:g} deg: "
+                                "fit a wider range")
+    if not res.success:
+        messages.append(f"the optimizer stopped: {res.message}")
+    if not refine_wavelength:
+        messages.append(f"wavelength held at {wavelength:.8g} A (the zero absorbs a small error in it)")
+    lor = (values["X"], values["Y"]) if lorentzian else None
+    try:
+        ins = Instrument(polarization=polarization, caglioti=(values["U"], values["V"], values["W"]),
+                         zero=values["zero"], lorentzian=lor).validate()
+    except NanotwinError as exc:
+        raise CalibrantFitError(f"the fitted instrument is not usable: {exc}") from None
+    if progress is not None:
+        progress(1.0, f"calibrant fit: Rwp {rwp:.4f}")
+    return CalibrantResult(
+        instrument=ins, esd=esd, wavelength=values["wavelength"], wavelength_refined=refine_wavelength,
+        rwp=rwp, rexp=rexp, gof=math.sqrt(chi2_fit / dof), calibrant=name, n_points=int(x.size),
+        n_peaks=int(q_peaks.size), n_peaks_seen=seen, tth_range=(float(x[0]), float(x[-1])), x=x, y_obs=y,
+        y_calc=a @ coef, messages=messages)
