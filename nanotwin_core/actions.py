@@ -28,7 +28,6 @@ from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.distributed import Mapper
 from nanotwin_core.errors import Cancelled, NanotwinError
-from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.model import Model
 from nanotwin_core.population.ensemble import ensemble_histograms
@@ -40,9 +39,9 @@ from nanotwin_core.refine.dse_fit import (
     prepare_fit,
 )
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
-from nanotwin_core.refine.instrument import InstrumentProfile, resolution_profile
+from nanotwin_core.refine.instrument import observed_pattern
 from nanotwin_core.refine.report import result_json
-from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
+from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b
 from nanotwin_core.structures.structure import Structure
@@ -191,21 +190,18 @@ def compute_pattern(
             hists.append(compute_histograms(crystal, n_threads=n_threads, progress=crystal_progress,
                                             cancel=cancel))
     hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
-    ins = model.instrument
-    profile = _profile(model, wavelength) if x_kind == "tth" else None
-    grid, inner = profile.padded_grid(x) if profile is not None else (x, slice(0, len(x)))
-    tth_true = grid - ins.zero if x_kind == "tth" else None
-    q = q_from_two_theta(tth_true, wavelength) if x_kind == "tth" else grid
-    intensity = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, exclude=model.excluded_pairs())
-    if x_kind == "tth":
-        intensity = intensity * polarization_factor(tth_true, ins.polarization)
-        if profile is not None:
-            intensity = profile.apply(grid, intensity)
+    def intensity_at(q: np.ndarray) -> np.ndarray:
+        return debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, exclude=model.excluded_pairs())
+
+    if x_kind == "tth":  # zero shift, polarization and resolution of the model's instrument
+        intensity, q = observed_pattern(x, wavelength, model.instrument, intensity_at)
+    else:
+        q, intensity = x, intensity_at(x)
     sizes = {k: v for k, v in crystals[-1].info.items() if k in ("D_ab_nm", "L_c_nm", "size_nm", "D_eq_nm")}
     info = {"n_atoms": int(crystals[-1].n_atoms), "n_pairs": float(sum(h.n_pairs for h in hists)),
             "seeds": 0 if model.ensemble else len(crystals), "ensemble": bool(model.ensemble),
             "seconds": time.perf_counter() - t0, **sizes}
-    return ModelPattern(x=x, x_kind=x_kind, q=q[inner], intensity=intensity[inner], radiation=radiation,
+    return ModelPattern(x=x, x_kind=x_kind, q=q, intensity=intensity, radiation=radiation,
                         b_iso=b_iso, histograms=hist, crystal=crystals[-1], info=info)
 
 
@@ -215,14 +211,6 @@ def seed_histograms(seed: int, *, model: Model, structure: Structure,
     a task of ``compute_pattern`` on a cluster."""
     crystal = build_model_crystal(model, seed=seed, structure=structure)
     return crystal, compute_histograms(crystal, cancel=cancel)
-
-
-def _profile(model: Model, wavelength: float | None) -> InstrumentProfile | None:
-    cag = model.instrument.caglioti
-    if cag is None:
-        return None
-    return resolution_profile(cag, model.instrument.lorentzian, zero=model.instrument.zero,
-                              wavelength=wavelength or 1.0)
 
 
 def _population_pattern(model, x, x_kind, wavelength, structure, radiation, progress, cancel, databases,

@@ -10,6 +10,7 @@ from nanotwin_core.cli.fit_output import fit_project, fit_report, print_fit, wri
 from nanotwin_core.cli.fit_pdf import PDF_REFINE, run_pdf_fit
 from nanotwin_core.cli.fit_series import SERIES_ONLY, add_series_options, run_series_fit
 from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_fit_data
+from nanotwin_core.cli.instrument_args import add_instrument_option, parse_zero
 from nanotwin_core.cli.model_args import model_from_args
 from nanotwin_core.cli.options import (
     add_cluster_options,
@@ -69,6 +70,10 @@ class CLICommand:
                          help="polarization correction of 2theta data [the model file's, else sync]; "
                               "refused for Q data")
         par.add_argument("--caglioti", metavar="U,V,W", help="instrument resolution (deg^2), pseudo-Voigt")
+        par.add_argument("--zero", type=parse_zero, default=None, metavar="DEG",
+                         help="2theta zero shift in degrees, observed = true + zero (start value when "
+                              "refined) [the model file's, else 0]")
+        add_instrument_option(par)
         par.add_argument("--max-nfev", type=positive_int, default=None,
                          help="largest number of model evaluations [the model file's, else 200]")
         pdf = parser.add_argument_group("PDF fits (--data FILE.gr)")
@@ -109,6 +114,7 @@ class CLICommand:
         items = read_series_list(args.series) if args.series else series_from_patterns(args.data)
         inputs = [("--data", item.path) for item in items] + [
             ("--series", args.series), ("--blank", args.blank), ("--model", args.model), ("--cif", args.cif),
+            ("--instrument", args.instrument),
             ("--xyz", args.xyz), ("--reuse", args.reuse)]
         outputs = OutputFiles(force=args.force, inputs=inputs)
         outputs.plan("--out", args.out, "project")
@@ -122,6 +128,8 @@ class CLICommand:
         args.data = items[0].path
         outputs.plan("--report", args.report, "report")
         if Path(args.data).suffix.lower() == ".gr":
+            if args.instrument or args.zero is not None:
+                raise NanotwinError("--instrument and --zero describe 2theta patterns, not a G(r)")
             if args.workers or args.scheduler:
                 raise NanotwinError("--workers/--scheduler: PDF fits run here (no database to spread)")
             return run_pdf_fit(args, outputs)
@@ -138,7 +146,7 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     with open_mapper(args.workers, args.scheduler) as mapper:  # a local cluster starts meanwhile
         data, _blank = read_fit_data(args, args.data)
         model = model_from_args(args)
-        apply_fit_options(args, model, data.x_kind)
+        apply_fit_options(args, model, data.x_kind, data.wavelength)
         databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
         reused = set(databases)
         with FractionBar("size database", quiet=args.quiet) as bar, \

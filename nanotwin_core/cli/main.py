@@ -24,6 +24,7 @@ COMMANDS = (
     ("build", "nanotwin_core.cli.build"),
     ("simulate", "nanotwin_core.cli.simulate"),
     ("fit", "nanotwin_core.cli.fit"),
+    ("calibrate", "nanotwin_core.cli.calibrate"),
     ("population", "nanotwin_core.cli.population"),
     ("demo", "nanotwin_core.cli.demo"),
     ("gui", "nanotwin_core.cli.gui"),

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from nanotwin_core._version import __version__
+from nanotwin_core.cli.instrument_args import add_instrument_option, instrument_with_file
 from nanotwin_core.cli.model_args import (
     build_from_args,
     describe_crystal,
@@ -31,7 +32,10 @@ from nanotwin_core.cli.progress import FractionBar
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import write_gr, write_pattern
 from nanotwin_core.io.xyz import read_xyz
+from nanotwin_core.model_parts import Instrument
 from nanotwin_core.population.table import population_header
+from nanotwin_core.refine.instrument import observed_pattern
+from nanotwin_core.scattering.polarization import polarization_fraction
 
 
 class CLICommand:
@@ -52,13 +56,16 @@ class CLICommand:
         pdf.add_argument("--qdamp", type=nonneg_float, default=0.0,
                          help="Gaussian envelope exp(-(r qdamp)^2/2) [0] 1/Å")
         pdf.add_argument("--lorch", action="store_true", help="Lorch modification function")
+        add_instrument_option(parser.add_argument_group("instrument (2theta grids; --polarization other "
+                                                        "than none wins over the file)"))
         out = parser.add_argument_group("output")
         out.add_argument("--out", required=True, metavar="FILE.xye", help="pattern: x, I columns")
         add_output_options(parser, out)
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        outputs = OutputFiles(force=args.force, inputs=[("--xyz", args.xyz), ("--cif", args.cif)])
+        outputs = OutputFiles(force=args.force, inputs=[("--xyz", args.xyz), ("--cif", args.cif),
+                                                        ("--instrument", args.instrument)])
         outputs.plan("--out", args.out, "pattern")
         outputs.plan("--pdf", args.pdf, "gr")
         if args.pdf:
@@ -69,13 +76,14 @@ class CLICommand:
             if args.qmin >= args.qmax:
                 raise NanotwinError(f"--qmin {args.qmin} must be below --qmax {args.qmax}")
         q, x, x_kind, wavelength = grid_from_args(args)
+        instrument, said_instrument = _instrument(args, x_kind, wavelength)
         with outputs:
             if args.population:
-                said = _simulate_population(args, outputs, x, x_kind, wavelength)
+                said = _simulate_population(args, outputs, x, x_kind, wavelength, instrument)
             else:
-                said = _simulate_crystal(args, outputs, q, x, x_kind, wavelength)
+                said = _simulate_crystal(args, outputs, q, x, x_kind, wavelength, instrument)
             outputs.commit()
-        print("\n".join(said))
+        print("\n".join(said_instrument + said))
         return 0
 
 
@@ -93,7 +101,20 @@ def _axis_lines(x_kind: str, wavelength: float | None, radiation) -> list[str]:
     ]
 
 
-def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength) -> list[str]:
+def _instrument(args, x_kind: str, wavelength) -> tuple[Instrument | None, list[str]]:
+    """The --instrument file's instrument (--polarization other than none over it) and what was
+    taken; (None, []) without the option."""
+    if not args.instrument:
+        return None, []
+    if x_kind != "tth":
+        raise NanotwinError(f"--instrument {args.instrument}: needs a 2theta grid (--tth MIN:MAX:STEP)")
+    polarized = polarization_fraction(args.polarization) is not None
+    return instrument_with_file(args.instrument, polarization=args.polarization if polarized else None,
+                                wavelength=wavelength)
+
+
+def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength,
+                      instrument: Instrument | None) -> list[str]:
     """Stage the pattern (and G(r)) of one crystal; returns the lines to print once written."""
     from nanotwin_core.scattering import compute_histograms, compute_pdf, debye_intensity, polarization_factor
     from nanotwin_core.structures.adp import adp_groups_of, check_adp_names
@@ -119,16 +140,20 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
         with FractionBar("pair histograms", quiet=args.quiet) as bar:
             hist = compute_histograms(crystal, n_threads=args.threads, progress=bar)
         n_atoms = crystal.n_atoms
-    intensity = debye_intensity(hist, q, b_iso=adp, radiation=radiation)
-    if x_kind == "tth":
-        intensity = intensity * polarization_factor(x, args.polarization)
+    if instrument is not None:  # zero shift, polarization and resolution of the file
+        intensity, _ = observed_pattern(x, wavelength, instrument,
+                                        lambda qq: debye_intensity(hist, qq, b_iso=adp, radiation=radiation))
+    else:
+        intensity = debye_intensity(hist, q, b_iso=adp, radiation=radiation)
+        if x_kind == "tth":
+            intensity = intensity * polarization_factor(x, args.polarization)
     elapsed = time.perf_counter() - t0
     header = [
         f"nanotwin {__version__} simulate",
         f"model: {source}",
         *_axis_lines(x_kind, wavelength, radiation),
         f"adp (B, A^2): {json.dumps(adp) if adp else 'B = 0 for every group'}",
-        f"polarization: {args.polarization}",
+        *_instrument_header(args, instrument),
         f"atoms: {n_atoms}; pairs: {int(hist.n_pairs)}; time: {elapsed:.3f} s",
         f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
     ]
@@ -147,14 +172,25 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
     return said
 
 
-def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength) -> list[str]:
+def _instrument_header(args, instrument: Instrument | None) -> list[str]:
+    if instrument is None:
+        return [f"polarization: {args.polarization}"]
+    return [f"polarization: {instrument.polarization}",
+            f"instrument: {args.instrument}: {json.dumps(instrument.to_dict(), sort_keys=True)}"]
+
+
+def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength,
+                         instrument: Instrument | None) -> list[str]:
     """The number-weighted mean pattern of a log-normal size population (the fits' size database)."""
     from nanotwin_core.actions import compute_pattern
 
     if args.xyz:
         raise NanotwinError("--population builds its crystals from a model: not with --xyz")
     model = model_from_args(args)
-    model.instrument.polarization = args.polarization
+    if instrument is not None:
+        model.instrument = instrument
+    else:
+        model.instrument.polarization = args.polarization
     with FractionBar("size database", quiet=args.quiet) as bar:
         result = compute_pattern(model, x, x_kind=x_kind, wavelength=wavelength, progress=bar)
     info = result.info
@@ -162,7 +198,7 @@ def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength)
         f"nanotwin {__version__} simulate (population)",
         f"model: {model_header(model)}",
         *_axis_lines(x_kind, wavelength, model.radiation),
-        f"polarization: {args.polarization}",
+        *_instrument_header(args, instrument),
         f"population (number-based, nm): {population_header(model.population)}",
         f"size grid: {info['n_sizes']} crystals; intensity fraction left out "
         f"{info['intensity_fraction_out']:.2e}; time: {info['seconds']:.2f} s",

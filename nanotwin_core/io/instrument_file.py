@@ -189,8 +189,9 @@ def write_instprm(path: str | Path, instrument: Instrument, wavelength: float, *
     u, v, w = (c / VARIANCE_TO_FWHM2 for c in ins.caglioti)
     x, y = (0.0, 0.0) if ins.lorentzian is None else (100.0 * ins.lorentzian[0], 100.0 * ins.lorentzian[1])
     lines = [f"#GSAS-II instrument parameter file; written by nanotwin {__version__}"]
-    if comment:
-        lines += [f"#{line}" for line in comment.splitlines()]
+    if comment:  # GSAS-II reads plain ASCII
+        ascii_text = comment.replace("Å", "A").replace("°", " deg").encode("ascii", "replace").decode()
+        lines += [f"#{line}" for line in ascii_text.splitlines()]
     if ins.lorentzian is None:
         lines.append(f"{PV_MARKER} (fixed mixing, FWHM^2 = 8 ln2 1e-4 (U tan^2 t + V tan t + W)); "
                      "GSAS-II reads a Gaussian")

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ from scipy.special import erf
 
 from nanotwin_core.cache_keys import content_key
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.scattering.polarization import polarization_factor
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "capillary_transmission",
     "kalpha2_positions",
     "resolution_profile",
+    "observed_pattern",
 ]
 
 CU_KA1 = 1.540593  # Å
@@ -293,6 +296,23 @@ def resolution_profile(caglioti: tuple[float, float, float], lorentzian: tuple[f
     x_sec, y_tan = (float(c) for c in lorentzian)
     return InstrumentProfile(u=u, v=v, w=w, eta=0.0, x_l=y_tan, y_l=x_sec, zero=zero,
                              lambda1=wavelength or CU_KA1)
+
+
+def observed_pattern(tth: np.ndarray, wavelength: float, instrument,
+                     intensity_at_q: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(intensity, Q in 1/Å of the true angles) at the observed 2theta ``tth`` (degrees) through
+    ``instrument`` (``model_parts.Instrument``): the model ``intensity_at_q`` at 2theta - zero,
+    times the polarization, convolved with the resolution (if any) over a padded grid."""
+    profile = None if instrument.caglioti is None else resolution_profile(
+        instrument.caglioti, instrument.lorentzian, zero=instrument.zero, wavelength=wavelength)
+    tth = np.asarray(tth, float)
+    grid, inner = profile.padded_grid(tth) if profile is not None else (tth, slice(None))
+    true = grid - instrument.zero
+    q = q_from_two_theta(true, wavelength)
+    intensity = intensity_at_q(q) * polarization_factor(true, instrument.polarization)
+    if profile is not None:
+        intensity = profile.apply(grid, intensity)
+    return intensity[inner], q[inner]
 
 
 def polarization(tth: np.ndarray, f: float = 0.5) -> np.ndarray:
