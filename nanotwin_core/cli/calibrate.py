@@ -20,9 +20,8 @@ from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.cli.progress import FractionBar
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.atomic import atomic_write_text
-from nanotwin_core.io.data import read_pattern
 from nanotwin_core.io.instrument_file import write_instprm, write_instrument_toml
-from nanotwin_core.refine.calibrant import CalibrantFitError, CalibrantResult, fit_calibrant
+from nanotwin_core.refine.calibrant import CalibrantFitError, CalibrantResult, calibrate_pattern_file
 from nanotwin_core.scattering.polarization import polarization_fraction
 from nanotwin_core.structures.calibrants import calibrant_names, calibrant_structure
 
@@ -74,18 +73,16 @@ class CLICommand:
         outputs.plan("--report", args.report, "report")
         outputs.plan("--json", args.json, "json")
         structure = calibrant_structure(args.calibrant, a=args.cell)
-        data = read_pattern(args.data, x_kind="tth", wavelength=wavelength_of(args))
-        if data.wavelength is None:
-            raise NanotwinError(f"{args.data}: no wavelength in the file: give --wavelength (or --energy)")
         tth_range = parse_range(args.range, 2, "--range") if args.range else None
         t0 = time.perf_counter()
         try:
             with FractionBar("calibrant fit", quiet=args.quiet) as bar:
-                result = fit_calibrant(data.x, data.y, structure, data.wavelength, sigma=data.sigma,
-                                       tth_range=tth_range, lorentzian=args.lorentzian,
-                                       refine_wavelength=args.refine_wavelength,
-                                       background_order=args.background, polarization=args.polarization,
-                                       progress=bar)
+                result = calibrate_pattern_file(args.data, args.calibrant, wavelength_of(args),
+                                                cell=args.cell, tth_range=tth_range,
+                                                lorentzian=args.lorentzian,
+                                                refine_wavelength=args.refine_wavelength,
+                                                background_order=args.background,
+                                                polarization=args.polarization, progress=bar)
         except CalibrantFitError as exc:
             print(f"nanotwin: calibrant fit failed: {exc}", file=sys.stderr)
             return EXIT_CALIBRANT_FAILED

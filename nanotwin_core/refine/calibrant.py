@@ -21,13 +21,16 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from nanotwin_core.errors import Cancelled, NanotwinError
+from nanotwin_core.io.data import read_pattern
 from nanotwin_core.model_parts import Instrument
 from nanotwin_core.phases import phase_reflections
 from nanotwin_core.refine.background import chebyshev_basis
 from nanotwin_core.refine.instrument import pseudo_voigt, tch_fwhm_eta
+from nanotwin_core.structures.calibrants import calibrant_structure
 from nanotwin_core.structures.structure import Structure
 
-__all__ = ["CalibrantFitError", "CalibrantResult", "fit_calibrant", "MAX_RWP", "MIN_PEAKS"]
+__all__ = ["CalibrantFitError", "CalibrantResult", "calibrate_pattern_file", "fit_calibrant", "MAX_RWP",
+           "MIN_PEAKS"]
 
 MAX_RWP = 0.30  # above this the pattern is not taken for the calibrant
 MIN_PEAKS = 3  # reflections seen above 3 sigma (U, V, W need three widths)
@@ -328,3 +331,17 @@ def fit_calibrant(
         rwp=rwp, rexp=rexp, gof=math.sqrt(chi2_fit / dof), calibrant=name, n_points=int(x.size),
         n_peaks=int(q_peaks.size), n_peaks_seen=seen, tth_range=(float(x[0]), float(x[-1])), x=x, y_obs=y,
         y_calc=a @ coef, messages=messages)
+
+
+def calibrate_pattern_file(path: str, calibrant: str, wavelength: float | None = None, *,
+                           cell: float | None = None, progress: Callable[[float, str], None] | None = None,
+                           cancel: Callable[[], bool] | None = None, **options) -> CalibrantResult:
+    """``fit_calibrant`` on a 2theta pattern file: ``calibrant`` a built-in name or a CIF path,
+    ``wavelength`` in Å (None: the file's header), ``cell`` a built-in calibrant's a (Å) instead
+    of the certified one; ``options`` go to ``fit_calibrant``."""
+    structure = calibrant_structure(calibrant, a=cell)
+    data = read_pattern(path, x_kind="tth", wavelength=wavelength)
+    if data.wavelength is None:
+        raise NanotwinError(f"{path}: no wavelength in the file: give the wavelength of the measurement")
+    return fit_calibrant(data.x, data.y, structure, data.wavelength, sigma=data.sigma, progress=progress,
+                         cancel=cancel, **options)
