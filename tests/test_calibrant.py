@@ -61,3 +61,27 @@ def test_calibrants_have_their_certified_cells_and_extinctions():
     assert (1, 1, 1) in hkl and (0, 0, 2) not in hkl and (2, 2, 2) not in hkl  # diamond glide
     with pytest.raises(NanotwinError, match="unknown calibrant"):
         calibrant_structure("quartz")
+
+
+def _tch_si(seed):
+    ins = Instrument("sync", (TRUE["U"], TRUE["V"], TRUE["W"]), TRUE["zero"], (0.01, 0.005)).validate()
+    x = np.arange(15, 75, 0.01)
+    si = calibrant_structure("Si")
+    return fit_calibrant(x, calibrant_pattern(si, x, 1.0, ins, rng=np.random.default_rng(seed)), si, 1.0,
+                         lorentzian=True)
+
+
+def test_esds_do_not_collapse_on_window_edges():
+    """Regression: points entering a peak's +-20 FWHM window made the residual jump, and the
+    finite-difference Jacobian gave V an esd of 3e-8 deg^2 on this pattern (now 2.3e-4)."""
+    result = _tch_si(114)
+    assert 1e-4 < result.esd["V"] < 5e-4 and 1e-5 < result.esd["W"] < 1e-4
+    _within_3_esd(result, {**TRUE, "X": 0.01, "Y": 0.005})
+
+
+@pytest.mark.slow
+def test_esds_match_the_scatter_of_20_noise_realisations():
+    truth = {**TRUE, "X": 0.01, "Y": 0.005}
+    z = np.array([[(r.values()[k] - v) / r.esd[k] for k, v in truth.items()]
+                  for r in (_tch_si(100 + s) for s in range(20))])
+    assert np.all(np.abs(z.mean(axis=0)) < 0.8) and np.all((z.std(axis=0) > 0.6) & (z.std(axis=0) < 1.5))

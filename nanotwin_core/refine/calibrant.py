@@ -35,6 +35,7 @@ __all__ = ["CalibrantFitError", "CalibrantResult", "calibrate_pattern_file", "fi
 MAX_RWP = 0.30  # above this the pattern is not taken for the calibrant
 MIN_PEAKS = 3  # reflections seen above 3 sigma (U, V, W need three widths)
 MIN_EXPLAINED = 0.8  # fraction of the chi^2 of a background-only fit that the peaks must remove
+DIFF_STEP = 1e-6  # finite-difference step of the Jacobian x max(1, |p|): U, V, W ~ 1e-3 deg^2
 _FWHM2_FLOOR = 1e-10  # deg^2: keeps the profile finite while the optimizer passes FWHM^2 <= 0
 
 
@@ -125,8 +126,12 @@ class _Problem:
         values.update(zip(free, (float(v) for v in p), strict=True))
         return values
 
-    def peak_columns(self, v: dict[str, float]) -> np.ndarray:
-        """(n_points, n_peaks) unit-area profiles at the peaks' observed 2theta."""
+    def peak_columns(self, v: dict[str, float], windows: dict | None = None) -> tuple[np.ndarray, dict]:
+        """(n_points, n_peaks) unit-area profiles at the peaks' observed 2theta, and each peak's
+        window {k: (lo, hi, inside)}: +-cutoff FWHM, normalised on the grid when inside it.
+
+        ``windows`` given: those windows are kept (the Jacobian's differences then see a smooth
+        function, not points entering or leaving a window)."""
         true, obs = _peak_positions(self.q, v["wavelength"], v["zero"])
         cols = np.zeros((self.x.size, self.q.size))
         ok = np.isfinite(true)
@@ -138,35 +143,64 @@ class _Problem:
         else:
             fwhm, eta = fg, np.full(fg.shape, 0.5)
         x0, x1 = self.x[0], self.x[-1]
+        used = {}
         for k, pos, f, e in zip(np.flatnonzero(ok), obs[ok], fwhm, eta, strict=True):
-            lo = np.searchsorted(self.x, pos - self.cutoff * f, side="left")
-            hi = np.searchsorted(self.x, pos + self.cutoff * f, side="right")
+            if windows is not None:
+                if k not in windows:
+                    continue
+                lo, hi, inside = windows[k]
+            else:
+                lo = int(np.searchsorted(self.x, pos - self.cutoff * f, side="left"))
+                hi = int(np.searchsorted(self.x, pos + self.cutoff * f, side="right"))
+                inside = bool(pos - self.cutoff * f >= x0 and pos + self.cutoff * f <= x1)
             if hi <= lo:
                 continue
+            used[k] = (lo, hi, inside)
             vals = pseudo_voigt(self.x[lo:hi] - pos, f, e)
-            if pos - self.cutoff * f >= x0 and pos + self.cutoff * f <= x1:
+            if inside:
                 area = float(np.sum(vals * self.dx[lo:hi]))
                 if area > 0:
                     vals = vals / area
             cols[lo:hi, k] = vals
-        return cols
+        return cols, used
 
-    def solve(self, v: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(weighted residual, linear coefficients, design matrix) at the nonlinear values ``v``."""
-        a = np.hstack([self.peak_columns(v), self.background])
+    def solve(self, v: dict[str, float], windows: dict | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        """(weighted residual, linear coefficients, design matrix, peak windows) at the nonlinear
+        values ``v``."""
+        cols, used = self.peak_columns(v, windows)
+        a = np.hstack([cols, self.background])
         aw = a * self.sw[:, None]
         yw = self.y * self.sw
         coef = linear_solve(aw, yw)
-        return yw - aw @ coef, coef, a
+        return yw - aw @ coef, coef, a, used
 
-    def residual(self, p: np.ndarray, free: list[str]) -> np.ndarray:
+    def _check(self) -> None:
         if self.cancel is not None and self.cancel():
             raise Cancelled("calibrant fit cancelled")
+
+    def residual(self, p: np.ndarray, free: list[str]) -> np.ndarray:
+        self._check()
         self.nfev += 1
         r = self.solve(self.full(p, free))[0]
         if self.progress is not None and self.nfev % 10 == 0:
             self.progress(min(0.95, 0.2 + self.nfev / 600), f"calibrant fit: chi2 {float(r @ r):.4g}")
         return r
+
+    def jacobian(self, p: np.ndarray, free: list[str]) -> np.ndarray:
+        """Central differences of the projected residual, steps DIFF_STEP x max(1, |p|), with the
+        peak windows of ``p`` kept."""
+        self._check()
+        windows = self.solve(self.full(p, free))[3]
+        jac = np.empty((self.x.size, p.size))
+        for i in range(p.size):
+            h = DIFF_STEP * max(1.0, abs(float(p[i])))
+            up, down = p.copy(), p.copy()
+            up[i] += h
+            down[i] -= h
+            jac[:, i] = (self.solve(self.full(up, free), windows)[0]
+                         - self.solve(self.full(down, free), windows)[0]) / (2 * h)
+        return jac
 
 
 def linear_solve(a: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -176,12 +210,29 @@ def linear_solve(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     active = norms > 0
     an = a[:, active] / norms[active]
     coef = np.zeros(a.shape[1])
+    normal = an.T @ an
     try:
-        c = np.linalg.solve(an.T @ an, an.T @ y)
+        c = np.linalg.solve(normal, an.T @ y)
+        c += np.linalg.solve(normal, an.T @ (y - an @ c))  # one refinement: rounding as a QR's
     except np.linalg.LinAlgError:
         c = np.linalg.lstsq(an, y, rcond=None)[0]
     coef[active] = c / norms[active]
     return coef
+
+
+def _esds(jac: np.ndarray, variance: float) -> np.ndarray:
+    """sqrt(diag((J^T J)^-1) x variance), inverted on unit-norm columns (U, V, W and the zero
+    differ by orders of magnitude: an unscaled inverse loses the small diagonal terms)."""
+    norms = np.linalg.norm(jac, axis=0)
+    if np.any(norms == 0):
+        return np.full(jac.shape[1], np.nan)
+    js = jac / norms
+    try:
+        cov = np.linalg.inv(js.T @ js) / np.outer(norms, norms) * variance
+    except np.linalg.LinAlgError:
+        return np.full(jac.shape[1], np.nan)
+    diag = np.diag(cov)
+    return np.where(diag > 0, np.sqrt(np.abs(diag)), np.nan)
 
 
 def _start_fwhm(x: np.ndarray, y: np.ndarray) -> float:
@@ -265,13 +316,13 @@ def fit_calibrant(
     res = None
     for free in stages:
         p0 = np.array([prob.fixed[k] for k in free])
-        res = least_squares(prob.residual, p0, args=(free,), x_scale="jac", max_nfev=300 * len(free),
-                            method="trf")
+        res = least_squares(prob.residual, p0, jac=prob.jacobian, args=(free,), x_scale="jac",
+                            max_nfev=300 * len(free), method="trf")
         prob.fixed.update(prob.full(res.x, free))
     assert res is not None
     free = stages[-1]
     values = prob.fixed
-    r, coef, a = prob.solve(values)
+    r, coef, a, _ = prob.solve(values)
     n_lin = coef.size
     n_par = len(free) + n_lin
     chi2_fit = float(r @ r)
@@ -280,12 +331,7 @@ def fit_calibrant(
     rwp = math.sqrt(chi2_fit / sw2)
     rexp = math.sqrt(dof / sw2)
     # esds: the projected Jacobian's covariance (the linear terms are profiled out)
-    jac = res.jac
-    try:
-        cov = np.linalg.inv(jac.T @ jac) * chi2_fit / dof
-        esd = {k: float(math.sqrt(max(cov[i, i], 0.0))) for i, k in enumerate(free)}
-    except np.linalg.LinAlgError:
-        esd = {k: float("nan") for k in free}
+    esd = dict(zip(free, _esds(np.asarray(res.jac), chi2_fit / dof), strict=True))
     # peaks seen: intensity above 3 esd of the linear solve
     aw = a * prob.sw[:, None]
     try:
