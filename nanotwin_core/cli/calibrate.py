@@ -102,8 +102,8 @@ class CLICommand:
             if args.report:
                 report = calibration_report(result, args.data, structure.source)
                 outputs.stage("--report", lambda path: atomic_write_text(path, report))
-            outputs.commit()
-        print("\n".join(lines))
+            written = outputs.commit()
+        print("\n".join(lines + [f"wrote {path}" for path in written]))
         print(usage_hint(result, args.out))
         return 0
 
