@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
+from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import least_squares
 
 from nanotwin_core.errors import Cancelled, NanotwinError
@@ -115,6 +117,9 @@ class _Problem:
         self.q = q_peaks
         self.fixed = dict(start)
         self.background = chebyshev_basis(x, background_order)
+        self.bw = self.background * self.sw[:, None]
+        self.btb = self.bw.T @ self.bw
+        self.yw = y * self.sw
         self.cutoff = cutoff
         self.cancel = cancel
         self.progress = progress
@@ -126,14 +131,15 @@ class _Problem:
         values.update(zip(free, (float(v) for v in p), strict=True))
         return values
 
-    def peak_columns(self, v: dict[str, float], windows: dict | None = None) -> tuple[np.ndarray, dict]:
-        """(n_points, n_peaks) unit-area profiles at the peaks' observed 2theta, and each peak's
-        window {k: (lo, hi, inside)}: +-cutoff FWHM, normalised on the grid when inside it.
+    def peak_columns(self, v: dict[str, float], windows: dict | None = None
+                     ) -> tuple[sparse.csc_matrix, dict]:
+        """(n_points, n_peaks) sparse unit-area profiles at the peaks' observed 2theta, and each
+        peak's window {k: (lo, hi, inside)}: +-cutoff FWHM, normalised on the grid when inside it.
 
         ``windows`` given: those windows are kept (the Jacobian's differences then see a smooth
         function, not points entering or leaving a window)."""
         true, obs = _peak_positions(self.q, v["wavelength"], v["zero"])
-        cols = np.zeros((self.x.size, self.q.size))
+        rows, cols, data = [], [], []
         ok = np.isfinite(true)
         t = np.tan(np.radians(true[ok]) / 2)
         fg = np.sqrt(np.maximum(v["U"] * t * t + v["V"] * t + v["W"], _FWHM2_FLOOR))
@@ -161,19 +167,23 @@ class _Problem:
                 area = float(np.sum(vals * self.dx[lo:hi]))
                 if area > 0:
                     vals = vals / area
-            cols[lo:hi, k] = vals
-        return cols, used
+            rows.append(np.arange(lo, hi))
+            cols.append(np.full(hi - lo, k))
+            data.append(vals)
+        if not data:
+            return sparse.csc_matrix((self.x.size, self.q.size)), used
+        return sparse.csc_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                                 shape=(self.x.size, self.q.size)), used
 
     def solve(self, v: dict[str, float], windows: dict | None = None
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-        """(weighted residual, linear coefficients, design matrix, peak windows) at the nonlinear
-        values ``v``."""
-        cols, used = self.peak_columns(v, windows)
-        a = np.hstack([cols, self.background])
-        aw = a * self.sw[:, None]
-        yw = self.y * self.sw
-        coef = linear_solve(aw, yw)
-        return yw - aw @ coef, coef, a, used
+              ) -> tuple[np.ndarray, np.ndarray, sparse.csc_matrix, dict, np.ndarray]:
+        """(weighted residual, linear coefficients, peak columns, peak windows, weighted normal
+        matrix) at the nonlinear values ``v``."""
+        peaks, used = self.peak_columns(v, windows)
+        pw = peaks.copy()
+        pw.data *= self.sw[pw.indices]  # CSC: indices are the rows
+        coef, r, normal = block_solve(pw, self.bw, self.btb, self.yw)
+        return r, coef, peaks, used, normal
 
     def _check(self) -> None:
         if self.cancel is not None and self.cancel():
@@ -203,21 +213,40 @@ class _Problem:
         return jac
 
 
-def linear_solve(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Least-squares coefficients of ``a @ c = y`` by the normal equations of unit-norm columns
-    (far faster than an SVD for a tall matrix); all-zero columns (peaks outside the range) get 0."""
-    norms = np.linalg.norm(a, axis=0)
-    active = norms > 0
-    an = a[:, active] / norms[active]
-    coef = np.zeros(a.shape[1])
-    normal = an.T @ an
+def block_solve(pw: sparse.csc_matrix, bw: np.ndarray, btb: np.ndarray, yw: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted least squares of [pw bw] c = yw: (c, residual, normal matrix).
+
+    The sparse peak columns ``pw`` and dense background ``bw`` (``btb`` = bw^T bw) enter the
+    normal matrix by blocks; it is solved on unit-norm columns by Cholesky with one refinement
+    step (an SVD of the tall matrix, or LAPACK's general solve under busy threads, costs 10-50x
+    more); all-zero columns (peaks outside the range) get 0."""
+    m = pw.shape[1]
+    normal = np.empty((m + bw.shape[1],) * 2)
+    normal[:m, :m] = (pw.T @ pw).toarray()
+    ptb = np.asarray(pw.T @ bw)
+    normal[:m, m:], normal[m:, :m], normal[m:, m:] = ptb, ptb.T, btb
+
+    def transpose_times(r: np.ndarray) -> np.ndarray:
+        return np.concatenate([pw.T @ r, bw.T @ r])
+
+    def times(c: np.ndarray) -> np.ndarray:
+        return pw @ c[:m] + bw @ c[m:]
+
+    norms = np.sqrt(np.clip(np.diag(normal), 0.0, None))
+    idx = np.flatnonzero(norms > 0)
+    scaled = normal[np.ix_(idx, idx)] / np.outer(norms[idx], norms[idx])
+    coef = np.zeros(normal.shape[0])
     try:
-        c = np.linalg.solve(normal, an.T @ y)
-        c += np.linalg.solve(normal, an.T @ (y - an @ c))  # one refinement: rounding as a QR's
-    except np.linalg.LinAlgError:
-        c = np.linalg.lstsq(an, y, rcond=None)[0]
-    coef[active] = c / norms[active]
-    return coef
+        factor = cho_factor(scaled)
+        cs = cho_solve(factor, transpose_times(yw)[idx] / norms[idx])
+        coef[idx] = cs / norms[idx]
+        cs += cho_solve(factor, transpose_times(yw - times(coef))[idx] / norms[idx])
+    except np.linalg.LinAlgError:  # rank-deficient (overlapping peaks): minimum-norm solution
+        dense = np.hstack([pw.toarray(), bw])[:, idx] / norms[idx]
+        cs = np.linalg.lstsq(dense, yw, rcond=None)[0]
+    coef[idx] = cs / norms[idx]
+    return coef, yw - times(coef), normal
 
 
 def _esds(jac: np.ndarray, variance: float) -> np.ndarray:
@@ -322,7 +351,7 @@ def fit_calibrant(
     assert res is not None
     free = stages[-1]
     values = prob.fixed
-    r, coef, a, _ = prob.solve(values)
+    r, coef, peaks, _, normal = prob.solve(values)
     n_lin = coef.size
     n_par = len(free) + n_lin
     chi2_fit = float(r @ r)
@@ -333,17 +362,15 @@ def fit_calibrant(
     # esds: the projected Jacobian's covariance (the linear terms are profiled out)
     esd = dict(zip(free, _esds(np.asarray(res.jac), chi2_fit / dof), strict=True))
     # peaks seen: intensity above 3 esd of the linear solve
-    aw = a * prob.sw[:, None]
     try:
-        cov_lin = np.linalg.pinv(aw.T @ aw) * chi2_fit / dof
+        cov_lin = np.linalg.pinv(normal) * chi2_fit / dof
         sig_lin = np.sqrt(np.maximum(np.diag(cov_lin), 0.0))
     except np.linalg.LinAlgError:
         sig_lin = np.full(n_lin, np.inf)
     intensities = coef[:q_peaks.size]
     seen = int(np.sum(intensities > 3 * sig_lin[:q_peaks.size]))
-    bg = prob.background * prob.sw[:, None]
-    bcoef = linear_solve(bg, y * prob.sw)
-    chi2_bg = float(np.sum((y * prob.sw - bg @ bcoef) ** 2))
+    r_bg = block_solve(sparse.csc_matrix((x.size, 0)), prob.bw, prob.btb, prob.yw)[1]
+    chi2_bg = float(r_bg @ r_bg)
     explained = 1 - chi2_fit / chi2_bg if chi2_bg > 0 else 0.0
     if seen < MIN_PEAKS:
         raise CalibrantFitError(f"only {seen} of {q_peaks.size} {name} reflections found in 2theta "
@@ -376,7 +403,7 @@ def fit_calibrant(
         instrument=ins, esd=esd, wavelength=values["wavelength"], wavelength_refined=refine_wavelength,
         rwp=rwp, rexp=rexp, gof=math.sqrt(chi2_fit / dof), calibrant=name, n_points=int(x.size),
         n_peaks=int(q_peaks.size), n_peaks_seen=seen, tth_range=(float(x[0]), float(x[-1])), x=x, y_obs=y,
-        y_calc=a @ coef, messages=messages)
+        y_calc=peaks @ coef[:q_peaks.size] + prob.background @ coef[q_peaks.size:], messages=messages)
 
 
 def calibrate_pattern_file(path: str, calibrant: str, wavelength: float | None = None, *,
