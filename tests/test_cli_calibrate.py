@@ -83,3 +83,23 @@ def test_fit_with_instrument_file_equals_typed_numbers(si_file, tmp_path, capsys
 def test_instrument_refused_for_q_data(tmp_path):
     assert main(["simulate", "--structure", "PbS-rocksalt", "--shape", "sphere", "--size", "1.5",
                  "--instrument", str(tmp_path / "none.instprm"), "--out", str(tmp_path / "q.xye")]) == 2
+
+
+def test_cif_calibrant_and_the_wavelength_check(si_file, tmp_path, capsys):
+    from nanotwin_core.structures.cif import write_cif
+
+    cif = write_cif(calibrant_structure("Si"), tmp_path / "si.cif")
+    out = tmp_path / "inst.toml"
+    assert calibrate(si_file, "--calibrant", str(cif), "--lorentzian", "--out", str(out), "--quiet") == 0
+    got = read_instrument_file(out)
+    assert got.wavelength == WAVELENGTH and got.instrument.lorentzian is not None
+    capsys.readouterr()
+    crystal = ["--structure", "PbS-rocksalt", "--shape", "sphere", "--size", "1.5"]
+    data = tmp_path / "nano.xye"
+    assert main(["simulate", *crystal, "--tth", "8:30:0.05", "--wavelength", "0.7", "--out", str(data),
+                 "--quiet"]) == 0
+    assert main(["fit", "--data", str(data), *crystal, "--refine", "scale", "--instrument", str(out),
+                 "--caglioti", "0,0,0.002", "--out", str(tmp_path / "f.h5"), "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "calibrated at 1 A, the data are at 0.7 A" in said
+    assert "typed --caglioti (pseudo-Voigt; the file's X, Y dropped) kept" in said

@@ -12,7 +12,7 @@ from nanotwin_core.io.instrument_file import (
     write_instprm,
     write_instrument_toml,
 )
-from nanotwin_core.model import Model
+from nanotwin_core.model import Model, read_model_toml, write_model_toml
 from nanotwin_core.model_parts import Instrument
 from nanotwin_core.refine.instrument import caglioti_fwhm, resolution_profile
 
@@ -50,6 +50,11 @@ def test_gsas_file_gives_the_hand_computed_widths(tmp_path):
     # 10 degrees by hand: t = tan 5 deg = 0.0874887; sigma^2 = 0.0608783 centideg^2;
     # FWHM = sqrt(8 ln2 x 0.0608783) = 0.581019 centideg
     assert caglioti_fwhm(np.array([10.0]), *ins.caglioti)[0] == pytest.approx(0.0058102, rel=1e-4)
+    # 40 degrees: t = tan 20 deg = 0.3639702; sigma^2 = 0.1712074 centideg^2; FWHM 0.974359 centideg
+    assert caglioti_fwhm(np.array([40.0]), *ins.caglioti)[0] == pytest.approx(0.0097436, rel=1e-4)
+    # Lorentzian at 40 degrees: 0.5 / cos 20 + 2.0 tan 20 = 1.260029 centideg
+    assert ins.lorentzian[0] / math.cos(math.radians(20)) + ins.lorentzian[1] * math.tan(math.radians(20)) \
+        == pytest.approx(0.01260029, rel=1e-6)
 
 
 @pytest.mark.parametrize("lorentzian", [None, (0.004, 0.0015)])
@@ -73,8 +78,12 @@ def test_toml_instrument_round_trip_and_model_file(tmp_path):
     path = write_instrument_toml(tmp_path / "inst.toml", ins, 0.4959)
     back = read_instrument_file(path)
     assert back.instrument == ins and back.wavelength == 0.4959
-    model = Model.from_dict({**Model().to_dict(), "instrument": ins.to_dict()})
+    model = Model.from_dict({**Model(structure="PbS-rocksalt", shape="sphere", size_nm=2.0).to_dict(),
+                             "instrument": ins.to_dict()})
     assert model.instrument == ins
+    write_model_toml(model, tmp_path / "model.toml")  # the model file carries the Lorentzian too
+    assert read_model_toml(tmp_path / "model.toml").instrument == ins
+    assert read_instrument_file(tmp_path / "model.toml").instrument == ins
 
 
 @pytest.mark.parametrize("text, problem", [

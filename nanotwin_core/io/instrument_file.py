@@ -126,7 +126,7 @@ def _instprm_values(path: Path) -> tuple[dict[str, tuple[str, int]], bool]:
 
 
 def read_instprm(path: str | Path) -> InstrumentFile:
-    """A GSAS-II constant-wavelength ``.instprm`` file (Type PXC, PNC or PXB) as nanotwin's units."""
+    """A GSAS-II constant-wavelength ``.instprm`` file (Type PXC or PNC) in nanotwin's units."""
     path = Path(path)
     values, pseudo_voigt = _instprm_values(path)
     missing = [k for k in _REQUIRED if k not in values]
@@ -142,7 +142,7 @@ def read_instprm(path: str | Path) -> InstrumentFile:
             if not math.isfinite(num[key]):
                 raise InputFileError(path, f"{key} is not finite: {text!r}", line)
     kind, kind_line = values["Type"]
-    if kind[:2].upper() not in ("PX", "PN") or len(kind) < 3 or kind[2].upper() not in "CB":
+    if kind.strip().upper() not in ("PXC", "PNC"):
         raise InputFileError(path, f"Type {kind}: only constant-wavelength powder data (PXC, PNC) "
                                    "have a 2theta profile", kind_line)
     notes: list[str] = []
