@@ -27,7 +27,7 @@ from nanotwin_core.io.data import read_pattern
 from nanotwin_core.model_parts import Instrument
 from nanotwin_core.phases import phase_reflections
 from nanotwin_core.refine.background import chebyshev_basis
-from nanotwin_core.refine.instrument import pseudo_voigt, tch_fwhm_eta
+from nanotwin_core.refine.instrument import cell_widths, pseudo_voigt, tch_fwhm_eta
 from nanotwin_core.structures.calibrants import calibrant_structure
 from nanotwin_core.structures.structure import Structure
 
@@ -102,18 +102,13 @@ def _peak_positions(q: np.ndarray, wavelength: float, zero: float) -> tuple[np.n
     return true, true + zero
 
 
-def _cell_widths(x: np.ndarray) -> np.ndarray:
-    edges = np.concatenate(([1.5 * x[0] - 0.5 * x[1]], 0.5 * (x[1:] + x[:-1]), [1.5 * x[-1] - 0.5 * x[-2]]))
-    return np.diff(edges)
-
-
 class _Problem:
     """The separable least-squares problem of one calibrant pattern."""
 
     def __init__(self, x, y, sigma, q_peaks, start, background_order, cutoff, cancel, progress):
         self.x, self.y = x, y
         self.sw = 1.0 / sigma
-        self.dx = _cell_widths(x)
+        self.dx = cell_widths(x)
         self.q = q_peaks
         self.fixed = dict(start)
         self.background = chebyshev_basis(x, background_order)

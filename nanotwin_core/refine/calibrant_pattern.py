@@ -15,7 +15,7 @@ import numpy as np
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.model_parts import Instrument
 from nanotwin_core.phases import phase_reflections
-from nanotwin_core.refine.instrument import resolution_profile
+from nanotwin_core.refine.instrument import cell_widths, resolution_profile
 from nanotwin_core.scattering.polarization import polarization_factor
 from nanotwin_core.structures.structure import Structure
 
@@ -43,8 +43,7 @@ def calibrant_pattern(structure: Structure, tth: np.ndarray, wavelength: float, 
     inside = (obs > x[0]) & (obs < x[-1])
     grid = np.union1d(x, obs[inside])
     t = grid - ins.zero
-    edges = np.concatenate(([1.5 * t[0] - 0.5 * t[1]], 0.5 * (t[1:] + t[:-1]), [1.5 * t[-1] - 0.5 * t[-2]]))
-    widths = np.diff(edges)
+    widths = cell_widths(t)
     density = np.zeros(grid.size)
     idx = np.searchsorted(grid, obs[inside])
     np.add.at(density, idx, area[inside] / widths[idx])

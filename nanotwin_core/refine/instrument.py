@@ -44,6 +44,7 @@ __all__ = [
     "capillary_transmission",
     "kalpha2_positions",
     "resolution_profile",
+    "cell_widths",
     "observed_pattern",
 ]
 
@@ -87,13 +88,16 @@ def tch_fwhm_eta(fwhm_g: np.ndarray, fwhm_l: np.ndarray) -> tuple[np.ndarray, np
     return f, np.clip(eta, 0.0, 1.0)
 
 
-def _cell_widths(x: np.ndarray) -> np.ndarray:
+def cell_widths(x: np.ndarray) -> np.ndarray:
     """Width of the grid cell of every point (midpoint rule, non-uniform grids allowed)."""
     edges = np.empty(x.size + 1)
     edges[1:-1] = 0.5 * (x[1:] + x[:-1])
     edges[0] = x[0] - 0.5 * (x[1] - x[0])
     edges[-1] = x[-1] + 0.5 * (x[-1] - x[-2])
     return np.diff(edges)
+
+
+_cell_widths = cell_widths  # the name tests/test_refine.py imports
 
 
 def convolution_matrix(
@@ -118,7 +122,7 @@ def convolution_matrix(
         raise NanotwinError("convolution grid must have >= 2 strictly increasing points")
     fwhm = np.broadcast_to(np.asarray(fwhm, float), x.shape)
     eta = np.broadcast_to(np.asarray(eta, float), x.shape)
-    dx = _cell_widths(x)
+    dx = cell_widths(x)
     lo = np.searchsorted(x, x - cutoff * fwhm, side="left")
     hi = np.searchsorted(x, x + cutoff * fwhm, side="right")
     counts = hi - lo
