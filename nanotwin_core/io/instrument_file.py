@@ -1,10 +1,11 @@
 """Instrument files: GSAS-II ``.instprm`` and nanotwin TOML ``[instrument]`` tables.
 
-GSAS-II constant-wavelength parameters (checked in GSAS-II's source, GSASIIpwd ``getCWsig`` and
-``getCWgam``): the Gaussian variance sigma^2 = U tan^2 t + V tan t + W in centidegrees^2 and the
-Lorentzian FWHM gamma = X / cos t + Y tan t (+ Z in recent versions) in centidegrees, t = theta;
-``Zero`` in degrees of 2theta (observed = calculated + Zero, as nanotwin's zero); ``Polariz.``
-the fraction f of P = f + (1 - f) cos^2 2theta at azimuth 0 (nanotwin's f).
+GSAS-II constant-wavelength parameters (checked in GSAS-II's source: GSASIIpwd ``getCWsig`` and
+``getCWgam``, GSASIIlattice ``Dsp2pos``, GSASIIpwd ``Polarization``): the Gaussian variance
+sigma^2 = U tan^2 t + V tan t + W in centidegrees^2 and the Lorentzian FWHM gamma = X / cos t +
+Y tan t (+ Z in recent versions) in centidegrees, t = theta; ``Zero`` in degrees of 2theta
+(position = 2 asin(lambda / 2d) + Zero, as nanotwin's zero); ``Polariz.`` the fraction f of
+P = f + (1 - f) cos^2 2theta at azimuth 0 (nanotwin's f).
 
 nanotwin's resolution (``model_parts.Instrument``): Caglioti FWHM^2 (deg^2) and Lorentzian X, Y in
 degrees, so FWHM^2 = 8 ln 2 x 1e-4 x (U, V, W) and (X, Y)_nanotwin = (X, Y)_GSAS-II / 100.

@@ -385,7 +385,7 @@ def fit_calibrant(
     if not res.success:
         messages.append(f"the optimizer stopped: {res.message}")
     if not refine_wavelength:
-        messages.append(f"wavelength held at {wavelength:.8g} A (the zero absorbs a small error in it)")
+        messages.append(f"wavelength held at {wavelength:.8g} A (not refined)")
     lor = (values["X"], values["Y"]) if lorentzian else None
     try:
         ins = Instrument(polarization=polarization, caglioti=(values["U"], values["V"], values["W"]),
