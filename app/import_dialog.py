@@ -80,7 +80,7 @@ class ImportChoice:
         tth = self.x_kind == "tth"
         return Instrument(polarization=self.polarization if tth else "none",
                           caglioti=self.caglioti if tth else None, zero=self.zero if tth else 0.0,
-                          lorentzian=self.lorentzian if tth and self.caglioti else None).validate()
+                          lorentzian=self.lorentzian if tth else None).validate()
 
 
 def initial_choice(guess: ImportGuess, remembered: ImportChoice | None,

@@ -98,3 +98,11 @@ def test_calibrant_fit_cancel_and_wrong_standard(qtbot, si_pattern):
     dialog.cancel_button.click()  # while running: stops the fit, the dialog stays
     qtbot.waitUntil(lambda: not dialog.running(), timeout=60_000)
     assert "cancelled" in dialog.status.text() and dialog.fitted is None and dialog.fit_button.isEnabled()
+
+
+def test_lorentzian_without_caglioti_is_refused_with_a_message(qtbot, tmp_path):
+    dialog = dialog_for(qtbot, tmp_path)
+    dialog.caglioti_edit.setText("")
+    dialog.lorentzian_edit.setText("0.01, 0.002")
+    dialog.buttons.accepted.emit()
+    assert "caglioti" in dialog.message_label.text() and dialog.result() != QDialog.DialogCode.Accepted.value
