@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from nanotwin_app.docks.path_row import PathRow
+from nanotwin_app.instrument_sources import InstrumentSources
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -56,6 +57,7 @@ class ImportChoice:
     zero: float = 0.0
     blank: str | None = None
     fit_range: tuple[float, float] | None = None
+    lorentzian: tuple[float, float] | None = None  # X, Y (deg) of a TCH profile; None: pV 0.5
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -70,13 +72,15 @@ class ImportChoice:
             return None
         choice.caglioti = tuple(choice.caglioti) if choice.caglioti else None
         choice.fit_range = tuple(choice.fit_range) if choice.fit_range else None
+        choice.lorentzian = tuple(choice.lorentzian) if choice.lorentzian else None
         return choice
 
     def instrument(self) -> Instrument:
         """The model's instrument for this data (polarization only applies to 2θ)."""
-        pol = self.polarization if self.x_kind == "tth" else "none"
-        return Instrument(polarization=pol, caglioti=self.caglioti if self.x_kind == "tth" else None,
-                          zero=self.zero if self.x_kind == "tth" else 0.0).validate()
+        tth = self.x_kind == "tth"
+        return Instrument(polarization=self.polarization if tth else "none",
+                          caglioti=self.caglioti if tth else None, zero=self.zero if tth else 0.0,
+                          lorentzian=self.lorentzian if tth else None).validate()
 
 
 def initial_choice(guess: ImportGuess, remembered: ImportChoice | None,
@@ -84,7 +88,8 @@ def initial_choice(guess: ImportGuess, remembered: ImportChoice | None,
     """The dialog's proposal: the file's own statements first, then what was chosen last time in
     its folder, then the model's instrument (polarization ``sync`` for 2θ data as the CLI)."""
     pol = instrument.polarization if instrument.polarization != "none" else "sync"
-    base = remembered or ImportChoice(polarization=pol, caglioti=instrument.caglioti, zero=instrument.zero)
+    base = remembered or ImportChoice(polarization=pol, caglioti=instrument.caglioti, zero=instrument.zero,
+                                      lorentzian=instrument.lorentzian)
     x_kind = guess.x_kind if guess.certain or remembered is None else remembered.x_kind
     if guess.wavelength is not None:
         wavelength, reason = guess.wavelength, guess.wavelength_reason
@@ -95,7 +100,7 @@ def initial_choice(guess: ImportGuess, remembered: ImportChoice | None,
     blank = base.blank if base.blank and Path(base.blank).exists() else None
     fit_range = base.fit_range if remembered is not None and remembered.x_kind == x_kind else None
     return ImportChoice(x_kind, wavelength, reason, base.polarization, base.caglioti, base.zero, blank,
-                        fit_range)
+                        fit_range, base.lorentzian)
 
 
 def _number_text(value: float | None) -> str:
@@ -170,6 +175,15 @@ class ImportDialog(QDialog):
         self.zero_spin.setValue(choice.zero)
         self.zero_spin.setSuffix(" °")
         iform.addRow("zero shift", self.zero_spin)
+        lor = choice.lorentzian
+        self.lorentzian_edit = QLineEdit("" if lor is None else ", ".join(repr(v) for v in lor))
+        self.lorentzian_edit.setPlaceholderText("X, Y (°): FWHM X/cos θ + Y tan θ; empty: pseudo-Voigt 0.5")
+        iform.addRow("Lorentzian", self.lorentzian_edit)
+        self.sources = InstrumentSources(str(Path(guess.path).parent))
+        iform.addRow("", self.sources)
+        self.instrument_source = QLabel("")
+        self.instrument_source.setWordWrap(True)
+        iform.addRow("", self.instrument_source)
         self.instrument_box = ins
         outer.addWidget(ins)
 
@@ -215,6 +229,9 @@ class ImportDialog(QDialog):
         self.energy_edit.textEdited.connect(self._energy_typed)
         self.blank_button.clicked.connect(self._choose_blank)
         self.blank_clear.clicked.connect(lambda: self.set_blank(None))
+        self.sources.chosen.connect(self.set_instrument)
+        self.sources.failed.connect(self.message_label.setText)
+        self.sources.calibrant_button.clicked.connect(self._from_calibrant)
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         self._wavelength_typed(self.wavelength_edit.text(), keep_reason=True)
@@ -249,13 +266,18 @@ class ImportDialog(QDialog):
             caglioti = tuple(float(v) for v in text.replace(";", ",").split(",")) if text else None
         except ValueError:
             raise NanotwinError(f"Caglioti needs three numbers U, V, W, got {text!r}") from None
+        text = self.lorentzian_edit.text().strip()
+        try:
+            lorentzian = tuple(float(v) for v in text.replace(";", ",").split(",")) if text else None
+        except ValueError:
+            raise NanotwinError(f"Lorentzian needs two numbers X, Y, got {text!r}") from None
         lo, hi = self.range_min.value(), self.range_max.value()
         fit_range = None if lo <= 0 and hi <= 0 else (lo, hi if hi > 0 else math.inf)
         if fit_range is not None and not fit_range[1] > fit_range[0]:
             raise NanotwinError(f"the fit range {lo:g}-{hi:g} is empty")
         choice = ImportChoice(self.x_kind, wavelength, self.wavelength_reason.text(), pol, caglioti,
-                              self.zero_spin.value(), self.blank_path, fit_range)
-        choice.instrument()  # checks the Caglioti terms
+                              self.zero_spin.value(), self.blank_path, fit_range, lorentzian)
+        choice.instrument()  # checks the Caglioti and Lorentzian terms
         return choice
 
     # ---------------------------------------------------------------- reactions
@@ -300,6 +322,24 @@ class ImportDialog(QDialog):
         self.ok_button.setEnabled(not missing)
         self.instrument_box.setEnabled(tth)
         self.range_unit.setText("2θ (°)" if tth else "Q (1/Å)")
+
+    def set_instrument(self, instrument: Instrument, source: str) -> None:
+        """Fill polarization, Caglioti, Lorentzian and zero from ``instrument`` (a file's or a
+        calibrant fit's); ``source`` says where it came from (shown under the fields)."""
+        self.polarization_combo.setCurrentText(instrument.polarization)
+        cag, lor = instrument.caglioti, instrument.lorentzian
+        self.caglioti_edit.setText("" if cag is None else ", ".join(repr(v) for v in cag))
+        self.lorentzian_edit.setText("" if lor is None else ", ".join(repr(v) for v in lor))
+        self.zero_spin.setValue(instrument.zero)
+        self.instrument_source.setText(f"Instrument {source}")
+        self.message_label.setText("")
+
+    def _from_calibrant(self) -> None:
+        try:
+            wavelength = self.wavelength()
+        except NanotwinError:
+            wavelength = None
+        self.sources.run_calibrant(wavelength, self.polarization_combo.currentText().strip())
 
     def _choose_blank(self) -> None:
         folder = str(Path(self.guess.path).parent)

@@ -33,7 +33,6 @@ from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.crystal import Crystal
 from nanotwin_core.distributed import Mapper
 from nanotwin_core.errors import Cancelled, NanotwinError
-from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.model import Model
 from nanotwin_core.population.ensemble import ensemble_histograms
@@ -46,13 +45,13 @@ from nanotwin_core.refine.dse_fit import (
     prepare_fit,
 )
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
-from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.instrument import observed_pattern
 from nanotwin_core.refine.model_check import ModelDataCheck, check_model_against_data
 from nanotwin_core.refine.occupancy import fit_composition
 from nanotwin_core.refine.report import result_json
 from nanotwin_core.refine.size_grids import grown_population, size_global_grid
 from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms, model_low_q_values
-from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity, polarization_factor
+from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_b
 from nanotwin_core.structures.files import resolve_structure
@@ -204,27 +203,25 @@ def compute_pattern(
             hists.append(compute_histograms(crystal, n_threads=n_threads, progress=crystal_progress,
                                             cancel=cancel))
     hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
-    ins = model.instrument
-    profile = _profile(model, wavelength) if x_kind == "tth" else None
-    grid, inner = profile.padded_grid(x) if profile is not None else (x, slice(0, len(x)))
-    tth_true = grid - ins.zero if x_kind == "tth" else None
-    q = q_from_two_theta(tth_true, wavelength) if x_kind == "tth" else grid
-    intensity = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, exclude=model.excluded_pairs(),
-                                occupancy=model.occupancy)
+    def intensity_at(q: np.ndarray) -> np.ndarray:
+        out = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, exclude=model.excluded_pairs(),
+                              occupancy=model.occupancy)
+        if low_q:
+            out = add_low_q_terms(out, q, database=CrystalTable.of(hist, crystals[-1]), weights=np.ones(1),
+                                  values=low_q, radiation=radiation, occupancy=model.occupancy,
+                                  structure=structure, kind=None)
+        return out
+
     low_q = model_low_q_values(model)
-    if low_q:
-        intensity = add_low_q_terms(intensity, q, database=CrystalTable.of(hist, crystals[-1]),
-                                    weights=np.ones(1), values=low_q, radiation=radiation,
-                                    occupancy=model.occupancy, structure=structure, kind=None)
-    if x_kind == "tth":
-        intensity = intensity * polarization_factor(tth_true, ins.polarization)
-        if profile is not None:
-            intensity = profile.apply(grid, intensity)
+    if x_kind == "tth":  # zero shift, polarization and resolution of the model's instrument
+        intensity, q = observed_pattern(x, wavelength, model.instrument, intensity_at)
+    else:
+        q, intensity = x, intensity_at(x)
     sizes = {k: v for k, v in crystals[-1].info.items() if k in ("D_ab_nm", "L_c_nm", "size_nm", "D_eq_nm")}
     info = {"n_atoms": int(crystals[-1].n_atoms), "n_pairs": float(sum(h.n_pairs for h in hists)),
             "seeds": 0 if model.ensemble else len(crystals), "ensemble": bool(model.ensemble),
             "seconds": time.perf_counter() - t0, **sizes}
-    return ModelPattern(x=x, x_kind=x_kind, q=q[inner], intensity=intensity[inner], radiation=radiation,
+    return ModelPattern(x=x, x_kind=x_kind, q=q, intensity=intensity, radiation=radiation,
                         b_iso=b_iso, histograms=hist, crystal=crystals[-1], info=info)
 
 
@@ -236,14 +233,6 @@ def seed_histograms(seed: int, *, model: Model, structure: Structure,
     return crystal, compute_histograms(crystal, cancel=cancel)
 
 
-def _profile(model: Model, wavelength: float | None) -> InstrumentProfile | None:
-    cag = model.instrument.caglioti
-    if cag is None:
-        return None
-    return InstrumentProfile(u=cag[0], v=cag[1], w=cag[2], zero=model.instrument.zero,
-                             lambda1=wavelength or 1.0)
-
-
 def _population_pattern(model, x, x_kind, wavelength, structure, radiation, progress, cancel, databases,
                         t0, mapper) -> ModelPattern:
     """A population or mixture pattern through the fits' size databases (no data, nothing refined)."""
@@ -251,7 +240,7 @@ def _population_pattern(model, x, x_kind, wavelength, structure, radiation, prog
     ins = model.instrument
     settings = FitSettings(refine=("scale",), background_order=None,
                            polarization=None if ins.polarization == "none" else ins.polarization,
-                           caglioti=ins.caglioti, zero=ins.zero)
+                           caglioti=ins.caglioti, zero=ins.zero, lorentzian=ins.lorentzian)
     problem = prepare_fit(model, grid_data, settings, structure=structure, progress=progress, cancel=cancel,
                           databases=databases, mapper=mapper)
     values = {p.name: p.value for p in problem.params}

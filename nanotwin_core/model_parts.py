@@ -41,6 +41,17 @@ def _whole(value, what: str, lo: int, hi: int) -> int:
     return int(value)
 
 
+def _finite_numbers(value, count: int, what: str) -> tuple[float, ...]:
+    """``value`` as ``count`` finite floats; NanotwinError "``what``, got ..." otherwise."""
+    try:
+        out = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise NanotwinError(f"{what}, got {value!r}") from None
+    if len(out) != count or not all(math.isfinite(v) for v in out):
+        raise NanotwinError(f"{what}, got {value!r}")
+    return out
+
+
 def _number_pair(value, what: str) -> tuple[float, float] | None:
     if value is None:
         return None
@@ -171,26 +182,29 @@ class Instrument:
     ``polarization``: "none", "lab" (f = 0.5), "sync" (f = 0.95) or "sync:F";
     ``caglioti``: (U, V, W) in deg^2, pseudo-Voigt resolution FWHM^2 = U tan^2 t + V tan t + W
     (None: no convolution); ``zero``: zero shift of 2theta in degrees (observed = true + zero;
-    the start value when ``zero`` is refined). Q data ignore all three.
+    the start value when ``zero`` is refined); ``lorentzian``: (X, Y) in degrees, a Lorentzian
+    FWHM = X / cos t + Y tan t (GSAS-II's order, in degrees not centidegrees): given, the
+    Caglioti terms are the Gaussian FWHM and the two combine as Thompson-Cox-Hastings; None:
+    one pseudo-Voigt of mixing 0.5 and Caglioti FWHM. Q data ignore all four.
     """
 
     polarization: str = "none"
     caglioti: tuple[float, float, float] | None = None
     zero: float = 0.0
+    lorentzian: tuple[float, float] | None = None
 
     def validate(self) -> Instrument:
         polarization_fraction(self.polarization)
         if self.caglioti is not None:
-            bad = f"caglioti must be three numbers U, V, W (deg^2), got {self.caglioti!r}"
-            try:
-                cag = tuple(float(v) for v in self.caglioti)
-            except (TypeError, ValueError):
-                raise NanotwinError(bad) from None
-            if len(cag) != 3 or not all(math.isfinite(v) for v in cag):
-                raise NanotwinError(bad)
+            cag = _finite_numbers(self.caglioti, 3, "caglioti must be three numbers U, V, W (deg^2)")
             if cag[2] <= 0 and cag[0] <= 0:
                 raise NanotwinError(f"caglioti U={cag[0]:g}, W={cag[2]:g}: the FWHM would be 0 or imaginary")
             self.caglioti = cag  # type: ignore[assignment]
+        if self.lorentzian is not None:
+            lor = _finite_numbers(self.lorentzian, 2, "lorentzian must be two numbers X, Y (degrees)")
+            if self.caglioti is None:
+                raise NanotwinError("lorentzian X, Y need the Gaussian caglioti U, V, W as well")
+            self.lorentzian = lor  # type: ignore[assignment]
         if not (math.isfinite(float(self.zero)) and abs(float(self.zero)) <= 0.5):
             raise NanotwinError(f"zero shift must lie in [-0.5, 0.5] degrees, got {self.zero!r}")
         self.zero = float(self.zero)
@@ -206,8 +220,9 @@ class Instrument:
     @classmethod
     def from_dict(cls, d: dict) -> Instrument:
         d = _known_keys(cls, d, "instrument")
-        if d.get("caglioti") is not None:
-            d["caglioti"] = tuple(d["caglioti"])
+        for key in ("caglioti", "lorentzian"):
+            if d.get(key) is not None:
+                d[key] = tuple(d[key])
         return cls(**d)
 
 

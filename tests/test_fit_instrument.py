@@ -45,3 +45,23 @@ def test_reach_mask_pads_by_the_profile_window() -> None:
     assert np.isclose(inside.min(), 8.0, atol=0.011) and np.isclose(inside.max(), 32.0, atol=0.011)
     grid, inner = prof.padded_grid(TTH)
     assert np.array_equal(grid[inner], TTH) and grid[0] < 3.01 and grid[-1] > 41.99
+
+
+def test_lorentzian_terms_reach_the_fit_as_tch() -> None:
+    """An instrument with Lorentzian X, Y (e.g. from an .instprm) is convolved with the TCH profile
+    of its Gaussian Caglioti and Lorentzian X / cos t + Y tan t widths; without them: pV 0.5."""
+    from nanotwin_core.model_parts import Instrument
+    from nanotwin_core.refine.instrument import tch_fwhm_eta
+
+    model = Model(structure="PbS-rocksalt", shape="sphere", size_nm=2.0,
+                  instrument=Instrument("sync", (0.0, 0.0, 0.01), 0.0, (0.02, 0.01)))
+    data = PatternData(TTH, np.ones(len(TTH)), x_kind="tth", wavelength=WAVELENGTH)
+    problem = prepare_fit(model, data, FitSettings.from_model(model))
+    tth = np.array([10.0, 35.0])
+    th = np.radians(tth) / 2
+    want = tch_fwhm_eta(np.full(2, 0.1), 0.02 / np.cos(th) + 0.01 * np.tan(th))
+    got = problem.resolution.fwhm_eta(tth)
+    assert np.allclose(got[0], want[0]) and np.allclose(got[1], want[1]) and np.all(got[1] > 0.1)
+    model.instrument.lorentzian = None
+    plain = prepare_fit(model, data, FitSettings.from_model(model)).resolution.fwhm_eta(tth)
+    assert np.allclose(plain[0], 0.1) and np.allclose(plain[1], 0.5)

@@ -11,6 +11,7 @@ from nanotwin_core.cli.fit_output import fit_project, fit_report, print_fit, wri
 from nanotwin_core.cli.fit_pdf import FIT_FAILED, PDF_REFINE, run_pdf_fit
 from nanotwin_core.cli.fit_series import SERIES_ONLY, add_series_options, run_series_fit
 from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_fit_data, warn
+from nanotwin_core.cli.instrument_args import add_instrument_option, parse_zero
 from nanotwin_core.cli.model_args import AUTO_POPULATION, model_from_args, wavelength_of
 from nanotwin_core.cli.options import (
     add_cluster_options,
@@ -77,6 +78,10 @@ class CLICommand:
                          help="polarization correction of 2theta data [the model file's, else sync]; "
                               "refused for Q data")
         par.add_argument("--caglioti", metavar="U,V,W", help="instrument resolution (deg^2), pseudo-Voigt")
+        par.add_argument("--zero", type=parse_zero, default=None, metavar="DEG",
+                         help="2theta zero shift in degrees, observed = true + zero (start value when "
+                              "refined) [the model file's, else 0]")
+        add_instrument_option(par)
         par.add_argument("--max-nfev", type=positive_int, default=None,
                          help="largest number of model evaluations [the model file's, else 200]")
         par.add_argument("--global-start", action="store_true",
@@ -133,6 +138,7 @@ class CLICommand:
         items = read_series_list(args.series) if args.series else series_from_patterns(args.data)
         inputs = [("--data", item.path) for item in items] + [
             ("--series", args.series), ("--blank", args.blank), ("--model", args.model), ("--cif", args.cif),
+            ("--instrument", args.instrument),
             ("--xyz", args.xyz), ("--reuse", args.reuse)]
         outputs = OutputFiles(force=args.force, inputs=inputs)
         outputs.plan("--out", args.out, "project")
@@ -149,6 +155,8 @@ class CLICommand:
             if args.figure:
                 raise NanotwinError("--figure draws powder pattern fits; the G(r) fit's curves are in the "
                                     "project (open it in the window to export a figure)")
+            if args.instrument or args.zero is not None:
+                raise NanotwinError("--instrument and --zero describe 2theta patterns, not a G(r)")
             if args.workers or args.scheduler:
                 raise NanotwinError("--workers/--scheduler: PDF fits run here (no database to spread)")
             return run_pdf_fit(args, outputs)
@@ -181,7 +189,7 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
         data, _blank = read_fit_data(args, args.data)
         say(_assumed(data, wavelength_of(args)))
         model = model_from_args(args)
-        apply_fit_options(args, model, data.x_kind)
+        apply_fit_options(args, model, data.x_kind, data.wavelength)
         if data.x_kind == "q" or data.wavelength:  # before any database: the Bragg positions decide
             warn(check_model_data(model, data).messages)
         auto_range = model.fit.q_range is None and model.fit.tth_range is None

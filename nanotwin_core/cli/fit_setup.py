@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from nanotwin_core.cli.instrument_args import instrument_with_file
 from nanotwin_core.cli.model_args import wavelength_of
 from nanotwin_core.cli.options import parse_floats, parse_range
 from nanotwin_core.cli.surface_values import parse_constraints
@@ -24,15 +25,28 @@ def warn(messages: list[str]) -> None:
         print(f"nanotwin: warning: {message}", file=sys.stderr)
 
 
-def apply_fit_options(args: argparse.Namespace, model, x_kind: str) -> None:
+def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: float | None = None) -> None:
     """The model's instrument and fit settings (all checked before computing): a model file's
     ``[fit]`` and ``[instrument]``, else the defaults (polarization: sync for 2theta data
-    ``x_kind == "tth"``, none for Q); every option given overrides its part."""
+    ``x_kind == "tth"``, none for Q); an ``--instrument`` file replaces the instrument (its
+    lines printed; ``wavelength``: the data's, checked against the file's); every option given
+    overrides its part."""
     from nanotwin_core.model import FitSpec, Instrument
 
     if not args.model:
         model.fit = FitSpec(refine=POWDER_REFINE.split(","))
         model.instrument = Instrument(polarization="sync" if x_kind == "tth" else "none")
+    if getattr(args, "instrument", None):
+        if x_kind != "tth":
+            raise NanotwinError(f"--instrument {args.instrument}: the data are on a Q axis; an instrument "
+                                "file describes 2theta data")
+        caglioti = parse_floats(args.caglioti, "--caglioti U,V,W (deg^2)", 3) if args.caglioti else None
+        model.instrument, said = instrument_with_file(args.instrument, polarization=args.polarization,
+                                                      caglioti=caglioti, zero=args.zero,
+                                                      wavelength=wavelength)
+        print("\n".join(said))
+    elif getattr(args, "zero", None) is not None:
+        model.instrument.zero = args.zero
     fit, ins = model.fit, model.instrument
     if args.background:
         kind, _, n = args.background.partition(":")
@@ -43,6 +57,7 @@ def apply_fit_options(args: argparse.Namespace, model, x_kind: str) -> None:
         fit.refine = [r.strip() for r in args.refine.split(",") if r.strip()]
     if args.caglioti:
         ins.caglioti = tuple(parse_floats(args.caglioti, "--caglioti U,V,W (deg^2)", 3))
+        ins.lorentzian = None  # a typed --caglioti is the pseudo-Voigt profile
     if args.polarization is not None:
         ins.polarization = args.polarization
     if args.range or args.tth_range:

@@ -24,6 +24,7 @@ COMMANDS = (
     ("build", "nanotwin_core.cli.build"),
     ("simulate", "nanotwin_core.cli.simulate"),
     ("fit", "nanotwin_core.cli.fit"),
+    ("calibrate", "nanotwin_core.cli.calibrate"),
     ("population", "nanotwin_core.cli.population"),
     ("superstructure", "nanotwin_core.cli.superstructure"),
     ("demo", "nanotwin_core.cli.demo"),

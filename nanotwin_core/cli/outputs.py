@@ -35,6 +35,7 @@ KIND_NAMES = {
     "json": "JSON summary written by nanotwin",
     "table": "series table written by nanotwin",
     "figure": "figure written by nanotwin",
+    "instrument": "instrument file written by nanotwin",
 }
 
 
@@ -64,6 +65,10 @@ def written_by_nanotwin(path: Path, kind: str) -> bool:
                                               or "bragg" in doc and "at_positions" in doc)
         if kind == "table":
             return _first_lines(path, 1)[0].startswith("file,value,status")
+        if kind == "instrument":
+            first = _first_lines(path, 1)[0]
+            return first.startswith("# nanotwin") or first.startswith("#GSAS-II instrument parameter file; "
+                                                                      "written by nanotwin")
         if kind == "figure":
             with open(path, "rb") as fh:
                 return FIGURE_MARK.encode() in fh.read(4_000_000)

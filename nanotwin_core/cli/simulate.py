@@ -10,6 +10,7 @@ import numpy as np
 
 from nanotwin_core._version import __version__
 from nanotwin_core.cli.figure_options import add_figure_options, figure_layout_from_args
+from nanotwin_core.cli.instrument_args import add_instrument_option, instrument_with_file
 from nanotwin_core.cli.model_args import (
     build_from_args,
     describe_crystal,
@@ -36,8 +37,11 @@ from nanotwin_core.figure_content import simulated_figure_spec
 from nanotwin_core.figures import figure_format, pattern_figure
 from nanotwin_core.io.data import write_gr, write_pattern
 from nanotwin_core.io.xyz import read_xyz
+from nanotwin_core.model_parts import Instrument
 from nanotwin_core.population.table import population_header
+from nanotwin_core.refine.instrument import observed_pattern
 from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms
+from nanotwin_core.scattering.polarization import polarization_fraction
 
 
 class CLICommand:
@@ -64,6 +68,8 @@ class CLICommand:
         pdf.add_argument("--pdf-keep-small-angle", action="store_true",
                          help="keep the particle's small-angle scattering in G(r) (the pure Debye G(r)); "
                               "by default it is left out, as measured G(r) lack it and fits model it")
+        add_instrument_option(parser.add_argument_group("instrument (2theta grids; --polarization other "
+                                                        "than none wins over the file)"))
         out = parser.add_argument_group("output")
         out.add_argument("--out", required=True, metavar="FILE.xye", help="pattern: x, I columns")
         add_figure_options(out, figure_help="figure of the pattern for a paper (.pdf/.png/.svg/.tif) with "
@@ -72,7 +78,8 @@ class CLICommand:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        outputs = OutputFiles(force=args.force, inputs=[("--xyz", args.xyz), ("--cif", args.cif)])
+        outputs = OutputFiles(force=args.force, inputs=[("--xyz", args.xyz), ("--cif", args.cif),
+                                                        ("--instrument", args.instrument)])
         outputs.plan("--out", args.out, "pattern")
         outputs.plan("--pdf", args.pdf, "gr")
         outputs.plan("--figure", args.figure, "figure")
@@ -88,11 +95,13 @@ class CLICommand:
             if args.qmin >= args.qmax:
                 raise NanotwinError(f"--qmin {args.qmin} must be below --qmax {args.qmax}")
         q, x, x_kind, wavelength = grid_from_args(args)
+        instrument, said_instrument = _instrument(args, x_kind, wavelength)
         with outputs:
             if args.population:
-                said, intensity, source = _simulate_population(args, outputs, x, x_kind, wavelength)
+                run = _simulate_population(args, outputs, x, x_kind, wavelength, instrument)
             else:
-                said, intensity, source = _simulate_crystal(args, outputs, q, x, x_kind, wavelength)
+                run = _simulate_crystal(args, outputs, q, x, x_kind, wavelength, instrument)
+            said, intensity, source = run
             if args.figure:
                 spec = simulated_figure_spec(x, x_kind, wavelength, {"calculated": intensity},
                                              [] if args.xyz else model_from_args(args).phases(),
@@ -101,7 +110,7 @@ class CLICommand:
                 outputs.stage("--figure", lambda path: pattern_figure(spec, path, layout))
                 said.append(f"wrote {args.figure}")
             outputs.commit()
-        print("\n".join(said))
+        print("\n".join(said_instrument + said))
         return 0
 
 
@@ -119,7 +128,20 @@ def _axis_lines(x_kind: str, wavelength: float | None, radiation) -> list[str]:
     ]
 
 
-def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength):
+def _instrument(args, x_kind: str, wavelength) -> tuple[Instrument | None, list[str]]:
+    """The --instrument file's instrument (--polarization other than none over it) and what was
+    taken; (None, []) without the option."""
+    if not args.instrument:
+        return None, []
+    if x_kind != "tth":
+        raise NanotwinError(f"--instrument {args.instrument}: needs a 2theta grid (--tth MIN:MAX:STEP)")
+    polarized = polarization_fraction(args.polarization) is not None
+    return instrument_with_file(args.instrument, polarization=args.polarization if polarized else None,
+                                wavelength=wavelength)
+
+
+def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength,
+                      instrument: Instrument | None):
     """Stage the pattern (and G(r)) of one crystal; returns the lines to print once written, the
     intensity and what was computed (one line)."""
     from nanotwin_core.scattering import compute_histograms, compute_pdf, debye_intensity, polarization_factor
@@ -146,24 +168,32 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
         with FractionBar("pair histograms", quiet=args.quiet) as bar:
             hist = compute_histograms(crystal, n_threads=args.threads, progress=bar)
         n_atoms = crystal.n_atoms
-    intensity = debye_intensity(hist, q, b_iso=adp, radiation=radiation)
     low_q = low_q_from_args(args)
-    if low_q:
-        if args.xyz or args.ensemble:
-            raise NanotwinError("--chain and --ligand need one built crystal (its size along c), not --xyz "
-                                "or --ensemble")
-        intensity = add_low_q_terms(intensity, q, database=CrystalTable.of(hist, crystal), weights=np.ones(1),
-                                    values=low_q, radiation=radiation, occupancy={},
-                                    structure=load_structure(args), kind=None)
-    if x_kind == "tth":
-        intensity = intensity * polarization_factor(x, args.polarization)
+    if low_q and (args.xyz or args.ensemble):
+        raise NanotwinError("--chain and --ligand need one built crystal (its size along c), not --xyz "
+                            "or --ensemble")
+
+    def intensity_at(qq: np.ndarray) -> np.ndarray:
+        out = debye_intensity(hist, qq, b_iso=adp, radiation=radiation)
+        if low_q:
+            out = add_low_q_terms(out, qq, database=CrystalTable.of(hist, crystal), weights=np.ones(1),
+                                  values=low_q, radiation=radiation, occupancy={},
+                                  structure=load_structure(args), kind=None)
+        return out
+
+    if instrument is not None:  # zero shift, polarization and resolution of the file
+        intensity, _ = observed_pattern(x, wavelength, instrument, intensity_at)
+    else:
+        intensity = intensity_at(q)
+        if x_kind == "tth":
+            intensity = intensity * polarization_factor(x, args.polarization)
     elapsed = time.perf_counter() - t0
     header = [
         f"nanotwin {__version__} simulate",
         f"model: {source}",
         *_axis_lines(x_kind, wavelength, radiation),
         f"adp (B, A^2): {json.dumps(adp) if adp else 'B = 0 for every group'}",
-        f"polarization: {args.polarization}",
+        *_instrument_header(args, instrument),
         *([f"small angle: {json.dumps(low_q)}"] if low_q else []),
         f"atoms: {n_atoms}; pairs: {int(hist.n_pairs)}; time: {elapsed:.3f} s",
         f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
@@ -186,7 +216,15 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength)
     return said, intensity, source
 
 
-def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength):
+def _instrument_header(args, instrument: Instrument | None) -> list[str]:
+    if instrument is None:
+        return [f"polarization: {args.polarization}"]
+    return [f"polarization: {instrument.polarization}",
+            f"instrument: {args.instrument}: {json.dumps(instrument.to_dict(), sort_keys=True)}"]
+
+
+def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength,
+                         instrument: Instrument | None):
     """The number-weighted mean pattern of a log-normal size population (the fits' size database):
     staged; returns the lines to print, the intensity and the population (one line)."""
     from nanotwin_core.actions import compute_pattern
@@ -194,7 +232,10 @@ def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength)
     if args.xyz:
         raise NanotwinError("--population builds its crystals from a model: not with --xyz")
     model = model_from_args(args)
-    model.instrument.polarization = args.polarization
+    if instrument is not None:
+        model.instrument = instrument
+    else:
+        model.instrument.polarization = args.polarization
     with FractionBar("size database", quiet=args.quiet) as bar:
         result = compute_pattern(model, x, x_kind=x_kind, wavelength=wavelength, progress=bar)
     info = result.info
@@ -202,7 +243,7 @@ def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength)
         f"nanotwin {__version__} simulate (population)",
         f"model: {model_header(model)}",
         *_axis_lines(x_kind, wavelength, model.radiation),
-        f"polarization: {args.polarization}",
+        *_instrument_header(args, instrument),
         f"population (number-based, nm): {population_header(model.population)}",
         f"size grid: {info['n_sizes']} crystals; intensity fraction left out "
         f"{info['intensity_fraction_out']:.2e}; time: {info['seconds']:.2f} s",

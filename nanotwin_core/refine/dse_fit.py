@@ -45,7 +45,7 @@ from nanotwin_core.refine.diagnostics import Diagnostic, low_q_excess, low_q_exc
 from nanotwin_core.refine.engine import Refinement
 from nanotwin_core.refine.fast_database import cached_database
 from nanotwin_core.refine.fit_summary import crystal_masses_da, mixture_summary, population_summary
-from nanotwin_core.refine.instrument import InstrumentProfile
+from nanotwin_core.refine.instrument import InstrumentProfile, resolution_profile
 from nanotwin_core.refine.occupancy import occupancy_values
 from nanotwin_core.refine.parameter_providers import PROVIDERS, FitSetup
 from nanotwin_core.refine.parameters import ParameterSet
@@ -88,6 +88,8 @@ class FitSettings:
     # refine twin_density: Chebyshev nodes of 1/D and the domain sizes covered (x the start size)
     twin_density_nodes: int = 5
     twin_density_range: tuple[float, float] = (0.75, 1.35)
+    # Lorentzian X, Y (degrees) of a TCH resolution (model_parts.Instrument.lorentzian); None: pV 0.5
+    lorentzian: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.refine if r not in REFINABLE]
@@ -103,7 +105,7 @@ class FitSettings:
                    q_range=fit.q_range, tth_range=fit.tth_range,
                    polarization=None if ins.polarization == "none" else ins.polarization,
                    caglioti=ins.caglioti, max_nfev=fit.max_nfev, zero=ins.zero,
-                   constraints=dict(fit.constraints))
+                   constraints=dict(fit.constraints), lorentzian=ins.lorentzian)
 
     @property
     def fractions_refined(self) -> bool:
@@ -410,8 +412,7 @@ def prepare_fit(
     shape = model.shape
     resolution, eval_mask = None, mask
     if settings.caglioti is not None and data.x_kind == "tth":
-        u, v, w = settings.caglioti
-        resolution = InstrumentProfile(u=u, v=v, w=w, lambda1=data.wavelength)
+        resolution = resolution_profile(settings.caglioti, settings.lorentzian, wavelength=data.wavelength)
         eval_mask = resolution.reach_mask(x, mask)  # convolve over the padded range, mask after
     q_fit = q_all[eval_mask]
     q_lo, q_hi = database_q_range(float(q_fit.min()), float(q_fit.max()), settings.refine, data.x_kind)

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ from scipy.special import erf
 
 from nanotwin_core.cache_keys import content_key
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.scattering.polarization import polarization_factor
 
 __all__ = [
@@ -41,6 +43,9 @@ __all__ = [
     "polarization",
     "capillary_transmission",
     "kalpha2_positions",
+    "resolution_profile",
+    "cell_widths",
+    "observed_pattern",
 ]
 
 CU_KA1 = 1.540593  # Å
@@ -83,13 +88,16 @@ def tch_fwhm_eta(fwhm_g: np.ndarray, fwhm_l: np.ndarray) -> tuple[np.ndarray, np
     return f, np.clip(eta, 0.0, 1.0)
 
 
-def _cell_widths(x: np.ndarray) -> np.ndarray:
+def cell_widths(x: np.ndarray) -> np.ndarray:
     """Width of the grid cell of every point (midpoint rule, non-uniform grids allowed)."""
     edges = np.empty(x.size + 1)
     edges[1:-1] = 0.5 * (x[1:] + x[:-1])
     edges[0] = x[0] - 0.5 * (x[1] - x[0])
     edges[-1] = x[-1] + 0.5 * (x[-1] - x[-2])
     return np.diff(edges)
+
+
+_cell_widths = cell_widths  # the name tests/test_refine.py imports
 
 
 def convolution_matrix(
@@ -114,7 +122,7 @@ def convolution_matrix(
         raise NanotwinError("convolution grid must have >= 2 strictly increasing points")
     fwhm = np.broadcast_to(np.asarray(fwhm, float), x.shape)
     eta = np.broadcast_to(np.asarray(eta, float), x.shape)
-    dx = _cell_widths(x)
+    dx = cell_widths(x)
     lo = np.searchsorted(x, x - cutoff * fwhm, side="left")
     hi = np.searchsorted(x, x + cutoff * fwhm, side="right")
     counts = hi - lo
@@ -275,6 +283,40 @@ class InstrumentProfile:
             t1, jac = kalpha2_positions(t, self.lambda1, self.lambda2)
             y = y + self.ratio * np.interp(t1, t, y, left=0.0, right=0.0) * jac
         return self.matrix(t) @ y
+
+
+def resolution_profile(caglioti: tuple[float, float, float], lorentzian: tuple[float, float] | None = None, *,
+                       zero: float = 0.0, wavelength: float | None = None) -> InstrumentProfile:
+    """The profile of a model's instrument (``model_parts.Instrument``).
+
+    ``caglioti``: U, V, W (deg^2); ``lorentzian``: None = one pseudo-Voigt of mixing 0.5 and
+    Caglioti FWHM; (X, Y) in degrees = TCH of the Gaussian Caglioti FWHM and a Lorentzian FWHM
+    X / cos(theta) + Y tan(theta) (GSAS-II's order: X is ``y_l`` here, Y is ``x_l``), pure
+    Gaussian when both are 0. ``wavelength`` (Å): lambda1 of a K-alpha2 doublet (off here).
+    """
+    u, v, w = (float(c) for c in caglioti)
+    if lorentzian is None:
+        return InstrumentProfile(u=u, v=v, w=w, zero=zero, lambda1=wavelength or CU_KA1)
+    x_sec, y_tan = (float(c) for c in lorentzian)
+    return InstrumentProfile(u=u, v=v, w=w, eta=0.0, x_l=y_tan, y_l=x_sec, zero=zero,
+                             lambda1=wavelength or CU_KA1)
+
+
+def observed_pattern(tth: np.ndarray, wavelength: float, instrument,
+                     intensity_at_q: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(intensity, Q in 1/Å of the true angles) at the observed 2theta ``tth`` (degrees) through
+    ``instrument`` (``model_parts.Instrument``): the model ``intensity_at_q`` at 2theta - zero,
+    times the polarization, convolved with the resolution (if any) over a padded grid."""
+    profile = None if instrument.caglioti is None else resolution_profile(
+        instrument.caglioti, instrument.lorentzian, zero=instrument.zero, wavelength=wavelength)
+    tth = np.asarray(tth, float)
+    grid, inner = profile.padded_grid(tth) if profile is not None else (tth, slice(None))
+    true = grid - instrument.zero
+    q = q_from_two_theta(true, wavelength)
+    intensity = intensity_at_q(q) * polarization_factor(true, instrument.polarization)
+    if profile is not None:
+        intensity = profile.apply(grid, intensity)
+    return intensity[inner], q[inner]
 
 
 def polarization(tth: np.ndarray, f: float = 0.5) -> np.ndarray:
