@@ -64,6 +64,10 @@ class ShapeKind:
     grid_units: Callable[[Structure], tuple[tuple[float, ...], float]]
     volume_nm3: Callable[[Structure, Mapping[str, float]], float]  # realised (whole cells where built so)
     extent_nm: Callable[[Structure, Mapping[str, float]], float]  # largest atom distance, about
+    # True: the builder realises every size as whole ``grid_units`` steps (prisms: whole cells), so
+    # a single crystal's grid counts are its crystal; False: the builder takes the size in nm as
+    # given, and a single crystal's fit uses that size itself (``refine.size_grids.size_grid``)
+    whole_steps: bool = False
 
     @property
     def bivariate(self) -> bool:
@@ -171,6 +175,7 @@ PRISM = register_shape(ShapeKind(
     grid_units=cell_grid_units,
     volume_nm3=lambda s, sizes: _prism_volume_nm3(s, sizes),
     extent_nm=lambda s, sizes: _prism_diagonal_nm(s, sizes),
+    whole_steps=True,
 ))
 
 def one_size_shape(name: str, description: str, size: SizeParameter, select_fn, build_fn,

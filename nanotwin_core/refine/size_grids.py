@@ -161,8 +161,12 @@ def size_grid(model, pop, structure, grid_tol: float = 1e-3) -> SizeGridChoice:
             sizes = [(int(n),) for n in grid.n]
             grid_out = choose_grid_1d(LogNormal(pop.D, pop.sD), units[0], per_unit,
                                       tol=grid_tol).intensity_fraction_out
-    else:
+    elif shape.whole_steps:  # one crystal of whole steps (cells), as the builder makes it
         sizes = [shape.counts(shape.check_sizes(model.sizes()), units)]
+    else:  # one crystal: exactly the model's sizes (one step each), the crystal simulate and Build make
+        requested = shape.check_sizes(model.sizes())
+        units = tuple(float(requested[a]) for a in shape.size_attrs)
+        sizes = [(1,) * len(units)]
     return SizeGridChoice(grid, grid_out, kind, sizes, units)
 
 
