@@ -69,5 +69,6 @@ def check_atoms(n_atoms: float, max_atoms: int, what: str) -> None:
     if n_atoms > max_atoms:
         raise NanotwinError(
             f"{what} would hold about {int(n_atoms):,} atoms, above the limit of {max_atoms:,} atoms; "
-            "build a smaller crystal or raise the limit (--max-atoms N; max_atoms= in Python)"
+            "build a smaller crystal or raise the limit (build and simulate: --max-atoms N; Python: "
+            "max_atoms=; fits and populations keep the default)"
         )
