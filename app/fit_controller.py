@@ -21,6 +21,7 @@ from nanotwin_app.tasks import CoreJob
 from nanotwin_app.workspace import FitRecord
 from PySide6.QtCore import QObject, Signal
 
+from nanotwin_core.actions import with_defaults
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.figures import size_distribution_figure
 from nanotwin_core.io.atomic import atomic_write_text
@@ -43,6 +44,7 @@ class FitController(QObject):
         self.live: jobs.FitProgress | None = None
         self._rows_before: list[dict] = []
         self.dock.setup_requested.connect(self.set_up)
+        self.dock.defaults_requested.connect(self.defaults_from_data)
         self.dock.run_requested.connect(self.start)
         self.dock.stop_requested.connect(self.stop)
         self.dock.export_requested.connect(self.export_report_dialog)
@@ -92,6 +94,27 @@ class FitController(QObject):
         job = CoreJob(jobs.set_up_fit, request, name="fit set-up")
         self._begin(job, "Setting the fit up…")
         return self.window.start_job(job, self._set_up_done)
+
+    def defaults_from_data(self) -> CoreJob | None:
+        """Choose the fitted range and the start population from the data's peaks in a job
+        (``actions.data_defaults``, as ``nanotwin fit --population auto`` without ``--range``);
+        the model takes them and the dock says why (None if it cannot start)."""
+        if self.running():
+            return None
+        request = self.request()
+        if request is None:
+            return None
+        job = CoreJob(jobs.defaults_from_data, request, name="defaults from the data")
+        self._begin(job, "Reading the fitted range and the start sizes from the data…")
+        return self.window.start_job(job, lambda defaults, model=request.model: self._defaults_done(model,
+                                                                                                   defaults))
+
+    def _defaults_done(self, model, defaults) -> None:
+        self.workspace.set_model(with_defaults(model, defaults))
+        q_lo, q_hi = defaults.q_range
+        self.dock.show_message(f"From the data: Q {q_lo:.4g}-{q_hi:.4g} 1/Å"
+                               + ("" if defaults.population is None else f", start {defaults.population}")
+                               + ". " + " ".join(defaults.reasons) + " Set up or Run to fit.")
 
     def _set_up_done(self, setup: jobs.FitSetup) -> None:
         self.workspace.size_databases = setup.databases
@@ -149,6 +172,12 @@ class FitController(QObject):
         self.dock.show_fit_check.setChecked(True)
         ws.set_fit(record, keep_previous=True)
         ws.set_dirty(True)
+        if res.failed:  # the numbers are not a result: say so first, with the reason
+            self.window.statusBar().showMessage(f"Fit FAILED: {res.status.removeprefix('failed: ')}", 15000)
+            self.dock.show_message(f"The fit FAILED after {outcome.seconds:.1f} s ({res.nfev} evaluations): "
+                                   "its values are not a result (see the notes above the table); Revert, "
+                                   "change the start or what is refined, and run again.")
+            return
         self.window.statusBar().showMessage(
             f"Fit done: Rwp = {100 * res.rwp:.3f} %, GoF = {res.gof:.3f}", 8000)
         notes = "; ".join(res.messages)

@@ -19,16 +19,23 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from nanotwin_core.actions import build_model_crystal, compute_pattern, fit_parts, prepare_model_fit
+from nanotwin_core.actions import (
+    build_model_crystal,
+    check_model_data,
+    compute_pattern,
+    data_defaults,
+    fit_parts,
+    fit_summary,
+    prepare_model_fit,
+)
 from nanotwin_core.crystal import LatticeContent, LatticeDescription, crystal_from_lattice
 from nanotwin_core.demos import build_model_crystal as build_demo_crystal
 from nanotwin_core.demos import compute_demo, get_demo
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import Model
-from nanotwin_core.refine.dse_fit import population_summary
-from nanotwin_core.refine.occupancy import composition_markdown, fit_composition
-from nanotwin_core.refine.report import markdown_report, population_markdown, result_json
+from nanotwin_core.refine.occupancy import composition_markdown
+from nanotwin_core.refine.report import markdown_report, population_markdown
 from nanotwin_core.reflections import pseudocubic_a_of_crystal, pseudocubic_a_of_structure
 from nanotwin_core.scattering import compute_histograms, debye_intensity
 from nanotwin_core.structures.library import get_structure
@@ -274,10 +281,29 @@ class FitOutcome:
 def set_up_fit(request: FitRequest, progress: Callable | None = None,
                cancel: Callable | None = None) -> FitSetup:
     """Set the fit up (build or reuse the size database) to show its parameters."""
+    checks = model_data_messages(request)
     problem = prepare_model_fit(request.model, request.data, structure=request.structure, progress=progress,
                                 cancel=cancel, databases=request.databases)
     return FitSetup(merge_rows(problem_rows(problem), request.rows, request.defaults), request.databases,
-                    list(problem.messages))
+                    checks + list(problem.messages))
+
+
+def defaults_from_data(request: FitRequest, progress: Callable | None = None,
+                       cancel: Callable | None = None):
+    """The fitted range and start population the data suggest for the request's model
+    (``actions.data_defaults``: ``FitDefaults`` with its reasons)."""
+    if progress:
+        progress("reading the data's peaks…")
+    return data_defaults(request.model, request.data, structure=request.structure)
+
+
+def model_data_messages(request: FitRequest) -> list[str]:
+    """Whether the model's reflections and the data's peaks agree (``actions.check_model_data``,
+    as ``nanotwin fit`` warns before any database); needs Q (2theta data with a wavelength)."""
+    data = request.data
+    if data.x_kind != "q" and not data.wavelength:
+        return []
+    return list(check_model_data(request.model, data, structure=request.structure).messages)
 
 
 def apply_rows(problem, rows: list[dict]) -> None:
@@ -348,25 +374,18 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
         progress(FitProgress(state["n"], float(rwp), gof, yc, dict(values), mask))
         state["last"] = time.perf_counter()  # the interval runs from the end of a report to the next
 
+    checks = model_data_messages(request)
     result = problem.run(callback=on_iteration, cancel=cancel)
     values = {p.name: p.value for p in result.params}
     parts = fit_parts(problem, _values(problem, values))
-    populations = population_summary(problem, result)
-    summary = result_json(result, populations)
-    summary["model"] = request.model.to_dict()
-    summary["data"] = {"path": str(request.data.path), "x_kind": request.data.x_kind,
-                       "wavelength": request.data.wavelength}
-    summary["seconds"] = time.perf_counter() - t0
-    summary["messages"] = list(result.messages)
-    if not request.data.sigma_is_absolute:
-        summary["note"] = "the data carry no sigma: GoF and Rexp are not absolute"
+    # the command line's --json summary (status and diagnostics included), plus the notes
+    summary = fit_summary(request.model, request.data, problem, result, time.perf_counter() - t0)
+    summary["messages"] = checks + list(result.messages)
     rows = [param_row(p.name, p.value, p.refine, p.min, p.max, esd=p.esd, constraint=p.constraint,
                       linear=p.linear, at_bound=p.at_bound) for p in result.params]
-    composition = fit_composition(problem, result)
-    if composition:
-        summary["composition"] = composition
     report = markdown_report(result, title=request.title, data_note=summary.get("note"))
-    report += population_markdown(populations) + composition_markdown(composition)
+    report += population_markdown(summary.get("populations", [])) \
+        + composition_markdown(summary.get("composition", {}))
     return FitOutcome(problem=problem, result=result, rows=rows, defaults=defaults, summary=summary,
                       parts=parts, report=report, databases=request.databases,
                       seconds=time.perf_counter() - t0)

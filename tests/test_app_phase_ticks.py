@@ -82,6 +82,12 @@ def test_crowded_from():
     assert crowded_from(apart, 0.1) == len(apart)
     mixed = np.concatenate([apart, 10 + np.arange(50) * 0.01])
     assert crowded_from(mixed, 0.1) == pytest.approx(len(apart), abs=1)
+    # fewer ticks than the averaging window (PbS in Q 1-5: 9 ticks): never past the end (the
+    # kernel's length once made it 10 and the tick row raised a broadcasting error)
+    few = np.array([1.83, 2.12, 3.0, 3.52, 3.67, 4.24, 4.62, 4.74, 4.99])
+    for gap in (0.01, 0.2, 0.5, 1.0):
+        assert 0 <= crowded_from(few, gap) <= len(few)
+        assert 0 <= crowded_from(few[:4], gap) <= 4
 
 
 def test_window_ticks_follow_the_models_phases(window):

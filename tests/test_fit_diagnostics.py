@@ -73,6 +73,19 @@ def test_a_negative_scale_is_a_failure_named_as_such() -> None:
     assert "singular" in codes  # nothing of the peak is determined at scale 0
 
 
+def test_a_model_that_makes_almost_nothing_of_the_curve_is_a_failure() -> None:
+    """Data without the model's peak: the scale stays just above 0 (not at its bound), the
+    background carries the fit; the model's share of the curve (< 0.1 %) names the failure. A weak
+    but real peak (1 % of the intensity) is not one."""
+    y, s = _data(np.zeros(X.size))
+    result = _refinement(y, s, _peak_basis, _params()).run()
+    codes = _codes(result)
+    assert result.failed and ("model_negligible" in codes or "model_absent" in codes)
+    y, s = _data(0.05 * np.mean(50.0 + 5.0 * (X - 3.0)) * _peak(3.0, 0.1), noise=0.05)
+    weak = _refinement(y, s, _peak_basis, _params()).run()
+    assert "model_negligible" not in _codes(weak) and not weak.failed
+
+
 def test_a_parameter_without_effect_did_not_move_and_makes_the_matrix_singular() -> None:
     y, s = _data(300.0 * _peak(3.0, 0.1))
 

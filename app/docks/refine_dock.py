@@ -62,9 +62,13 @@ def _fmt(value: float | None) -> str:
 
 
 def fit_notes(fit: FitRecord) -> list[str]:
-    """What the core said about a fit (its messages: singular matrix, parameters that did not
-    move, ...) and the parameters that ended at a bound: shown with the fit until another one."""
-    notes = [str(m) for m in fit.summary.get("messages", [])]
+    """What the core said about a fit: its diagnostics (errors first: the numbers are then not a
+    result), its messages, and the parameters that ended at a bound: shown with the fit until
+    another one."""
+    found = fit.summary.get("diagnostics", [])
+    notes = [("FAILED: " if d.get("severity") == "error" else "") + str(d.get("message", ""))
+             for d in sorted(found, key=lambda d: d.get("severity") != "error")]
+    notes += [str(m) for m in fit.summary.get("messages", [])]
     notes += [f"{r['name']} ended at its {r['at_bound']} bound" for r in fit.rows if r.get("at_bound")]
     return notes
 
@@ -74,6 +78,7 @@ class RefineDock(QWidget):
     ``export_requested``."""
 
     setup_requested = Signal()
+    defaults_requested = Signal()
     run_requested = Signal()
     stop_requested = Signal()
     export_requested = Signal()
@@ -137,6 +142,11 @@ class RefineDock(QWidget):
         self.show_fit_check = QCheckBox("show the fit in the pattern panel")
         self.show_fit_check.setChecked(True)
         row.addWidget(self.show_fit_check, 1)
+        self.defaults_button = QPushButton("From the data")
+        self.defaults_button.setToolTip("Choose the fitted range and the start population from the data's "
+                                        "peaks (as nanotwin fit --population auto without --range); the "
+                                        "reasons are shown, and the model keeps them")
+        row.addWidget(self.defaults_button)
         self.report_button = QPushButton("Export report…")
         self.report_button.setToolTip("Write the last fit as a Markdown report")
         row.addWidget(self.report_button)
@@ -157,6 +167,7 @@ class RefineDock(QWidget):
         outer.addWidget(corr_box, 1)
 
         self.setup_button.clicked.connect(self.setup_requested.emit)
+        self.defaults_button.clicked.connect(self.defaults_requested.emit)
         self.run_button.clicked.connect(self.run_requested.emit)
         self.stop_button.clicked.connect(self.stop_requested.emit)
         self.accept_button.clicked.connect(self.accept)
@@ -279,6 +290,7 @@ class RefineDock(QWidget):
         has_data = self.workspace.data is not None
         self.run_button.setEnabled(has_data and not self.running)
         self.setup_button.setEnabled(has_data and not self.running)
+        self.defaults_button.setEnabled(has_data and not self.running)
         self.run_button.setToolTip("Refine the checked parameters against the loaded data" if has_data
                                    else NO_DATA_TIP)
         self.stop_button.setEnabled(self.running)
@@ -314,10 +326,13 @@ class RefineDock(QWidget):
         if fit is not None:
             self.set_rows(fit.rows)
             note = "" if fit.summary.get("sigma_source", "file") == "file" else "  (sigma estimated)"
+            failed = str(fit.summary.get("status", "ok")).startswith("failed")
             self.figures_label.setText(f"Rwp = {100 * fit.rwp:.3f} %   GoF = {fit.gof:.3f}{note}   "
-                                       f"[{fit.status}]")
+                                       + ("[FIT FAILED: not a result]" if failed else f"[{fit.status}]"))
+            self.figures_label.setStyleSheet("font-weight: bold" + ("; color: #b00020" if failed else ""))
         else:
             self.figures_label.setText("Rwp: –   GoF: –")
+            self.figures_label.setStyleSheet("font-weight: bold")
         notes = fit_notes(fit) if fit is not None else []
         self.notes_label.setText("\n".join(f"• {n}" for n in notes))
         self.notes_label.setToolTip("\n".join(notes))

@@ -103,6 +103,7 @@ def crowded_from(x: np.ndarray, min_gap: float, window: int = 9) -> int:
     if len(x) < 3:
         return len(x)
     crowded = (np.diff(x) < min_gap).astype(float)
+    window = min(window, len(crowded))  # a longer kernel would make "same" return the kernel's length
     local = np.convolve(crowded, np.ones(window) / window, mode="same")
     apart = np.flatnonzero(local < 0.5)
     if not len(apart):

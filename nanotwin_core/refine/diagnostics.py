@@ -88,6 +88,23 @@ def _is_model_scale(name: str) -> bool:
     return name == "scale" or name.startswith("scale_")
 
 
+NEGLIGIBLE_SHARE = 1e-3  # the model's share of the fitted intensity below which it is absent
+
+
+def _model_share(result, scale_names: list[str]) -> float | None:
+    """Fraction of the fitted intensity (sum over the points) made by the model's scale columns;
+    None when it cannot be told (no scale refined, no components)."""
+    comps = getattr(result, "components", None)
+    names = list(result.linear_names)
+    if not scale_names or comps is None or np.ndim(comps) != 2 or np.shape(comps)[1] != len(names):
+        return None
+    total = float(np.sum(np.abs(comps)))
+    if not total > 0:
+        return None
+    model = sum(float(np.sum(np.abs(comps[:, names.index(n)]))) for n in scale_names)
+    return model / total
+
+
 def diagnose_result(result, *, max_nfev: int | None = None) -> list[Diagnostic]:
     """The diagnostics of a finished fit (module doc). ``result`` is a ``FitResult``."""
     out: list[Diagnostic] = []
@@ -110,6 +127,15 @@ def diagnose_result(result, *, max_nfev: int | None = None) -> list[Diagnostic]:
             "the structure and the wavelength, and fit a range where the model's peaks are: "
             "small-angle, solvent or ligand scattering may dominate the range)",
             tuple(p.name for p in scales)))
+
+    share = _model_share(result, [p.name for p in scales])
+    if share is not None and share < NEGLIGIBLE_SHARE and not any(d.code == "model_absent" for d in out):
+        out.append(Diagnostic(
+            "model_negligible", "error",
+            f"the model makes {100 * share:.2g} % of the fitted curve: the background carries the fit "
+            "and the model's parameters are not determined by the data; the model pattern does not "
+            "resemble the data over the fitted range (check the structure, the wavelength and the "
+            "range)", tuple(p.name for p in scales)))
 
     start = dict(getattr(result, "start_values", {}) or {})
     unmoved = [p.name for p in free_nonlinear
