@@ -25,6 +25,7 @@ from nanotwin_core.actions import with_defaults
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.figures import size_distribution_figure
 from nanotwin_core.io.atomic import atomic_write_text
+from nanotwin_core.population.table import population_header
 
 if TYPE_CHECKING:
     from nanotwin_app.main_window import MainWindow
@@ -113,7 +114,8 @@ class FitController(QObject):
         self.workspace.set_model(with_defaults(model, defaults))
         q_lo, q_hi = defaults.q_range
         self.dock.show_message(f"From the data: Q {q_lo:.4g}-{q_hi:.4g} 1/Å"
-                               + ("" if defaults.population is None else f", start {defaults.population}")
+                               + ("" if defaults.population is None
+                                  else f", start {population_header(defaults.population)} nm")
                                + ". " + " ".join(defaults.reasons) + " Set up or Run to fit.")
 
     def _set_up_done(self, setup: jobs.FitSetup) -> None:

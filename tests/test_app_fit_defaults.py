@@ -66,7 +66,8 @@ def test_from_the_data_fits_as_the_command_line(headless_window, qtbot, shared_d
     wait_fit(window, qtbot)
     model = window.workspace.model
     assert model.population is not None and model.fit.q_range is not None
-    assert dock.status_label.text().startswith("From the data: Q ")
+    said = dock.status_label.text()
+    assert said.startswith("From the data: Q ") and ", start D=" in said
     dock.run_button.click()
     wait_fit(window, qtbot)
     fit = window.workspace.fit
