@@ -27,6 +27,7 @@ from nanotwin_core.actions import (
     fit_parts,
     fit_summary,
     prepare_model_fit,
+    refit_if_needed,
 )
 from nanotwin_core.crystal import LatticeContent, LatticeDescription, crystal_from_lattice
 from nanotwin_core.demos import build_model_crystal as build_demo_crystal
@@ -352,34 +353,43 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
     t0 = time.perf_counter()
     if progress:
         progress("setting the fit up…")
-    problem = prepare_model_fit(request.model, request.data, structure=request.structure, progress=progress,
-                                cancel=cancel, databases=request.databases)
-    defaults = problem_rows(problem)
-    apply_rows(problem, merge_rows(defaults, request.rows, request.defaults))
+    state = {"n": 0, "last": -1e9}
+
+    def with_table(prepared) -> None:  # the table's start values, fixed parameters, bounds, constraints
+        state["problem"], state["defaults"] = prepared, problem_rows(prepared)
+        apply_rows(prepared, merge_rows(state["defaults"], request.rows, request.defaults))
+
+    with_table(prepare_model_fit(request.model, request.data, structure=request.structure, progress=progress,
+                                 cancel=cancel, databases=request.databases))
     if progress:
         progress("refining…")
-    y, sigma, mask = request.data.y, request.data.sigma_used, problem.mask
-    w2 = 1.0 / sigma[mask] ** 2
-    state = {"n": 0, "last": -1e9}
+    y, sigma = request.data.y, request.data.sigma_used
 
     def on_iteration(values: dict[str, float], rwp: float) -> None:
         state["n"] += 1
         now = time.perf_counter()
         if progress is None or now - state["last"] < ITERATION_INTERVAL_S:
             return
-        yc = fit_parts(problem, _values(problem, values)).total
-        n_par = len(problem.params.free_names())
-        chi2 = float(np.sum(w2 * (y[mask] - yc[mask]) ** 2))
+        current = state["problem"]
+        mask = current.mask
+        yc = fit_parts(current, _values(current, values)).total
+        n_par = len(current.params.free_names())
+        chi2 = float(np.sum((y[mask] - yc[mask]) ** 2 / sigma[mask] ** 2))
         gof = float(np.sqrt(chi2 / max(int(mask.sum()) - n_par, 1)))
         progress(FitProgress(state["n"], float(rwp), gof, yc, dict(values), mask))
         state["last"] = time.perf_counter()  # the interval runs from the end of a report to the next
 
     checks = model_data_messages(request)
-    result = problem.run(callback=on_iteration, cancel=cancel)
+    first = state["problem"]
+    # as nanotwin fit: a size box the fit left moves there and the fit repeats (said in the notes)
+    problem, result = refit_if_needed(first, first.run(callback=on_iteration, cancel=cancel),
+                                      structure=request.structure, progress=progress, callback=on_iteration,
+                                      cancel=cancel, databases=request.databases, prepare=with_table)
+    defaults = state["defaults"]
     values = {p.name: p.value for p in result.params}
     parts = fit_parts(problem, _values(problem, values))
     # the command line's --json summary (status and diagnostics included), plus the notes
-    summary = fit_summary(request.model, request.data, problem, result, time.perf_counter() - t0)
+    summary = fit_summary(problem.model, request.data, problem, result, time.perf_counter() - t0)
     summary["messages"] = checks + list(result.messages)
     rows = [param_row(p.name, p.value, p.refine, p.min, p.max, esd=p.esd, constraint=p.constraint,
                       linear=p.linear, at_bound=p.at_bound) for p in result.params]

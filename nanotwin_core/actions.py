@@ -380,6 +380,7 @@ def refit_if_needed(
     mapper: Mapper | None = None,
     grow: bool = True,
     auto_range: bool = False,
+    prepare: Callable[[DSEFitProblem], None] | None = None,
 ) -> tuple[DSEFitProblem, object]:
     """Fit again where the first fit says its set-up stopped it, and say so in the result:
 
@@ -389,7 +390,9 @@ def refit_if_needed(
       end (``diagnostics.low_q_excess``) that ends below the first strong reflection (a halo the
       model lacks, not its own peaks): the range starts where that excess ends, once.
 
-    B values start from the last fit's. Returns the last (problem, FitResult).
+    B values start from the last fit's; ``prepare(problem)`` runs on every new problem before it
+    is refined (the window puts its table's fixed parameters, bounds and constraints back).
+    Returns the last (problem, FitResult).
     """
     notes: list[str] = []
     for round_ in range(MAX_GROWTH + 1):
@@ -412,6 +415,8 @@ def refit_if_needed(
         model = replace(model, adp={**model.adp, **b_fitted}, **change)
         problem = prepare_model_fit(model, problem.data, blank_x_kind=blank_x_kind, structure=structure,
                                     progress=progress, cancel=cancel, databases=databases, mapper=mapper)
+        if prepare is not None:
+            prepare(problem)
         result = problem.run(callback=callback, cancel=cancel)
     result.messages.extend(notes)
     return problem, result

@@ -10,10 +10,12 @@ import json
 import numpy as np
 import pytest
 
+from nanotwin_core.actions import compute_pattern
 from nanotwin_core.cli import main as cli_main
 from nanotwin_core.io.data import PatternData
 from nanotwin_core.io.import_guess import read_pattern_guessed
 from nanotwin_core.model import FitSpec, Model
+from nanotwin_core.model_parts import PopulationSpec
 
 SYNCHROTRON_757 = "waxts_pbs_qd/synchrotron/PbS_synchr_wl0p49547592A_7p57nm.xye"
 
@@ -82,3 +84,23 @@ def test_from_the_data_fits_as_the_command_line(headless_window, qtbot, shared_d
     ref = cli["populations"][0]
     assert abs(pop["mean_D_vol_nm"] - 7.57) < 0.03 * 7.57
     assert abs(pop["mean_D_vol_nm"] - ref["mean_D_vol_nm"]) <= ref["esd"]["mean_D_vol_nm"]
+
+
+def test_a_size_box_the_fit_left_moves_as_on_the_command_line(headless_window, qtbot) -> None:
+    """Start D 1.9 nm for 2.6 nm spheres (beyond the box's +25 %): the window's fit moves the box
+    and repeats, as ``nanotwin fit`` does, keeping the table's fixed background order."""
+    window = headless_window
+    q = np.arange(1.5, 5.0, 0.01)
+    truth = Model(structure="PbS-rocksalt", shape="sphere", population=PopulationSpec(D=2.6, sD=0.12))
+    y = 1e4 * compute_pattern(truth, q).intensity / compute_pattern(truth, q).intensity.max() + 100.0
+    window.workspace.set_model(Model(structure="PbS-rocksalt", shape="sphere",
+                                     population=PopulationSpec(D=1.9, sD=0.12),
+                                     fit=FitSpec(refine=["scale", "size", "background"], background_order=0)))
+    window.workspace.set_data(PatternData(q, y, np.sqrt(y), x_kind="q", path="spheres.xye"))
+    window.refine_dock_widget.run_button.click()
+    wait_fit(window, qtbot)
+    fit = window.workspace.fit
+    assert fit is not None and fit.summary["status"] == "ok"
+    d = fit.summary["parameters"]["D_nm"]
+    assert abs(d["value"] - 2.6) < 0.02 * 2.6
+    assert any("box" in m or "moved" in m for m in fit.summary["messages"]), fit.summary["messages"]
