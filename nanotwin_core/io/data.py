@@ -123,7 +123,8 @@ class PatternData:
         if self.x_kind == "q":
             return self.x.copy()
         if self.wavelength is None:
-            raise NanotwinError(f"{self.path or 'pattern'}: 2theta data need a wavelength to give Q")
+            raise NanotwinError(f"{self.path or 'pattern'}: 2theta data need a wavelength to give Q (give "
+                                "--wavelength or --energy; --x q if the first column is Q in 1/Å)")
         return q_from_tth(self.x, self.wavelength)
 
     def tth(self) -> np.ndarray:
