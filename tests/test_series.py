@@ -148,6 +148,22 @@ def test_cli_series_reports_a_bad_file_and_writes_every_output(patterns, tmp_pat
                  "--quiet"]) == 0
 
 
+def test_cli_series_checks_the_model_against_the_first_file(patterns, tmp_path, capsys, monkeypatch) -> None:
+    """As one fit, a series says before any database when the model's reflections and the data's
+    peaks disagree (cubic CsPbBr3 against PbS patterns); the right model is quiet."""
+    def stop(*_a, **_k):
+        raise NanotwinError("stopped before the fits (test)")
+
+    monkeypatch.setattr("nanotwin_core.cli.fit_series.run_series", stop)
+    common = ["fit", "--data", str(patterns / "T_3*0K.xye"), "--x", "q", "--shape", "sphere", "--population",
+              "D=2.3,sD=0.1", "--out", str(tmp_path / "s.h5"), "--quiet"]
+    assert main([*common, "--structure", "CsPbBr3-alpha"]) == 2
+    err = capsys.readouterr().err
+    assert "warning" in err and "reflection" in err and "stopped before the fits" in err
+    assert main([*common, "--structure", "PbS-rocksalt"]) == 2
+    assert "reflection" not in capsys.readouterr().err
+
+
 def test_series_options_refused_for_one_file_and_foreign_outputs_kept(patterns, tmp_path, capsys) -> None:
     one = ["fit", "--data", str(patterns / "T_300K.xye"), "--x", "q", *MODEL, "--population", "D=2,sD=0.1",
            "--out", str(tmp_path / "o.h5")]

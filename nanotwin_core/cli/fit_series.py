@@ -69,13 +69,14 @@ def _print_series(result) -> None:
           f"{'s' if result.n_workers > 1 else ''}) in {result.seconds:.1f} s")
 
 
-def _first_axis(args: argparse.Namespace, items: list[SeriesItem]) -> str:
-    """The axis ("tth" or "q") of the first file that reads (it sets the default polarization; the
-    blank is checked against it); when none reads, the first file's error is raised."""
+def _first_data(args: argparse.Namespace, items: list[SeriesItem]):
+    """The first file that reads (its axis sets the default polarization, the blank is checked
+    against it, the model is checked against its peaks); when none reads, the first file's error
+    is raised."""
     first_error = None
     for item in items:
         try:
-            return read_fit_data(args, item.path, warn_data=False)[0].x_kind
+            return read_fit_data(args, item.path, warn_data=False)[0]
         except NanotwinError as exc:
             if args.blank and args.blank in str(exc):
                 raise
@@ -99,7 +100,12 @@ def run_series_fit(args: argparse.Namespace, outputs: OutputFiles, items: list[S
         outputs.plan("--figure", args.figure or str(out.with_suffix(".png")), "figure")
     with open_mapper(args.workers, args.scheduler) as mapper:  # a local cluster starts meanwhile
         model = model_from_args(args)
-        apply_fit_options(args, model, _first_axis(args, items))
+        first = _first_data(args, items)
+        apply_fit_options(args, model, first.x_kind)
+        if first.x_kind == "q" or first.wavelength:  # as one fit: the Bragg positions, before any database
+            from nanotwin_core.actions import check_model_data
+
+            warn(check_model_data(model, first).messages)
         databases = size_databases_from_project(open_project(args.reuse)) if args.reuse else {}
         mode = "independent" if args.independent else "sequential"
         with FractionBar("series", quiet=args.quiet) as bar:
