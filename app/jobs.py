@@ -25,6 +25,7 @@ from nanotwin_core.actions import (
     compute_pattern,
     data_defaults,
     fit_parts,
+    fit_report,
     fit_summary,
     prepare_model_fit,
     refit_if_needed,
@@ -35,8 +36,6 @@ from nanotwin_core.demos import compute_demo, get_demo
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import Model
-from nanotwin_core.refine.occupancy import composition_markdown
-from nanotwin_core.refine.report import markdown_report, population_markdown
 from nanotwin_core.reflections import pseudocubic_a_of_crystal, pseudocubic_a_of_structure
 from nanotwin_core.scattering import compute_histograms, debye_intensity
 from nanotwin_core.structures.library import get_structure
@@ -393,9 +392,7 @@ def run_refinement(request: FitRequest, progress: Callable | None = None,
     summary["messages"] = checks + list(result.messages)
     rows = [param_row(p.name, p.value, p.refine, p.min, p.max, esd=p.esd, constraint=p.constraint,
                       linear=p.linear, at_bound=p.at_bound) for p in result.params]
-    report = markdown_report(result, title=request.title, data_note=summary.get("note"))
-    report += population_markdown(summary.get("populations", [])) \
-        + composition_markdown(summary.get("composition", {}))
+    report = fit_report(result, summary, request.title)
     return FitOutcome(problem=problem, result=result, rows=rows, defaults=defaults, summary=summary,
                       parts=parts, report=report, databases=request.databases,
                       seconds=time.perf_counter() - t0)

@@ -47,8 +47,8 @@ from nanotwin_core.refine.dse_fit import (
 from nanotwin_core.refine.fit_parts import FitParts, fit_parts
 from nanotwin_core.refine.instrument import observed_pattern
 from nanotwin_core.refine.model_check import ModelDataCheck, check_model_against_data
-from nanotwin_core.refine.occupancy import fit_composition
-from nanotwin_core.refine.report import result_json
+from nanotwin_core.refine.occupancy import composition_markdown, fit_composition
+from nanotwin_core.refine.report import markdown_report, population_markdown, result_json
 from nanotwin_core.refine.size_grids import grown_population, size_global_grid
 from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms, model_low_q_values
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
@@ -59,7 +59,8 @@ from nanotwin_core.structures.structure import Structure
 
 __all__ = ["FitDefaults", "FitParts", "ModelDataCheck", "ModelPattern", "build_model_crystal",
            "build_model_crystals", "check_model_data", "compute_pattern", "data_defaults", "estimate_atoms",
-           "fit_model", "fit_parts", "fit_pdf_model", "fit_pdf_model_ranges", "fit_settings", "fit_summary",
+           "fit_model", "fit_parts", "fit_pdf_model", "fit_pdf_model_ranges", "fit_report", "fit_settings",
+           "fit_summary",
            "model_sizes", "pdf_model_of", "prepare_model_fit", "refit_if_needed", "seed_histograms",
            "with_defaults"]
 
@@ -450,6 +451,16 @@ def fit_summary(model: Model, data: PatternData, problem: DSEFitProblem, result,
     if not data.sigma_is_absolute:
         summary["note"] = "the data carry no sigma: GoF and Rexp are not absolute"
     return summary
+
+
+def fit_report(result, summary: dict, title: str, robustness=None) -> str:
+    """The Markdown report of a pattern fit (``nanotwin fit --report``, the window's Export
+    report): figures of merit, parameters, sizes, the refined composition and, when given, the
+    robustness refits; ``summary`` is :func:`fit_summary`'s."""
+    text = markdown_report(result, title=title, data_note=summary.get("note")) \
+        + population_markdown(summary.get("populations", [])) \
+        + composition_markdown(summary.get("composition", {}))
+    return text + (robustness.markdown() if robustness is not None else "")
 
 
 def estimate_atoms(model: Model, structure: Structure | None = None) -> int:

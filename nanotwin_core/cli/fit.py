@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from nanotwin_core.cli.figure_options import add_figure_options, figure_layout_from_args
-from nanotwin_core.cli.fit_output import fit_project, fit_report, print_fit, write_fit_outputs
+from nanotwin_core.cli.fit_output import fit_project, print_fit, write_fit_outputs
 from nanotwin_core.cli.fit_pdf import FIT_FAILED, PDF_REFINE, run_pdf_fit
 from nanotwin_core.cli.fit_series import SERIES_ONLY, add_series_options, run_series_fit
 from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_fit_data, warn
@@ -179,7 +179,14 @@ def _assumed(data, wavelength_given: float | None) -> str:
 
 def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     """Read and check everything, refine, then write the project, JSON and report together."""
-    from nanotwin_core.actions import check_model_data, data_defaults, fit_model, fit_parts, with_defaults
+    from nanotwin_core.actions import (
+        check_model_data,
+        data_defaults,
+        fit_model,
+        fit_parts,
+        fit_report,
+        with_defaults,
+    )
     from nanotwin_core.io.project import open_project
     from nanotwin_core.refine.database_store import size_databases_from_project
 
@@ -229,7 +236,7 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
             offset_difference=args.figure_difference == "offset")
         layout = figure_layout_from_args(args)
         figure = lambda path: pattern_figure(spec, path, layout)  # noqa: E731
-    write_fit_outputs(args, outputs, project, summary,
-                      lambda: fit_report(result, summary, populations, Path(args.data).name, robustness),
+    title = f"nanotwin fit of {Path(args.data).name}"
+    write_fit_outputs(args, outputs, project, summary, lambda: fit_report(result, summary, title, robustness),
                       figure=figure)
     return FIT_FAILED if result.failed else 0

@@ -14,8 +14,7 @@ from nanotwin_core.cli.outputs import OutputFiles
 from nanotwin_core.io.atomic import atomic_write_text
 from nanotwin_core.io.project import Project, save_project
 from nanotwin_core.refine.database_store import size_database_to_cache
-from nanotwin_core.refine.occupancy import composition_markdown
-from nanotwin_core.refine.report import format_esd, markdown_report, population_markdown
+from nanotwin_core.refine.report import format_esd
 
 
 def json_default(value):
@@ -52,13 +51,6 @@ def fit_project(args: argparse.Namespace, model, data, problem, result, elapsed:
     for i_db, db in enumerate({id(d): d for d in used}.values()):
         project.cache[f"sizedb_{i_db}"], project.cache_meta[f"sizedb_{i_db}"] = size_database_to_cache(db)
     return project, summary, populations
-
-
-def fit_report(result, summary: dict, populations: list[dict], data_name: str, robustness=None) -> str:
-    """The Markdown report of a pattern fit (with the robustness section when given)."""
-    text = markdown_report(result, title=f"nanotwin fit of {data_name}", data_note=summary.get("note")) \
-        + population_markdown(populations) + composition_markdown(summary.get("composition", {}))
-    return text + (robustness.markdown() if robustness is not None else "")
 
 
 SIZE_LINES = (  # (label, number-weighted key, volume-weighted key) of the console's size lines
