@@ -64,8 +64,8 @@ class PDFController(QObject):
             return None
         job = CoreJob(pdf_jobs.run_pdf_fit, request, name="PDF fit")
         self.job = job
-        job.errored.connect(lambda exc: dock.status_label.setText(f"Fit failed: {exc}"))
-        job.aborted.connect(lambda: dock.status_label.setText("Fit stopped."))
+        job.errored.connect(lambda exc: self._ended(f"Fit failed: {exc}"))
+        job.aborted.connect(lambda: self._ended("Fit stopped."))
         job.finished.connect(lambda j=job: self._finished(j))
         dock.status_label.setText("Fitting…")
         self._update()
@@ -77,6 +77,13 @@ class PDFController(QObject):
 
     def show_progress(self, report: pdf_jobs.PDFProgress) -> None:
         self.dock.status_label.setText(f"evaluation {report.evaluations}: Rw = {report.rw:.4f}")
+        if report.r is not None and report.g_calc is not None:
+            self.dock.show_running(report.r, report.g_calc)
+
+    def _ended(self, message: str) -> None:
+        """A fit that stopped or failed: the curves shown before it (no live curve left), the reason."""
+        self._pdf_changed()
+        self.dock.status_label.setText(message)
 
     def _done(self, done: pdf_jobs.PDFFitDone) -> None:
         record = PDFFitRecord(done.curves, {**done.summary, "seconds": done.seconds}, done.report)

@@ -37,10 +37,13 @@ class PDFFitRequest:
 
 @dataclass
 class PDFProgress:
-    """A live report: evaluations so far and Rw."""
+    """A live report: evaluations so far, Rw and the current calculated G(r) over the r (Å) of
+    the range being fitted (None before the first evaluation)."""
 
     evaluations: int
     rw: float
+    r: np.ndarray | None = None
+    g_calc: np.ndarray | None = None
 
 
 @dataclass
@@ -60,28 +63,34 @@ def run_pdf_fit(request: PDFFitRequest, progress: Callable | None = None,
     """Refine the model against the G(r) over each r range; ``progress`` gets a message, then
     ``PDFProgress`` reports."""
     t0 = time.perf_counter()
-    state = {"n": 0, "last": -1e9}
+    state: dict = {"n": 0, "last": -1e9, "curve": (None, None)}
     if progress:
         progress("building the PDF model…")
+
+    def on_curve(r: np.ndarray, g_calc: np.ndarray) -> None:
+        state["curve"] = (r, g_calc)
 
     def on_evaluation(_values: dict[str, float], rw: float) -> None:
         state["n"] += 1
         now = time.perf_counter()
         if progress is not None and now - state["last"] >= REPORT_INTERVAL_S:
             state["last"] = now
-            progress(PDFProgress(state["n"], float(rw)))
+            r, g = state["curve"]
+            progress(PDFProgress(state["n"], float(rw), None if r is None else r.copy(),
+                                 None if g is None else np.array(g, float)))
 
     data, settings = request.data, request.settings
     if len(request.ranges) == 1:
         lo, hi = request.ranges[0]
         out = fit_pdf_model(request.model, data, replace(settings, rmin=lo, rmax=hi),
-                            structure=request.structure, callback=on_evaluation, cancel=cancel)
+                            structure=request.structure, callback=on_evaluation, cancel=cancel,
+                            curve_callback=on_curve)
         pdf_model, qmin, qmax = out.model, out.qmin, out.qmax
         fits = [(lo, hi, out.result, out.rw)]
     else:
         pdf_model, range_fits, qmin, qmax = fit_pdf_model_ranges(
             request.model, data, settings, request.ranges, structure=request.structure,
-            callback=on_evaluation, cancel=cancel)
+            callback=on_evaluation, cancel=cancel, curve_callback=on_curve)
         fits = [(f.rmin, f.rmax, f.result, f.rw) for f in range_fits]
     entries, curves = [], []
     for lo, hi, res, rw in fits:

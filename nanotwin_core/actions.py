@@ -531,20 +531,24 @@ def _prepared_pdf_model(model: Model, data, settings, structure, cancel):
 
 def fit_pdf_model(model: Model, data, settings, *, structure: Structure | None = None,
                   callback: Callable[[dict[str, float], float], None] | None = None,
-                  cancel: Callable[[], bool] | None = None):
+                  cancel: Callable[[], bool] | None = None,
+                  curve_callback: Callable[[np.ndarray, np.ndarray], None] | None = None):
     """Refine ``model`` against a measured G(r) (``io.data.PDFData``) over ``settings``' r range
     (``refine.pdf_fit.PDFFitSettings``; Qmin/Qmax from the settings, else the data's header).
-    Returns the ``PDFFitOutcome``."""
+    ``curve_callback(r, g_calc)`` gets the current curve at every report. Returns the
+    ``PDFFitOutcome``."""
     from nanotwin_core.refine.pdf_fit import fit_pdf
 
     pdf_model, start_b, _qmin, _qmax = _prepared_pdf_model(model, data, settings, structure, cancel)
-    return fit_pdf(data, pdf_model, settings, start_b=start_b, callback=callback, cancel=cancel)
+    return fit_pdf(data, pdf_model, settings, start_b=start_b, callback=callback, cancel=cancel,
+                   curve_callback=curve_callback)
 
 
 def fit_pdf_model_ranges(model: Model, data, settings, ranges: Sequence[tuple[float, float]], *,
                          structure: Structure | None = None,
                          callback: Callable[[dict[str, float], float], None] | None = None,
-                         cancel: Callable[[], bool] | None = None):
+                         cancel: Callable[[], bool] | None = None,
+                         curve_callback: Callable[[np.ndarray, np.ndarray], None] | None = None):
     """Range-resolved G(r) fits (one independent refinement per (rmin, rmax) in Å, as the
     paper's 1.5-26 and 26-70 Å) of ``model``, the PDF model built once. Returns (PDFModel,
     [RangeFit], qmin, qmax)."""
@@ -552,5 +556,5 @@ def fit_pdf_model_ranges(model: Model, data, settings, ranges: Sequence[tuple[fl
 
     pdf_model, start_b, qmin, qmax = _prepared_pdf_model(model, data, settings, structure, cancel)
     fits = fit_pdf_ranges(data, pdf_model, settings, ranges, start_b=start_b, callback=callback,
-                          cancel=cancel)
+                          cancel=cancel, curve_callback=curve_callback)
     return pdf_model, fits, qmin, qmax

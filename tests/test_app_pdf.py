@@ -120,3 +120,36 @@ def test_range_resolved_fit_in_the_dock(window, qtbot, tmp_path, headless_window
     other = headless_window_factory()
     assert open_and_wait(other, tmp_path / "ranges.h5", qtbot)
     assert [len(r) for r, _g in other.workspace.pdf_fit.curves] == [len(r) for r, _g in fit.curves]
+
+
+def test_live_curve_during_a_fit(window, qtbot, tmp_path):
+    """The running fit draws its current G(r); the last live curve is the fitted one, and the
+    result replaces it (issue 15 follow-up: the PDF dock had only a live Rw)."""
+    from nanotwin_app import pdf_jobs
+
+    path = simulated_gr(tmp_path / "pbs.gr")
+    reports = []
+    request = pdf_jobs.PDFFitRequest(MODEL, read_gr(path), PDFFitSettings(rmin=1.5, rmax=12.0,
+                                                                          refine=("scale", "adp")),
+                                     [(1.5, 12.0)])
+    real_interval, pdf_jobs.REPORT_INTERVAL_S = pdf_jobs.REPORT_INTERVAL_S, 0.0
+    try:
+        done = pdf_jobs.run_pdf_fit(request, progress=reports.append)
+    finally:
+        pdf_jobs.REPORT_INTERVAL_S = real_interval
+    live = [rep for rep in reports if isinstance(rep, pdf_jobs.PDFProgress)]
+    assert len(live) >= 3 and all(rep.r is not None for rep in live)
+    r_fit, g_fit = done.curves[0]
+    np.testing.assert_array_equal(live[-1].r, r_fit)
+    np.testing.assert_allclose(live[-1].g_calc, g_fit, rtol=0, atol=1e-12 * np.max(np.abs(g_fit)))
+    assert not np.allclose(live[0].g_calc, g_fit, rtol=1e-3)  # the first report is the start model
+
+    dock = window.pdf_dock_widget
+    window.workspace.set_model(MODEL)
+    assert window.open_file(path)
+    window.pdf_fits.show_progress(live[0])
+    assert dock.running_curve is not None
+    x, y = dock.running_curve.getData()
+    np.testing.assert_array_equal(x, live[0].r)
+    window.pdf_fits._ended("Fit stopped.")  # a stopped fit leaves no live curve behind
+    assert dock.running_curve is None and dock.status_label.text() == "Fit stopped."

@@ -256,8 +256,16 @@ def test_range_resolved_gives_independent_fits():
     data = _simulated(seed=7)
     model = model_from_crystal(_cu_sphere(), qmin=1.0, qmax=22.0)
     st = PDFFitSettings(refine=("scale", "adp", "expansion"), adp={"Cu": 0.4})
-    fits = fit_pdf_ranges(data, model, st, [(1.5, 10.0), (10.0, 20.0)])
+    curves = []
+    fits = fit_pdf_ranges(data, model, st, [(1.5, 10.0), (10.0, 20.0)],
+                          curve_callback=lambda r, g: curves.append((r, g.copy())))
     assert [(f.rmin, f.rmax) for f in fits] == [(1.5, 10.0), (10.0, 20.0)]
+    # the live curve follows each range; the last one of a range is its fitted curve
+    ends = [i for i in range(len(curves)) if i + 1 == len(curves) or curves[i + 1][0] is not curves[i][0]]
+    assert len(ends) == 2
+    for i, f in zip(ends, fits, strict=True):
+        assert curves[i][0].min() >= f.rmin and curves[i][0].max() <= f.rmax
+        np.testing.assert_allclose(curves[i][1], f.result.y_calc, rtol=0, atol=1e-12)
     assert fits[0].result.params is not fits[1].result.params
     assert fits[0].result.n_points == 851 and fits[1].result.n_points == 1001
     for f in fits:

@@ -134,6 +134,7 @@ class PDFDock(QWidget):
         self.table.setMinimumHeight(140)
         outer.addWidget(self.table)
         self.plot = pg.PlotWidget(background="w")
+        self.running_curve: pg.PlotDataItem | None = None  # the running fit's live G(r)
         self.plot.setLabel("bottom", "r (Å)")
         self.plot.setLabel("left", "G(r) (1/Å²)")
         self.plot.addLegend(offset=(-5, 5))
@@ -173,6 +174,7 @@ class PDFDock(QWidget):
     def show_data(self, data) -> None:
         """A G(r) just opened (None: none): its name, header Q window and points."""
         self.plot.clear()
+        self.running_curve = None
         self.table.setRowCount(0)
         if data is None:
             self.data_label.setText(NO_DATA)
@@ -184,6 +186,14 @@ class PDFDock(QWidget):
                                 f"{data.r.min():g}–{data.r.max():g} Å, {q}, {sigma}")
         self.plot.plot(data.r, data.g, pen=None, symbol="o", symbolSize=3, symbolBrush=(80, 80, 80),
                        symbolPen=None, name="observed")
+
+    def show_running(self, r: np.ndarray, g_calc: np.ndarray) -> None:
+        """The running fit's current G(r) over the range being fitted (replaced at every report;
+        ``show_data`` or ``show_result`` clear it)."""
+        if self.running_curve is None or self.running_curve.getViewBox() is None:
+            pen = pg.mkPen(RANGE_COLOURS[0], width=1.5, style=Qt.PenStyle.DashLine)
+            self.running_curve = self.plot.plot(pen=pen, name="calculated (running)")
+        self.running_curve.setData(r, g_calc)
 
     def show_result(self, data, fit) -> None:
         """A fit (``pdf_project.PDFFitRecord``): the curves of every r range with the difference

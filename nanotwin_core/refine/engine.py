@@ -292,6 +292,11 @@ class Refinement:
         _, _, yc = self.evaluate(x)
         return (self.y - yc) * self.w
 
+    @property
+    def y_calc(self) -> np.ndarray | None:
+        """The calculated curve of the last model evaluation on the fitted points (None before)."""
+        return None if self._last is None else self._last[2]
+
     def rwp(self, yc: np.ndarray) -> float:
         """Rwp of a calculated pattern on the fitted points."""
         return math.sqrt(float(np.sum((self.w * (self.y - yc)) ** 2) / np.sum((self.w * self.y) ** 2)))

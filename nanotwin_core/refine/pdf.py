@@ -13,7 +13,7 @@ from nanotwin_core.io.data import PDFData
 from nanotwin_core.refine.engine import FitResult, Refinement
 from nanotwin_core.refine.parameters import ParameterSet
 
-__all__ = ["pdf_rw", "RangeFit", "range_resolved"]
+__all__ = ["pdf_rw", "RangeFit", "range_resolved", "with_live_curve"]
 
 
 def pdf_rw(
@@ -49,6 +49,25 @@ class RangeFit:
     rw: float
 
 
+def with_live_curve(ref: Refinement, r: np.ndarray,
+                    curve_callback: Callable[[np.ndarray, np.ndarray], None] | None) -> Refinement:
+    """``ref`` whose callback also hands ``curve_callback(r, y_calc)`` its current curve (r in Å,
+    the fitted points), before the callback's own report. Unchanged without a curve callback."""
+    if curve_callback is None:
+        return ref
+    callback = ref.callback
+
+    def step(values: dict[str, float], rw: float) -> None:
+        y_calc = ref.y_calc
+        if y_calc is not None and len(y_calc) == len(r):
+            curve_callback(r, y_calc)  # first: the callback's report can then carry this curve
+        if callback is not None:
+            callback(values, rw)
+
+    ref.callback = step
+    return ref
+
+
 def range_resolved(
     data: PDFData,
     ranges: Sequence[tuple[float, float]],
@@ -58,6 +77,7 @@ def range_resolved(
     nonneg: bool | Sequence[bool] = True,
     max_nfev: int | None = None,
     start_grid: Callable[[float, float], dict[str, Sequence[float]]] | None = None,
+    curve_callback: Callable[[np.ndarray, np.ndarray], None] | None = None,
     **fit_kwargs: object,
 ) -> list[RangeFit]:
     """Run one independent refinement per r range (as in the paper's Fig. 4f).
@@ -72,6 +92,8 @@ def range_resolved(
     max_nfev : largest number of model evaluations per range (None: scipy's default).
     start_grid : ``start_grid(rmin, rmax) -> {name: values}``: a coarse grid search of start values
         per range before the least squares (e.g. the expansion, whose minimum is narrow at high r).
+    curve_callback : ``curve_callback(r, g_calc)`` with the range's r (Å) and the current calculated
+        G(r), each time the refinement reports (with ``callback``: a live curve).
     fit_kwargs : passed to :class:`Refinement` (callback, cancel).
     """
     out = []
@@ -81,9 +103,9 @@ def range_resolved(
             raise NanotwinError(f"fewer than 2 points of G(r) in [{rmin}, {rmax}] Å")
         sigma = d.dg if d.dg is not None and np.all(d.dg > 0) else np.ones(d.r.size)
         src = "file" if sigma is d.dg else "unit_weights"
-        ref = Refinement(
+        ref = with_live_curve(Refinement(
             make_basis(d.r), make_params(), d.g, sigma, linear_names, nonneg, sigma_source=src, **fit_kwargs
-        )  # type: ignore[arg-type]
+        ), d.r, curve_callback)  # type: ignore[arg-type]
         grid = start_grid(rmin, rmax) if start_grid is not None else None
         if grid:
             ref.global_start(grid)

@@ -51,7 +51,7 @@ from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PDFData
 from nanotwin_core.refine.engine import FitResult, Refinement
 from nanotwin_core.refine.parameters import Parameter, ParameterSet
-from nanotwin_core.refine.pdf import RangeFit, pdf_rw, range_resolved
+from nanotwin_core.refine.pdf import RangeFit, pdf_rw, range_resolved, with_live_curve
 from nanotwin_core.refine.pdf_model import PDFModel, SizeMember, model_from_crystal, sphere_ladder
 from nanotwin_core.refine.pdf_terms import (
     gaussian_sum,
@@ -216,8 +216,10 @@ def fit_pdf(
     start_b: Mapping[str, float] | None = None,
     callback: Callable[[dict[str, float], float], None] | None = None,
     cancel: object = None,
+    curve_callback: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> PDFFitOutcome:
-    """Refine ``model`` against ``data`` over [settings.rmin, settings.rmax] (one range)."""
+    """Refine ``model`` against ``data`` over [settings.rmin, settings.rmax] (one range);
+    ``curve_callback(r, g_calc)``: the current curve at every report (see ``range_resolved``)."""
     settings.check()
     d = data.restricted(settings.rmin, settings.rmax)
     if d.r.size < 3:
@@ -230,6 +232,7 @@ def fit_pdf(
             params.append(Parameter("scale", 1.0, False))
         ref = Refinement(_basis_for(model, d.r), params, d.g, sigma, ["scale"], True, sigma_source=src,
                          callback=callback, cancel=cancel)
+        with_live_curve(ref, d.r, curve_callback)
         grid = start_grid(model, settings, d.r.min(), d.r.max())
         if grid:
             ref.global_start(grid)
