@@ -1,10 +1,10 @@
 """Opening files in the window: which reader a file's suffix calls, the Import dialogs, and the
 Recent files list.
 
-Data (.xye/.xy/.dat/.chi: through the import dialog of ``data_import``; .gr G(r): the PDF dock),
-structures (CIF, pymatgen JSON) and XYZ crystals are small and read on
-the GUI thread; projects (.h5) are read in a worker by ``project_io.ProjectFiles``. A file that
-cannot be read gives one message and changes nothing.
+Data (.xye/.xy/.dat/.chi, instruments' .xrdml/.ras/.fxye/.gsa…: through the import dialog of
+``data_import``; .gr G(r): the PDF dock), structures (CIF, pymatgen JSON) and XYZ crystals
+are small and read on the GUI thread; projects (.h5) are read in a worker by
+``project_io.ProjectFiles``. A file that cannot be read gives one message and changes nothing.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from nanotwin_app.project_io import PROJECT_SUFFIXES
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 
+from nanotwin_core.io.data import PATTERN_SUFFIXES
 from nanotwin_core.io.xyz import read_xyz
 from nanotwin_core.structures.files import STRUCTURE_SUFFIXES, read_structure_file
 
 if TYPE_CHECKING:
     from nanotwin_app.main_window import MainWindow
 
-DATA_SUFFIXES = {".xye", ".xy", ".dat", ".chi"}
+DATA_SUFFIXES = set(PATTERN_SUFFIXES)
 PDF_SUFFIXES = {".gr"}
 XYZ_SUFFIXES = {".xyz"}
 OPENABLE = DATA_SUFFIXES | PDF_SUFFIXES | set(STRUCTURE_SUFFIXES) | XYZ_SUFFIXES | PROJECT_SUFFIXES
@@ -61,7 +62,8 @@ class FileOpener(QObject):
             ok = self.import_xyz(path)
         else:
             window.notify("Open", f"nanotwin cannot open {path.suffix or 'this'} files: use .h5 projects, "
-                          ".xye/.xy/.dat/.chi data, .gr G(r), .cif or pymatgen .json structures, or .xyz "
+                          f"{'/'.join(PATTERN_SUFFIXES)} data, "
+                          ".gr G(r), .cif or pymatgen .json structures, or .xyz "
                           "crystals.")
             return False
         if ok:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.io.data import PATTERN_FILTER
 from nanotwin_core.io.import_guess import X_KINDS, ImportGuess, wavelength_from_energy
 from nanotwin_core.model import Instrument
 from nanotwin_core.scattering.polarization import polarization_fraction
@@ -344,7 +345,7 @@ class ImportDialog(QDialog):
     def _choose_blank(self) -> None:
         folder = str(Path(self.guess.path).parent)
         path, _ = QFileDialog.getOpenFileName(self, "Blank or solvent pattern", folder,
-                                              "Patterns (*.xye *.xy *.dat *.chi);;All files (*)")
+                                              PATTERN_FILTER)
         if path:
             self.set_blank(path)
 

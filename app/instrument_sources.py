@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.io.data import PATTERN_FILTER
 from nanotwin_core.io.instrument_file import read_instrument_file
 from nanotwin_core.refine.calibrant import CalibrantResult, calibrate_pattern_file
 from nanotwin_core.structures.calibrants import calibrant_names
 
-PATTERN_FILTER = "Patterns (*.xye *.xy *.dat *.chi);;All files (*)"
 INSTRUMENT_FILTER = "Instrument files (*.instprm *.toml);;All files (*)"
 
 

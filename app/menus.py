@@ -8,6 +8,7 @@ from nanotwin_app import help_texts
 from PySide6.QtGui import QAction, QKeySequence
 
 from nanotwin_core import demos
+from nanotwin_core.io.data import PATTERN_SUFFIXES
 
 if TYPE_CHECKING:
     from nanotwin_app.main_window import MainWindow
@@ -45,8 +46,9 @@ def build_menus(window: MainWindow) -> None:
     window.save_as_action = add_action(window, f, "Save project as…", pr.save_as, "Ctrl+Shift+S")
     f.addSeparator()
     files = window.files
-    add_action(window, f, "Import data (.xye/.xy/.dat/.chi, G(r) .gr)…", lambda: files.dialog(
-        "Import data", "Patterns and G(r) (*.xye *.xy *.dat *.chi *.gr);;All files (*)"), "Ctrl+I",
+    add_action(window, f, "Import data (patterns .xye/.xrdml/.ras/.fxye…, G(r) .gr)…", lambda: files.dialog(
+        "Import data", f"Patterns and G(r) ({' '.join('*' + s for s in PATTERN_SUFFIXES)} *.gr);;"
+        "All files (*)"), "Ctrl+I",
         tip="A powder pattern (the import dialog asks what it is) or a G(r) for the PDF fit dock")
     add_action(window, f, "Import CIF…", lambda: files.dialog(
         "Import CIF", "Structures (*.cif *.json);;All files (*)"))

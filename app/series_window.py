@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from nanotwin_core.distributed import open_mapper
 from nanotwin_core.errors import Cancelled, NanotwinError
 from nanotwin_core.io.atomic import atomic_write_text
+from nanotwin_core.io.data import PATTERN_FILTER
 from nanotwin_core.io.project import save_project
 from nanotwin_core.model import Model
 from nanotwin_core.refine.report import format_esd
@@ -57,7 +58,6 @@ from nanotwin_core.series import (
 )
 from nanotwin_core.series_output import quantity, quantity_names, series_csv, series_project, series_xy
 
-PATTERN_FILTER = "Patterns (*.xye *.xy *.dat *.chi);;All files (*)"
 ModelSource = Callable[[], tuple[Model, object]]
 
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import test_vendor_formats as vendor
 from app_helpers import fake_result
 from nanotwin_app import jobs
 from nanotwin_app.import_dialog import ImportChoice, ImportDialog, initial_choice
@@ -171,3 +172,17 @@ def test_model_dock_shows_the_wavelength_at_full_precision(window, tmp_path):
     assert spin.value() == pytest.approx(0.49547592, abs=1e-12)
     assert "0.49547592" in spin.text()
     assert window.workspace.model.radiation.beam_wavelength == 0.49547592
+
+
+def test_an_instrument_file_opens_through_the_import_dialog(window, tmp_path, monkeypatch):
+    """A PANalytical .xrdml opens from File > Open like any pattern: the dialog is proposed 2θ
+    and the file's K-alpha1 wavelength, and the data arrive as written."""
+    asked = []
+    monkeypatch.setattr(window, "ask_import",
+                        lambda guess, proposal: asked.append((guess, proposal)) or proposal)
+    assert window.open_file(vendor.xrdml(tmp_path / "lab.xrdml"))
+    guess, proposal = asked[-1]
+    assert (guess.x_kind, guess.certain) == ("tth", True)
+    assert proposal.wavelength == pytest.approx(1.540598, abs=1e-9)
+    np.testing.assert_allclose(window.workspace.data.y, vendor.COUNTS)
+    np.testing.assert_allclose(window.workspace.data.x, vendor.TTH)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.io.data import PATTERN_FILTER
 from nanotwin_core.model import REFINABLE
 from nanotwin_core.scattering.polarization import polarization_fraction
 
@@ -245,7 +246,7 @@ class FitOptions(QWidget):
     def choose_blank(self) -> None:
         """Ask for a blank (solvent, capillary) pattern file."""
         path, _ = QFileDialog.getOpenFileName(self, "Blank pattern", "",
-                                              "Patterns (*.xye *.xy *.dat *.chi);;All files (*)")
+                                              PATTERN_FILTER)
         if path:
             self.set_blank(path)
 

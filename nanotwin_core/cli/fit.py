@@ -42,8 +42,9 @@ class CLICommand:
         src.add_argument("--demo", metavar="NAME", help="start from a demo's model")
         dat = parser.add_argument_group("data")
         dat.add_argument("--data", nargs="+", metavar="FILE",
-                         help=".xye/.xy/.dat/.chi pattern, or a .gr G(r) for a PDF fit; several files or a "
-                              "quoted glob ('series/*.xye', natural sort) fit a data series")
+                         help=".xye/.xy/.dat/.chi or instrument (.xrdml, .ras, .fxye/.gsa) pattern, or a .gr "
+                              "G(r) for a PDF fit; several files or a quoted glob ('series/*.xye', "
+                              "natural sort) fit a data series")
         dat.add_argument("--x", choices=("tth", "q"),
                          help="what the first column is, for files without a header")
         add_radiation_options(dat)

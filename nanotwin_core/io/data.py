@@ -2,8 +2,10 @@
 
 Patterns: ``.xye``/``.xy``/``.dat`` (whitespace columns x, I[, sigma]) and ``.chi`` (Fit2D style
 with a four-line header: title, axis label, intensity label, number of points; or pyFAI style
-with ``#`` comments).  x is 2theta (degrees) or Q (1/Å).  PDFs: ``.gr`` (r in Å, G in 1/Å^2,
-optional dG) from PDFgetX3, PDFgui, xPDFsuite or plain two columns.
+with ``#`` comments); instruments' own files (PANalytical ``.xrdml``, Rigaku ``.ras``,
+GSAS ``.fxye``/``.gsa``/``.gsas``/``.gss``) through ``io.vendor_formats``.  x is 2theta
+(degrees) or Q (1/Å).  PDFs: ``.gr`` (r in Å, G in 1/Å^2, optional dG) from PDFgetX3, PDFgui,
+xPDFsuite or plain two columns.
 
 A malformed file raises :class:`nanotwin_core.errors.InputFileError` naming the file and the
 line; nothing is ever read as a silent NaN.  Writers are atomic (temporary file + ``os.replace``).
@@ -23,6 +25,7 @@ import numpy as np
 from nanotwin_core.errors import InputFileError, NanotwinError
 from nanotwin_core.geometry import q_from_two_theta, two_theta_from_q
 from nanotwin_core.io.atomic import atomic_write_text
+from nanotwin_core.io.vendor_formats import VENDOR_SUFFIXES, read_vendor_pattern
 
 __all__ = [
     "PatternData",
@@ -36,10 +39,15 @@ __all__ = [
     "axis_hint",
     "wavelength_from_name",
     "declared_wavelength",
+    "PATTERN_SUFFIXES",
+    "PATTERN_FILTER",
 ]
 
 _COMMENT = ("#", "!")
 _FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eEdD][+-]?\d+)?$")
+PATTERN_SUFFIXES = (".xye", ".xy", ".dat", ".chi", *VENDOR_SUFFIXES)
+PATTERN_FILTER = f"Patterns ({' '.join('*' + s for s in PATTERN_SUFFIXES)});;All files (*)"  # file dialogs
+
 _WAVELENGTH_RE = re.compile(
     r"(?:wavelength|lambda|wave_length)\s*(?:\([^)]*\))?\s*[=:]?\s*([+-]?\d+\.?\d*(?:[eE][+-]?\d+)?)\s*"
     r"(m\b|nm\b|a\b|å|angstrom)?",
@@ -376,7 +384,7 @@ def read_pattern(
     x_kind: str | None = None,
     wavelength: float | None = None,
 ) -> PatternData:
-    """Read a powder pattern (.xye, .xy, .dat, .chi).
+    """Read a powder pattern (.xye, .xy, .dat, .chi, or an instrument's .xrdml, .ras, .fxye/.gsa).
 
     Parameters
     ----------
@@ -391,6 +399,8 @@ def read_pattern(
     labels) is converted to 1/Å.
     """
     p = Path(path)
+    if p.suffix.lower() in VENDOR_SUFFIXES:
+        return _vendor_pattern(p, x_kind, wavelength)
     lines = _read_lines(p)
     start = 0
     header_pre: list[str] = []
@@ -464,6 +474,21 @@ def read_pattern(
         header=header,
         notes=notes,
     )
+
+
+def _vendor_pattern(p: Path, x_kind: str | None, wavelength: float | None) -> PatternData:
+    """An instrument's own file (``io.vendor_formats``): 2θ always, the wavelength it states."""
+    vendor = read_vendor_pattern(p)
+    if x_kind not in (None, "tth"):
+        raise InputFileError(p, f"the file's x axis is 2θ (degrees), not {x_kind!r}: "
+                                "leave the axis to the file")
+    notes = ["x column read as 2theta (degrees): the instrument's file says so", *vendor.notes]
+    if wavelength is None:
+        wavelength = _wavelength_hint(vendor.header)
+        if wavelength is not None:
+            notes.append(f"wavelength {wavelength} Å from the header")
+    return PatternData(x=vendor.tth, y=vendor.y, sigma=vendor.sigma, x_kind="tth", wavelength=wavelength,
+                       path=str(p), header=vendor.header, notes=notes)
 
 
 def declared_wavelength(path: str | os.PathLike[str], header: Iterable[str]) -> tuple[float | None, str]:
