@@ -51,6 +51,7 @@ from nanotwin_core.refine.occupancy import composition_markdown, fit_composition
 from nanotwin_core.refine.report import markdown_report, population_markdown, result_json
 from nanotwin_core.refine.size_grids import grown_population, size_global_grid
 from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms, model_low_q_values
+from nanotwin_core.refine.twin_density import grown_domain_size
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
 from nanotwin_core.scattering.radiation import Radiation
 from nanotwin_core.structures.adp import resolve_adp, structure_b
@@ -385,8 +386,9 @@ def refit_if_needed(
 ) -> tuple[DSEFitProblem, object]:
     """Fit again where the first fit says its set-up stopped it, and say so in the result:
 
-    - ``grow``: a size parameter ended at a limit of its box (``size_grids.grown_population``):
-      the box moves there (a new size grid) and the fit repeats, at most ``MAX_GROWTH`` times;
+    - ``grow``: a size parameter ended at a limit of its box (``size_grids.grown_population``), or
+      the twin-domain size at a limit of its twin-density box (``twin_density.grown_domain_size``):
+      the box moves there (a new grid or database) and the fit repeats, at most ``MAX_GROWTH`` times;
     - ``auto_range`` (the range was chosen from the data): data above the model at the low-Q
       end (``diagnostics.low_q_excess``) that ends below the first strong reflection (a halo the
       model lacks, not its own peaks): the range starts where that excess ends, once.
@@ -403,6 +405,11 @@ def refit_if_needed(
             grown = grown_population(model.population, problem.population_kind, result.params)
             if grown is not None:
                 change["population"], note = grown
+                notes.append(note)
+        if grow and round_ < MAX_GROWTH:
+            domain = grown_domain_size(model, problem.database, result.params)
+            if domain is not None:
+                change["domain_size_nm"], note = domain
                 notes.append(note)
         if auto_range and problem.low_q is not None and not any("range starts" in n for n in notes) \
                 and problem.low_q.x_end < first_strong_q(problem.structure, problem.low_q.x_end + 1.0):

@@ -8,19 +8,23 @@ realisations (Poisson noise) recovers the domain size and the sizes within 3 esd
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from nanotwin_core.actions import fit_model
 from nanotwin_core.builder import draw_network, expand_laws, node_contents
 from nanotwin_core.builder.networks import domain_sizes_by_law
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.builder.shapes import description_from_nodes
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PatternData
-from nanotwin_core.model import Model, PopulationSpec
+from nanotwin_core.model import FitSpec, Model, PopulationSpec
 from nanotwin_core.population.grid import prism_steps_nm
 from nanotwin_core.refine.dse_fit import FitSettings, prepare_fit
 from nanotwin_core.refine.fast_database import build_fast_database
+from nanotwin_core.refine.fit_parts import fit_parts
 from nanotwin_core.refine.twin_density import (
     TwinDensityDatabase,
     build_twin_density_database,
@@ -201,3 +205,27 @@ def test_fit_recovers_domain_size_and_sizes_bigger(gamma) -> None:
     for noise_seed in (1, 2):
         result, got, truth = _synthetic_fit(gamma, pop, 2.0, 32, 2e4, np.arange(0.8, 4.0, 0.004), noise_seed)
         _check_recovered(result, got, truth)
+
+
+def test_fit_moves_the_domain_box_where_the_domain_size_ends(gamma) -> None:
+    """A start domain size 1.5 x the true one puts the truth below the twin-density box (0.75-1.35
+    x the start): the first fit stops at the box's lower limit; fit_model rebuilds the box there
+    and recovers the truth (it stayed at the limit before the box could move)."""
+    pop = PopulationSpec(Dab=4.0, sab=0.1, Lc=4.5, sc=0.1)
+    q = np.arange(1.0, 2.6, 0.01)
+    truth = Model(structure="CsPbBr3-gamma", population=pop, twins=[LAWS[0]], domain_size_nm=1.6,
+                  ensemble=True)
+    problem = prepare_fit(truth, PatternData(q, np.ones_like(q), np.ones_like(q), x_kind="q"),
+                          FitSettings(refine=("scale",), background_order=None))
+    y = fit_parts(problem, {**{p.name: p.value for p in problem.params}, "scale": 1.0}).total
+    y = 2e4 * y / y.max()
+    data = PatternData(q, y, np.sqrt(y), x_kind="q")
+    start = replace(truth, domain_size_nm=2.4,
+                    fit=FitSpec(refine=["scale", "twin_density"], background_order=None))
+    cache: dict = {}
+    _, result = fit_model(start, data, databases=cache)
+    d = result.params["domain_nm"]
+    assert any("twin-domain box moved" in m for m in result.messages)
+    assert d.at_bound is None and d.value == pytest.approx(1.6, rel=2e-3)
+    _, unmoved = fit_model(start, data, grow=False, databases=cache)
+    assert unmoved.params["domain_nm"].at_bound == "min"  # where every fit stopped before: 1.8 nm
