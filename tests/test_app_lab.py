@@ -16,6 +16,7 @@ from nanotwin_app.import_dialog import ImportDialog, initial_choice
 from PySide6.QtCore import QPoint
 from test_app_layout import shown_without_scrolling
 
+from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.import_guess import guess_import
 from nanotwin_core.io.instrument_file import write_instprm
 from nanotwin_core.model import Instrument
@@ -67,7 +68,7 @@ def test_instrument_file_with_kalpha2_fills_the_dialog(qtbot, tmp_path, monkeypa
     assert (got.kalpha2, got.lambda2, got.lorentzian) == (0.48, 1.54439, (0.02, 0.005))
     dialog.kalpha2_row.lambda2_edit.setText("")
     dialog.wavelength_edit.setText("0.5654")  # a doublet needs a tube's K-alpha1 or its lambda2
-    with pytest.raises(Exception, match="not a tube's K-alpha1"):
+    with pytest.raises(NanotwinError, match="not a tube.s K-alpha1"):
         dialog.choice()
 
 
