@@ -69,7 +69,7 @@ LAYOUT_VERSION = 2  # saved layouts of older versions are not restored (their do
 PREFERRED_SIZE = (1500, 950)  # on screens with room for it; smaller screens get all they have
 PATTERN_HEIGHT = 0.5  # share of the window's height the pattern panel starts with
 SIDE_WIDTHS = (300, 360)  # start widths of the left (model) and right (refinement, ...) docks
-LEFT_SHARE = 0.33  # the model dock starts as wide as its content, up to this share of the window
+LEFT_SHARE = 0.35  # the model dock starts as wide as its content, up to this share of the window
 RIGHT_SHARE = 0.33  # the right docks start as wide as their content's minimum, up to this share
 
 

@@ -95,11 +95,17 @@ def test_fit_options_edit_lorentzian_and_kalpha2(fake_main_window, qtbot, tmp_pa
     assert ws.model.instrument.kalpha2 == 0.3  # shown, not rewritten
 
 
-def test_docks_do_not_scroll_sideways_at_1280x720(fake_main_window, qtbot, tmp_path):
+@pytest.mark.parametrize("model", ["demo", "population"])
+def test_docks_do_not_scroll_sideways_at_1280x720(fake_main_window, qtbot, tmp_path, model):
     window = fake_main_window
     with qtbot.waitSignal(window.demo_finished, timeout=5000):
         window.run_demo("cspbbr3-298k")
     assert window.files.load_data(write_q_xye(tmp_path / "data.xye"))
+    if model == "population":  # the guide's PbS spheres: a wider model dock (the population row)
+        dock = window.model_dock_widget
+        dock.structure_combo.setCurrentText("PbS-rocksalt")
+        dock.shape_combo.setCurrentText("sphere")
+        dock.population_check.setChecked(True)
     window.show()
     window.resize(1280, 720)
     qtbot.wait(30)
