@@ -177,8 +177,8 @@ class ImportDialog(QDialog):
         self.polarization_combo.setEditable(True)
         self.polarization_combo.addItems(list(POLARIZATIONS))
         self.polarization_combo.setCurrentText(choice.polarization)
-        self.polarization_combo.setToolTip("none, lab (unpolarized, (1 + cos² 2θ)/2), sync (f = 0.95) "
-                                           "or sync:F")
+        self.polarization_combo.setToolTip("none, lab (unpolarized, (1 + cos² 2θ)/2), sync (f = 0.95), "
+                                           "sync:F or mono:2θ_M (a tube behind a monochromator)")
         iform.addRow("polarization", self.polarization_combo)
         self.polarization_reason = QLabel(choice.polarization_reason)
         self.polarization_reason.setWordWrap(True)

@@ -52,6 +52,20 @@ def test_tube_lines_and_the_polarization_they_imply() -> None:
         kalpha2_wavelength(0.5654)
 
 
+def test_monochromator_polarization() -> None:
+    """mono:A is P = (1 + cos^2 A cos^2 2theta) / (1 + cos^2 A) (a tube behind a monochromator at
+    2theta_M = A, perpendicular geometry); mono:0 is the bare tube."""
+    from nanotwin_core.scattering.polarization import polarization_factor, polarization_fraction
+
+    tth = np.array([20.0, 60.0, 120.0])
+    c2m, c2 = math.cos(math.radians(26.6)) ** 2, np.cos(np.radians(tth)) ** 2
+    assert np.allclose(polarization_factor(tth, "mono:26.6"), (1 + c2m * c2) / (1 + c2m), rtol=1e-12)
+    assert polarization_fraction("mono:0") == 0.5
+    with pytest.raises(NanotwinError, match="mono:A"):
+        polarization_fraction("mono:x")
+    assert "mono:2THETA_M" in source_polarization(1.5406)[1]
+
+
 def _narrow_lines(wavelength: float, reflections, sigma_q: float = 2e-4):
     qs = [2 * math.pi * math.sqrt(sum(h * h for h in hkl)) / PBS_A for hkl in reflections]
 

@@ -54,7 +54,7 @@ class CLICommand:
                          help="refine the wavelength too (a certified standard fixes it)")
         fit.add_argument("--background", type=nonneg_int, default=6, metavar="N",
                          help="Chebyshev background order [6]")
-        fit.add_argument("--polarization", default=None, metavar="none|lab|sync[:F]",
+        fit.add_argument("--polarization", default=None, metavar="none|lab|sync[:F]|mono:2THETA_M",
                          help="polarization written with the instrument (not fitted) [lab when the "
                               "wavelength is a tube line, else sync]")
         add_kalpha2_option(fit)

@@ -74,8 +74,9 @@ class CLICommand:
         par.add_argument("--adp", metavar="GROUP=B,...", help="start B (Å^2) per ADP group or element")
         par.add_argument("--constrain", metavar="NAME=OTHER,...",
                          help="tie parameters: NAME=OTHER (equal) or NAME=fixed, e.g. B_S_surf=B_S")
-        par.add_argument("--polarization", default=None, metavar="none|lab|sync[:F]",
-                         help="polarization correction of 2theta data [the model file's, else lab (f = 0.5) "
+        par.add_argument("--polarization", default=None, metavar="none|lab|sync[:F]|mono:2THETA_M",
+                         help="polarization correction of 2theta data (mono:A: a tube behind a "
+                              "monochromator at 2theta A deg) [the model file's, else lab (f = 0.5) "
                               "when the wavelength is a tube line (Cu, Mo, Ag, Co, Cr, Fe K-alpha1, K-alpha, "
                               "K-beta), else sync (f = 0.95)]; refused for Q data")
         par.add_argument("--caglioti", metavar="U,V,W", help="instrument resolution (deg^2), pseudo-Voigt")

@@ -9,7 +9,8 @@ names lie within ``LINE_TOLERANCE`` of the Bearden 1.540562 Å.
 Polarization (SCIENCE.md section 5; GSAS-II's ``Polariz.`` is the same fraction f of
 P = f + (1 - f) cos^2 2theta at azimuth 0): a tube without monochromator is unpolarized, f = 0.5
 ("lab"); a synchrotron beam is polarized in the ring plane, f close to 1 ("sync", f = 0.95).
-A monochromator changes f; it is not known from the wavelength: ``--polarization sync:F`` gives it.
+A monochromator changes f; it is not known from the wavelength: ``--polarization mono:2THETA_M``
+(its diffraction angle, f = 1 / (1 + cos^2 2theta_M)) or ``sync:F`` gives it.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def source_polarization(wavelength: float | None) -> tuple[str, str]:
     line = anode_line(wavelength)
     if line is not None:
         return "lab", (f"polarization lab (f = 0.5, unpolarized tube): {wavelength:g} Å is the {line} "
-                       "line; behind a monochromator give --polarization sync:F")
+                       "line; behind a monochromator give --polarization mono:2THETA_M")
     if wavelength is None:
         return "sync", "polarization sync (f = 0.95): no wavelength to tell the source"
     return "sync", f"polarization sync (f = 0.95): {wavelength:g} Å is no tube line, taken for a synchrotron"
