@@ -111,8 +111,8 @@ class FitOptions(QWidget):
         self.polarization_combo.setEditable(True)
         self.polarization_combo.addItems(["none", "lab", "sync"])
         self.polarization_combo.setToolTip("polarization factor for 2θ data: none, lab (unpolarized), "
-                                           "sync (synchrotron, f = 0.95), sync:F or mono:2θ_M (a tube behind a "
-                                           "monochromator at 2θ_M degrees)")
+                                           "sync (synchrotron, f = 0.95), sync:F or mono:2θ_M (a tube behind "
+                                           "a monochromator at 2θ_M degrees)")
         form.addRow("polarization", self.polarization_combo)
         self.caglioti_edit = QLineEdit()
         self.caglioti_edit.setPlaceholderText("U, V, W (deg²); empty: none")
