@@ -41,6 +41,7 @@ from nanotwin_core.scattering.lab_sources import source_polarization
 from nanotwin_core.scattering.polarization import polarization_fraction
 
 POLARIZATIONS = ("none", "lab", "sync")
+REMEMBERED_POLARIZATION = "polarization as last imported from this folder"
 NO_WAVELENGTH = ("No wavelength: the file states none. Give the wavelength (or the energy) of the "
                  "measurement: 2θ cannot be put on the Q axis of the model without it.")
 
@@ -109,7 +110,7 @@ def initial_choice(guess: ImportGuess, remembered: ImportChoice | None,
     else:
         wavelength, reason = None, guess.wavelength_reason
     if remembered is not None:
-        polarization, why = remembered.polarization, "polarization as last imported from this folder"
+        polarization, why = remembered.polarization, REMEMBERED_POLARIZATION
     else:
         polarization, why = source_polarization(wavelength)
     blank = base.blank if base.blank and Path(base.blank).exists() else None
@@ -131,7 +132,8 @@ class ImportDialog(QDialog):
         self.setWindowTitle(f"Import {Path(guess.path).name}")
         self.setMinimumWidth(560)
         self._syncing = False
-        self.polarization_chosen = bool(choice.polarization_reason.startswith("polarization as last"))
+        # the user's (or the folder's) polarization stays; the source's follows the wavelength
+        self.polarization_chosen = choice.polarization_reason == REMEMBERED_POLARIZATION
         outer = QVBoxLayout(self)
         lo, hi = guess.x_range
         sigma = "with σ" if guess.has_sigma else "no σ column (Poisson estimate √I)"
