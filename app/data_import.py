@@ -102,7 +102,9 @@ class DataImport(QObject):
             data.notes.append(f"no wavelength in the file: λ = {wavelength:.8g} Å assumed (the window's)")
         self.remember(path.parent, choice)
         self._show(data, choice, instrument, unanswered)
-        window.statusBar().showMessage(f"Loaded {path.name}: {len(data)} points", 5000)
+        tth_reason = choice.x_kind == "tth" and choice.polarization_reason
+        said = f"; {choice.polarization_reason}" if tth_reason else ""
+        window.statusBar().showMessage(f"Loaded {path.name}: {len(data)} points{said}", 10000)
         return True
 
     def _show(self, data, choice: ImportChoice, instrument, unanswered: bool) -> None:

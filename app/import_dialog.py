@@ -1,6 +1,8 @@
 """File > Import data: the dialog that asks, as GSAS-II does, what a pattern file is before it is
 loaded: x axis (2θ, Q, d), wavelength or energy at full precision, instrument (polarization,
-Caglioti U, V, W, zero shift), an optional blank and the fit range.
+Caglioti U, V, W, zero shift, Lorentzian X, Y, K-α2 line), an optional blank and the fit range.
+The polarization nobody chose follows the wavelength (``lab_sources.source_polarization``, as
+``nanotwin fit``): lab (f = 0.5) for a tube line, else sync; the line under it says why.
 
 The proposal comes from the core (``io.import_guess.guess_import``: each choice with its
 reason) and from what was chosen last time in the same folder (``ImportChoice`` as QSettings
@@ -14,6 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from nanotwin_app.docks.instrument_rows import Kalpha2Row, lorentzian_edit, numbers_text, parse_numbers
 from nanotwin_app.docks.path_row import PathRow
 from nanotwin_app.instrument_sources import InstrumentSources
 from PySide6.QtWidgets import (
@@ -35,9 +38,11 @@ from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PATTERN_FILTER
 from nanotwin_core.io.import_guess import X_KINDS, ImportGuess, wavelength_from_energy
 from nanotwin_core.model import Instrument
+from nanotwin_core.scattering.lab_sources import source_polarization
 from nanotwin_core.scattering.polarization import polarization_fraction
 
 POLARIZATIONS = ("none", "lab", "sync")
+REMEMBERED_POLARIZATION = "polarization as last imported from this folder"
 NO_WAVELENGTH = ("No wavelength: the file states none. Give the wavelength (or the energy) of the "
                  "measurement: 2θ cannot be put on the Q axis of the model without it.")
 
@@ -59,6 +64,9 @@ class ImportChoice:
     blank: str | None = None
     fit_range: tuple[float, float] | None = None
     lorentzian: tuple[float, float] | None = None  # X, Y (deg) of a TCH profile; None: pV 0.5
+    kalpha2: float | None = None  # I(Kα2)/I(Kα1) of a tube's doublet; None: one wavelength
+    lambda2: float | None = None  # Kα2 wavelength (Å); None: the tube's
+    polarization_reason: str = ""  # why this polarization (the source's default, or remembered)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -79,17 +87,21 @@ class ImportChoice:
     def instrument(self) -> Instrument:
         """The model's instrument for this data (polarization only applies to 2θ)."""
         tth = self.x_kind == "tth"
-        return Instrument(polarization=self.polarization if tth else "none",
-                          caglioti=self.caglioti if tth else None, zero=self.zero if tth else 0.0,
-                          lorentzian=self.lorentzian if tth else None).validate()
+        if not tth:
+            return Instrument(polarization="none").validate()
+        ins = Instrument(polarization=self.polarization, caglioti=self.caglioti, zero=self.zero,
+                         lorentzian=self.lorentzian, kalpha2=self.kalpha2, lambda2=self.lambda2).validate()
+        if self.wavelength:
+            ins.kalpha2_wavelength(self.wavelength)  # a doublet needs lambda2 or a tube's K-alpha1
+        return ins
 
 
 def initial_choice(guess: ImportGuess, remembered: ImportChoice | None,
                    instrument: Instrument) -> ImportChoice:
     """The dialog's proposal: the file's own statements first, then what was chosen last time in
-    its folder, then the model's instrument (polarization ``sync`` for 2θ data as the CLI)."""
-    pol = instrument.polarization if instrument.polarization != "none" else "sync"
-    base = remembered or ImportChoice(polarization=pol, caglioti=instrument.caglioti, zero=instrument.zero,
+    its folder, then the model's resolution and zero with the polarization of the source (lab for
+    a tube's wavelength, else sync: ``source_polarization``, as ``nanotwin fit``)."""
+    base = remembered or ImportChoice(caglioti=instrument.caglioti, zero=instrument.zero,
                                       lorentzian=instrument.lorentzian)
     x_kind = guess.x_kind if guess.certain or remembered is None else remembered.x_kind
     if guess.wavelength is not None:
@@ -98,10 +110,14 @@ def initial_choice(guess: ImportGuess, remembered: ImportChoice | None,
         wavelength, reason = remembered.wavelength, "as last imported from this folder (the file states none)"
     else:
         wavelength, reason = None, guess.wavelength_reason
+    if remembered is not None:
+        polarization, why = remembered.polarization, REMEMBERED_POLARIZATION
+    else:
+        polarization, why = source_polarization(wavelength)
     blank = base.blank if base.blank and Path(base.blank).exists() else None
     fit_range = base.fit_range if remembered is not None and remembered.x_kind == x_kind else None
-    return ImportChoice(x_kind, wavelength, reason, base.polarization, base.caglioti, base.zero, blank,
-                        fit_range, base.lorentzian)
+    return ImportChoice(x_kind, wavelength, reason, polarization, base.caglioti, base.zero, blank,
+                        fit_range, base.lorentzian, base.kalpha2, base.lambda2, why)
 
 
 def _number_text(value: float | None) -> str:
@@ -117,6 +133,8 @@ class ImportDialog(QDialog):
         self.setWindowTitle(f"Import {Path(guess.path).name}")
         self.setMinimumWidth(560)
         self._syncing = False
+        # the user's (or the folder's) polarization stays; the source's follows the wavelength
+        self.polarization_chosen = choice.polarization_reason == REMEMBERED_POLARIZATION
         outer = QVBoxLayout(self)
         lo, hi = guess.x_range
         sigma = "with σ" if guess.has_sigma else "no σ column (Poisson estimate √I)"
@@ -162,11 +180,13 @@ class ImportDialog(QDialog):
         self.polarization_combo.setEditable(True)
         self.polarization_combo.addItems(list(POLARIZATIONS))
         self.polarization_combo.setCurrentText(choice.polarization)
-        self.polarization_combo.setToolTip("none, lab (unpolarized, (1 + cos² 2θ)/2), sync (f = 0.95) "
-                                           "or sync:F")
+        self.polarization_combo.setToolTip("none, lab (unpolarized, (1 + cos² 2θ)/2), sync (f = 0.95), "
+                                           "sync:F or mono:2θ_M (a tube behind a monochromator)")
         iform.addRow("polarization", self.polarization_combo)
-        cag = choice.caglioti
-        self.caglioti_edit = QLineEdit("" if cag is None else ", ".join(repr(v) for v in cag))
+        self.polarization_reason = QLabel(choice.polarization_reason)
+        self.polarization_reason.setWordWrap(True)
+        iform.addRow("", self.polarization_reason)
+        self.caglioti_edit = QLineEdit(numbers_text(choice.caglioti))
         self.caglioti_edit.setPlaceholderText("U, V, W (deg²) from a calibrant fit; empty: no resolution")
         iform.addRow("Caglioti profile", self.caglioti_edit)
         self.zero_spin = QDoubleSpinBox()
@@ -176,10 +196,12 @@ class ImportDialog(QDialog):
         self.zero_spin.setValue(choice.zero)
         self.zero_spin.setSuffix(" °")
         iform.addRow("zero shift", self.zero_spin)
-        lor = choice.lorentzian
-        self.lorentzian_edit = QLineEdit("" if lor is None else ", ".join(repr(v) for v in lor))
-        self.lorentzian_edit.setPlaceholderText("X, Y (°): FWHM X/cos θ + Y tan θ; empty: pseudo-Voigt 0.5")
+        self.lorentzian_edit = lorentzian_edit()
+        self.lorentzian_edit.setText(numbers_text(choice.lorentzian))
         iform.addRow("Lorentzian", self.lorentzian_edit)
+        self.kalpha2_row = Kalpha2Row()
+        self.kalpha2_row.set_value(choice.kalpha2, choice.lambda2)
+        iform.addRow("K-α2 line", self.kalpha2_row)
         self.sources = InstrumentSources(str(Path(guess.path).parent))
         iform.addRow("", self.sources)
         self.instrument_source = QLabel("")
@@ -235,6 +257,8 @@ class ImportDialog(QDialog):
         self.sources.calibrant_button.clicked.connect(self._from_calibrant)
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
+        self.polarization_combo.textActivated.connect(self._polarization_chosen_here)
+        self.polarization_combo.lineEdit().textEdited.connect(self._polarization_chosen_here)
         self._wavelength_typed(self.wavelength_edit.text(), keep_reason=True)
 
     # ---------------------------------------------------------------- reading the widgets
@@ -262,23 +286,17 @@ class ImportDialog(QDialog):
             raise NanotwinError("2θ data need a wavelength")
         pol = self.polarization_combo.currentText().strip()
         polarization_fraction(pol)
-        text = self.caglioti_edit.text().strip()
-        try:
-            caglioti = tuple(float(v) for v in text.replace(";", ",").split(",")) if text else None
-        except ValueError:
-            raise NanotwinError(f"Caglioti needs three numbers U, V, W, got {text!r}") from None
-        text = self.lorentzian_edit.text().strip()
-        try:
-            lorentzian = tuple(float(v) for v in text.replace(";", ",").split(",")) if text else None
-        except ValueError:
-            raise NanotwinError(f"Lorentzian needs two numbers X, Y, got {text!r}") from None
+        caglioti = parse_numbers(self.caglioti_edit.text(), 3, "Caglioti U, V, W")
+        lorentzian = parse_numbers(self.lorentzian_edit.text(), 2, "Lorentzian X, Y")
+        kalpha2, lambda2 = self.kalpha2_row.value()
         lo, hi = self.range_min.value(), self.range_max.value()
         fit_range = None if lo <= 0 and hi <= 0 else (lo, hi if hi > 0 else math.inf)
         if fit_range is not None and not fit_range[1] > fit_range[0]:
             raise NanotwinError(f"the fit range {lo:g}-{hi:g} is empty")
         choice = ImportChoice(self.x_kind, wavelength, self.wavelength_reason.text(), pol, caglioti,
-                              self.zero_spin.value(), self.blank_path, fit_range, lorentzian)
-        choice.instrument()  # checks the Caglioti and Lorentzian terms
+                              self.zero_spin.value(), self.blank_path, fit_range, lorentzian, kalpha2,
+                              lambda2, self.polarization_reason.text())
+        choice.instrument()  # checks the Caglioti, Lorentzian and K-alpha2 terms
         return choice
 
     # ---------------------------------------------------------------- reactions
@@ -295,6 +313,7 @@ class ImportDialog(QDialog):
             self._syncing = False
         if not keep_reason:
             self.wavelength_reason.setText("given here")
+        self._source_polarization()
         self._update()
 
     def _energy_typed(self, text: str) -> None:
@@ -309,7 +328,24 @@ class ImportDialog(QDialog):
         finally:
             self._syncing = False
         self.wavelength_reason.setText("from the energy given here")
+        self._source_polarization()
         self._update()
+
+    def _source_polarization(self) -> None:
+        """The polarization nobody chose follows the wavelength: lab for a tube line, else sync."""
+        if self.polarization_chosen:
+            return
+        try:
+            wavelength = self.wavelength()
+        except NanotwinError:
+            wavelength = None
+        polarization, why = source_polarization(wavelength)
+        self.polarization_combo.setCurrentText(polarization)
+        self.polarization_reason.setText(why)
+
+    def _polarization_chosen_here(self, *_args) -> None:
+        self.polarization_chosen = True
+        self.polarization_reason.setText("polarization chosen here")
 
     def _update(self, *_args) -> None:
         tth = self.x_kind == "tth"
@@ -325,12 +361,14 @@ class ImportDialog(QDialog):
         self.range_unit.setText("2θ (°)" if tth else "Q (1/Å)")
 
     def set_instrument(self, instrument: Instrument, source: str) -> None:
-        """Fill polarization, Caglioti, Lorentzian and zero from ``instrument`` (a file's or a
-        calibrant fit's); ``source`` says where it came from (shown under the fields)."""
+        """Fill polarization, Caglioti, Lorentzian, K-α2 and zero from ``instrument`` (a file's or
+        a calibrant fit's); ``source`` says where it came from (shown under the fields)."""
         self.polarization_combo.setCurrentText(instrument.polarization)
-        cag, lor = instrument.caglioti, instrument.lorentzian
-        self.caglioti_edit.setText("" if cag is None else ", ".join(repr(v) for v in cag))
-        self.lorentzian_edit.setText("" if lor is None else ", ".join(repr(v) for v in lor))
+        self.polarization_chosen = True
+        self.polarization_reason.setText(f"polarization {source}")
+        self.caglioti_edit.setText(numbers_text(instrument.caglioti))
+        self.lorentzian_edit.setText(numbers_text(instrument.lorentzian))
+        self.kalpha2_row.set_value(instrument.kalpha2, instrument.lambda2)
         self.zero_spin.setValue(instrument.zero)
         self.instrument_source.setText(f"Instrument {source}")
         self.message_label.setText("")
@@ -340,7 +378,12 @@ class ImportDialog(QDialog):
             wavelength = self.wavelength()
         except NanotwinError:
             wavelength = None
-        self.sources.run_calibrant(wavelength, self.polarization_combo.currentText().strip())
+        try:
+            kalpha2 = self.kalpha2_row.value()
+        except NanotwinError as exc:
+            self.message_label.setText(str(exc))
+            return
+        self.sources.run_calibrant(wavelength, self.polarization_combo.currentText().strip(), kalpha2)
 
     def _choose_blank(self) -> None:
         folder = str(Path(self.guess.path).parent)

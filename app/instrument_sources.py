@@ -51,12 +51,14 @@ class CalibrantDialog(QDialog):
     succeeded, None before or after a failed or cancelled one."""
 
     def __init__(self, folder: str, wavelength: float | None, polarization: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, kalpha2: tuple[float | None, float | None] = (None, None)
+                 ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Instrument from a calibrant")
         self.setMinimumWidth(520)
         self.folder = folder
         self.polarization = polarization
+        self.kalpha2, self.lambda2 = kalpha2  # the import dialog's K-alpha2 line: both lines per peak
         self.fitted: CalibrantResult | None = None
         self.job: CoreJob | None = None
         self.runner = JobRunner(self, max_threads=1)
@@ -135,6 +137,7 @@ class CalibrantDialog(QDialog):
         self.status.setText("fitting…")
         job = CoreJob(calibrate_pattern_file, path, self.standard_combo.currentText().strip(), wavelength,
                       lorentzian=self.lorentzian_check.isChecked(), polarization=self.polarization,
+                      kalpha2=self.kalpha2, lambda2=self.lambda2,
                       name="calibrant fit")
         job.yielded.connect(self._progress)
         job.returned.connect(self._done)
@@ -210,8 +213,10 @@ class InstrumentSources(QWidget):
         notes = "".join(f"; {note}" for note in got.notes)
         self.chosen.emit(got.instrument, f"from {Path(path).name}{notes}")
 
-    def run_calibrant(self, wavelength: float | None, polarization: str) -> None:
-        """Open the calibrant dialog; emit its instrument when the user chose "Use"."""
-        dialog = CalibrantDialog(self.folder, wavelength, polarization, self)
+    def run_calibrant(self, wavelength: float | None, polarization: str,
+                      kalpha2: tuple[float | None, float | None] = (None, None)) -> None:
+        """Open the calibrant dialog (``kalpha2``: ratio and lambda2 of a K-alpha2 line, fitted
+        with it); emit its instrument when the user chose "Use"."""
+        dialog = CalibrantDialog(self.folder, wavelength, polarization, self, kalpha2)
         if dialog.exec() and dialog.fitted is not None:
             self.chosen.emit(dialog.fitted.instrument, esd_text(dialog.fitted))

@@ -69,7 +69,8 @@ LAYOUT_VERSION = 2  # saved layouts of older versions are not restored (their do
 PREFERRED_SIZE = (1500, 950)  # on screens with room for it; smaller screens get all they have
 PATTERN_HEIGHT = 0.5  # share of the window's height the pattern panel starts with
 SIDE_WIDTHS = (300, 360)  # start widths of the left (model) and right (refinement, ...) docks
-LEFT_SHARE = 0.33  # the model dock starts as wide as its content, up to this share of the window
+LEFT_SHARE = 0.35  # the model dock starts as wide as its content, up to this share of the window
+RIGHT_SHARE = 0.33  # the right docks start as wide as their content's minimum, up to this share
 
 
 def initial_size(available_width: int, available_height: int) -> tuple[int, int]:
@@ -189,15 +190,22 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.model_dock], [self.model_dock_width()], Qt.Orientation.Horizontal)
         right = [d for d in (self.refine_dock, self.pdf_dock, self.teaching_dock) if not d.isHidden()]
         if right:
-            self.resizeDocks(right[:1], [SIDE_WIDTHS[1]], Qt.Orientation.Horizontal)
+            width = max(self.scrolled_width(d.objectName(), minimum=True) for d in right)
+            width = max(SIDE_WIDTHS[1], min(width, int(RIGHT_SHARE * self.width())))
+            self.resizeDocks(right[:1], [width], Qt.Orientation.Horizontal)
+
+    def scrolled_width(self, name: str, *, minimum: bool = False) -> int:
+        """The width (px) of dock ``name`` that shows its content without a horizontal scroll bar:
+        the content's size hint (``minimum``: its minimum size hint), a vertical bar and frames."""
+        scroll = self.dock_scrolls[name]
+        content = scroll.widget()
+        hint = content.minimumSizeHint() if minimum else content.sizeHint()
+        return hint.width() + scroll.verticalScrollBar().sizeHint().width() + 2 * scroll.frameWidth()
 
     def model_dock_width(self) -> int:
         """The model dock's start width (px): its content's without a horizontal scroll bar where
         LEFT_SHARE of the window holds it, at least SIDE_WIDTHS[0]."""
-        scroll = self.dock_scrolls["model_dock"]
-        wanted = (self.model_dock_widget.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
-                  + 2 * scroll.frameWidth())
-        return max(SIDE_WIDTHS[0], min(wanted, int(LEFT_SHARE * self.width())))
+        return max(SIDE_WIDTHS[0], min(self.scrolled_width("model_dock"), int(LEFT_SHARE * self.width())))
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         """The first time shown: the docks' first sizes (resizeDocks before a show does not hold),

@@ -4,7 +4,8 @@ driven through its widgets on a real file (PbS quantum dots in toluene, with the
 from ../shared/data).
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python3 docs/make_window_figures.py
-        -> docs/img/window_*.png, docs/img/fit_*.png
+        -> docs/img/window_*.png, docs/img/fit_*.png (window_1280x720.png: the fitted window on a
+           projector's 1280 x 720, the refinement dock open)
 
 The same steps drive ``tests/test_app_real_data.py`` (marked slow), which checks the fitted size
 against the CLI's and the file's label.
@@ -114,6 +115,18 @@ def demo_shots(out: Path = OUT, demos: tuple[str, ...] = DEMO_SHOTS) -> list[Pat
     return shots
 
 
+def projector_shot(window, app, shot: Path) -> Path:
+    """The window at 1280 x 720 (a teacher's projector) with its docks at their first sizes."""
+    window.resize(1280, 720)
+    for _ in range(10):
+        app.processEvents()
+    window.size_docks()
+    for _ in range(10):
+        app.processEvents()
+    window.grab().save(str(shot))
+    return shot
+
+
 def main(out: Path = OUT) -> list[Path]:
     from nanotwin_app.main_window import MainWindow
     from PySide6.QtCore import QSettings
@@ -140,6 +153,7 @@ def main(out: Path = OUT) -> list[Path]:
             app.processEvents()
         window.grab().save(str(shots[2]))
         window.refine_dock_widget.sizes_box.grab().save(str(shots[3]))
+        shots.append(projector_shot(window, app, out / "window_1280x720.png"))
         window.workspace.set_dirty(False)
         window.close()
     return shots

@@ -242,7 +242,8 @@ def _population_pattern(model, x, x_kind, wavelength, structure, radiation, prog
     ins = model.instrument
     settings = FitSettings(refine=("scale",), background_order=None,
                            polarization=None if ins.polarization == "none" else ins.polarization,
-                           caglioti=ins.caglioti, zero=ins.zero, lorentzian=ins.lorentzian)
+                           caglioti=ins.caglioti, zero=ins.zero, lorentzian=ins.lorentzian,
+                           kalpha2=ins.kalpha2, lambda2=ins.lambda2)
     problem = prepare_fit(model, grid_data, settings, structure=structure, progress=progress, cancel=cancel,
                           databases=databases, mapper=mapper)
     values = {p.name: p.value for p in problem.params}

@@ -44,9 +44,10 @@ version wrote (flat radiation keys, no instrument or fit). TOML layout::
     ligand_shell_A = 15.0         # organic ligand shell thickness (Å) ...
     ligand_density = 0.33         # ... and its electron density (e/Å^3)
     [instrument]                  # 2theta data
-    polarization = "sync"         # none | lab | sync | sync:F
+    polarization = "sync"         # none | lab | sync | sync:F | mono:2THETA_M
     caglioti = [0.0, 0.0, 0.003]  # U, V, W in deg^2 (pseudo-Voigt resolution)
     zero = 0.0                    # zero shift in degrees (start value when refined)
+    # kalpha2 = 0.5               # lab tubes: the K-alpha2 line, I(Ka2)/I(Ka1) (lambda2: the tube's)
     [fit]
     refine = ["scale", "background", "adp", "size"]
     background_order = 4          # Chebyshev order

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import NanotwinError
+from nanotwin_core.scattering.lab_sources import kalpha2_wavelength
 from nanotwin_core.scattering.polarization import polarization_fraction
 
 #: what ``--refine`` / ``[fit] refine`` may name (each is a parameter provider of the fit)
@@ -185,13 +186,18 @@ class Instrument:
     the start value when ``zero`` is refined); ``lorentzian``: (X, Y) in degrees, a Lorentzian
     FWHM = X / cos t + Y tan t (GSAS-II's order, in degrees not centidegrees): given, the
     Caglioti terms are the Gaussian FWHM and the two combine as Thompson-Cox-Hastings; None:
-    one pseudo-Voigt of mixing 0.5 and Caglioti FWHM. Q data ignore all four.
+    one pseudo-Voigt of mixing 0.5 and Caglioti FWHM; ``kalpha2``: the ratio I(K-alpha2)/I(K-alpha1)
+    of a tube's doublet (GSAS-II's I(L2)/I(L1); None: one wavelength), the data's wavelength being
+    K-alpha1, at ``lambda2`` (Å; None: the K-alpha2 of that tube, ``scattering.lab_sources``).
+    Q data ignore them all.
     """
 
     polarization: str = "none"
     caglioti: tuple[float, float, float] | None = None
     zero: float = 0.0
     lorentzian: tuple[float, float] | None = None
+    kalpha2: float | None = None
+    lambda2: float | None = None
 
     def validate(self) -> Instrument:
         polarization_fraction(self.polarization)
@@ -208,7 +214,29 @@ class Instrument:
         if not (math.isfinite(float(self.zero)) and abs(float(self.zero)) <= 0.5):
             raise NanotwinError(f"zero shift must lie in [-0.5, 0.5] degrees, got {self.zero!r}")
         self.zero = float(self.zero)
+        if self.kalpha2 is not None:
+            ratio = _finite_numbers([self.kalpha2], 1, "kalpha2 must be a ratio I(K-alpha2)/I(K-alpha1)")[0]
+            if not 0 < ratio <= 1:
+                raise NanotwinError(f"kalpha2 ratio must lie in (0, 1], got {ratio:g}")
+            self.kalpha2 = ratio
+        if self.lambda2 is not None:
+            if self.kalpha2 is None:
+                raise NanotwinError("lambda2 is the K-alpha2 wavelength: give the kalpha2 ratio as well")
+            lam2 = _finite_numbers([self.lambda2], 1, "lambda2 must be a wavelength in Å")[0]
+            if not lam2 > 0:
+                raise NanotwinError(f"lambda2 must be > 0 Å, got {lam2:g}")
+            self.lambda2 = lam2
         return self
+
+    def kalpha2_wavelength(self, wavelength: float) -> float | None:
+        """lambda2 (Å) of the doublet for data at ``wavelength`` (K-alpha1, Å); None without one."""
+        if self.kalpha2 is None:
+            return None
+        lam2 = self.lambda2 if self.lambda2 is not None else kalpha2_wavelength(wavelength)
+        if not lam2 > wavelength:
+            raise NanotwinError(f"K-alpha2 at {lam2:g} Å must be longer than the data's K-alpha1 "
+                                f"{wavelength:g} Å")
+        return lam2
 
     @property
     def is_default(self) -> bool:

@@ -129,7 +129,8 @@ def test_import_sets_the_model_and_is_remembered_per_folder(window, tmp_path, mo
     other.mkdir()
     assert window.files.load_data(write_tth(other / "third.xye"))
     assert asked[-1].wavelength is None  # another folder: nothing remembered, the model's instrument
-    assert (asked[-1].polarization, asked[-1].blank, asked[-1].fit_range) == ("lab", None, None)
+    assert (asked[-1].caglioti, asked[-1].blank, asked[-1].fit_range) == ((0.001, -0.0005, 0.002), None, None)
+    assert asked[-1].polarization == "sync"  # the source's: no wavelength tells a tube (as nanotwin fit)
 
 
 def test_cancelled_import_changes_nothing(window, tmp_path, monkeypatch):

@@ -27,7 +27,8 @@ def test_fit_of_a_headerless_file_says_its_axis_and_wavelength(tmp_path, capsys)
     out = capsys.readouterr().out
     line = next(ln.strip() for ln in out.splitlines() if ln.strip().startswith("data:"))
     assert line.startswith("data: x read as 2θ (°): x reaches 27.")
-    assert line.endswith("wavelength 0.49547592 Å from the file name PbS_wl0p49547592A_scan1.xy")
+    assert ("wavelength 0.49547592 Å from the file name PbS_wl0p49547592A_scan1.xy; "
+            "polarization sync (f = 0.95): 0.495476 Å is no tube line") in line  # and the polarization
     assert code == 0
     summary = json.loads((tmp_path / "fit.json").read_text())
     assert summary["data"]["wavelength"] == WAVELENGTH and summary["data"]["x_kind"] == "tth"

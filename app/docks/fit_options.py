@@ -2,9 +2,9 @@
 
 What to refine (``model.fit.refine``), the Chebyshev background order, the fitted range in Q or
 2θ, the blank, the largest number of model evaluations (``model.fit``), and the polarization,
-Caglioti resolution and zero shift of 2θ data (``model.instrument``). Each widget writes only
-its own field, and nothing is written while a model is being shown, so a model opened from
-``nanotwin fit`` keeps every setting it came with.
+Caglioti resolution, Lorentzian X, Y, K-α2 line and zero shift of 2θ data (``model.instrument``).
+Each widget writes only its own field, and nothing is written while a model is being shown, so a
+model opened from ``nanotwin fit`` keeps every setting it came with.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from nanotwin_app.docks.instrument_rows import Kalpha2Row, lorentzian_edit, numbers_text, parse_numbers
 from nanotwin_app.docks.path_row import PathRow
 from nanotwin_app.workspace import Workspace
 from PySide6.QtCore import Signal
@@ -57,6 +58,7 @@ REFINE_TIPS = {
 }
 RANGE_UNITS = {"Q (1/Å)": "q_range", "2θ (°)": "tth_range"}
 AUTO_ORDER = -1  # background spin value meaning "None: 4 when the background is refined"
+REFINE_COLUMNS = 3  # check boxes per row: the dock fits a 1280 x 720 window without scrolling sideways
 
 
 class FitOptions(QWidget):
@@ -69,6 +71,7 @@ class FitOptions(QWidget):
         self.workspace = workspace
         self._loading = False
         self._shown_caglioti = ""
+        self._shown_lorentzian = ""
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
 
@@ -78,13 +81,14 @@ class FitOptions(QWidget):
         for i, name in enumerate(REFINABLE):
             check = QCheckBox(name)
             check.setToolTip(REFINE_TIPS.get(name, name))
-            grid.addWidget(check, i // 4, i % 4)
+            grid.addWidget(check, i // REFINE_COLUMNS, i % REFINE_COLUMNS)
             self.choice_checks[name] = check
             check.toggled.connect(self._refine_edited)
         outer.addWidget(choices)
 
         opts = QGroupBox("Fit and instrument")
         form = QFormLayout(opts)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow docks: field under label
         self.background_spin = QSpinBox()
         self.background_spin.setRange(AUTO_ORDER, 30)
         self.background_spin.setSpecialValueText("auto (4 when refined)")
@@ -108,12 +112,17 @@ class FitOptions(QWidget):
         self.polarization_combo.setEditable(True)
         self.polarization_combo.addItems(["none", "lab", "sync"])
         self.polarization_combo.setToolTip("polarization factor for 2θ data: none, lab (unpolarized), "
-                                           "sync (synchrotron, f = 0.95) or sync:F")
+                                           "sync (synchrotron, f = 0.95), sync:F or mono:2θ_M (a tube behind "
+                                           "a monochromator at 2θ_M degrees)")
         form.addRow("polarization", self.polarization_combo)
         self.caglioti_edit = QLineEdit()
         self.caglioti_edit.setPlaceholderText("U, V, W (deg²); empty: none")
         self.caglioti_edit.setToolTip("Caglioti resolution of 2θ data: FWHM² = U tan²θ + V tanθ + W")
         form.addRow("Caglioti", self.caglioti_edit)
+        self.lorentzian_edit = lorentzian_edit()
+        form.addRow("Lorentzian", self.lorentzian_edit)
+        self.kalpha2_row = Kalpha2Row()
+        form.addRow("K-α2 line", self.kalpha2_row)
         self.zero_spin = QDoubleSpinBox()
         self.zero_spin.setRange(-0.5, 0.5)
         self.zero_spin.setDecimals(5)
@@ -141,6 +150,8 @@ class FitOptions(QWidget):
         self.range_unit.currentTextChanged.connect(self._range_edited)
         self.polarization_combo.currentTextChanged.connect(self._polarization_edited)
         self.caglioti_edit.editingFinished.connect(self._caglioti_edited)
+        self.lorentzian_edit.editingFinished.connect(self._lorentzian_edited)
+        self.kalpha2_row.edited.connect(self._kalpha2_edited)
         self.zero_spin.valueChanged.connect(self._zero_edited)
         self.blank_button.clicked.connect(self.choose_blank)
         self.blank_clear.clicked.connect(lambda: self.set_blank(None))
@@ -168,6 +179,9 @@ class FitOptions(QWidget):
             cag = ins.caglioti
             self.caglioti_edit.setText("" if cag is None else ", ".join(f"{v:g}" for v in cag))
             self._shown_caglioti = self.caglioti_edit.text()
+            self.lorentzian_edit.setText(numbers_text(ins.lorentzian))
+            self._shown_lorentzian = self.lorentzian_edit.text()
+            self.kalpha2_row.set_value(ins.kalpha2, ins.lambda2)
             self.zero_spin.setValue(ins.zero)
             self.blank_row.show_path(fit.blank)
             self.max_nfev_spin.setValue(fit.max_nfev)
@@ -229,6 +243,31 @@ class FitOptions(QWidget):
         except ValueError:
             self._refuse(NanotwinError(f"Caglioti needs three numbers U, V, W, got {text!r}"))
             return
+        except NanotwinError as exc:
+            self._refuse(exc)
+            return
+        if instrument != self.workspace.model.instrument:
+            self._edit(instrument=instrument)
+
+    def _lorentzian_edited(self) -> None:
+        if self._loading or self.lorentzian_edit.text().strip() == self._shown_lorentzian.strip():
+            return  # focus left without an edit: keep the model's exact values
+        try:
+            lor = parse_numbers(self.lorentzian_edit.text(), 2, "Lorentzian X, Y")
+            instrument = replace(self.workspace.model.instrument, lorentzian=lor).validate()
+        except NanotwinError as exc:
+            self._refuse(exc)
+            return
+        self._shown_lorentzian = self.lorentzian_edit.text()
+        self._edit(instrument=instrument)
+
+    def _kalpha2_edited(self) -> None:
+        try:
+            ratio, lambda2 = self.kalpha2_row.value()
+            instrument = replace(self.workspace.model.instrument, kalpha2=ratio, lambda2=lambda2).validate()
+            data = self.workspace.data
+            if data is not None and data.x_kind == "tth" and data.wavelength:
+                instrument.kalpha2_wavelength(data.wavelength)  # a tube's K-alpha1, or lambda2 given
         except NanotwinError as exc:
             self._refuse(exc)
             return

@@ -55,6 +55,7 @@ class MixtureBox(QGroupBox):
         super().__init__("Mixture: twin states or phases", parent)
         self.workspace = workspace
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow docks: field under label
         states = QHBoxLayout()
         self.sizes_edit = QLineEdit("6, 3, 2")
         self.sizes_edit.setToolTip("mean twin-domain sizes (nm) of the twinned states")

@@ -23,6 +23,7 @@ from nanotwin_app import jobs
 from nanotwin_app.docks.fit_options import FitOptions
 from nanotwin_app.docks.mixture_box import MixtureBox
 from nanotwin_app.docks.size_view import SizeView
+from nanotwin_app.flow_layout import FlowLayout
 from nanotwin_app.workspace import FitRecord, Workspace
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -138,10 +139,10 @@ class RefineDock(QWidget):
         self.notes_label.setVisible(False)
         self.notes_label.setMaximumHeight(self.notes_label.fontMetrics().lineSpacing() * NOTES_LINES + 8)
         head.addWidget(self.notes_label)
-        row = QHBoxLayout()
+        row = FlowLayout()  # wraps in a narrow dock (1280 x 720) instead of scrolling sideways
         self.show_fit_check = QCheckBox("show the fit in the pattern panel")
         self.show_fit_check.setChecked(True)
-        row.addWidget(self.show_fit_check, 1)
+        row.addWidget(self.show_fit_check)
         self.defaults_button = QPushButton("From the data")
         self.defaults_button.setToolTip("Choose the fitted range and the start population from the data's "
                                         "peaks (as nanotwin fit --population auto without --range); the "

@@ -1,6 +1,7 @@
 """The central 3D panel: the vispy canvas plus its controls (colour, elements, planes, octahedra,
 unit cell, background, a labelled clip slab, PNG export at 1-4 times the view's size with the
-legend drawn in) and a legend that wraps between entries.
+legend drawn in) and a legend that wraps between entries. The controls flow onto more rows in a
+narrow window (``FlowLayout``), so they never widen it past the docks' room.
 
 Networks of twin domains (more domains than variants) are coloured by variant unless the user
 picked a colour mode: four colours that mean a total shift read better than 60 domain colours."""
@@ -11,6 +12,7 @@ import html
 import os
 
 import numpy as np
+from nanotwin_app.flow_layout import FlowLayout
 from nanotwin_app.viewer3d import adapters, image_export, palettes
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -31,6 +33,15 @@ CLIP_MILLER = "Miller plane (h k l)"
 LEGEND_MAX = 12
 EXPORT_SCALES = {"1×": 1, "2×": 2, "3×": 3, "4×": 4}
 DEFAULT_EXPORT_SCALE = "2×"
+
+
+def group(*widgets: QWidget) -> QHBoxLayout:
+    """Widgets that stay together on one row of a flowing bar (a label and its control)."""
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        row.addWidget(widget)
+    return row
 
 
 def gl_available() -> bool:
@@ -55,14 +66,13 @@ class ViewerPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
 
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Colour by"))
+        bar = FlowLayout()
         self.colour_combo = QComboBox()
         self.colour_combo.addItems(list(adapters.COLOUR_MODES))
         self.colour_combo.setToolTip("Domains: regions between boundaries; variants: distinct total shifts")
-        bar.addWidget(self.colour_combo)
+        bar.add_layout(group(QLabel("Colour by"), self.colour_combo))
         self.elements_box = QHBoxLayout()
-        bar.addLayout(self.elements_box)
+        bar.add_layout(self.elements_box)
         self.planes_check = QCheckBox("Boundary planes")
         self.planes_check.setChecked(True)
         bar.addWidget(self.planes_check)
@@ -78,10 +88,8 @@ class ViewerPanel(QWidget):
         bar.addWidget(self.cell_check)
         self.reset_button = QPushButton("Reset view")
         bar.addWidget(self.reset_button)
-        bar.addStretch(1)
         layout.addLayout(bar)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Clip"))
+        bar = FlowLayout()
         self.clip_combo = QComboBox()
         self.clip_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.clip_combo.setMinimumContentsLength(8)
@@ -89,13 +97,10 @@ class ViewerPanel(QWidget):
         self.clip_combo.addItem(CLIP_MILLER)
         self.clip_combo.setToolTip("Show a slab of atoms (and of the boundary planes) along a boundary "
                                    "normal or a Miller plane")
-        bar.addWidget(self.clip_combo)
         self.hkl_edit = QLineEdit("1 1 0")
         self.hkl_edit.setMinimumWidth(48)
         self.hkl_edit.setMaximumWidth(60)
         self.hkl_edit.setToolTip("h k l in the parent cell: normal = h a* + k b* + l c*")
-        bar.addWidget(self.hkl_edit)
-        bar.addWidget(QLabel("position"))
         self.clip_slider = QSlider(Qt.Orientation.Horizontal)
         self.clip_slider.setRange(0, 1000)
         self.clip_slider.setValue(500)
@@ -103,35 +108,32 @@ class ViewerPanel(QWidget):
         self.clip_slider.setMaximumWidth(200)
         self.clip_slider.setToolTip("Slab position along the normal, from one side of the crystal to the "
                                     "other")
-        bar.addWidget(self.clip_slider)
         self.thick_label = QLabel()
-        bar.addWidget(self.thick_label)
         self.thick_slider = QSlider(Qt.Orientation.Horizontal)
         self.thick_slider.setRange(2, 60)
         self.thick_slider.setValue(8)
         self.thick_slider.setMinimumWidth(50)
         self.thick_slider.setMaximumWidth(100)
         self.thick_slider.setToolTip("Slab thickness (Å)")
-        bar.addWidget(self.thick_slider)
+        bar.add_layout(group(QLabel("Clip"), self.clip_combo, self.hkl_edit))
+        bar.add_layout(group(QLabel("position"), self.clip_slider))
+        bar.add_layout(group(self.thick_label, self.thick_slider))
         self._show_thickness(self.thick_slider.value())
-        bar.addStretch(1)
         self.background_combo = QComboBox()
         self.background_combo.addItems(list(palettes.BACKGROUNDS))
         self.background_combo.setToolTip("Background of the 3D view (light for print); atom colours "
                                          "are adjusted to stay readable on it")
-        bar.addWidget(QLabel("Background"))
-        bar.addWidget(self.background_combo)
+        bar.add_layout(group(QLabel("Background"), self.background_combo))
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save the 3D view as a PNG image with its legend (as File > Export "
                                       "3D view)")
         self.export_button.setEnabled(use_gl)
-        bar.addWidget(self.export_button)
         self.scale_combo = QComboBox()
         self.scale_combo.addItems(list(EXPORT_SCALES))
         self.scale_combo.setCurrentText(DEFAULT_EXPORT_SCALE)
         self.scale_combo.setToolTip("Resolution of the exported image: times the view's size on screen "
                                     "(rendered offscreen)")
-        bar.addWidget(self.scale_combo)
+        bar.add_layout(group(self.export_button, self.scale_combo))
         layout.addLayout(bar)
 
         if use_gl:

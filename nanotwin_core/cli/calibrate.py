@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from nanotwin_core._version import __version__
+from nanotwin_core.cli.instrument_args import add_kalpha2_option, parse_kalpha2
 from nanotwin_core.cli.model_args import wavelength_of
 from nanotwin_core.cli.options import add_output_options, nonneg_int, parse_range, positive_float
 from nanotwin_core.cli.outputs import OutputFiles
@@ -53,8 +54,10 @@ class CLICommand:
                          help="refine the wavelength too (a certified standard fixes it)")
         fit.add_argument("--background", type=nonneg_int, default=6, metavar="N",
                          help="Chebyshev background order [6]")
-        fit.add_argument("--polarization", default="sync", metavar="none|lab|sync[:F]",
-                         help="polarization written with the instrument (not fitted) [sync]")
+        fit.add_argument("--polarization", default=None, metavar="none|lab|sync[:F]|mono:2THETA_M",
+                         help="polarization written with the instrument (not fitted) [lab when the "
+                              "wavelength is a tube line, else sync]")
+        add_kalpha2_option(fit)
         out = parser.add_argument_group("output")
         out.add_argument("--out", metavar="FILE.instprm|FILE.toml",
                          help="the instrument: GSAS-II .instprm or nanotwin .toml (use with --instrument)")
@@ -64,7 +67,8 @@ class CLICommand:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        polarization_fraction(args.polarization)
+        if args.polarization is not None:
+            polarization_fraction(args.polarization)
         if args.out and Path(args.out).suffix.lower() not in (".instprm", ".toml"):
             raise NanotwinError(f"--out {args.out}: give a .instprm (GSAS-II) or .toml (nanotwin) file name")
         outputs = OutputFiles(force=args.force,
@@ -82,7 +86,8 @@ class CLICommand:
                                                 lorentzian=args.lorentzian,
                                                 refine_wavelength=args.refine_wavelength,
                                                 background_order=args.background,
-                                                polarization=args.polarization, progress=bar)
+                                                polarization=args.polarization, progress=bar,
+                                                **kalpha2_options(args.kalpha2))
         except CalibrantFitError as exc:
             print(f"nanotwin: calibrant fit failed: {exc}", file=sys.stderr)
             return EXIT_CALIBRANT_FAILED
@@ -106,6 +111,14 @@ class CLICommand:
         print("\n".join(lines + [f"wrote {path}" for path in written]))
         print(usage_hint(result, args.out))
         return 0
+
+
+def kalpha2_options(text: str | None) -> dict:
+    """``fit_calibrant``'s kalpha2, lambda2 from a typed --kalpha2 (none without)."""
+    if text is None:
+        return {}
+    ratio, lambda2 = parse_kalpha2(text)
+    return {"kalpha2": ratio, "lambda2": lambda2}
 
 
 def usage_hint(result: CalibrantResult, out: str | None) -> str:

@@ -11,7 +11,7 @@ from nanotwin_core.cli.fit_output import fit_project, print_fit, write_fit_outpu
 from nanotwin_core.cli.fit_pdf import FIT_FAILED, PDF_REFINE, run_pdf_fit
 from nanotwin_core.cli.fit_series import SERIES_ONLY, add_series_options, run_series_fit
 from nanotwin_core.cli.fit_setup import POWDER_REFINE, apply_fit_options, read_fit_data, warn
-from nanotwin_core.cli.instrument_args import add_instrument_option, parse_zero
+from nanotwin_core.cli.instrument_args import add_instrument_option, add_kalpha2_option, parse_zero
 from nanotwin_core.cli.model_args import AUTO_POPULATION, model_from_args, wavelength_of
 from nanotwin_core.cli.options import (
     add_cluster_options,
@@ -75,14 +75,17 @@ class CLICommand:
         par.add_argument("--adp", metavar="GROUP=B,...", help="start B (Å^2) per ADP group or element")
         par.add_argument("--constrain", metavar="NAME=OTHER,...",
                          help="tie parameters: NAME=OTHER (equal) or NAME=fixed, e.g. B_S_surf=B_S")
-        par.add_argument("--polarization", default=None, metavar="none|lab|sync[:F]",
-                         help="polarization correction of 2theta data [the model file's, else sync]; "
-                              "refused for Q data")
+        par.add_argument("--polarization", default=None, metavar="none|lab|sync[:F]|mono:2THETA_M",
+                         help="polarization correction of 2theta data (mono:A: a tube behind a "
+                              "monochromator at 2theta A deg) [the model file's, else lab (f = 0.5) "
+                              "when the wavelength is a tube line (Cu, Mo, Ag, Co, Cr, Fe K-alpha1, K-alpha, "
+                              "K-beta), else sync (f = 0.95)]; refused for Q data")
         par.add_argument("--caglioti", metavar="U,V,W", help="instrument resolution (deg^2), pseudo-Voigt")
         par.add_argument("--zero", type=parse_zero, default=None, metavar="DEG",
                          help="2theta zero shift in degrees, observed = true + zero (start value when "
                               "refined) [the model file's, else 0]")
         add_instrument_option(par)
+        add_kalpha2_option(par)
         par.add_argument("--max-nfev", type=positive_int, default=None,
                          help="largest number of model evaluations [the model file's, else 200]")
         par.add_argument("--global-start", action="store_true",
@@ -168,13 +171,15 @@ class CLICommand:
         return run_pattern_fit(args, outputs)
 
 
-def _assumed(data, wavelength_given: float | None) -> str:
-    """One line: how the data's axis and wavelength were read."""
+def _assumed(data, wavelength_given: float | None, polarization: str | None = None) -> str:
+    """One line: how the data's axis, wavelength (and a default ``polarization``) were read."""
     notes = list(data.notes)
     if wavelength_given is not None:
         notes.append(f"wavelength {wavelength_given:g} Å as given")
     elif data.wavelength is None and data.x_kind == "q":
         notes.append("no wavelength (Q data)")
+    if polarization:
+        notes.append(polarization)
     return "data: " + "; ".join(notes) if notes else "data: axis and wavelength as given"
 
 
@@ -195,9 +200,9 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     say = (lambda text: None) if args.quiet else (lambda text: print(f"  {text}"))
     with open_mapper(args.workers, args.scheduler) as mapper:  # a local cluster starts meanwhile
         data, _blank = read_fit_data(args, args.data)
-        say(_assumed(data, wavelength_of(args)))
         model = model_from_args(args)
-        apply_fit_options(args, model, data.x_kind, data.wavelength)
+        polarization = apply_fit_options(args, model, data.x_kind, data.wavelength)
+        say(_assumed(data, wavelength_of(args), polarization))
         if data.x_kind == "q" or data.wavelength:  # before any database: the Bragg positions decide
             warn(check_model_data(model, data).messages)
         auto_range = model.fit.q_range is None and model.fit.tth_range is None

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nanotwin_core.cli.instrument_args import instrument_with_file
+from nanotwin_core.cli.instrument_args import default_polarization, instrument_with_file, with_kalpha2
 from nanotwin_core.cli.model_args import wavelength_of
 from nanotwin_core.cli.options import parse_floats, parse_range
 from nanotwin_core.cli.surface_values import parse_constraints
@@ -25,17 +25,21 @@ def warn(messages: list[str]) -> None:
         print(f"nanotwin: warning: {message}", file=sys.stderr)
 
 
-def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: float | None = None) -> None:
+def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: float | None = None
+                      ) -> str | None:
     """The model's instrument and fit settings (all checked before computing): a model file's
-    ``[fit]`` and ``[instrument]``, else the defaults (polarization: sync for 2theta data
-    ``x_kind == "tth"``, none for Q); an ``--instrument`` file replaces the instrument (its
-    lines printed; ``wavelength``: the data's, checked against the file's); every option given
-    overrides its part."""
+    ``[fit]`` and ``[instrument]``, else the defaults (polarization of 2theta data ``x_kind ==
+    "tth"`` from the ``wavelength``: lab for a tube line, else sync; none for Q); an
+    ``--instrument`` file replaces the instrument (its lines printed; ``wavelength``: the
+    data's, checked against the file's); every option given overrides its part. Returns the
+    reason for a default polarization (None when given or not applicable)."""
     from nanotwin_core.model import FitSpec, Instrument
 
+    said_polarization = None
     if not args.model:
         model.fit = FitSpec(refine=POWDER_REFINE.split(","))
-        model.instrument = Instrument(polarization="sync" if x_kind == "tth" else "none")
+        polarization, said_polarization = default_polarization(x_kind, wavelength)
+        model.instrument = Instrument(polarization=polarization)
     if getattr(args, "instrument", None):
         if x_kind != "tth":
             raise NanotwinError(f"--instrument {args.instrument}: the data are on a Q axis; an instrument "
@@ -45,8 +49,14 @@ def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: 
                                                       caglioti=caglioti, zero=args.zero,
                                                       wavelength=wavelength)
         print("\n".join(said))
+        said_polarization = None
     elif getattr(args, "zero", None) is not None:
         model.instrument.zero = args.zero
+    if getattr(args, "kalpha2", None) is not None and x_kind != "tth":
+        raise NanotwinError("--kalpha2: the data are on a Q axis; a K-alpha2 line shows in 2theta data")
+    model.instrument, said = with_kalpha2(model.instrument, getattr(args, "kalpha2", None), wavelength)
+    if said:
+        print("\n".join(said))
     fit, ins = model.fit, model.instrument
     if args.background:
         kind, _, n = args.background.partition(":")
@@ -60,6 +70,7 @@ def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: 
         ins.lorentzian = None  # a typed --caglioti is the pseudo-Voigt profile
     if args.polarization is not None:
         ins.polarization = args.polarization
+        said_polarization = None
     if args.range or args.tth_range:
         fit.q_range = parse_range(args.range, 2, "--range") if args.range else None
         fit.tth_range = parse_range(args.tth_range, 2, "--tth-range") if args.tth_range else None
@@ -69,6 +80,7 @@ def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: 
         fit.max_nfev = args.max_nfev
     fit.constraints.update(parse_constraints(args.constrain))
     model.validate()
+    return said_polarization
 
 
 def read_fit_data(args: argparse.Namespace, path: str, *,

@@ -264,7 +264,7 @@ def add_grid_options(p: argparse.ArgumentParser) -> None:
     add_radiation_options(g)
     g.add_argument("--adp", metavar="GROUP=B,...",
                    help="isotropic B (Å^2) per ADP group (Pb, Cs, X_ax, X_eq, ...) or element")
-    g.add_argument("--polarization", default="none", metavar="none|lab|sync[:F]",
+    g.add_argument("--polarization", default="none", metavar="none|lab|sync[:F]|mono:2THETA_M",
                    help="polarization factor of a 2theta grid [none]; refused on a Q grid")
     g.add_argument("--threads", type=positive_int, default=None, help="numba threads [all cores]")
 

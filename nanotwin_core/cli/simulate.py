@@ -10,7 +10,12 @@ import numpy as np
 
 from nanotwin_core._version import __version__
 from nanotwin_core.cli.figure_options import add_figure_options, figure_layout_from_args
-from nanotwin_core.cli.instrument_args import add_instrument_option, instrument_with_file
+from nanotwin_core.cli.instrument_args import (
+    add_instrument_option,
+    add_kalpha2_option,
+    instrument_with_file,
+    with_kalpha2,
+)
 from nanotwin_core.cli.model_args import (
     build_from_args,
     describe_crystal,
@@ -68,8 +73,10 @@ class CLICommand:
         pdf.add_argument("--pdf-keep-small-angle", action="store_true",
                          help="keep the particle's small-angle scattering in G(r) (the pure Debye G(r)); "
                               "by default it is left out, as measured G(r) lack it and fits model it")
-        add_instrument_option(parser.add_argument_group("instrument (2theta grids; --polarization other "
-                                                        "than none wins over the file)"))
+        ins_group = parser.add_argument_group("instrument (2theta grids; --polarization other than none wins "
+                                              "over the file)")
+        add_instrument_option(ins_group)
+        add_kalpha2_option(ins_group)
         out = parser.add_argument_group("output")
         out.add_argument("--out", required=True, metavar="FILE.xye", help="pattern: x, I columns")
         add_figure_options(out, figure_help="figure of the pattern for a paper (.pdf/.png/.svg/.tif) with "
@@ -129,15 +136,21 @@ def _axis_lines(x_kind: str, wavelength: float | None, radiation) -> list[str]:
 
 
 def _instrument(args, x_kind: str, wavelength) -> tuple[Instrument | None, list[str]]:
-    """The --instrument file's instrument (--polarization other than none over it) and what was
-    taken; (None, []) without the option."""
-    if not args.instrument:
+    """The --instrument file's instrument (--polarization other than none over it, --kalpha2) and
+    what was taken; a --kalpha2 alone: the --polarization and the doublet; (None, []) without
+    either."""
+    if not args.instrument and args.kalpha2 is None:
         return None, []
     if x_kind != "tth":
-        raise NanotwinError(f"--instrument {args.instrument}: needs a 2theta grid (--tth MIN:MAX:STEP)")
+        option = f"--instrument {args.instrument}" if args.instrument else "--kalpha2"
+        raise NanotwinError(f"{option}: needs a 2theta grid (--tth MIN:MAX:STEP)")
+    if not args.instrument:
+        return with_kalpha2(Instrument(polarization=args.polarization).validate(), args.kalpha2, wavelength)
     polarized = polarization_fraction(args.polarization) is not None
-    return instrument_with_file(args.instrument, polarization=args.polarization if polarized else None,
-                                wavelength=wavelength)
+    ins, said = instrument_with_file(args.instrument, polarization=args.polarization if polarized else None,
+                                     kalpha2=args.kalpha2, wavelength=wavelength)
+    ins, doublet = with_kalpha2(ins, None, wavelength)
+    return ins, said + doublet
 
 
 def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength,
@@ -220,7 +233,7 @@ def _instrument_header(args, instrument: Instrument | None) -> list[str]:
     if instrument is None:
         return [f"polarization: {args.polarization}"]
     return [f"polarization: {instrument.polarization}",
-            f"instrument: {args.instrument}: {json.dumps(instrument.to_dict(), sort_keys=True)}"]
+            f"instrument: {args.instrument or 'typed'}: {json.dumps(instrument.to_dict(), sort_keys=True)}"]
 
 
 def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength,

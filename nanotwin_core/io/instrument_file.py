@@ -5,7 +5,8 @@ GSAS-II constant-wavelength parameters (checked in GSAS-II's source: GSASIIpwd `
 sigma^2 = U tan^2 t + V tan t + W in centidegrees^2 and the Lorentzian FWHM gamma = X / cos t +
 Y tan t (+ Z in recent versions) in centidegrees, t = theta; ``Zero`` in degrees of 2theta
 (position = 2 asin(lambda / 2d) + Zero, as nanotwin's zero); ``Polariz.`` the fraction f of
-P = f + (1 - f) cos^2 2theta at azimuth 0 (nanotwin's f).
+P = f + (1 - f) cos^2 2theta at azimuth 0 (nanotwin's f); a lab tube's doublet as ``Lam1``,
+``Lam2`` and ``I(L2)/I(L1)`` (the wavelength is Lam1; nanotwin's ``kalpha2`` ratio and ``lambda2``).
 
 nanotwin's resolution (``model_parts.Instrument``): Caglioti FWHM^2 (deg^2) and Lorentzian X, Y in
 degrees, so FWHM^2 = 8 ln 2 x 1e-4 x (U, V, W) and (X, Y)_nanotwin = (X, Y)_GSAS-II / 100.
@@ -63,7 +64,9 @@ class InstrumentFile:
         lor = "" if ins.lorentzian is None else \
             "; X, Y = " + ", ".join(f"{v:.6g}" for v in ins.lorentzian) + " deg"
         wl = f"; wavelength {self.wavelength:.8g} A" if self.wavelength else ""
-        return f"polarization {ins.polarization}; {cag}{lor}; zero {ins.zero:.6g} deg{wl}"
+        ka2 = "" if ins.kalpha2 is None else \
+            f"; K-alpha2 ratio {ins.kalpha2:g}" + ("" if ins.lambda2 is None else f" at {ins.lambda2:.8g} A")
+        return f"polarization {ins.polarization}; {cag}{lor}; zero {ins.zero:.6g} deg{wl}{ka2}"
 
 
 def polarization_mode(fraction: float) -> str:
@@ -148,9 +151,12 @@ def read_instprm(path: str | Path) -> InstrumentFile:
                                    "have a 2theta profile", kind_line)
     notes: list[str] = []
     wavelength = num.get("Lam", num.get("Lam1"))
-    if "Lam1" in num and num.get("I(L2)/I(L1)", 0.0) > 0 and "Lam2" in num:
-        notes.append(f"K-alpha2 (Lam2 {num['Lam2']:g} A, ratio {num['I(L2)/I(L1)']:g}) is not modelled: "
-                     "Lam1 taken as the wavelength")
+    kalpha2 = lambda2 = None
+    if "Lam1" in num and num.get("I(L2)/I(L1)", 0.0) > 0 and num.get("Lam2", 0.0) > 0:
+        kalpha2, lambda2 = num["I(L2)/I(L1)"], num["Lam2"]
+        if not lambda2 > num["Lam1"]:
+            raise InputFileError(path, f"Lam2 {lambda2:g} A must be longer than Lam1 {num['Lam1']:g} A "
+                                       "(K-alpha2 beside K-alpha1)", values["Lam2"][1])
     if num.get("Z", 0.0) != 0.0:
         raise InputFileError(path, f"Z = {num['Z']:g}: a constant Lorentzian width is not modelled by "
                                    "nanotwin (X / cos t + Y tan t only)", values["Z"][1])
@@ -169,7 +175,7 @@ def read_instprm(path: str | Path) -> InstrumentFile:
     try:
         ins = Instrument(polarization=polarization_mode(pol),
                          caglioti=gsas_caglioti(num["U"], num["V"], num["W"]),
-                         zero=num["Zero"], lorentzian=lorentzian).validate()
+                         zero=num["Zero"], lorentzian=lorentzian, kalpha2=kalpha2, lambda2=lambda2).validate()
     except NanotwinError as exc:
         raise InputFileError(path, str(exc)) from None
     return InstrumentFile(ins, wavelength, notes, "instprm")
@@ -180,7 +186,8 @@ def _number_text(value: float) -> str:
 
 
 def write_instprm(path: str | Path, instrument: Instrument, wavelength: float, *, comment: str = "") -> Path:
-    """Write ``instrument`` (with its Caglioti terms) as a GSAS-II ``.instprm`` (atomic write)."""
+    """Write ``instrument`` (with its Caglioti terms) as a GSAS-II ``.instprm`` (atomic write): Lam,
+    or with a K-alpha2 line Lam1 (``wavelength``), Lam2 and I(L2)/I(L1)."""
     ins = replace(instrument).validate()
     if ins.caglioti is None:
         raise NanotwinError("an .instprm needs a resolution: the instrument has no Caglioti U, V, W")
@@ -196,7 +203,11 @@ def write_instprm(path: str | Path, instrument: Instrument, wavelength: float, *
     if ins.lorentzian is None:
         lines.append(f"{PV_MARKER} (fixed mixing, FWHM^2 = 8 ln2 1e-4 (U tan^2 t + V tan t + W)); "
                      "GSAS-II reads a Gaussian")
-    pairs = [("Type", "PXC"), ("Bank", "1.0"), ("Lam", _number_text(wavelength)),
+    lam2 = ins.kalpha2_wavelength(wavelength)
+    lams = [("Lam", _number_text(wavelength))] if lam2 is None else [
+        ("Lam1", _number_text(wavelength)), ("Lam2", _number_text(lam2)),
+        ("I(L2)/I(L1)", _number_text(ins.kalpha2))]
+    pairs = [("Type", "PXC"), ("Bank", "1.0"), *lams,
              ("Polariz.", _number_text(1.0 if f is None else f)), ("Azimuth", "0.0"),
              ("Zero", _number_text(ins.zero)), ("U", _number_text(u)), ("V", _number_text(v)),
              ("W", _number_text(w)), ("X", _number_text(x)), ("Y", _number_text(y)), ("Z", "0.0"),

@@ -28,6 +28,7 @@ from nanotwin_core.model_parts import Instrument
 from nanotwin_core.phases import phase_reflections
 from nanotwin_core.refine.background import chebyshev_basis
 from nanotwin_core.refine.instrument import cell_widths, pseudo_voigt, tch_fwhm_eta
+from nanotwin_core.scattering.lab_sources import source_polarization
 from nanotwin_core.structures.calibrants import calibrant_structure
 from nanotwin_core.structures.structure import Structure
 
@@ -91,6 +92,10 @@ class CalibrantResult:
         profile = ("TCH: Gaussian Caglioti + Lorentzian X / cos t + Y tan t" if self.instrument.lorentzian
                    is not None else "pseudo-Voigt (mixing 0.5), FWHM^2 = U tan^2 t + V tan t + W")
         out.append(f"profile: {profile}")
+        if self.instrument.kalpha2 is not None:
+            lam2 = self.instrument.kalpha2_wavelength(self.wavelength)
+            out.append(f"K-alpha2 (not fitted, kept): {lam2:.7g} A, "
+                       f"I(Ka2)/I(Ka1) = {self.instrument.kalpha2:g}")
         return out
 
 
@@ -105,7 +110,8 @@ def _peak_positions(q: np.ndarray, wavelength: float, zero: float) -> tuple[np.n
 class _Problem:
     """The separable least-squares problem of one calibrant pattern."""
 
-    def __init__(self, x, y, sigma, q_peaks, start, background_order, cutoff, cancel, progress):
+    def __init__(self, x, y, sigma, q_peaks, start, background_order, cutoff, cancel, progress,
+                 doublet: tuple[float, float] | None = None):
         self.x, self.y = x, y
         self.sw = 1.0 / sigma
         self.dx = cell_widths(x)
@@ -120,6 +126,8 @@ class _Problem:
         self.progress = progress
         self.nfev = 0
         self.lorentzian = "X" in start
+        # K-alpha2: (ratio, lambda2 / lambda1); every peak column holds both lines
+        self.lines = [(1.0, 1.0)] if doublet is None else [(1.0, 1.0), doublet]
 
     def full(self, p: np.ndarray, free: list[str]) -> dict[str, float]:
         values = dict(self.fixed)
@@ -132,9 +140,20 @@ class _Problem:
         peak's window {k: (lo, hi, inside)}: +-cutoff FWHM, normalised on the grid when inside it.
 
         ``windows`` given: those windows are kept (the Jacobian's differences then see a smooth
-        function, not points entering or leaving a window)."""
-        true, obs = _peak_positions(self.q, v["wavelength"], v["zero"])
+        function, not points entering or leaving a window). With K-alpha2 a column is the sum of
+        both lines' profiles, the second of area ``ratio``; windows are keyed (line, peak)."""
         rows, cols, data = [], [], []
+        used = {}
+        for line, (weight, factor) in enumerate(self.lines):
+            self._line_columns(v, v["wavelength"] * factor, weight, line, windows, used, rows, cols, data)
+        if not data:
+            return sparse.csc_matrix((self.x.size, self.q.size)), used
+        return sparse.csc_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                                 shape=(self.x.size, self.q.size)), used
+
+    def _line_columns(self, v, wavelength, weight, line, windows, used, rows, cols, data) -> None:
+        """Append one emission line's unit-area profiles (times ``weight``) to rows, cols, data."""
+        true, obs = _peak_positions(self.q, wavelength, v["zero"])
         ok = np.isfinite(true)
         t = np.tan(np.radians(true[ok]) / 2)
         fg = np.sqrt(np.maximum(v["U"] * t * t + v["V"] * t + v["W"], _FWHM2_FLOOR))
@@ -144,19 +163,18 @@ class _Problem:
         else:
             fwhm, eta = fg, np.full(fg.shape, 0.5)
         x0, x1 = self.x[0], self.x[-1]
-        used = {}
         for k, pos, f, e in zip(np.flatnonzero(ok), obs[ok], fwhm, eta, strict=True):
             if windows is not None:
-                if k not in windows:
+                if (line, k) not in windows:
                     continue
-                lo, hi, inside = windows[k]
+                lo, hi, inside = windows[(line, k)]
             else:
                 lo = int(np.searchsorted(self.x, pos - self.cutoff * f, side="left"))
                 hi = int(np.searchsorted(self.x, pos + self.cutoff * f, side="right"))
                 inside = bool(pos - self.cutoff * f >= x0 and pos + self.cutoff * f <= x1)
             if hi <= lo:
                 continue
-            used[k] = (lo, hi, inside)
+            used[(line, k)] = (lo, hi, inside)
             vals = pseudo_voigt(self.x[lo:hi] - pos, f, e)
             if inside:
                 area = float(np.sum(vals * self.dx[lo:hi]))
@@ -164,11 +182,7 @@ class _Problem:
                     vals = vals / area
             rows.append(np.arange(lo, hi))
             cols.append(np.full(hi - lo, k))
-            data.append(vals)
-        if not data:
-            return sparse.csc_matrix((self.x.size, self.q.size)), used
-        return sparse.csc_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-                                 shape=(self.x.size, self.q.size)), used
+            data.append(weight * vals)
 
     def solve(self, v: dict[str, float], windows: dict | None = None
               ) -> tuple[np.ndarray, np.ndarray, sparse.csc_matrix, dict, np.ndarray]:
@@ -286,6 +300,8 @@ def fit_calibrant(
     refine_wavelength: bool = False,
     background_order: int = 6,
     polarization: str = "none",
+    kalpha2: float | None = None,
+    lambda2: float | None = None,
     cutoff: float = 20.0,
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
@@ -293,6 +309,9 @@ def fit_calibrant(
     """Fit the instrument to a calibrant pattern (2theta in degrees, wavelength in Å).
 
     ``polarization`` is kept as given in the returned instrument (free intensities absorb it).
+    ``kalpha2``: ratio I(K-alpha2)/I(K-alpha1) of a tube's doublet (``wavelength`` = K-alpha1) at
+    ``lambda2`` (Å; None: the tube's), kept in the returned instrument; every reflection is then
+    both lines (areas 1 : ratio), the K-alpha2 wavelength refined in proportion with K-alpha1.
     Raises ``CalibrantFitError`` when the pattern does not fit as the calibrant: fewer than
     ``MIN_PEAKS`` reflections seen, the peaks remove less than ``MIN_EXPLAINED`` of a
     background-only chi^2, Rwp above ``MAX_RWP``, or a zero shift beyond 0.5 degrees.
@@ -311,6 +330,9 @@ def fit_calibrant(
     x, y, s = x[keep][order], y[keep][order], s[keep][order]
     if x.size < 20 or np.any(np.diff(x) <= 0):
         raise NanotwinError("the calibrant pattern needs >= 20 points in the range, increasing 2theta")
+    doublet_ins = Instrument(polarization=polarization, kalpha2=kalpha2, lambda2=lambda2).validate()
+    lam2 = doublet_ins.kalpha2_wavelength(wavelength)
+    doublet = None if lam2 is None else (float(kalpha2), lam2 / wavelength)
     name = structure.name.removesuffix("-calibrant")
     # reflections that can reach the range (+-0.5 deg zero, +-2 % wavelength when refined)
     span = 0.02 if refine_wavelength else 0.0
@@ -327,7 +349,7 @@ def fit_calibrant(
     start = {"U": 0.0, "V": 0.0, "W": fwhm0**2, "zero": 0.0, "wavelength": float(wavelength)}
     if lorentzian:
         start.update(X=0.0, Y=0.0)
-    prob = _Problem(x, y, s, q_peaks, start, background_order, cutoff, cancel, progress)
+    prob = _Problem(x, y, s, q_peaks, start, background_order, cutoff, cancel, progress, doublet)
     # the zero: a scan with the start width (a local fit cannot find a peak a few FWHM away)
     zeros = np.arange(-0.5, 0.5 + 1e-12, max(fwhm0 / 3, 0.5 / 150))
     chi2 = [float(np.sum(prob.residual(np.array([z]), ["zero"]) ** 2)) for z in zeros]
@@ -389,7 +411,9 @@ def fit_calibrant(
     lor = (values["X"], values["Y"]) if lorentzian else None
     try:
         ins = Instrument(polarization=polarization, caglioti=(values["U"], values["V"], values["W"]),
-                         zero=values["zero"], lorentzian=lor).validate()
+                         zero=values["zero"], lorentzian=lor, kalpha2=kalpha2,
+                         lambda2=lam2 * values["wavelength"] / wavelength if refine_wavelength and lam2
+                         else lambda2).validate()
     except NanotwinError as exc:
         raise CalibrantFitError(f"the fitted instrument is not usable: {exc}") from None
     if progress is not None:
@@ -406,10 +430,17 @@ def calibrate_pattern_file(path: str, calibrant: str, wavelength: float | None =
                            cancel: Callable[[], bool] | None = None, **options) -> CalibrantResult:
     """``fit_calibrant`` on a 2theta pattern file: ``calibrant`` a built-in name or a CIF path,
     ``wavelength`` in Å (None: the file's header), ``cell`` a built-in calibrant's a (Å) instead
-    of the certified one; ``options`` go to ``fit_calibrant``."""
+    of the certified one; ``options`` go to ``fit_calibrant`` (a ``polarization`` None or left
+    out: the source's, ``lab_sources.source_polarization``, said in the messages)."""
     structure = calibrant_structure(calibrant, a=cell)
     data = read_pattern(path, x_kind="tth", wavelength=wavelength)
     if data.wavelength is None:
         raise NanotwinError(f"{path}: no wavelength in the file: give the wavelength of the measurement")
-    return fit_calibrant(data.x, data.y, structure, data.wavelength, sigma=data.sigma, progress=progress,
-                         cancel=cancel, **options)
+    said = None
+    if options.get("polarization") is None:
+        options["polarization"], said = source_polarization(data.wavelength)
+    result = fit_calibrant(data.x, data.y, structure, data.wavelength, sigma=data.sigma, progress=progress,
+                           cancel=cancel, **options)
+    if said:
+        result.messages.append(said)
+    return result

@@ -3,7 +3,9 @@
 Sharp Bragg peaks (areas m |F|^2 P / (sin^2 t cos t), f = Z, with the polarization P of the
 instrument) placed as delta functions on the grid itself (each peak's true 2theta is added to
 the grid, so no sampling broadens it), convolved by ``InstrumentProfile.apply`` (the DSE fits'
-own convolution, zero shift included), on a flat background, with optional Poisson noise.
+own convolution, zero shift included; a K-alpha2 line as its own peaks at lambda2's Bragg angles
+with ``kalpha2`` x the areas, independent of the fits' doublet), on a flat background, with
+optional Poisson noise.
 """
 
 from __future__ import annotations
@@ -35,9 +37,16 @@ def calibrant_pattern(structure: Structure, tth: np.ndarray, wavelength: float, 
     q_hi = 4 * math.pi * math.sin(math.radians(min(x[-1] + 1.0, 179.9) / 2)) / wavelength
     refl = phase_reflections(structure, q_hi)
     q = np.array([r.q for r in refl])
-    true = 2 * np.degrees(np.arcsin(np.clip(wavelength * q / (4 * math.pi), 0, 1)))
+    strength = np.array([r.multiplicity * r.f_squared for r in refl])
+    # a K-alpha2 line: its own delta peaks at Bragg's angles for lambda2 with ratio x the areas
+    lines = [(wavelength, 1.0)]
+    if ins.kalpha2 is not None:
+        lines.append((ins.kalpha2_wavelength(wavelength), ins.kalpha2))
+    true = np.concatenate([2 * np.degrees(np.arcsin(np.clip(lam * q / (4 * math.pi), 0, 1)))
+                           for lam, _ in lines])
+    weight = np.concatenate([np.full(q.size, w) for _, w in lines])
     th = np.radians(true) / 2
-    area = np.array([r.multiplicity * r.f_squared for r in refl]) / (np.sin(th) ** 2 * np.cos(th))
+    area = weight * np.tile(strength, len(lines)) / (np.sin(th) ** 2 * np.cos(th))
     area *= polarization_factor(true, ins.polarization)
     obs = true + ins.zero
     inside = (obs > x[0]) & (obs < x[-1])

@@ -39,13 +39,13 @@ import numpy as np
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.geometry import q_from_two_theta
 from nanotwin_core.model import REFINABLE, Model
-from nanotwin_core.model_parts import twin_states
+from nanotwin_core.model_parts import Instrument, twin_states
 from nanotwin_core.refine.auto_start import first_strong_q
 from nanotwin_core.refine.diagnostics import Diagnostic, low_q_excess, low_q_excess_diagnostic
 from nanotwin_core.refine.engine import Refinement
 from nanotwin_core.refine.fast_database import cached_database
 from nanotwin_core.refine.fit_summary import crystal_masses_da, mixture_summary, population_summary
-from nanotwin_core.refine.instrument import InstrumentProfile, resolution_profile
+from nanotwin_core.refine.instrument import InstrumentProfile, instrument_profile
 from nanotwin_core.refine.occupancy import occupancy_values
 from nanotwin_core.refine.parameter_providers import PROVIDERS, FitSetup
 from nanotwin_core.refine.parameters import ParameterSet
@@ -90,6 +90,9 @@ class FitSettings:
     twin_density_range: tuple[float, float] = (0.75, 1.35)
     # Lorentzian X, Y (degrees) of a TCH resolution (model_parts.Instrument.lorentzian); None: pV 0.5
     lorentzian: tuple[float, float] | None = None
+    # K-alpha2 ratio and wavelength (Å; None: the tube's, from the data's K-alpha1); None: no doublet
+    kalpha2: float | None = None
+    lambda2: float | None = None
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.refine if r not in REFINABLE]
@@ -105,7 +108,14 @@ class FitSettings:
                    q_range=fit.q_range, tth_range=fit.tth_range,
                    polarization=None if ins.polarization == "none" else ins.polarization,
                    caglioti=ins.caglioti, max_nfev=fit.max_nfev, zero=ins.zero,
-                   constraints=dict(fit.constraints), lorentzian=ins.lorentzian)
+                   constraints=dict(fit.constraints), lorentzian=ins.lorentzian, kalpha2=ins.kalpha2,
+                   lambda2=ins.lambda2)
+
+    @property
+    def instrument(self) -> Instrument:
+        """The resolution and K-alpha2 parts of these settings as a ``model_parts.Instrument``."""
+        return Instrument(caglioti=self.caglioti, lorentzian=self.lorentzian, kalpha2=self.kalpha2,
+                          lambda2=self.lambda2)
 
     @property
     def fractions_refined(self) -> bool:
@@ -411,8 +421,9 @@ def prepare_fit(
     # ---- size grid and database
     shape = model.shape
     resolution, eval_mask = None, mask
-    if settings.caglioti is not None and data.x_kind == "tth":
-        resolution = resolution_profile(settings.caglioti, settings.lorentzian, wavelength=data.wavelength)
+    if data.x_kind == "tth":
+        resolution = instrument_profile(settings.instrument, data.wavelength, zero=0.0)
+    if resolution is not None:
         eval_mask = resolution.reach_mask(x, mask)  # convolve over the padded range, mask after
     q_fit = q_all[eval_mask]
     q_lo, q_hi = database_q_range(float(q_fit.min()), float(q_fit.max()), settings.refine, data.x_kind)

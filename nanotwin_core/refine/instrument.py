@@ -7,7 +7,9 @@
 - The convolution is a sparse banded matrix: column j spreads the model intensity at x_j over
   +-``cutoff`` FWHM with the profile of width FWHM(x_j); columns are normalised on the (possibly
   non-uniform) grid, so integrated intensity is conserved.
-- K-alpha2 (lab data): a second component of ratio 0.5 at the same Q for lambda2 (Cu: 1.54439 Å).
+- K-alpha2 (lab data): a second component at the same Q for lambda2 (Cu: 1.54439 Å) whose area in
+  2theta is ``ratio`` times the K-alpha1 one (GSAS-II's I(L2)/I(L1) convention: the intensity at
+  2theta is ratio x I1(2theta') x d2theta'/d2theta with sin(theta') = sin(theta) lambda1/lambda2).
 - Zero shift: the observed 2theta is the true 2theta + zero; evaluate the model at 2theta - zero.
 - Polarization P = f + (1 - f) cos^2(2theta) (f = 0.5 unpolarized lab source; f ~ 0.95 or more
   for a synchrotron with a vertical scattering plane).
@@ -46,6 +48,7 @@ __all__ = [
     "resolution_profile",
     "cell_widths",
     "observed_pattern",
+    "instrument_profile",
 ]
 
 CU_KA1 = 1.540593  # Å
@@ -190,6 +193,7 @@ class InstrumentProfile:
     kalpha2 : add a K-alpha2 component of ``ratio`` at ``lambda2`` (lambda1 = the data wavelength).
     ratio, lambda1, lambda2 : doublet ratio and wavelengths (Å), Cu by default.
     cutoff : profile cut at +-cutoff FWHM.
+    convolve : False = no resolution (u, v, w, eta, x_l, y_l unused): the doublet and zero only.
     """
 
     u: float = 0.0
@@ -204,6 +208,7 @@ class InstrumentProfile:
     lambda1: float = CU_KA1
     lambda2: float = CU_KA2
     cutoff: float = 20.0
+    convolve: bool = True
 
     def fwhm_eta(self, tth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(FWHM in degrees, eta) at every 2theta."""
@@ -213,6 +218,19 @@ class InstrumentProfile:
         th = np.radians(np.asarray(tth, float)) / 2
         fl = self.x_l * np.tan(th) + self.y_l / np.cos(th)
         return tch_fwhm_eta(fg, np.maximum(fl, 0.0))
+
+    def reach(self, tth: np.ndarray) -> np.ndarray:
+        """How far (degrees) the profile spreads the intensity at each 2theta: +-cutoff x FWHM."""
+        if not self.convolve:
+            return np.zeros(np.shape(tth))
+        return self.cutoff * self.fwhm_eta(tth)[0]
+
+    def doublet_source(self, tth: np.ndarray) -> np.ndarray:
+        """The 2theta whose K-alpha1 intensity the K-alpha2 line puts at ``tth`` (``tth`` itself
+        without a doublet)."""
+        if not self.kalpha2:
+            return np.asarray(tth, float)
+        return kalpha2_positions(tth, self.lambda1, self.lambda2)[0]
 
     def matrix(self, tth: np.ndarray) -> sparse.csc_matrix:
         """Convolution matrix on the grid ``tth`` (see :func:`convolution_matrix`).
@@ -244,16 +262,25 @@ class InstrumentProfile:
         A point x_j spreads over +-cutoff x FWHM(x_j): it is needed when a fitted point lies in
         that window. Evaluate the model on this (padded) mask, convolve, then keep the fitted
         points: the edges of a fitted range are then not starved of their neighbours' intensity.
+        With a K-alpha2 line a point is also needed where the doublet takes a fitted point's
+        intensity from (its 2theta' lies lower): some fitted x_i with 2theta'(x_i) - reach <= x_j
+        and x_i + reach >= x_j (both sorted with x_i).
         """
         tth = np.asarray(tth, float)
         fitted = np.asarray(fitted, bool)
         xs = np.sort(tth[fitted])
         if not len(xs):
             return fitted.copy()
-        reach = self.cutoff * self.fwhm_eta(tth)[0]
+        reach = self.reach(tth)
         lo = np.searchsorted(xs, tth - reach, side="left")
         hi = np.searchsorted(xs, tth + reach, side="right")
-        return fitted | (hi > lo)
+        need = fitted | (hi > lo)
+        if self.kalpha2:
+            doublet = np.searchsorted(self.doublet_source(xs), tth + reach, side="right") > lo
+            doublet[:-1] |= doublet[1:]  # the grid neighbours 2theta' is interpolated between
+            doublet[1:] |= doublet[:-1]
+            need |= doublet
+        return need
 
     def padded_grid(self, tth: np.ndarray) -> tuple[np.ndarray, slice]:
         """``tth`` extended at both ends (same end steps) by the profile's reach, within (0, 180)
@@ -261,10 +288,11 @@ class InstrumentProfile:
         tth = np.asarray(tth, float)
         if tth.size < 2:
             return tth, slice(0, tth.size)
-        fwhm = self.fwhm_eta(tth[[0, -1]])[0]
+        reach = self.reach(tth[[0, -1]])
+        below = reach[0] + tth[0] - float(self.doublet_source(tth[:1])[0])  # K-alpha2 reaches lower
         d0, d1 = tth[1] - tth[0], tth[-1] - tth[-2]
-        n0 = int(min(np.ceil(self.cutoff * fwhm[0] / d0), max(0, np.floor((tth[0] - 1e-3) / d0))))
-        n1 = int(min(np.ceil(self.cutoff * fwhm[1] / d1), max(0, np.floor((179.999 - tth[-1]) / d1))))
+        n0 = int(min(np.ceil(below / d0), max(0, np.floor((tth[0] - 1e-3) / d0))))
+        n1 = int(min(np.ceil(reach[1] / d1), max(0, np.floor((179.999 - tth[-1]) / d1))))
         grid = np.concatenate([tth[0] - d0 * np.arange(n0, 0, -1), tth, tth[-1] + d1 * np.arange(1, n1 + 1)])
         return grid, slice(n0, n0 + tth.size)
 
@@ -282,33 +310,60 @@ class InstrumentProfile:
         if self.kalpha2:
             t1, jac = kalpha2_positions(t, self.lambda1, self.lambda2)
             y = y + self.ratio * np.interp(t1, t, y, left=0.0, right=0.0) * jac
-        return self.matrix(t) @ y
+        return self.matrix(t) @ y if self.convolve else y
 
 
-def resolution_profile(caglioti: tuple[float, float, float], lorentzian: tuple[float, float] | None = None, *,
-                       zero: float = 0.0, wavelength: float | None = None) -> InstrumentProfile:
+def resolution_profile(caglioti: tuple[float, float, float] | None,
+                       lorentzian: tuple[float, float] | None = None, *, zero: float = 0.0,
+                       wavelength: float | None = None,
+                       kalpha2: tuple[float, float] | None = None) -> InstrumentProfile:
     """The profile of a model's instrument (``model_parts.Instrument``).
 
-    ``caglioti``: U, V, W (deg^2); ``lorentzian``: None = one pseudo-Voigt of mixing 0.5 and
-    Caglioti FWHM; (X, Y) in degrees = TCH of the Gaussian Caglioti FWHM and a Lorentzian FWHM
-    X / cos(theta) + Y tan(theta) (GSAS-II's order: X is ``y_l`` here, Y is ``x_l``), pure
-    Gaussian when both are 0. ``wavelength`` (Å): lambda1 of a K-alpha2 doublet (off here).
+    ``caglioti``: U, V, W (deg^2), None = no convolution; ``lorentzian``: None = one pseudo-Voigt
+    of mixing 0.5 and Caglioti FWHM; (X, Y) in degrees = TCH of the Gaussian Caglioti FWHM and a
+    Lorentzian FWHM X / cos(theta) + Y tan(theta) (GSAS-II's order: X is ``y_l`` here, Y is
+    ``x_l``), pure Gaussian when both are 0. ``wavelength`` (Å): lambda1 of a K-alpha2 doublet;
+    ``kalpha2``: (ratio, lambda2 in Å) of that doublet, None = one wavelength.
     """
+    doublet = {} if kalpha2 is None else {"kalpha2": True, "ratio": float(kalpha2[0]),
+                                          "lambda2": float(kalpha2[1])}
+    if kalpha2 is not None and not wavelength:
+        raise NanotwinError("a K-alpha2 doublet needs the data's wavelength (K-alpha1, Å)")
+    lambda1 = wavelength or CU_KA1
+    if caglioti is None:
+        return InstrumentProfile(zero=zero, lambda1=lambda1, convolve=False, **doublet)
     u, v, w = (float(c) for c in caglioti)
     if lorentzian is None:
-        return InstrumentProfile(u=u, v=v, w=w, zero=zero, lambda1=wavelength or CU_KA1)
+        return InstrumentProfile(u=u, v=v, w=w, zero=zero, lambda1=lambda1, **doublet)
     x_sec, y_tan = (float(c) for c in lorentzian)
-    return InstrumentProfile(u=u, v=v, w=w, eta=0.0, x_l=y_tan, y_l=x_sec, zero=zero,
-                             lambda1=wavelength or CU_KA1)
+    return InstrumentProfile(u=u, v=v, w=w, eta=0.0, x_l=y_tan, y_l=x_sec, zero=zero, lambda1=lambda1,
+                             **doublet)
+
+
+def instrument_profile(instrument, wavelength: float | None, *, zero: float | None = None
+                       ) -> InstrumentProfile | None:
+    """The profile of ``instrument`` (``model_parts.Instrument``: resolution, K-alpha2 doublet)
+    for data at ``wavelength`` (Å); None when it has neither. ``zero``: the zero shift to build
+    in (None: the instrument's)."""
+    if instrument.caglioti is None and instrument.kalpha2 is None:
+        return None
+    doublet = None
+    if instrument.kalpha2 is not None:
+        if not wavelength:
+            raise NanotwinError("a K-alpha2 doublet needs the data's wavelength (K-alpha1, Å)")
+        doublet = (instrument.kalpha2, instrument.kalpha2_wavelength(wavelength))
+    return resolution_profile(instrument.caglioti, instrument.lorentzian,
+                              zero=instrument.zero if zero is None else zero, wavelength=wavelength,
+                              kalpha2=doublet)
 
 
 def observed_pattern(tth: np.ndarray, wavelength: float, instrument,
                      intensity_at_q: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(intensity, Q in 1/Å of the true angles) at the observed 2theta ``tth`` (degrees) through
     ``instrument`` (``model_parts.Instrument``): the model ``intensity_at_q`` at 2theta - zero,
-    times the polarization, convolved with the resolution (if any) over a padded grid."""
-    profile = None if instrument.caglioti is None else resolution_profile(
-        instrument.caglioti, instrument.lorentzian, zero=instrument.zero, wavelength=wavelength)
+    times the polarization, with the K-alpha2 line (if any) and convolved with the resolution (if
+    any) over a padded grid."""
+    profile = instrument_profile(instrument, wavelength)
     tth = np.asarray(tth, float)
     grid, inner = profile.padded_grid(tth) if profile is not None else (tth, slice(None))
     true = grid - instrument.zero

@@ -3,10 +3,15 @@
 P(2theta) = f + (1 - f) cos^2(2theta), f = fraction of the beam polarized perpendicular to the
 scattering plane (SCIENCE.md section 5): "none" -> P = 1; "lab" (unpolarized) -> f = 0.5, i.e.
 (1 + cos^2 2theta) / 2; "sync" -> f = 0.95 (synchrotron, vertical scattering plane);
-"sync:F" or a number -> f = F.
+"sync:F" or a number -> f = F; "mono:A" -> a lab tube behind a monochromator whose diffraction
+angle 2theta_M is A degrees (perpendicular geometry): f = 1 / (1 + cos^2 2theta_M), i.e.
+P = (1 + cos^2 2theta_M cos^2 2theta) / (1 + cos^2 2theta_M) (e.g. graphite (002) with Cu,
+2theta_M = 26.6: f = 0.556).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -33,13 +38,24 @@ def polarization_fraction(mode: str | float | None) -> float | None:
             return 0.5
         if text in ("sync", "synchrotron"):
             return SYNCHROTRON_FRACTION
+        if text.startswith("mono:"):
+            try:
+                angle = float(text[5:])
+            except ValueError as exc:
+                raise NanotwinError(f"polarization {mode!r}: expected mono:A with the monochromator's "
+                                    "2theta A in degrees") from exc
+            if not 0.0 <= angle < 180.0:
+                raise NanotwinError(f"polarization {mode!r}: the monochromator's 2theta must lie in "
+                                    "[0, 180) degrees")
+            return 1.0 / (1.0 + math.cos(math.radians(angle)) ** 2)
         if text.startswith("sync:"):
             try:
                 f = float(text[5:])
             except ValueError as exc:
                 raise NanotwinError(f"polarization {mode!r}: expected sync:F with a number F") from exc
         else:
-            raise NanotwinError(f"polarization must be none, lab, sync or sync:F, got {mode!r}")
+            raise NanotwinError(f"polarization must be none, lab, sync, sync:F or mono:2THETA_M, "
+                                f"got {mode!r}")
     if not 0.0 <= f <= 1.0:
         raise NanotwinError(f"polarization fraction must lie in [0, 1], got {f}")
     return f
