@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.io.data import PATTERN_FILTER
+from nanotwin_core.io.data import PATTERN_FILTER, declared_kalpha2
 from nanotwin_core.io.import_guess import X_KINDS, ImportGuess, wavelength_from_energy
 from nanotwin_core.model import Instrument
 from nanotwin_core.scattering.lab_sources import source_polarization
@@ -98,7 +98,8 @@ class ImportChoice:
 
 def initial_choice(guess: ImportGuess, remembered: ImportChoice | None,
                    instrument: Instrument) -> ImportChoice:
-    """The dialog's proposal: the file's own statements first, then what was chosen last time in
+    """The dialog's proposal: the file's own statements first (axis, wavelength, a K-alpha
+    doublet), then what was chosen last time in
     its folder, then the model's resolution and zero with the polarization of the source (lab for
     a tube's wavelength, else sync: ``source_polarization``, as ``nanotwin fit``)."""
     base = remembered or ImportChoice(caglioti=instrument.caglioti, zero=instrument.zero,
@@ -116,8 +117,12 @@ def initial_choice(guess: ImportGuess, remembered: ImportChoice | None,
         polarization, why = source_polarization(wavelength)
     blank = base.blank if base.blank and Path(base.blank).exists() else None
     fit_range = base.fit_range if remembered is not None and remembered.x_kind == x_kind else None
+    kalpha2, lambda2 = base.kalpha2, base.lambda2
+    doublet = declared_kalpha2(guess.header)
+    if doublet is not None and x_kind == "tth":  # the file's own statement comes first
+        kalpha2, lambda2 = doublet
     return ImportChoice(x_kind, wavelength, reason, polarization, base.caglioti, base.zero, blank,
-                        fit_range, base.lorentzian, base.kalpha2, base.lambda2, why)
+                        fit_range, base.lorentzian, kalpha2, lambda2, why)
 
 
 def _number_text(value: float | None) -> str:

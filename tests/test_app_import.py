@@ -187,3 +187,6 @@ def test_an_instrument_file_opens_through_the_import_dialog(window, tmp_path, mo
     assert proposal.wavelength == pytest.approx(1.540598, abs=1e-9)
     np.testing.assert_allclose(window.workspace.data.y, vendor.COUNTS)
     np.testing.assert_allclose(window.workspace.data.x, vendor.TTH)
+    assert proposal.kalpha2 is None  # "K-Alpha 1": one line
+    assert window.open_file(vendor.xrdml(tmp_path / "doublet.xrdml", intended="K-Alpha"))
+    assert (asked[-1][1].kalpha2, asked[-1][1].lambda2) == (0.5, pytest.approx(1.544426))

@@ -4,12 +4,16 @@ GSAS FXYE/FXY/ESD/STD banks, each written here from known numbers and read back 
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pytest
 
+from nanotwin_core.cli.fit_setup import apply_fit_options
 from nanotwin_core.errors import InputFileError
 from nanotwin_core.io.data import read_pattern
 from nanotwin_core.io.import_guess import guess_import, read_pattern_guessed
+from nanotwin_core.model import Model
 
 TTH = np.round(np.arange(10.0, 10.5, 0.02), 4)
 COUNTS = np.arange(100, 100 + 7 * TTH.size, 7).astype(float)
@@ -116,3 +120,22 @@ def test_gsas_refusals_name_the_line(tmp_path):
     (tmp_path / "n.fxye").write_text("title\n1 2 3\n")
     with pytest.raises(InputFileError, match="no BANK line"):
         read_pattern(tmp_path / "n.fxye")
+
+
+def test_a_declared_doublet_is_the_default_instrument(tmp_path, capsys):
+    """An .xrdml whose beam is "K-Alpha" (the doublet) is fitted with its K-alpha2 line unless
+    --kalpha2 off says otherwise; "K-Alpha 1" is one line."""
+    def instrument(path, kalpha2=None):
+        data = read_pattern(path)
+        args = argparse.Namespace(model=None, instrument=None, zero=None, kalpha2=kalpha2, background=None,
+                                  refine=None, caglioti=None, polarization=None, range=None, tth_range=None,
+                                  blank=None, max_nfev=None, constrain=None, adp=None)
+        model = Model(structure="PbS-rocksalt", shape="sphere", size_nm=3.0)
+        apply_fit_options(args, model, data.x_kind, data.wavelength, data.header)
+        return model.instrument
+
+    doublet = instrument(xrdml(tmp_path / "d.xrdml", intended="K-Alpha"))
+    assert (doublet.kalpha2, doublet.lambda2) == (0.5, pytest.approx(1.544426))
+    assert "K-alpha doublet" in capsys.readouterr().out
+    assert instrument(xrdml(tmp_path / "one.xrdml")).kalpha2 is None
+    assert instrument(tmp_path / "d.xrdml", kalpha2="off").kalpha2 is None

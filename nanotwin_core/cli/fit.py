@@ -201,7 +201,7 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
     with open_mapper(args.workers, args.scheduler) as mapper:  # a local cluster starts meanwhile
         data, _blank = read_fit_data(args, args.data)
         model = model_from_args(args)
-        polarization = apply_fit_options(args, model, data.x_kind, data.wavelength)
+        polarization = apply_fit_options(args, model, data.x_kind, data.wavelength, data.header)
         say(_assumed(data, wavelength_of(args), polarization))
         if data.x_kind == "q" or data.wavelength:  # before any database: the Bragg positions decide
             warn(check_model_data(model, data).messages)

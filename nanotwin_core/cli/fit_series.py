@@ -101,7 +101,7 @@ def run_series_fit(args: argparse.Namespace, outputs: OutputFiles, items: list[S
     with open_mapper(args.workers, args.scheduler) as mapper:  # a local cluster starts meanwhile
         model = model_from_args(args)
         first = _first_data(args, items)
-        said = apply_fit_options(args, model, first.x_kind, first.wavelength)
+        said = apply_fit_options(args, model, first.x_kind, first.wavelength, first.header)
         if said and not args.quiet:
             print(f"  data: {said}")
         if first.x_kind == "q" or first.wavelength:  # as one fit: the Bragg positions, before any database

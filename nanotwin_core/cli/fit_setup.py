@@ -12,7 +12,7 @@ from nanotwin_core.cli.model_args import wavelength_of
 from nanotwin_core.cli.options import parse_floats, parse_range
 from nanotwin_core.cli.surface_values import parse_constraints
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.io.data import PatternData, read_pattern
+from nanotwin_core.io.data import PatternData, declared_kalpha2, read_pattern
 from nanotwin_core.io.import_guess import read_pattern_guessed
 from nanotwin_core.io.pattern_checks import check_blank, check_pattern
 
@@ -25,14 +25,15 @@ def warn(messages: list[str]) -> None:
         print(f"nanotwin: warning: {message}", file=sys.stderr)
 
 
-def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: float | None = None
-                      ) -> str | None:
+def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: float | None = None,
+                      header: list[str] | None = None) -> str | None:
     """The model's instrument and fit settings (all checked before computing): a model file's
     ``[fit]`` and ``[instrument]``, else the defaults (polarization of 2theta data ``x_kind ==
     "tth"`` from the ``wavelength``: lab for a tube line, else sync; none for Q); an
     ``--instrument`` file replaces the instrument (its lines printed; ``wavelength``: the
     data's, checked against the file's); every option given overrides its part. Returns the
-    reason for a default polarization (None when given or not applicable)."""
+    reason for a default polarization (None when given or not applicable). A data ``header``
+    stating a K-alpha doublet (``io.data.declared_kalpha2``) gives the default doublet."""
     from nanotwin_core.model import FitSpec, Instrument
 
     said_polarization = None
@@ -54,6 +55,12 @@ def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: 
         model.instrument.zero = args.zero
     if getattr(args, "kalpha2", None) is not None and x_kind != "tth":
         raise NanotwinError("--kalpha2: the data are on a Q axis; a K-alpha2 line shows in 2theta data")
+    doublet = declared_kalpha2(header or [])
+    if doublet and x_kind == "tth" and not args.model and not getattr(args, "instrument", None) \
+            and getattr(args, "kalpha2", None) is None:
+        model.instrument.kalpha2, model.instrument.lambda2 = doublet
+        print("  instrument: the data file says its beam holds the K-alpha doublet: K-alpha2 modelled "
+              "(--kalpha2 off to leave it out)")
     model.instrument, said = with_kalpha2(model.instrument, getattr(args, "kalpha2", None), wavelength)
     if said:
         print("\n".join(said))
