@@ -35,8 +35,9 @@ from PySide6.QtWidgets import (
 )
 
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.io.data import PATTERN_FILTER, declared_kalpha2
+from nanotwin_core.io.data import PATTERN_FILTER
 from nanotwin_core.io.import_guess import X_KINDS, ImportGuess, wavelength_from_energy
+from nanotwin_core.io.vendor_formats import declared_kalpha2
 from nanotwin_core.model import Instrument
 from nanotwin_core.scattering.lab_sources import source_polarization
 from nanotwin_core.scattering.polarization import polarization_fraction

@@ -12,9 +12,10 @@ from nanotwin_core.cli.model_args import wavelength_of
 from nanotwin_core.cli.options import parse_floats, parse_range
 from nanotwin_core.cli.surface_values import parse_constraints
 from nanotwin_core.errors import NanotwinError
-from nanotwin_core.io.data import PatternData, declared_kalpha2, read_pattern
+from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.io.import_guess import read_pattern_guessed
 from nanotwin_core.io.pattern_checks import check_blank, check_pattern
+from nanotwin_core.io.vendor_formats import declared_kalpha2
 
 POWDER_REFINE = "scale,background,adp,size"
 
@@ -33,7 +34,7 @@ def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: 
     ``--instrument`` file replaces the instrument (its lines printed; ``wavelength``: the
     data's, checked against the file's); every option given overrides its part. Returns the
     reason for a default polarization (None when given or not applicable). A data ``header``
-    stating a K-alpha doublet (``io.data.declared_kalpha2``) gives the default doublet."""
+    stating a K-alpha doublet (``io.vendor_formats.declared_kalpha2``) gives the default doublet."""
     from nanotwin_core.model import FitSpec, Instrument
 
     said_polarization = None

@@ -39,7 +39,6 @@ __all__ = [
     "axis_hint",
     "wavelength_from_name",
     "declared_wavelength",
-    "declared_kalpha2",
     "PATTERN_SUFFIXES",
     "PATTERN_FILTER",
 ]
@@ -499,20 +498,6 @@ def declared_wavelength(path: str | os.PathLike[str], header: Iterable[str]) -> 
         return from_header, "header"
     from_name = wavelength_from_name(path)
     return (from_name, "file name") if from_name is not None else (None, "")
-
-
-_KALPHA2_RE = re.compile(r"K-alpha2 = (\d+\.?\d*) Å, ratio (\d+\.?\d*)")
-
-
-def declared_kalpha2(header: Iterable[str]) -> tuple[float, float] | None:
-    """(I(Kα2)/I(Kα1), lambda2 in Å) of a file whose beam holds the K-alpha doublet, as an
-    instrument's file states it (``io.vendor_formats``: a PANalytical ``usedWavelength`` of
-    "K-Alpha"), else None."""
-    for line in header:
-        m = _KALPHA2_RE.search(line)
-        if m and float(m.group(2)) > 0:
-            return float(m.group(2)), float(m.group(1))
-    return None
 
 
 def _first_is_number(line: str) -> bool:

@@ -24,7 +24,9 @@ G2pwd_rigaku); the code is ours.
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +34,7 @@ import numpy as np
 
 from nanotwin_core.errors import InputFileError
 
-__all__ = ["VENDOR_SUFFIXES", "VendorPattern", "read_vendor_pattern"]
+__all__ = ["VENDOR_SUFFIXES", "VendorPattern", "declared_kalpha2", "read_vendor_pattern"]
 
 XRDML_SUFFIXES = (".xrdml",)
 RAS_SUFFIXES = (".ras",)
@@ -64,6 +66,20 @@ def read_vendor_pattern(path: str | Path) -> VendorPattern:
     else:
         raise InputFileError(p, f"not an instrument file this reader knows ({', '.join(VENDOR_SUFFIXES)})")
     return _checked(p, out)
+
+
+_KALPHA2_RE = re.compile(r"K-alpha2 = (\d+\.?\d*) Å, ratio (\d+\.?\d*)")
+
+
+def declared_kalpha2(header: Iterable[str]) -> tuple[float, float] | None:
+    """(I(Kα2)/I(Kα1), lambda2 in Å) of a file whose beam holds the K-alpha doublet, as an
+    instrument's file states it (``io.vendor_formats``: a PANalytical ``usedWavelength`` of
+    "K-Alpha"), else None."""
+    for line in header:
+        m = _KALPHA2_RE.search(line)
+        if m and float(m.group(2)) > 0:
+            return float(m.group(2)), float(m.group(1))
+    return None
 
 
 def _checked(p: Path, out: VendorPattern) -> VendorPattern:
