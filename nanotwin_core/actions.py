@@ -54,6 +54,7 @@ from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms, 
 from nanotwin_core.refine.twin_density import grown_domain_size
 from nanotwin_core.scattering import PairHistograms, compute_histograms, debye_intensity
 from nanotwin_core.scattering.radiation import Radiation
+from nanotwin_core.scattering.texture import textured_debye_intensity
 from nanotwin_core.structures.adp import resolve_adp, structure_b
 from nanotwin_core.structures.files import resolve_structure
 from nanotwin_core.structures.structure import Structure
@@ -206,8 +207,13 @@ def compute_pattern(
                                             cancel=cancel))
     hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
     def intensity_at(q: np.ndarray) -> np.ndarray:
-        out = debye_intensity(hist, q, b_iso=b_iso, radiation=radiation, exclude=model.excluded_pairs(),
-                              occupancy=model.occupancy)
+        options = dict(b_iso=b_iso, radiation=radiation, exclude=model.excluded_pairs(),
+                       occupancy=model.occupancy)
+        if model.texture is not None:
+            out = textured_debye_intensity(hist, q, structure=structure, axis=model.texture.axis,
+                                           ratio=model.texture.ratio, **options)
+        else:
+            out = debye_intensity(hist, q, **options)
         if low_q:
             out = add_low_q_terms(out, q, database=CrystalTable.of(hist, crystals[-1]), weights=np.ones(1),
                                   values=low_q, radiation=radiation, occupancy=model.occupancy,

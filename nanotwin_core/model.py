@@ -48,6 +48,9 @@ version wrote (flat radiation keys, no instrument or fit). TOML layout::
     caglioti = [0.0, 0.0, 0.003]  # U, V, W in deg^2 (pseudo-Voigt resolution)
     zero = 0.0                    # zero shift in degrees (start value when refined)
     # kalpha2 = 0.5               # lab tubes: the K-alpha2 line, I(Ka2)/I(Ka1) (lambda2: the tube's)
+    [texture]                     # optional March-Dollase fibre texture (Bragg-Brentano; not with
+    axis = [1, 1, 0]              # twins or components): the (hkl) planes in the sample surface
+    ratio = 0.7                   # r: 1 random, < 1 hkl enhanced (start value when refined)
     [fit]
     refine = ["scale", "background", "adp", "size"]
     background_order = 4          # Chebyshev order
@@ -87,6 +90,7 @@ from nanotwin_core.model_parts import (
     FitSpec,
     Instrument,
     PopulationSpec,
+    TextureSpec,
 )
 from nanotwin_core.scattering.radiation import Radiation, XRay, make_radiation, radiation_from_dict
 from nanotwin_core.structures.adp import structure_adp_groups, structure_b, with_surface_groups
@@ -98,9 +102,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["REFINABLE", "ComponentSpec", "FitSpec", "Instrument", "Model", "PopulationSpec",
+__all__ = ["REFINABLE", "ComponentSpec", "FitSpec", "Instrument", "Model", "PopulationSpec", "TextureSpec",
            "read_model_toml", "write_model_toml"]
 
+# fields to_dict writes as tables of their own
+_OWN_TABLES = ("population", "components", "instrument", "fit", "radiation", "texture")
 # flat keys an older model dict used for its radiation (still read, and still written)
 _RADIATION_KEYS = ("wavelength", "energy_kev", "anomalous")
 
@@ -138,6 +144,7 @@ class Model:
     chain_gap_A: float | None = None
     ligand_shell_A: float | None = None
     ligand_density: float | None = None
+    texture: TextureSpec | None = None
 
     # ------------------------------------------------------------------ checks
     def validate(self) -> Model:
@@ -187,8 +194,19 @@ class Model:
             raise NanotwinError("component fractions must not all be 0")
         self.instrument.validate()
         self.fit.validate()
+        self._validate_texture()
         self._validate_surface()
         return self
+
+    def _validate_texture(self) -> None:
+        if self.texture is None:
+            return
+        if not isinstance(self.texture, TextureSpec):
+            raise NanotwinError(f"texture must be a TextureSpec, got {self.texture!r}")
+        self.texture.validate()
+        if self.twins or self.components or self.ensemble:
+            raise NanotwinError("texture is not available for twinned crystals, twin ensembles or mixtures "
+                                "yet: remove the texture or the twins/components")
 
     def _validate_surface(self) -> None:
         parse_termination(self.termination)
@@ -268,7 +286,7 @@ class Model:
         d: dict = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("population", "components", "instrument", "fit", "radiation") or value is None:
+            if value is None or f.name in _OWN_TABLES:
                 continue
             d[f.name] = list(value) if isinstance(value, tuple) else value
         d["adp"] = dict(self.adp)
@@ -287,6 +305,8 @@ class Model:
             d["instrument"] = self.instrument.to_dict()
         if not self.fit.is_default:
             d["fit"] = self.fit.to_dict()
+        if self.texture is not None:
+            d["texture"] = self.texture.to_dict()
         return d
 
     @classmethod
@@ -297,6 +317,7 @@ class Model:
         comps = d.pop("components", None) or []
         instrument = d.pop("instrument", None)
         fit = d.pop("fit", None)
+        texture = d.pop("texture", None)
         rad = d.pop("radiation", "xray")
         flat = {k: d.pop(k) for k in _RADIATION_KEYS if k in d}
         unknown = set(d) - {f.name for f in fields(cls)}
@@ -322,6 +343,8 @@ class Model:
                                 else Instrument.from_dict(instrument))
         if fit is not None:
             model.fit = fit if isinstance(fit, FitSpec) else FitSpec.from_dict(fit)
+        if texture is not None:
+            model.texture = texture if isinstance(texture, TextureSpec) else TextureSpec.from_dict(texture)
         return model
 
 
@@ -337,7 +360,7 @@ _TOML_SECTIONS = {
     "small_angle": {"chain_beads": "chain_beads", "chain_gap_A": "chain_gap_A",
                     "ligand_shell_A": "ligand_shell_A", "ligand_density": "ligand_density"},
 }
-_TABLES = ("adp", "occupancy", "population", "radiation", "instrument", "fit", "component")
+_TABLES = ("adp", "occupancy", "population", "radiation", "instrument", "fit", "component", "texture")
 
 
 def read_model_toml(path: str | Path) -> Model:
@@ -381,6 +404,11 @@ def _model_from_toml(path: Path, doc: dict) -> Model:
                 raise InputFileError(path, f"[radiation]: {exc}") from None
         elif section == "instrument":
             kwargs["instrument"] = Instrument.from_dict(value)
+        elif section == "texture":
+            try:
+                kwargs["texture"] = TextureSpec.from_dict(value)
+            except (NanotwinError, TypeError) as exc:
+                raise InputFileError(path, f"[texture]: {exc}") from None
         elif section == "fit":
             fit = FitSpec.from_dict(value)
             if fit.blank and not Path(fit.blank).is_absolute():
@@ -435,6 +463,8 @@ def write_model_toml(model: Model, path: str | Path) -> Path:
         doc["instrument"] = d["instrument"]
     if "fit" in d:
         doc["fit"] = d["fit"]
+    if "texture" in d:
+        doc["texture"] = d["texture"]
     if model.components:
         comps = []
         for c in d["components"]:

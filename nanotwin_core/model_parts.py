@@ -14,10 +14,11 @@ from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.scattering.lab_sources import kalpha2_wavelength
 from nanotwin_core.scattering.polarization import polarization_fraction
+from nanotwin_core.scattering.texture import check_ratio
 
 #: what ``--refine`` / ``[fit] refine`` may name (each is a parameter provider of the fit)
 REFINABLE = ("scale", "background", "adp", "size", "expansion", "fractions", "twin", "zero", "cell", "tilt",
-             "twin_density", "occupancy", "chain", "chain_gap", "ligand")
+             "twin_density", "occupancy", "chain", "chain_gap", "ligand", "texture")
 DEFAULT_REFINE = ("scale", "background", "adp", "size")
 DEFAULT_BACKGROUND_ORDER = 4
 
@@ -318,6 +319,63 @@ class FitSpec:
         if "refine" in d:
             d["refine"] = list(d["refine"])
         return cls(**d)
+
+
+@dataclass
+class TextureSpec:
+    """A March-Dollase fibre texture (``scattering/texture.py``): the (hkl) planes whose normal
+    ``axis`` is spread about the sample normal with ``ratio`` r (1 random, < 1 the planes lie in the
+    surface and hkl is enhanced, > 1 they stand across it). Bragg-Brentano (symmetric reflection)
+    geometry; the start value when ``texture`` is refined."""
+
+    axis: tuple[int, int, int] = (1, 1, 0)
+    ratio: float = 1.0
+
+    def validate(self) -> TextureSpec:
+        axis = tuple(self.axis)
+        if (len(axis) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v
+                                  for v in axis) or not any(axis)):
+            raise NanotwinError(f"texture axis must be three whole numbers h, k, l (not all 0), got "
+                                f"{self.axis!r}")
+        self.axis = tuple(int(v) for v in axis)  # type: ignore[assignment]
+        ratio = check_ratio(self.ratio)
+        self.ratio = ratio
+        return self
+
+    @property
+    def label(self) -> str:
+        """'110' (or '1,-1,0' when an index is negative or has two digits)."""
+        if all(0 <= v <= 9 for v in self.axis):
+            return "".join(str(v) for v in self.axis)
+        return ",".join(str(v) for v in self.axis)
+
+    def to_dict(self) -> dict:
+        return {"axis": list(self.axis), "ratio": float(self.ratio)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TextureSpec:
+        d = _known_keys(cls, d, "texture")
+        if "axis" in d:
+            d["axis"] = tuple(d["axis"]) if isinstance(d["axis"], (list, tuple)) else d["axis"]
+        return cls(**d).validate()
+
+    @classmethod
+    def parse(cls, text: str) -> TextureSpec:
+        """'110', '110:0.7', '1,1,0:0.7' or '1 -1 0:1.3' (axis hkl, then the ratio; default 1)."""
+        axis_text, _sep, ratio_text = str(text).strip().partition(":")
+        axis_text = axis_text.strip()
+        parts = axis_text.replace(",", " ").split()
+        if len(parts) == 1 and len(parts[0]) == 3 and parts[0].isdigit():
+            parts = list(parts[0])
+        bad = NanotwinError(f"--texture expects HKL[:RATIO], e.g. 110:0.7 or 1,1,0:0.7, got {text!r}")
+        try:
+            axis = tuple(int(v) for v in parts)
+            ratio = float(ratio_text) if ratio_text.strip() else 1.0
+        except ValueError:
+            raise bad from None
+        if len(axis) != 3:
+            raise bad
+        return cls(axis=axis, ratio=ratio).validate()  # type: ignore[arg-type]
 
 
 def twin_states(

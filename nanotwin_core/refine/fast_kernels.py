@@ -23,7 +23,7 @@ OFFSET = 3  # columns below r = 0
 
 
 @njit(inline="always")
-def _lagrange6(t: float, w: np.ndarray) -> None:  # pragma: no cover - numba
+def lagrange6(t: float, w: np.ndarray) -> None:  # pragma: no cover - numba
     """Six-point Lagrange weights at nodes -2..3 for a point at t in [0, 1)."""
     a = t + 2.0
     b = t + 1.0
@@ -134,7 +134,7 @@ def prism_shell(
                                             dz = zi + cpos[j, 2]
                                             v = np.sqrt(dx * dx + dy * dy + dz * dz) * inv_dr
                                             k0 = np.int64(v)
-                                            _lagrange6(v - k0, w)
+                                            lagrange6(v - k0, w)
                                             col = k0 - 2 + OFFSET
                                             if col + 6 > ncol:
                                                 continue
@@ -155,7 +155,7 @@ def prism_shell(
                                     dz = cpos[j, 2] - cpos[i, 2]
                                     v = np.sqrt(dx * dx + dy * dy + dz * dz) * inv_dr
                                     k0 = np.int64(v)
-                                    _lagrange6(v - k0, w)
+                                    lagrange6(v - k0, w)
                                     col = k0 - 2 + OFFSET
                                     p = pidx[ctype[i], ctype[j]]
                                     for q in range(6):
@@ -201,7 +201,7 @@ def offset_entries(
                     dz = zi + cpos[j, 2]
                     v = np.sqrt(dx * dx + dy * dy + dz * dz) * inv_dr
                     k0 = np.int64(v)
-                    _lagrange6(v - k0, w)
+                    lagrange6(v - k0, w)
                     col = k0 - 2 + OFFSET
                     if col + 6 > ncol:
                         continue

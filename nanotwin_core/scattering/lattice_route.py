@@ -303,7 +303,9 @@ def _lattice_chunk(
     return 0
 
 
-def _flat_contents(table: LatticePairTable, cell: np.ndarray, content_frac: list[np.ndarray]):
+def flat_contents(table: LatticePairTable, cell: np.ndarray, content_frac: list[np.ndarray]):
+    """(positions (A, 3) in Å, type index, exclusion id, content start indices) of the contents'
+    atoms, concatenated in content order."""
     sizes = np.array([len(f) for f in content_frac], dtype=np.int64)
     cstart = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     apos = (np.vstack(content_frac) @ cell) if sizes.sum() else np.zeros((0, 3))
@@ -325,7 +327,8 @@ def _max_offset_length(entry_u: np.ndarray, nb: np.ndarray) -> float:
     return np.sqrt(best)
 
 
-def _r_bound(table: LatticePairTable, nb: np.ndarray, apos: np.ndarray) -> float:
+def table_r_bound(table: LatticePairTable, nb: np.ndarray, apos: np.ndarray) -> float:
+    """An upper bound (Å) of the table's pair distances (node basis ``nb``, atom offsets ``apos``)."""
     if table.n_entries == 0 or len(apos) == 0:
         return 1.0
     umax = float(_max_offset_length(np.ascontiguousarray(table.entry_u, dtype=np.int64), nb))
@@ -357,12 +360,12 @@ def rehistogram(
         if [len(f) for f in cfrac] != [len(f) for f in table.content_frac]:
             raise NanotwinError("new contents must keep the number and order of atoms")
     nb = np.ascontiguousarray(table.node_basis_frac @ cell)
-    apos, atype, aexcl, cstart = _flat_contents(table, cell, cfrac)
+    apos, atype, aexcl, cstart = flat_contents(table, cell, cfrac)
     pairs, pidx = type_pairs(len(table.types))
     meta = {"route": "lattice", "n_entries": table.n_entries, "n_distances": table.n_distances()}
     if smp.exact:
         return _exact_lattice(table, nb, apos, atype, aexcl, cstart, pairs, pidx, meta)
-    r_bound = _r_bound(table, nb, apos)
+    r_bound = table_r_bound(table, nb, apos)
     n_bins = int(np.ceil(r_bound / smp.r_step)) + 4
     nt = thread_count(n_threads)
     hist = np.zeros((REDUCTION_SLOTS, len(pairs), n_bins + 1))
