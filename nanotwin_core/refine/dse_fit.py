@@ -55,6 +55,7 @@ from nanotwin_core.refine.small_angle_fit import add_low_q_terms
 from nanotwin_core.refine.structure_fit import build_structure_database, check_structure_fit, tilt_note
 from nanotwin_core.refine.twin_density import model_twin_density_database
 from nanotwin_core.scattering.radiation import Radiation
+from nanotwin_core.scattering.texture import texture_database_spec
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b, with_surface_groups
 from nanotwin_core.structures.files import resolve_structure
 
@@ -230,9 +231,11 @@ class DSEFitProblem:
             database.update(values)
         m = self.mask if self.eval_mask is None else self.eval_mask
         q = self.q_model(values)[m]
+        texture = {} if self.model.texture is None else {
+            "texture_ratio": values.get("texture", self.model.texture.ratio)}
         part = database.intensity(
             weights, q, b_iso=b_iso, radiation=self.radiation, expansion=values.get("expansion", 0.0),
-            exclude=self.model.excluded_pairs(), occupancy=occupancy,
+            exclude=self.model.excluded_pairs(), occupancy=occupancy, **texture,
         )
         structure = self.structure if structure is None else structure
         part = add_low_q_terms(part, q, database=database, weights=weights, values=values,
@@ -384,6 +387,9 @@ def prepare_fit(
     """
     model.validate()
     structural = check_structure_fit(model, settings.refine)  # "cell", "tilt" or None
+    if model.texture is not None and (structural or "twin_density" in settings.refine):
+        raise NanotwinError(f"texture is not available for {structural or 'twin_density'} fits yet: "
+                            "remove the texture or that refinement")
     if data.x_kind == "tth" and not data.wavelength:
         raise NanotwinError(f"{data.path}: 2theta data need a wavelength (--wavelength)")
     if structure is None:
@@ -484,13 +490,15 @@ def prepare_fit(
                                                (q_lo, q_hi), progress=progress, cancel=cancel)
         db_types = list(database.types)
     else:
+        texture = None if model.texture is None else texture_database_spec(structure, model.texture.axis,
+                                                                           model.texture.ratio)
         database = cached_database(
             databases, structure, shape, sizes, units, (q_lo, q_hi), twins=tuple(model.twins),
             boundaries=model.boundaries, domain_size_nm=model.domain_size_nm, seeds=tuple(model.seeds),
             coherent_element=model.coherent_element,
             min_domains=min_domains(settings.min_domains, sizes, model.domain_size_nm),
             ensemble=model.ensemble, route=settings.database_route, progress=progress, cancel=cancel,
-            mapper=mapper, crystal_options=model.surface_options(),
+            mapper=mapper, crystal_options=model.surface_options(), texture=texture,
         )
         db_types = list(database.types)
 

@@ -23,7 +23,9 @@ chirps are computed once, on a Q grid of step 0.6 / r_max read by a quintic spli
 points of the per-crystal build's 0.35 / r_max cubic grid, and a smaller interpolation error:
 measured below 5e-7 of max(I) against the plain double sum, where the cubic grid errs 2e-6).
 The result is an ordinary ``SizeDatabase``; ``build_size_database`` stays the reference (equal
-to 1e-6 of the maximum).
+to 1e-6 of the maximum). With a fibre texture every shape (prisms too) takes the per-size node-set
+pass, which also spreads the symmetrised Legendre moments of the same pairs
+(``scattering/texture.py``) and stores their j_l sums on the same Q grid.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from nanotwin_core.refine.size_database import (
     database_q_grid,
 )
 from nanotwin_core.scattering.lattice_route import build_pair_table
+from nanotwin_core.scattering.texture import equivalent_axes, legendre_sums, moment_histograms
 from nanotwin_core.scattering.types import AtomType, type_pairs
 
 R_STEP_QMAX = 0.25  # r step (Å) x largest Q (1/Å) of the six-point sampling
@@ -186,12 +189,14 @@ def build_fast_database(
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     out: np.ndarray | None = None,
+    texture: tuple | None = None,
 ) -> SizeDatabase:
     """The size database of ``build_size_database`` (untwinned, or the exact twin-network ensemble
     of ``domain_size_nm`` with ``ensemble=True``) from pair counts shared by all sizes.
 
     ``sizes``: (n_ab, n_c) cell counts for prisms, (n,) for spheres and cuboids; ``q_range`` in 1/Å.
     ``out``: a float32 array (sizes, type pairs, Q points of ``fast_q_grid``) to hold the sums.
+    ``texture``: (axis hkl, orders l): also store the Legendre sums of a fibre texture (untwinned).
     """
     t0 = time.perf_counter()
     if not sizes:
@@ -203,21 +208,29 @@ def build_fast_database(
     ensemble = bool(twins)
     q_fine, r_grid = fast_q_grid(structure, shape, sizes, size_units_nm, q_range, ensemble, coherent_element)
     dr = R_STEP_QMAX / max(float(q_fine[-1]), 1.0)
-    if kind is PRISM:
+    if texture is not None and twins:
+        raise NanotwinError("texture is not available for twin ensembles yet")
+    tex = None
+    if kind is PRISM and texture is None:
         result = _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_element, progress,
                              cancel, out)
     else:
         result = _node_set_sums(structure, kind, sizes, size_units_nm, q_fine, dr, twins, domain_size_nm,
-                                coherent_element, progress, cancel, out)
+                                coherent_element, progress, cancel, out, texture)
+        tex = result[-1]
+        result = result[:-1]
     types, sinc, self_sums, n_atoms, r_max = result
     counts = np.array(sizes, dtype=np.int64).reshape(len(sizes), -1)
     units = np.array(size_units_nm[: counts.shape[1]])
+    info = {"twins": list(twins), "seeds": [], "r_max": r_max, "structure": structure.name,
+            "ensemble": ensemble, "domain_size_nm": domain_size_nm if ensemble else None,
+            "route": "fast", "r_step": dr, "r_grid": r_grid, "spline_order": 5}
+    if texture is not None:
+        info.update(texture_axis=[int(v) for v in texture[0]], texture_orders=[int(v) for v in texture[1]])
     return SizeDatabase(
         shape=shape, counts=counts, sizes_nm=counts * units, types=types, pairs=type_pairs(len(types))[0],
         q_fine=q_fine, sinc=sinc, self_sums=self_sums, n_atoms=n_atoms, seconds=time.perf_counter() - t0,
-        info={"twins": list(twins), "seeds": [], "r_max": r_max, "structure": structure.name,
-              "ensemble": ensemble, "domain_size_nm": domain_size_nm if ensemble else None,
-              "route": "fast", "r_step": dr, "r_grid": r_grid, "spline_order": 5},
+        info=info, texture=tex,
     )
 
 
@@ -319,7 +332,7 @@ def _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_el
 
 
 def _node_set_sums(structure, kind: ShapeKind, sizes, size_units_nm, q_fine, dr, twins, domain_size_nm,
-                   coherent_element, progress, cancel, out=None):
+                   coherent_element, progress, cancel, out=None, texture=None):
     own = find_ownership(structure, coherent_element)
     model, p = _ensemble_model(structure, twins, domain_size_nm, own)
     merged, index = _merge_contents(list(own.contents))
@@ -350,6 +363,11 @@ def _node_set_sums(structure, kind: ShapeKind, sizes, size_units_nm, q_fine, dr,
     self_sums = np.zeros((len(sizes), len(types)))
     n_atoms = np.zeros(len(sizes))
     r_max = 0.0
+    tex = None
+    if texture is not None:
+        axes = equivalent_axes(structure, texture[0], own.cell)
+        orders = np.asarray(texture[1], dtype=np.int64)
+        tex = np.zeros((len(sizes), len(orders), n_pairs, len(q_fine)), dtype=np.float32)
     for i, sel in enumerate(selections):
         _check_cancel(cancel)
         if model is None:
@@ -368,12 +386,17 @@ def _node_set_sums(structure, kind: ShapeKind, sizes, size_units_nm, q_fine, dr,
         nz = np.nonzero(np.any(h != 0, axis=0))[0]
         r_max = max(r_max, float(nz[-1] * dr) if len(nz) else 0.0)
         sinc[i] = transform(h[:, : (nz[-1] + 1 if len(nz) else 1)]).astype(np.float32)
+        if tex is not None:
+            moments, r_axis = moment_histograms(
+                table, axes, orders, dr, node_basis=np.ascontiguousarray(own.node_basis),
+                atoms=(atoms.pos, atoms.type, atoms.excl, atoms.start, atoms.pidx))
+            tex[i] = legendre_sums(moments, r_axis, q_fine, orders).astype(np.float32)
         weights = np.asarray(table.content_nodes, dtype=float)
         self_sums[i] = atoms.type_occupancy(weights, len(types))
         n_atoms[i] = float(weights @ np.diff(atoms.start))
         if progress is not None:
             progress((i + 1) / len(sizes), f"size {i + 1}/{len(sizes)}")
-    return types, sinc, self_sums, n_atoms, r_max
+    return types, sinc, self_sums, n_atoms, r_max, tex
 
 
 def fast_route_possible(structure, shape: str, twins, boundaries, ensemble: bool,
@@ -413,6 +436,7 @@ def cached_database(
     cancel: Callable[[], bool] | None = None,
     mapper=None,
     crystal_options: Mapping | None = None,
+    texture: tuple | None = None,
 ) -> SizeDatabase:
     """The size database of a population, from ``cache`` when it holds one built from the same
     inputs. ``route``: "auto" (the fast route where possible, else one crystal per size and seed),
@@ -420,7 +444,8 @@ def cached_database(
     average over random networks of ``domain_size_nm`` instead of seeded realisations.
     ``mapper`` (``nanotwin_core.distributed``) spreads the per-size crystals of the crystals route
     over a cluster; the fast route accumulates all sizes in one pass here. ``crystal_options``: a
-    termination or surface shell (``build_crystal`` keywords): crystals route only."""
+    termination or surface shell (``build_crystal`` keywords): crystals route only. ``texture``:
+    (axis hkl, orders l) of a fibre texture's Legendre sums to store too (``texture_database_spec``)."""
     if route not in ("auto", "fast", "crystals"):
         raise NanotwinError(f"database route must be 'auto', 'fast' or 'crystals', got {route!r}")
     if crystal_options and (route == "fast" or ensemble):
@@ -437,6 +462,10 @@ def cached_database(
                       seeds=tuple(seeds), coherent_element=coherent_element, min_domains=min_domains)
     if crystal_options:
         kwargs["crystal_options"] = dict(crystal_options)
+    if texture is not None:
+        if twins:
+            raise NanotwinError("texture is not available for twinned crystals or twin ensembles yet")
+        kwargs["texture"] = (tuple(int(v) for v in texture[0]), tuple(int(v) for v in texture[1]))
     fast = route == "fast" or (route == "auto" and not crystal_options
                                and fast_route_possible(structure, shape, twins, boundaries, ensemble,
                                                        coherent_element))
@@ -445,10 +474,10 @@ def cached_database(
                             "realisations or fixed boundaries use route='crystals'")
 
     def fast_builder(structure, shape, sizes, units, q_range, *, twins=(), domain_size_nm=None,
-                     coherent_element="Pb", progress=None, cancel=None, **_ignored):
+                     coherent_element="Pb", progress=None, cancel=None, texture=None, **_ignored):
         return build_fast_database(structure, shape, sizes, units, q_range, twins=twins,
                                    domain_size_nm=domain_size_nm, coherent_element=coherent_element,
-                                   progress=progress, cancel=cancel)
+                                   progress=progress, cancel=cancel, texture=texture)
 
     return cached_size_database(cache, structure, shape, sizes, size_units_nm, q_range,
                                 builder=fast_builder if fast else build_size_database, progress=progress,

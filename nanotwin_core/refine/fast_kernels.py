@@ -18,26 +18,9 @@ import numpy as np
 from numba import njit, prange
 
 from nanotwin_core import numba_setup  # noqa: F401 - sets numba's cache folder before the kernels
+from nanotwin_core.scattering.six_point import OFFSET, fold_negative, lagrange6
 
-OFFSET = 3  # columns below r = 0
-
-
-@njit(inline="always")
-def lagrange6(t: float, w: np.ndarray) -> None:  # pragma: no cover - numba
-    """Six-point Lagrange weights at nodes -2..3 for a point at t in [0, 1)."""
-    a = t + 2.0
-    b = t + 1.0
-    c = t
-    d = t - 1.0
-    e = t - 2.0
-    f = t - 3.0
-    w[0] = -b * c * d * e * f / 120.0
-    w[1] = a * c * d * e * f / 24.0
-    w[2] = -a * b * d * e * f / 12.0
-    w[3] = a * b * c * e * f / 12.0
-    w[4] = -a * b * c * d * f / 24.0
-    w[5] = a * b * c * d * e / 120.0
-
+__all__ = ["OFFSET", "fold_negative", "lagrange6", "offset_entries", "prism_shell"]
 
 @njit(inline="always")
 def _pair_probabilities(u0, u1, u2, eta, lam_pow, chars_conj, prob):  # pragma: no cover - numba
@@ -209,11 +192,3 @@ def offset_entries(
                     for q in range(6):
                         h[p, col + q] += c * w[q]
     return 0
-
-
-def fold_negative(hist: np.ndarray) -> np.ndarray:
-    """Columns -> counts on r_k = k dr (k >= 0): points below r = 0 fold onto +r (last axis)."""
-    out = hist[..., OFFSET:].copy()
-    for j in range(1, OFFSET + 1):
-        out[..., j] += hist[..., OFFSET - j]
-    return out

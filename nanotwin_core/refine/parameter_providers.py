@@ -19,6 +19,7 @@ import numpy as np
 from nanotwin_core.refine.background import blank_on_grid, chebyshev_basis
 from nanotwin_core.refine.parameters import Parameter
 from nanotwin_core.refine.size_grids import size_parameters
+from nanotwin_core.scattering.texture import fit_ratio_bounds
 
 __all__ = ["FitSetup", "LinearTerm", "PROVIDERS", "ParameterProvider", "register_provider"]
 
@@ -145,6 +146,22 @@ class TwinDensityProvider(ParameterProvider):
         return [Parameter("domain_nm", db.domain_nm, True, *db.bounds_nm)]
 
 
+class TextureProvider(ParameterProvider):
+    """``texture``: the March-Dollase ratio r of the model's fibre texture (``fit_ratio_bounds``,
+    0.5-2 unless the start lies outside)."""
+
+    keywords = ("texture",)
+
+    def parameters(self, setup: FitSetup) -> list[Parameter]:
+        texture = setup.model.texture
+        if texture is None:
+            if setup.refined(self.keywords):
+                setup.messages.append("texture not refined: the model has no texture (give --texture HKL)")
+            return []
+        free = setup.refined(self.keywords)
+        return [Parameter("texture", texture.ratio, free, *fit_ratio_bounds(texture.ratio))]
+
+
 class ScaleProvider(ParameterProvider):
     """``scale``, or one ``scale_<name>`` per mixture component when fractions are refined."""
 
@@ -195,6 +212,7 @@ def register_provider(name: str, provider: ParameterProvider) -> ParameterProvid
 for _name, _provider in (("adp", AdpProvider()), ("size", SizeProvider()), ("structure", StructureProvider()),
                          ("twin_density", TwinDensityProvider()),
                          ("expansion", ExpansionProvider()), ("zero", ZeroProvider()),
+                         ("texture", TextureProvider()),
                          ("scale", ScaleProvider()), ("background", BackgroundProvider()),
                          ("blank", BlankProvider())):
     register_provider(_name, _provider)

@@ -11,6 +11,11 @@ any small lattice expansion is then
 with w_n the number fractions: size parameters only re-weight stored sums, B and energy only
 change f and T, an expansion reads the weighted sums at scaled Q (cubic spline on the fine grid;
 the grid step keeps Q_step x r_max <= 0.35 rad, an interpolation error below 1e-4).
+
+With a fibre texture (``scattering/texture.py``) every size also stores its Legendre sums
+S_n,l,ab(Q) (orders l of ``info["texture_orders"]`` about ``info["texture_axis"]``); a textured
+pattern reads S_ab + sum_l c_l(r) S_l,ab, so a change of the ratio r only re-weights stored sums
+(the twin-density node axis of ``SumsEvaluator`` with weights [1, c_l...]).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from nanotwin_core.population.ensemble import ensemble_histograms
 from nanotwin_core.refine.sums_evaluation import SumsEvaluator
 from nanotwin_core.scattering import PairHistograms, compute_histograms, sinc_sums
 from nanotwin_core.scattering.radiation import Radiation
+from nanotwin_core.scattering.texture import crystal_texture_sums, order_coefficients
 from nanotwin_core.scattering.types import AtomType
 
 PHASE_STEP = 0.35  # rad: fine-grid Q step x largest distance
@@ -44,7 +50,9 @@ class SizeDatabase:
 
     ``sizes_nm``: (n, 2) (D_ab, L_c) for prisms or (n, 1) D for spheres/cuboids; ``counts``: the
     integer size indices (n_ab, n_c) or (n,). ``sinc``: (n, P, nq) float32 on ``q_fine``;
-    ``self_sums``: (n, T) occupancy sums per type; ``n_atoms``: (n,).
+    ``self_sums``: (n, T) occupancy sums per type; ``n_atoms``: (n,). ``texture``: None, or the
+    Legendre sums (n, n_l, P, nq) float32 of the orders ``info["texture_orders"]`` about the
+    plane normal ``info["texture_axis"]`` (module doc).
     """
 
     shape: str
@@ -58,6 +66,7 @@ class SizeDatabase:
     n_atoms: np.ndarray
     seconds: float = 0.0
     info: dict = field(default_factory=dict)
+    texture: np.ndarray | None = None
 
     @property
     def n_sizes(self) -> int:
@@ -65,7 +74,8 @@ class SizeDatabase:
 
     @property
     def nbytes(self) -> int:
-        return int(self.sinc.nbytes + self.self_sums.nbytes)
+        extra = 0 if self.texture is None else self.texture.nbytes
+        return int(self.sinc.nbytes + self.self_sums.nbytes + extra)
 
     def weighted_sums(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(S (P, nq_fine), self sums (T,)) for number fractions ``weights`` (n_sizes,)."""
@@ -87,6 +97,7 @@ class SizeDatabase:
         expansion: float = 0.0,
         exclude=None,
         occupancy: Mapping[str, float] | None = None,
+        texture_ratio: float | None = None,
     ) -> np.ndarray:
         """Population I(Q) (electrons^2 per crystal, number-weighted) at ``q`` (1/Å).
 
@@ -94,14 +105,24 @@ class SizeDatabase:
         caches that make a change of B (radiation, expansion) or of the size weights alone cheap.
         ``exclude`` leaves element pairs' distance terms out (self terms stay); ``occupancy``:
         factors per group or element (the stored sums are per type pair: only re-weighted).
+        ``texture_ratio``: the March-Dollase r of the stored texture sums (None or 1: random).
         """
+        node_weights = None
+        if self.texture is not None:
+            ratio = 1.0 if texture_ratio is None else float(texture_ratio)
+            orders = np.asarray(self.info["texture_orders"], dtype=np.int64)
+            node_weights = np.concatenate([[1.0], order_coefficients(ratio, orders)])
+        elif texture_ratio is not None and texture_ratio != 1.0:
+            raise NanotwinError("this size database was built without texture sums (build it with a texture)")
         source, evaluator = self.__dict__.get("_evaluator", (None, None))
         if source is not self.sinc:  # built on first use, again if the sums were replaced
-            evaluator = SumsEvaluator(self.sinc[:, None], self.q_fine, self.types, self.pairs, self.self_sums,
+            stored = self.sinc[:, None] if self.texture is None else np.concatenate(
+                [self.sinc[:, None], self.texture], axis=1)
+            evaluator = SumsEvaluator(stored, self.q_fine, self.types, self.pairs, self.self_sums,
                                       spline_order=int(self.info.get("spline_order", 3)))
             self.__dict__["_evaluator"] = (self.sinc, evaluator)
-        return evaluator.intensity(weights, q, b_iso=b_iso, radiation=radiation, expansion=expansion,
-                                   exclude=exclude, occupancy=occupancy)
+        return evaluator.intensity(weights, q, node_weights=node_weights, b_iso=b_iso, radiation=radiation,
+                                   expansion=expansion, exclude=exclude, occupancy=occupancy)
 
     # ------------------------------------------------------------------ storage
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
@@ -110,6 +131,8 @@ class SizeDatabase:
                   "pairs": np.asarray(self.pairs, np.int64), "q_fine": np.asarray(self.q_fine, float),
                   "sinc": np.asarray(self.sinc, np.float32), "self_sums": np.asarray(self.self_sums, float),
                   "n_atoms": np.asarray(self.n_atoms, float)}
+        if self.texture is not None:
+            arrays["texture"] = np.asarray(self.texture, np.float32)
         meta = {"format": "nanotwin.SizeDatabase/1", "shape": self.shape, "seconds": float(self.seconds),
                 "types": [[t.element, t.adp_group, float(t.occupancy)] for t in self.types],
                 "info": _jsonable(self.info)}
@@ -128,7 +151,8 @@ class SizeDatabase:
                      sinc=np.asarray(arrays["sinc"], np.float32),
                      self_sums=np.asarray(arrays["self_sums"], float),
                      n_atoms=np.asarray(arrays["n_atoms"], float), seconds=float(meta.get("seconds", 0.0)),
-                     info=dict(meta.get("info", {})))
+                     info=dict(meta.get("info", {})),
+                     texture=None if "texture" not in arrays else np.asarray(arrays["texture"], np.float32))
         except (KeyError, TypeError, ValueError) as exc:
             raise NanotwinError(f"stored size database is damaged: {exc}") from None
         n, n_t = db.n_sizes, len(types)
@@ -136,6 +160,9 @@ class SizeDatabase:
         if (db.sinc.shape != (n, len(db.pairs), len(db.q_fine)) or db.self_sums.shape != (n, n_t)
                 or db.n_atoms.shape != (n,) or bad_pairs):
             raise NanotwinError("stored size database has inconsistent array shapes")
+        if db.texture is not None and (db.texture.shape != (n, len(db.info.get("texture_orders", [])),
+                                                            len(db.pairs), len(db.q_fine))):
+            raise NanotwinError("stored size database has inconsistent texture sums")
         return db
 
 
@@ -254,6 +281,7 @@ class SizeEntry:
     n_atoms: int
     r_max: float
     seeds_used: int
+    texture: np.ndarray | None = None
 
 
 def size_entry(
@@ -272,10 +300,12 @@ def size_entry(
     ensemble: bool = False,
     cancel: Callable[[], bool] | None = None,
     crystal_options: Mapping | None = None,
+    texture: tuple | None = None,
 ) -> SizeEntry:
     """The crystal(s) of one size, their pair histograms (averaged over the boundary-network
     realisations ``seeds``, see ``build_size_database``, or the exact ensemble average) and the
-    sinc sums on ``q_fine``: the unit of work of a database build (a task on a cluster)."""
+    sinc sums on ``q_fine``: the unit of work of a database build (a task on a cluster).
+    ``texture``: (axis hkl, orders l) of the Legendre sums to store as well (untwinned crystals)."""
     if cancel is not None and cancel():
         raise Cancelled("database build cancelled")
     sizes = get_shape(shape).sizes_of_counts(tuple(counts), tuple(size_units_nm))
@@ -294,10 +324,17 @@ def size_entry(
         if min_domains is not None and domains >= min_domains:
             break
     hist = hists[0] if len(hists) == 1 else PairHistograms.combine([(1 / len(hists), h) for h in hists])
+    tex = None
+    if texture is not None:
+        if len(hists) != 1 or ensemble:
+            raise NanotwinError("texture is not available for twinned crystals yet")
+        axis, orders = texture
+        tex = crystal_texture_sums(hist, q_fine, structure, axis, np.asarray(orders, np.int64))
+        tex = tex.astype(np.float32)
     return SizeEntry(types=list(hist.types), pairs=np.asarray(hist.pairs),
                      sinc=sinc_sums(hist, q_fine).astype(np.float32),
                      occupancy_sums=np.asarray(hist.occupancy_sums, float), n_atoms=int(n_atoms),
-                     r_max=float(hist.r_max), seeds_used=len(hists))
+                     r_max=float(hist.r_max), seeds_used=len(hists), texture=tex)
 
 
 def build_size_database(
@@ -318,6 +355,7 @@ def build_size_database(
     cancel: Callable[[], bool] | None = None,
     mapper: Mapper | None = None,
     crystal_options: Mapping | None = None,
+    texture: tuple | None = None,
 ) -> SizeDatabase:
     """Build every crystal of ``sizes`` and store its sinc sums on a fine Q grid.
 
@@ -337,6 +375,7 @@ def build_size_database(
     the same (to the last bits, which numba's thread count moves). Each size's histograms become
     sinc sums at once and are dropped, so memory stays at the size of the stored sums.
     ``crystal_options``: more ``build_crystal`` keywords (a termination, a surface shell).
+    ``texture``: (axis hkl, orders l): also store the Legendre sums of a fibre texture (module doc).
     """
     t0 = time.perf_counter()
     crystal_options = dict(crystal_options or {})
@@ -358,7 +397,8 @@ def build_size_database(
     shared = {"structure": structure, "shape": shape, "size_units_nm": units, "q_fine": q_fine,
               "twins": tuple(twins), "boundaries": boundaries, "domain_size_nm": domain_size_nm,
               "seeds": seeds, "coherent_element": coherent_element, "min_domains": min_domains,
-              "ensemble": bool(ensemble), "crystal_options": crystal_options}
+              "ensemble": bool(ensemble), "crystal_options": crystal_options,
+              "texture": None if texture is None else (tuple(texture[0]), tuple(texture[1]))}
     mapper = SerialMapper() if mapper is None else mapper
     per_size = mapper.map(size_entry, [tuple(n) for n in sizes], shared=shared, progress=progress,
                           cancel=cancel, label="crystal", priorities=extent)
@@ -379,6 +419,8 @@ def build_size_database(
     pairs = np.array([(a, b) for a in range(n_t) for b in range(a, n_t)], dtype=np.int64)
     pair_index = {(int(a), int(b)): p for p, (a, b) in enumerate(pairs)}
     sinc = np.zeros((len(sizes), len(pairs), len(q_fine)), dtype=np.float32)
+    tex = None if texture is None else np.zeros((len(sizes), len(texture[1]), len(pairs), len(q_fine)),
+                                                dtype=np.float32)
     self_sums = np.zeros((len(sizes), n_t))
     n_atoms = np.zeros(len(sizes))
     for i, entry in enumerate(per_size):
@@ -386,6 +428,8 @@ def build_size_database(
         for p, (a, b) in enumerate(entry.pairs):
             ga, gb = sorted((local[a], local[b]))
             sinc[i, pair_index[(ga, gb)]] += entry.sinc[p]
+            if tex is not None:
+                tex[i, :, pair_index[(ga, gb)]] += entry.texture[:, p]
         for a in range(len(local)):
             self_sums[i, local[a]] += entry.occupancy_sums[a]
         n_atoms[i] = entry.n_atoms
@@ -393,10 +437,13 @@ def build_size_database(
     r_max = max(r_maxes, default=0.0)
     counts = np.array(sizes, dtype=np.int64).reshape(len(sizes), -1)
     unit_nm = np.array(size_units_nm[: counts.shape[1]])
+    info = {"twins": list(twins), "seeds": list(seeds), "r_max": r_max, "structure": structure.name,
+            "seeds_per_size": seeds_used, "min_domains": min_domains, "ensemble": bool(ensemble),
+            "route": "crystals"}
+    if texture is not None:
+        info.update(texture_axis=[int(v) for v in texture[0]], texture_orders=[int(v) for v in texture[1]])
     return SizeDatabase(
         shape=shape, counts=counts, sizes_nm=counts * unit_nm, types=types, pairs=pairs, q_fine=q_fine,
-        sinc=sinc, self_sums=self_sums, n_atoms=n_atoms, seconds=time.perf_counter() - t0,
-        info={"twins": list(twins), "seeds": list(seeds), "r_max": r_max, "structure": structure.name,
-              "seeds_per_size": seeds_used, "min_domains": min_domains, "ensemble": bool(ensemble),
-              "route": "crystals"},
+        sinc=sinc, self_sums=self_sums, n_atoms=n_atoms, seconds=time.perf_counter() - t0, info=info,
+        texture=tex,
     )

@@ -41,9 +41,9 @@ from scipy.special import eval_legendre
 from nanotwin_core.builder.point_group import expand_directions_planes
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.numba_setup import REDUCTION_SLOTS, call_parallel
-from nanotwin_core.refine.fast_kernels import OFFSET, fold_negative
 from nanotwin_core.scattering.debye import debye_from_sums, sinc_sums
 from nanotwin_core.scattering.lattice_route import flat_contents, table_r_bound
+from nanotwin_core.scattering.six_point import OFFSET, fold_negative
 from nanotwin_core.scattering.texture_kernels import bessel_sums, moment_entries
 from nanotwin_core.scattering.types import type_pairs
 
@@ -191,3 +191,19 @@ def textured_debye_intensity(hist, q: np.ndarray, *, structure, axis: Sequence[i
     sums = sinc_sums(hist, q) + np.tensordot(order_coefficients(ratio, orders),
                                               crystal_texture_sums(hist, q, structure, axis, orders), axes=1)
     return debye_from_sums(hist.types, hist.pairs, hist.occupancy_sums, sums, q, **debye_options)
+
+
+def fit_ratio_bounds(ratio: float) -> tuple[float, float]:
+    """Bounds of a refined ratio: ``FIT_RATIO_BOUNDS`` widened to hold the start ``ratio``."""
+    lo, hi = FIT_RATIO_BOUNDS
+    return min(lo, float(ratio)), max(hi, float(ratio))
+
+
+def texture_database_spec(structure, axis: Sequence[int], ratio: float) -> tuple[tuple, tuple]:
+    """(axis, orders) of the Legendre sums a size database stores for a texture about (``axis``):
+    the orders every ratio within ``fit_ratio_bounds(ratio)`` needs (fixed, so refining or changing
+    the ratio reuses one database)."""
+    axis = tuple(int(v) for v in axis)
+    axes = equivalent_axes(structure, axis)
+    orders = active_orders(axes, texture_l_max(fit_ratio_bounds(ratio)))
+    return axis, tuple(int(v) for v in orders)

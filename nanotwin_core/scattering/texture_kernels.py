@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from nanotwin_core import numba_setup  # noqa: F401 - sets numba's cache folder before the kernels
-from nanotwin_core.refine.fast_kernels import OFFSET, lagrange6
+from nanotwin_core.scattering.six_point import OFFSET, lagrange6
 
 MILLER_EXTRA = 24  # orders above l_max where Miller's downward recurrence starts (plus x)
 
