@@ -239,6 +239,10 @@ def add_model_options(p: argparse.ArgumentParser, *, population: bool = True,
         low.add_argument("--ligand", metavar="T,RHO",
                          help="organic ligand shell: thickness T (Å) and electron density RHO (e/Å^3), a "
                               "low-Q term; the start values with --refine ligand")
+        g.add_argument("--texture", metavar="HKL[:R]",
+                       help="March-Dollase fibre texture (Bragg-Brentano): the (hkl) planes lie in the "
+                            "sample surface with ratio R (1 random, < 1 hkl enhanced), e.g. 110:0.7 "
+                            "or 1,1,0:0.7 [R 1]; the start value with --refine texture")
         g.add_argument("--population", metavar="SPEC",
                        help='size population instead of one crystal: "Dab=8.19,sab=0.24,Lc=9.79,sc=0.20" '
                             '(prisms) or "D=5.0,sD=0.2" (spheres, cuboids); sizes in nm; nanotwin fit also '

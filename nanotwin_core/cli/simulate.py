@@ -42,11 +42,12 @@ from nanotwin_core.figure_content import simulated_figure_spec
 from nanotwin_core.figures import figure_format, pattern_figure
 from nanotwin_core.io.data import write_gr, write_pattern
 from nanotwin_core.io.xyz import read_xyz
-from nanotwin_core.model_parts import Instrument
+from nanotwin_core.model_parts import Instrument, TextureSpec
 from nanotwin_core.population.table import population_header
 from nanotwin_core.refine.instrument import observed_pattern
 from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms
 from nanotwin_core.scattering.polarization import polarization_fraction
+from nanotwin_core.scattering.texture import textured_debye_intensity
 
 
 class CLICommand:
@@ -162,6 +163,7 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength,
 
     radiation = radiation_from_args(args)
     adp = parse_adp(args.adp)
+    texture = _texture_of(args)
     t0 = time.perf_counter()
     if args.ensemble and not args.xyz:
         with FractionBar("ensemble pair histograms", quiet=args.quiet) as bar:
@@ -187,7 +189,11 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength,
                             "or --ensemble")
 
     def intensity_at(qq: np.ndarray) -> np.ndarray:
-        out = debye_intensity(hist, qq, b_iso=adp, radiation=radiation)
+        if texture is not None:
+            out = textured_debye_intensity(hist, qq, structure=load_structure(args), axis=texture.axis,
+                                           ratio=texture.ratio, b_iso=adp, radiation=radiation)
+        else:
+            out = debye_intensity(hist, qq, b_iso=adp, radiation=radiation)
         if low_q:
             out = add_low_q_terms(out, qq, database=CrystalTable.of(hist, crystal), weights=np.ones(1),
                                   values=low_q, radiation=radiation, occupancy={},
@@ -208,6 +214,8 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength,
         f"adp (B, A^2): {json.dumps(adp) if adp else 'B = 0 for every group'}",
         *_instrument_header(args, instrument),
         *([f"small angle: {json.dumps(low_q)}"] if low_q else []),
+        *([f"texture: {texture.label} r = {texture.ratio:g} (March-Dollase fibre texture, Bragg-Brentano)"]
+          if texture is not None else []),
         f"atoms: {n_atoms}; pairs: {int(hist.n_pairs)}; time: {elapsed:.3f} s",
         f"columns: {'2theta' if x_kind == 'tth' else 'Q'} I",
     ]
@@ -227,6 +235,17 @@ def _simulate_crystal(args, outputs: OutputFiles, q, x, x_kind: str, wavelength,
         outputs.stage("--pdf", lambda path: write_gr(path, r, g, header_lines=gr_header))
         said.append(f"wrote {args.pdf}: {len(r)} points")
     return said, intensity, source
+
+
+def _texture_of(args) -> TextureSpec | None:
+    """--texture as a TextureSpec (None without it); refused where a texture cannot be computed."""
+    if not getattr(args, "texture", None):
+        return None
+    what = ("an XYZ file (no lattice description)" if args.xyz else "twin ensembles" if args.ensemble
+            else "twinned crystals" if args.twin else "the PDF (--pdf)" if args.pdf else None)
+    if what is not None:
+        raise NanotwinError(f"texture is not available for {what} yet: leave out --texture")
+    return TextureSpec.parse(args.texture)
 
 
 def _instrument_header(args, instrument: Instrument | None) -> list[str]:
