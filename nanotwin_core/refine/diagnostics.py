@@ -261,19 +261,40 @@ def low_q_excess(x: np.ndarray, y_obs: np.ndarray, y_calc: np.ndarray,
     return LowQExcess(float(x[start]), float(x[top]), float(x[end]), share)
 
 
+def _hkl_text(hkl) -> str:
+    """'220', or '1,-1,0' when an index is negative or has two digits."""
+    return "".join(str(v) for v in hkl) if all(0 <= v <= 9 for v in hkl) else ",".join(str(v) for v in hkl)
+
+
 def low_q_excess_diagnostic(excess: LowQExcess, *, has_blank: bool, first_reflection: float | None = None,
-                            x_name: str = "Q", x_unit: str = "1/Å") -> Diagnostic:
+                            x_name: str = "Q", x_unit: str = "1/Å", strong_family=None,
+                            texture_axis: str | None = None) -> Diagnostic:
     """The warning for a ``LowQExcess``: what the data are and what to do. An excess that peaks
     at or above the model's first strong reflection (``first_reflection``, 1/Å) lies on the
-    model's own peaks: their intensities are wrong, not a halo missing."""
+    model's own peaks: their intensities are wrong, not a halo missing. ``strong_family``:
+    (hkl, lowest-index axis) of the reflection under the excess (``texture_axis_hint``), named
+    with the ``--texture`` to try; ``texture_axis``: the model's texture axis when it has one."""
     where = f"{x_name} = {excess.x_start:.3g}-{excess.x_end:.3g} {x_unit}"
     if first_reflection is not None and excess.x_peak >= 0.97 * first_reflection:
+        if strong_family is None:
+            cause = "preferred orientation of the crystallites in the sample, or a wrong structure"
+            remedy = "measure a rotated capillary, or compare with --robustness"
+        else:
+            hkl, axis = (_hkl_text(v) for v in strong_family)
+            cause = (f"the ({hkl}) peaks are too strong for a random powder: preferred orientation of the "
+                     "crystallites in the sample, or a wrong structure")
+            if texture_axis is None:
+                remedy = (f"fit a fibre texture (--texture {axis} --refine ...,texture), measure a rotated "
+                          "capillary, or compare with --robustness")
+            else:
+                other = "" if axis == texture_axis else f" or try --texture {axis}"
+                remedy = (f"the texture about {texture_axis} does not account for it: refine its ratio "
+                          f"(--refine ...,texture){other}, or measure a rotated capillary")
         return Diagnostic(
             "intensity_misfit", "warning",
             f"the data lie above the model's peaks at {where} (most at {excess.x_peak:.3g} {x_unit}), "
             f"{excess.chi2_share:.0%} of chi^2: the model's relative intensities are wrong there "
-            "(preferred orientation of the crystallites in the sample, or a wrong structure); sizes "
-            "from such a fit are biased: measure a rotated capillary, or compare with --robustness", ())
+            f"({cause}); sizes from such a fit are biased: {remedy}", ())
     remedy = ("check the blank and its scale" if has_blank else "or add a blank (--blank FILE)")
     return Diagnostic(
         "low_q_excess", "warning",

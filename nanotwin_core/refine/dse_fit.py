@@ -55,7 +55,7 @@ from nanotwin_core.refine.small_angle_fit import add_low_q_terms
 from nanotwin_core.refine.structure_fit import build_structure_database, check_structure_fit, tilt_note
 from nanotwin_core.refine.twin_density import model_twin_density_database
 from nanotwin_core.scattering.radiation import Radiation
-from nanotwin_core.scattering.texture import texture_database_spec
+from nanotwin_core.scattering.texture import texture_axis_hint, texture_database_spec
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b, with_surface_groups
 from nanotwin_core.structures.files import resolve_structure
 
@@ -300,8 +300,11 @@ class DSEFitProblem:
         self.low_q = excess
         if excess is not None:
             first = first_strong_q(self.structure, excess.x_end + 1.0)
+            texture = self.model.texture
             result.diagnostics.append(low_q_excess_diagnostic(
-                excess, has_blank=self.settings.blank is not None, first_reflection=first))
+                excess, has_blank=self.settings.blank is not None, first_reflection=first,
+                strong_family=texture_axis_hint(self.structure, excess.x_peak),
+                texture_axis=None if texture is None else texture.label))
         values = {p.name: p.value for p in result.params}
         leaks = []
         if self.components:

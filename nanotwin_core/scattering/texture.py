@@ -32,6 +32,7 @@ the relative error of W (|P_l| <= 1). Ratios 0.5-2 need l_max = 28, 0.7 needs 14
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,6 +42,7 @@ from scipy.special import eval_legendre
 from nanotwin_core.builder.point_group import expand_directions_planes
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.numba_setup import REDUCTION_SLOTS, call_parallel
+from nanotwin_core.reflections import reflections
 from nanotwin_core.scattering.debye import debye_from_sums, sinc_sums
 from nanotwin_core.scattering.lattice_route import flat_contents, table_r_bound
 from nanotwin_core.scattering.six_point import OFFSET, fold_negative
@@ -207,3 +209,15 @@ def texture_database_spec(structure, axis: Sequence[int], ratio: float) -> tuple
     axes = equivalent_axes(structure, axis)
     orders = active_orders(axes, texture_l_max(fit_ratio_bounds(ratio)))
     return axis, tuple(int(v) for v in orders)
+
+
+def texture_axis_hint(structure, q_peak: float, tol: float = 0.06) -> tuple[tuple[int, int, int],
+                                                                         tuple[int, int, int]] | None:
+    """(hkl of the reflection family nearest ``q_peak`` (1/Å, within ``tol``), its lowest-index
+    direction) or None: the axis to try (``--texture``) when that family's peaks are too strong."""
+    near = reflections(structure, q_peak + tol, q_min=max(0.0, q_peak - tol), classify=False)
+    if not near:
+        return None
+    best = max(near, key=lambda r: r.f_squared * r.multiplicity / (1.0 + abs(r.q - q_peak) / 0.01))
+    g = math.gcd(*(abs(v) for v in best.hkl))
+    return best.hkl, tuple(abs(v) // g for v in best.hkl)  # type: ignore[return-value]
