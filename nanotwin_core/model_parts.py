@@ -14,7 +14,7 @@ from nanotwin_core.builder.shape_kinds import get_shape
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.scattering.lab_sources import kalpha2_wavelength
 from nanotwin_core.scattering.polarization import polarization_fraction
-from nanotwin_core.scattering.texture import check_ratio
+from nanotwin_core.scattering.texture import check_ratio, hkl_text
 
 #: what ``--refine`` / ``[fit] refine`` may name (each is a parameter provider of the fit)
 REFINABLE = ("scale", "background", "adp", "size", "expansion", "fractions", "twin", "zero", "cell", "tilt",
@@ -345,9 +345,7 @@ class TextureSpec:
     @property
     def label(self) -> str:
         """'110' (or '1,-1,0' when an index is negative or has two digits)."""
-        if all(0 <= v <= 9 for v in self.axis):
-            return "".join(str(v) for v in self.axis)
-        return ",".join(str(v) for v in self.axis)
+        return hkl_text(self.axis)
 
     def to_dict(self) -> dict:
         return {"axis": list(self.axis), "ratio": float(self.ratio)}

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from nanotwin_core.scattering.texture import hkl_text
+
 __all__ = ["DW_CORRELATED", "Diagnostic", "GOF_FAR", "LowQExcess", "NEAR_SINGULAR", "diagnose_result",
            "durbin_watson", "fit_status", "low_q_excess", "low_q_excess_diagnostic", "misfit_region"]
 
@@ -261,11 +263,6 @@ def low_q_excess(x: np.ndarray, y_obs: np.ndarray, y_calc: np.ndarray,
     return LowQExcess(float(x[start]), float(x[top]), float(x[end]), share)
 
 
-def _hkl_text(hkl) -> str:
-    """'220', or '1,-1,0' when an index is negative or has two digits."""
-    return "".join(str(v) for v in hkl) if all(0 <= v <= 9 for v in hkl) else ",".join(str(v) for v in hkl)
-
-
 def low_q_excess_diagnostic(excess: LowQExcess, *, has_blank: bool, first_reflection: float | None = None,
                             x_name: str = "Q", x_unit: str = "1/Å", strong_family=None,
                             texture_axis: str | None = None) -> Diagnostic:
@@ -280,7 +277,7 @@ def low_q_excess_diagnostic(excess: LowQExcess, *, has_blank: bool, first_reflec
             cause = "preferred orientation of the crystallites in the sample, or a wrong structure"
             remedy = "measure a rotated capillary, or compare with --robustness"
         else:
-            hkl, axis = (_hkl_text(v) for v in strong_family)
+            hkl, axis = (hkl_text(v) for v in strong_family)
             cause = (f"the ({hkl}) peaks are too strong for a random powder: preferred orientation of the "
                      "crystallites in the sample, or a wrong structure")
             if texture_axis is None:

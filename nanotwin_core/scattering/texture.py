@@ -70,6 +70,11 @@ def legendre_weights(ratio: float, l_max: int) -> np.ndarray:
     return np.array([(2 * l + 1) / 2.0 * np.sum(_WEIGHTS * w * eval_legendre(l, _NODES)) for l in ls])
 
 
+def hkl_text(hkl: Sequence[int]) -> str:
+    """'220', or '1,-1,0' when an index is negative or has two digits."""
+    return "".join(str(v) for v in hkl) if all(0 <= v <= 9 for v in hkl) else ",".join(str(v) for v in hkl)
+
+
 def check_ratio(ratio: float) -> float:
     """``ratio`` as a float in (0.05, 20); NanotwinError otherwise."""
     try:
