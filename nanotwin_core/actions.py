@@ -498,6 +498,9 @@ def pdf_model_of(model: Model, *, refine: Sequence[str], qmin: float, qmax: floa
     from nanotwin_core.refine.pdf_fit import PDFModel, model_from_crystal, sphere_ladder
     from nanotwin_core.refine.pdf_twins import ensemble_pdf_model
 
+    if model.texture is not None:
+        raise NanotwinError("texture is not available for PDF (G(r)) fits yet: remove the texture "
+                            "(a PDF is measured in transmission on a random powder)")
     structure = model.load_structure() if structure is None else structure
     elements = {s.element for s in structure.sites}
     coherent = model.coherent_element if model.coherent_element in elements else structure.sites[0].element

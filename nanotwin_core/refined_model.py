@@ -1,9 +1,10 @@
 """A fit's refined values carried back into the ``Model`` (the window's Accept).
 
 A refinement works on named parameters (``B_<group>``, ``occ_<group>``, ``D_nm``,
-``Dab_nm_<component>``, ``domain_nm``, ``zero``, tilt angles, chain and ligand terms, ...); the
-model keeps its own fields. ``refined_model`` returns a copy of the model whose fields hold the
-refined values, so that building, simulating or fitting it again starts where the fit ended, and
+``Dab_nm_<component>``, ``domain_nm``, ``zero``, ``texture`` (the ratio), tilt angles, chain and
+ligand terms, ...); the model keeps its own fields. ``refined_model`` returns a copy of the model
+whose fields hold the refined values, so that building, simulating or fitting it again starts where
+the fit ended, and
 says which refined values have no field in the model (they stay in the fit's report and
 project): the cell lengths (the structure file is never rewritten), the lattice expansion.
 Linear terms (scales, background, fractions) are a fit's, not a model's.
@@ -45,6 +46,8 @@ def refined_model(model: Model, values: Mapping[str, float]) -> tuple[Model, lis
             setattr(new, name, value)
         elif name == "zero":
             new.instrument.zero = value
+        elif name == "texture" and new.texture is not None:
+            new.texture.ratio = value
         elif name == "domain_nm" and new.twins:
             new.domain_size_nm = _scaled_domain_sizes(new, value)
         elif name in TILT_NAMES and new.tilt is not None:
