@@ -21,6 +21,7 @@ REFINABLE = ("scale", "background", "adp", "size", "expansion", "fractions", "tw
              "twin_density", "occupancy", "chain", "chain_gap", "ligand", "texture")
 DEFAULT_REFINE = ("scale", "background", "adp", "size")
 DEFAULT_BACKGROUND_ORDER = 4
+DEFAULT_TEXTURE_RATIO = 0.8  # March-Dollase start: hkl enhanced (TextureSpec)
 
 
 def _plain(d: dict) -> dict:
@@ -326,10 +327,13 @@ class TextureSpec:
     """A March-Dollase fibre texture (``scattering/texture.py``): the (hkl) planes whose normal
     ``axis`` is spread about the sample normal with ``ratio`` r (1 random, < 1 the planes lie in the
     surface and hkl is enhanced, > 1 they stand across it). Bragg-Brentano (symmetric reflection)
-    geometry; the start value when ``texture`` is refined."""
+    geometry; the start value when ``texture`` is refined. The default ratio is ``DEFAULT_TEXTURE_RATIO``
+    (0.8, hkl enhanced), not 1: in a cubic crystal the pattern changes as (r - 1)^2 near r = 1
+    (the first-order term of W is P_2, which has no cubic invariant), so a fit started at 1 has
+    no gradient to follow."""
 
     axis: tuple[int, int, int] = (1, 1, 0)
-    ratio: float = 1.0
+    ratio: float = DEFAULT_TEXTURE_RATIO
 
     def validate(self) -> TextureSpec:
         axis = tuple(self.axis)
@@ -359,7 +363,7 @@ class TextureSpec:
 
     @classmethod
     def parse(cls, text: str) -> TextureSpec:
-        """'110', '110:0.7', '1,1,0:0.7' or '1 -1 0:1.3' (axis hkl, then the ratio; default 1)."""
+        """'110', '110:0.7', '1,1,0:0.7' or '1 -1 0:1.3' (axis hkl, then the ratio; default 0.8)."""
         axis_text, _sep, ratio_text = str(text).strip().partition(":")
         axis_text = axis_text.strip()
         parts = axis_text.replace(",", " ").split()
@@ -368,7 +372,7 @@ class TextureSpec:
         bad = NanotwinError(f"--texture expects HKL[:RATIO], e.g. 110:0.7 or 1,1,0:0.7, got {text!r}")
         try:
             axis = tuple(int(v) for v in parts)
-            ratio = float(ratio_text) if ratio_text.strip() else 1.0
+            ratio = float(ratio_text) if ratio_text.strip() else DEFAULT_TEXTURE_RATIO
         except ValueError:
             raise bad from None
         if len(axis) != 3:

@@ -53,7 +53,7 @@ TEXTURE_TOL = 1e-3  # |w_l| below which orders are left out
 MAX_ORDER = 64  # cap on l_max
 FIT_RATIO_BOUNDS = (0.5, 2.0)  # refined ratios stay here (the expansion to l = 28 covers them)
 R_STEP_QMAX = 0.25  # r step (Å) x largest Q of the moment histograms (six-point weights)
-_NODES, _WEIGHTS = leggauss(4096)
+_NODES, _WEIGHTS = leggauss(1024)
 
 
 def march_dollase(x: np.ndarray | float, ratio: float) -> np.ndarray:
@@ -66,6 +66,8 @@ def legendre_weights(ratio: float, l_max: int) -> np.ndarray:
     """w_l of W for l = 0, 2, ..., l_max (even l; w_0 = 1 to quadrature precision)."""
     check_ratio(ratio)
     ls = np.arange(0, l_max + 1, 2)
+    if float(ratio) == 1.0:  # random: exactly the Debye sum
+        return (ls == 0).astype(float)
     w = march_dollase(_NODES, ratio)
     return np.array([(2 * l + 1) / 2.0 * np.sum(_WEIGHTS * w * eval_legendre(l, _NODES)) for l in ls])
 
