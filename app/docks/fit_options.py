@@ -2,9 +2,10 @@
 
 What to refine (``model.fit.refine``), the Chebyshev background order, the fitted range in Q or
 2θ, the blank, the largest number of model evaluations (``model.fit``), and the polarization,
-Caglioti resolution, Lorentzian X, Y, K-α2 line and zero shift of 2θ data (``model.instrument``).
-Each widget writes only its own field, and nothing is written while a model is being shown, so a
-model opened from ``nanotwin fit`` keeps every setting it came with.
+Caglioti resolution, Lorentzian X, Y, K-α2 line and zero shift of 2θ data (``model.instrument``),
+and the fibre texture (``model.texture``, ``texture_row``). Each widget writes only its own field,
+and nothing is written while a model is being shown, so a model opened from ``nanotwin fit``
+keeps every setting it came with.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from nanotwin_app.docks.instrument_rows import Kalpha2Row, lorentzian_edit, numbers_text, parse_numbers
 from nanotwin_app.docks.path_row import PathRow
+from nanotwin_app.docks.texture_row import TextureRow
 from nanotwin_app.workspace import Workspace
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -55,6 +57,7 @@ REFINE_TIPS = {
     "chain": "crystals per linear chain (stacked along c; small-angle structure factor)",
     "chain_gap": "gap (Å) between the stacked crystals of a chain",
     "ligand": "organic ligand shell: thickness (Å) and electron density (e/Å^3), a low-Q term",
+    "texture": "March-Dollase ratio r of the fibre texture (the texture row below; 0.5-2)",
 }
 RANGE_UNITS = {"Q (1/Å)": "q_range", "2θ (°)": "tth_range"}
 AUTO_ORDER = -1  # background spin value meaning "None: 4 when the background is refined"
@@ -131,6 +134,8 @@ class FitOptions(QWidget):
         self.zero_spin.setToolTip("2θ zero shift (observed = true + zero); the start value when 'zero' is "
                                   "refined")
         form.addRow("zero shift", self.zero_spin)
+        self.texture_row = TextureRow()
+        form.addRow("texture", self.texture_row)
         self.blank_row = PathRow()
         self.blank_label, self.blank_button, self.blank_clear = (self.blank_row.label, self.blank_row.choose,
                                                                  self.blank_row.clear)
@@ -156,6 +161,8 @@ class FitOptions(QWidget):
         self.blank_button.clicked.connect(self.choose_blank)
         self.blank_clear.clicked.connect(lambda: self.set_blank(None))
         self.max_nfev_spin.valueChanged.connect(self._max_nfev_edited)
+        self.texture_row.edited.connect(self._texture_edited)
+        self.texture_row.refused.connect(lambda text: self._refuse(NanotwinError(text)))
         workspace.model_changed.connect(self.load_model)
         self.load_model()
 
@@ -185,6 +192,7 @@ class FitOptions(QWidget):
             self.zero_spin.setValue(ins.zero)
             self.blank_row.show_path(fit.blank)
             self.max_nfev_spin.setValue(fit.max_nfev)
+            self.texture_row.show_texture(m.texture)
         finally:
             self._loading = False
 
@@ -278,6 +286,19 @@ class FitOptions(QWidget):
         if self._loading or abs(value - self.workspace.model.instrument.zero) < 5e-6:
             return  # unchanged as shown: keep the model's exact value
         self._edit(instrument=replace(self.workspace.model.instrument, zero=float(value)))
+
+    def _texture_edited(self, texture) -> None:
+        if self._loading:
+            return
+        try:
+            model = replace(self.workspace.model, texture=texture).validate()
+        except NanotwinError as exc:
+            self._refuse(exc)
+            self.texture_row.show_texture(self.workspace.model.texture)
+            return
+        self.workspace.set_model(model)
+        self.message_label.setText("")
+        self.changed.emit()
 
     def _max_nfev_edited(self, value: int) -> None:
         self._edit(fit=replace(self.workspace.model.fit, max_nfev=value))
