@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app_helpers import dispose
-from nanotwin_app.main_window import MainWindow
-from PySide6.QtCore import QSettings
 
 from nanotwin_core.actions import compute_pattern
 from nanotwin_core.io.data import PatternData
 from nanotwin_core.model import Model, PopulationSpec, TextureSpec
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings, use_gl=False, warm_up=False, headless=True)
-    yield w
-    dispose(w, qtbot)
-
-
-def test_texture_row_sets_the_model_and_the_fit_refines_it(window, qtbot) -> None:
+def test_texture_row_sets_the_model_and_the_fit_refines_it(headless_window, qtbot) -> None:
+    window = headless_window
     truth = Model(structure="PbS-rocksalt", shape="sphere", population=PopulationSpec(D=2.5, sD=0.15),
                   texture=TextureSpec((1, 1, 0), 0.75))
     q = np.arange(1.5, 4.2, 0.005)
