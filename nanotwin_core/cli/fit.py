@@ -28,6 +28,7 @@ from nanotwin_core.distributed import open_mapper
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.figure_content import fit_figure_spec
 from nanotwin_core.figures import figure_format, pattern_figure
+from nanotwin_core.refine.texture_choice import AUTO_TEXTURE, fit_texture_axes
 from nanotwin_core.series import read_series_list, series_from_patterns
 
 
@@ -147,6 +148,10 @@ class CLICommand:
         outputs = OutputFiles(force=args.force, inputs=inputs)
         outputs.plan("--out", args.out, "project")
         outputs.plan("--json", args.json, "json")
+        if (args.texture or "").strip().lower() == AUTO_TEXTURE and (
+                args.series or len(items) > 1 or Path(items[0].path).suffix.lower() == ".gr"):
+            raise NanotwinError("--texture auto is for one powder pattern; give the axis (--texture 110) "
+                                "for a series, and no texture for a G(r)")
         if args.series or len(items) > 1:
             return run_series_fit(args, outputs, items)
         given = [option for option, attr in SERIES_ONLY if getattr(args, attr)]
@@ -218,10 +223,17 @@ def run_pattern_fit(args: argparse.Namespace, outputs: OutputFiles) -> int:
         reused = set(databases)
         with FractionBar("size database", quiet=args.quiet) as bar, \
                 StepBar("refinement", quiet=args.quiet, unit="eval") as steps:
-            problem, result = fit_model(model, data, blank_x_kind=args.x, progress=bar, databases=databases,
-                                        callback=lambda _v, rwp: steps(f"Rwp = {rwp:.5f}"), mapper=mapper,
-                                        auto_range=auto_range, global_start=args.global_start,
-                                        global_time=args.global_time)
+            def fit_one(m):
+                return fit_model(m, data, blank_x_kind=args.x, progress=bar, databases=databases,
+                                 callback=lambda _v, rwp: steps(f"Rwp = {rwp:.5f}"), mapper=mapper,
+                                 auto_range=auto_range, global_start=args.global_start,
+                                 global_time=args.global_time)
+
+            if (args.texture or "").strip().lower() == AUTO_TEXTURE:
+                problem, result, notes = fit_texture_axes(model, fit_one)
+                result.messages.extend(notes)
+            else:
+                problem, result = fit_one(model)
     elapsed = time.perf_counter() - t0
     robustness = None
     if args.robustness:

@@ -243,7 +243,8 @@ def add_model_options(p: argparse.ArgumentParser, *, population: bool = True,
                        help="March-Dollase fibre texture (Bragg-Brentano): the (hkl) planes lie in the "
                             "sample surface with ratio R (1 random, < 1 hkl enhanced), e.g. 110:0.7 "
                             "or 1,1,0:0.7 [R 0.8]; the start value with --refine texture (start on the side "
-                            "you expect: r = 1 is a stationary point for cubic crystals)")
+                            "you expect: r = 1 is a stationary point for cubic crystals); nanotwin fit also "
+                            "takes 'auto': fit the axes 100, 110 and 111 and keep the best")
         g.add_argument("--population", metavar="SPEC",
                        help='size population instead of one crystal: "Dab=8.19,sab=0.24,Lc=9.79,sc=0.20" '
                             '(prisms) or "D=5.0,sD=0.2" (spheres, cuboids); sizes in nm; nanotwin fit also '

@@ -51,7 +51,7 @@ from nanotwin_core.scattering.types import type_pairs
 
 TEXTURE_TOL = 1e-3  # |w_l| below which orders are left out
 MAX_ORDER = 64  # cap on l_max
-FIT_RATIO_BOUNDS = (0.5, 2.0)  # refined ratios stay here (the expansion to l = 28 covers them)
+FIT_RATIO_BOUNDS = (0.35, 3.0)  # refined ratios stay here (the expansion to l = 54 covers them)
 R_STEP_QMAX = 0.25  # r step (Å) x largest Q of the moment histograms (six-point weights)
 _NODES, _WEIGHTS = leggauss(1024)
 
