@@ -10,7 +10,7 @@ import pytest
 from numpy.polynomial.legendre import leggauss
 from scipy.special import spherical_jn
 
-from nanotwin_core.actions import compute_pattern, pdf_model_of
+from nanotwin_core.actions import compute_pattern, fit_model, pdf_model_of
 from nanotwin_core.builder import build_crystal
 from nanotwin_core.builder.point_group import expand_directions_planes
 from nanotwin_core.cli import main as cli_main
@@ -19,6 +19,7 @@ from nanotwin_core.io.data import PatternData
 from nanotwin_core.model import Model, PopulationSpec, TextureSpec, read_model_toml, write_model_toml
 from nanotwin_core.refine.dse_fit import FitSettings, run_fit
 from nanotwin_core.refine.fast_database import cached_database
+from nanotwin_core.refine.texture_choice import fit_texture_axes, texture_option
 from nanotwin_core.refined_model import refined_model
 from nanotwin_core.scattering import compute_histograms, debye_intensity
 from nanotwin_core.scattering.debye import type_factors
@@ -195,6 +196,23 @@ def test_texture_toml_and_cli_round_trip(tmp_path) -> None:
     doc = json.loads(out.read_text())
     assert doc["model"]["texture"]["axis"] == [1, 1, 0]
     assert doc["parameters"]["texture"]["value"] == pytest.approx(0.75, abs=0.01)
+
+
+def test_texture_auto_keeps_the_axis_of_the_data() -> None:
+    truth = Model(structure="PbS-rocksalt", shape="sphere", population=PopulationSpec(D=2.5, sD=0.15),
+                  texture=TextureSpec((1, 1, 1), 0.7), adp={"Pb": 1.0, "S": 1.0})
+    q = np.linspace(1.6, 4.0, 400)
+    y = 1e-3 * compute_pattern(truth, q).intensity
+    data = PatternData(x=q, y=y, x_kind="q", sigma=np.sqrt(y))
+    start = Model(structure="PbS-rocksalt", shape="sphere", population=PopulationSpec(D=2.5, sD=0.15),
+                  adp={"Pb": 1.0, "S": 1.0})
+    start.fit.refine = ["scale", "size"]
+    start.fit.background_order = None
+    problem, result, notes = fit_texture_axes(start, lambda m: fit_model(m, data))
+    assert problem.model.texture.axis == (1, 1, 1) and "kept 111" in notes[0]
+    assert {p.name: p.value for p in result.params}["texture"] == pytest.approx(0.7, abs=0.01)
+    with pytest.raises(NanotwinError, match="auto"):
+        texture_option("auto", "simulate")
 
 
 def test_routes_that_cannot_take_a_texture_refuse(pbs) -> None:

@@ -146,11 +146,11 @@ def moment_histograms(table, axes: np.ndarray, orders: np.ndarray, dr: float, *,
     nb = np.ascontiguousarray(table.node_basis_frac @ table.cell if node_basis is None else node_basis)
     n_pairs = len(type_pairs(atoms[4].shape[0])[0])
     n_bins = int(np.ceil(table_r_bound(table, nb, atoms[0]) / dr)) + 8
-    hist = np.zeros((REDUCTION_SLOTS, len(orders), n_pairs, n_bins + OFFSET + 3))
+    hist = np.zeros((REDUCTION_SLOTS, n_pairs, n_bins + OFFSET + 3, len(orders)))
     call_parallel(moment_entries, table.entry_k, table.entry_l, np.ascontiguousarray(table.entry_u),
                   table.entry_count, nb, *atoms, 1.0 / dr, np.ascontiguousarray(axes, dtype=float),
                   np.asarray(orders, dtype=np.int64), hist)
-    h = fold_negative(hist.sum(axis=0))
+    h = fold_negative(np.moveaxis(hist.sum(axis=0), -1, 0))
     return h, dr * np.arange(h.shape[-1])
 
 
@@ -161,7 +161,8 @@ def legendre_sums(moments: np.ndarray, r_grid: np.ndarray, q: np.ndarray, orders
     if len(orders) == 0:
         return out
     columns = np.nonzero(np.any(moments != 0, axis=(0, 1)))[0].astype(np.int64)
-    call_parallel(bessel_sums, np.ascontiguousarray(moments), np.ascontiguousarray(r_grid), columns, q,
+    by_column = np.ascontiguousarray(np.moveaxis(moments, 0, -1))  # (P, M, n_l): one column's orders together
+    call_parallel(bessel_sums, by_column, np.ascontiguousarray(r_grid), columns, q,
                   np.asarray(orders, dtype=np.int64), out)
     return out
 

@@ -65,19 +65,26 @@ def spherical_bessel_orders(x: float, l_max: int, out: np.ndarray) -> None:  # p
 def moment_entries(
     ek, el, eu, ew, node_basis, cpos, ctype, cexcl, cstart, pidx, inv_dr, axes, orders, hist,
 ):  # pragma: no cover - numba
-    """Spread sum P_l^sym(r^) of the atom pairs of the entries into hist[slot, i, p, column] for
-    l = orders[i] (even, ascending); entry e goes to slot e % n_slots in order (the sums do not
-    depend on the thread count). Conventions of ``fast_kernels.offset_entries``."""
+    """Spread sum P_l^sym(r^) of the atom pairs of the entries into hist[slot, p, column, i] for
+    l = orders[i] (even, ascending; the orders last, so one pair's adds stay together in memory);
+    entry e goes to slot e % n_slots in order (the sums do not depend on the thread count).
+    Conventions of ``fast_kernels.offset_entries``."""
     n_slots = hist.shape[0]
     n_orders = orders.shape[0]
-    ncol = hist.shape[3]
+    ncol = hist.shape[2]
     l_max = orders[n_orders - 1]
     n_axes = axes.shape[0]
     inv_m = 1.0 / n_axes
+    rec_a = np.empty(l_max + 1)  # P_{n+1} = rec_a[n] x P_n - rec_b[n] P_{n-1}
+    rec_b = np.empty(l_max + 1)
+    for n in range(l_max + 1):
+        rec_a[n] = (2 * n + 1) / (n + 1)
+        rec_b[n] = n / (n + 1)
     for t in prange(n_slots):
         w = np.empty(6)
         pl = np.empty(l_max + 1)
         psum = np.empty(l_max + 1)
+        val = np.empty(n_orders)
         h = hist[t]
         for e in range(t, ek.shape[0], n_slots):
             k = ek[e]
@@ -113,7 +120,7 @@ def moment_entries(
                         if l_max >= 1:
                             pl[1] = x
                         for n in range(1, l_max):
-                            pl[n + 1] = ((2 * n + 1) * x * pl[n] - n * pl[n - 1]) / (n + 1)
+                            pl[n + 1] = rec_a[n] * x * pl[n] - rec_b[n] * pl[n - 1]
                         for n in range(l_max + 1):
                             psum[n] += pl[n]
                     v = r * inv_dr
@@ -122,31 +129,36 @@ def moment_entries(
                     col = k0 - 2 + OFFSET
                     if col + 6 > ncol:
                         continue
-                    p = pidx[ti, ctype[j]]
+                    hp = h[pidx[ti, ctype[j]]]
                     for o in range(n_orders):
-                        val = c * psum[orders[o]] * inv_m
-                        for q in range(6):
-                            h[o, p, col + q] += val * w[q]
+                        val[o] = c * psum[orders[o]] * inv_m
+                    for q in range(6):
+                        wq = w[q]
+                        for o in range(n_orders):
+                            hp[col + q, o] += val[o] * wq
     return 0
 
 
 @njit(parallel=True, nogil=True, cache=True)
 def bessel_sums(moments, r_grid, columns, q, orders, out):  # pragma: no cover - numba
-    """out[i, p, n] = sum_k moments[i, p, k] j_{orders[i]}(q[n] r_grid[k]) over k in ``columns``
+    """out[i, p, n] = sum_k moments[p, k, i] j_{orders[i]}(q[n] r_grid[k]) over k in ``columns``
     (the columns where some moment is non-zero)."""
-    n_orders, n_pairs, _ = moments.shape
+    n_pairs, _, n_orders = moments.shape
     l_max = orders[n_orders - 1]
     for n in prange(q.shape[0]):
         jl = np.empty(l_max + 1)
+        jo = np.empty(n_orders)
+        acc = np.zeros((n_pairs, n_orders))
         qn = q[n]
-        for i in range(n_orders):
-            for p in range(n_pairs):
-                out[i, p, n] = 0.0
         for kk in range(columns.shape[0]):
             k = columns[kk]
             spherical_bessel_orders(qn * r_grid[k], l_max, jl)
             for i in range(n_orders):
-                jv = jl[orders[i]]
-                for p in range(n_pairs):
-                    out[i, p, n] += moments[i, p, k] * jv
+                jo[i] = jl[orders[i]]
+            for p in range(n_pairs):
+                for i in range(n_orders):
+                    acc[p, i] += moments[p, k, i] * jo[i]
+        for p in range(n_pairs):
+            for i in range(n_orders):
+                out[i, p, n] = acc[p, i]
     return 0
