@@ -17,6 +17,7 @@ from nanotwin_core.cli import main as cli_main
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import PatternData
 from nanotwin_core.model import Model, PopulationSpec, TextureSpec, read_model_toml, write_model_toml
+from nanotwin_core.refine.diagnostics import LowQExcess, low_q_excess_diagnostic
 from nanotwin_core.refine.dse_fit import FitSettings, run_fit
 from nanotwin_core.refine.fast_database import cached_database
 from nanotwin_core.refine.texture_choice import fit_texture_axes, texture_option
@@ -27,6 +28,7 @@ from nanotwin_core.scattering.texture import (
     equivalent_axes,
     legendre_weights,
     march_dollase,
+    texture_axis_hint,
     texture_database_spec,
     texture_l_max,
     textured_debye_intensity,
@@ -213,6 +215,17 @@ def test_texture_auto_keeps_the_axis_of_the_data() -> None:
     assert {p.name: p.value for p in result.params}["texture"] == pytest.approx(0.7, abs=0.01)
     with pytest.raises(NanotwinError, match="auto"):
         texture_option("auto", "simulate")
+
+
+def test_intensity_misfit_names_the_texture_to_try(pbs) -> None:
+    excess = LowQExcess(2.87, 2.99, 3.09, 0.56)
+    hint = texture_axis_hint(pbs, 2.99)
+    assert hint == ((2, 2, 0), (1, 1, 0))
+    text = low_q_excess_diagnostic(excess, has_blank=False, first_reflection=1.83, strong_family=hint).message
+    assert "(220) peaks are too strong" in text and "--texture 110" in text
+    text = low_q_excess_diagnostic(excess, has_blank=False, first_reflection=1.83, strong_family=hint,
+                                   texture_axis="100").message
+    assert "the texture about 100 does not account for it" in text and "try --texture 110" in text
 
 
 def test_routes_that_cannot_take_a_texture_refuse(pbs) -> None:

@@ -306,6 +306,12 @@ class DSEFitProblem:
                 strong_family=texture_axis_hint(self.structure, excess.x_peak),
                 texture_axis=None if texture is None else texture.label))
         values = {p.name: p.value for p in result.params}
+        if self.model.texture is not None:
+            label = self.model.texture.label
+            esd = {p.name: p.esd for p in result.params}.get("texture")
+            result.messages.append(f"texture: March-Dollase fibre about {label}, r = "
+                                   f"{format_esd(values['texture'], esd)} (1 random, < 1 the ({label}) "
+                                   "planes lie in the sample surface)")
         leaks = []
         if self.components:
             for c in self.components:
