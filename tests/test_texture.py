@@ -179,7 +179,7 @@ def test_fit_of_a_textured_population_returns_ratio_and_size(pbs) -> None:
     assert new.texture.ratio == pytest.approx(values["texture"])
 
 
-def test_texture_toml_and_cli_round_trip(tmp_path) -> None:
+def test_texture_toml_and_cli_round_trip(tmp_path, capsys) -> None:
     model = Model(structure="PbS-rocksalt", shape="sphere", size_nm=2.0, texture=TextureSpec.parse("110:0.7"))
     path = write_model_toml(model.validate(), tmp_path / "m.toml")
     assert "[texture]" in path.read_text()
@@ -194,10 +194,18 @@ def test_texture_toml_and_cli_round_trip(tmp_path) -> None:
     out = tmp_path / "fit.json"
     assert cli_main(["fit", "--data", str(data), "--structure", "PbS-rocksalt", "--shape", "sphere",
                      "--population", "D=2.4,sD=0.15", "--texture", "110", "--refine", "scale,size,texture",
-                     "--json", str(out), "--out", str(tmp_path / "fit.xy"), "--quiet"]) == 0
+                     "--json", str(out), "--out", str(tmp_path / "fit.h5"), "--quiet"]) == 0
     doc = json.loads(out.read_text())
     assert doc["model"]["texture"]["axis"] == [1, 1, 0]
     assert doc["parameters"]["texture"]["value"] == pytest.approx(0.75, abs=0.01)
+    again = tmp_path / "again.json"  # the project keeps the texture sums: reused, same result
+    assert cli_main(["fit", "--data", str(data), "--structure", "PbS-rocksalt", "--shape", "sphere",
+                     "--population", "D=2.4,sD=0.15", "--texture", "110", "--refine", "scale,size,texture",
+                     "--reuse", str(tmp_path / "fit.h5"), "--json", str(again),
+                     "--out", str(tmp_path / "b.h5"), "--quiet"]) == 0
+    assert capsys.readouterr().out.count("size database reused") == 1
+    assert json.loads(again.read_text())["parameters"]["texture"]["value"] == pytest.approx(
+        doc["parameters"]["texture"]["value"], rel=1e-6)
 
 
 def test_texture_auto_keeps_the_axis_of_the_data() -> None:
