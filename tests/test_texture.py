@@ -160,6 +160,13 @@ def test_database_routes_agree_and_ratio_only_reweights(pbs) -> None:
     arrays, meta = fast.to_arrays()
     again = type(fast).from_arrays(arrays, meta)
     assert np.array_equal(again.texture, fast.texture)
+    # prisms: the node-set pass would build other crystals than the reference; crystal by crystal
+    gamma = resolve_structure("CsPbBr3-gamma", None, None)
+    spec = texture_database_spec(gamma, (0, 0, 1), 0.8)
+    prisms = cached_database(None, gamma, "prism", [(2, 2)], (1.0, 1.2), (1.0, 2.0), texture=spec)
+    assert prisms.info["route"] == "crystals" and prisms.texture.shape[:2] == (1, len(spec[1]))
+    with pytest.raises(NanotwinError, match="crystal by crystal"):
+        cached_database(None, gamma, "prism", [(2, 2)], (1.0, 1.2), (1.0, 2.0), texture=spec, route="fast")
 
 
 def test_fit_of_a_textured_population_returns_ratio_and_size(pbs) -> None:

@@ -23,9 +23,10 @@ chirps are computed once, on a Q grid of step 0.6 / r_max read by a quintic spli
 points of the per-crystal build's 0.35 / r_max cubic grid, and a smaller interpolation error:
 measured below 5e-7 of max(I) against the plain double sum, where the cubic grid errs 2e-6).
 The result is an ordinary ``SizeDatabase``; ``build_size_database`` stays the reference (equal
-to 1e-6 of the maximum). With a fibre texture every shape (prisms too) takes the per-size node-set
+to 1e-6 of the maximum). With a fibre texture, spheres and cuboids take the per-size node-set
 pass, which also spreads the symmetrised Legendre moments of the same pairs
-(``scattering/texture.py``) and stores their j_l sums on the same Q grid.
+(``scattering/texture.py``) and stores their j_l sums on the same Q grid; textured prisms are
+built crystal by crystal (``build_size_database``).
 """
 
 from __future__ import annotations
@@ -210,8 +211,10 @@ def build_fast_database(
     dr = R_STEP_QMAX / max(float(q_fine[-1]), 1.0)
     if texture is not None and twins:
         raise NanotwinError("texture is not available for twin ensembles yet")
+    if texture is not None and kind is PRISM:
+        raise NanotwinError("textured prism databases are built crystal by crystal (route='crystals')")
     tex = None
-    if kind is PRISM and texture is None:
+    if kind is PRISM:
         result = _prism_sums(structure, sizes, q_fine, dr, twins, domain_size_nm, coherent_element, progress,
                              cancel, out)
     else:
@@ -467,6 +470,7 @@ def cached_database(
             raise NanotwinError("texture is not available for twinned crystals or twin ensembles yet")
         kwargs["texture"] = (tuple(int(v) for v in texture[0]), tuple(int(v) for v in texture[1]))
     fast = route == "fast" or (route == "auto" and not crystal_options
+                               and not (texture is not None and get_shape(shape) is PRISM)
                                and fast_route_possible(structure, shape, twins, boundaries, ensemble,
                                                        coherent_element))
     if fast and twins and not ensemble:
