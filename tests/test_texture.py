@@ -108,6 +108,8 @@ def test_formula_matches_a_brute_force_orientation_average(pbs, cluster) -> None
         iso[i] = np.sum(weights * amp2)
     got = textured_debye_intensity(hist, q, structure=pbs, axis=(1, 1, 0), ratio=ratio, b_iso=0.0)
     assert np.max(np.abs(got - ref)) / ref.max() < 1e-3
+    finer = textured_debye_intensity(hist, q, structure=pbs, axis=(1, 1, 0), ratio=ratio, l_max=40, b_iso=0.0)
+    assert texture_l_max([ratio]) == 14 and np.max(np.abs(finer - got)) / ref.max() < 2e-4  # truncation
     assert np.max(np.abs(iso - ref)) / ref.max() > 0.02  # the texture matters at this size
 
 

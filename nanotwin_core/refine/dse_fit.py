@@ -309,9 +309,10 @@ class DSEFitProblem:
         if self.model.texture is not None:
             label = self.model.texture.label
             esd = {p.name: p.esd for p in result.params}.get("texture")
+            orders = getattr(self.database, "info", {}).get("texture_orders") or [0]
             result.messages.append(f"texture: March-Dollase fibre about {label}, r = "
                                    f"{format_esd(values['texture'], esd)} (1 random, < 1 the ({label}) "
-                                   "planes lie in the sample surface)")
+                                   f"planes lie in the sample surface; Legendre orders to l = {max(orders)})")
         leaks = []
         if self.components:
             for c in self.components:
