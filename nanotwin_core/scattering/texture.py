@@ -27,7 +27,10 @@ S_l,ab(Q) = sum_k H_l,ab(r_k) j_l(Q r_k).
 
 Truncation: the orders up to the largest even l with |w_l| >= ``TEXTURE_TOL`` (1e-3) for the
 ratios in use, capped at ``MAX_ORDER``; ``truncation_error`` is sum_{l > l_max} |w_l|, a bound on
-the relative error of W (|P_l| <= 1). Ratios 0.5-2 need l_max = 28, 0.7 needs 14, 0.9 needs 6.
+the relative error of W (|P_l| <= 1). Ratios 0.35-3 (the bounds of a refined ratio) need
+l_max = 54 (truncation error <= 0.003), 0.5-2 need 28, 0.7 needs 14, 0.9 needs 6. Near r = 1,
+W = 1 - 3 (r - 1) P_2 + O((r - 1)^2): in a cubic crystal (P_2^sym = 0) the pattern moves only as
+(r - 1)^2, so refinements start at 0.8 (``model_parts.DEFAULT_TEXTURE_RATIO``).
 """
 
 from __future__ import annotations
