@@ -20,7 +20,7 @@ from nanotwin_core.model import Model, PopulationSpec, TextureSpec, read_model_t
 from nanotwin_core.refine.diagnostics import LowQExcess, low_q_excess_diagnostic
 from nanotwin_core.refine.dse_fit import FitSettings, run_fit
 from nanotwin_core.refine.fast_database import cached_database
-from nanotwin_core.refine.texture_choice import fit_texture_axes, texture_option
+from nanotwin_core.refine.texture_choice import fit_texture_axes, texture_axis_hint, texture_option
 from nanotwin_core.refined_model import refined_model
 from nanotwin_core.scattering import compute_histograms, debye_intensity
 from nanotwin_core.scattering.debye import type_factors
@@ -28,7 +28,6 @@ from nanotwin_core.scattering.texture import (
     equivalent_axes,
     legendre_weights,
     march_dollase,
-    texture_axis_hint,
     texture_database_spec,
     texture_l_max,
     textured_debye_intensity,

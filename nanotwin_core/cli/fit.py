@@ -148,10 +148,11 @@ class CLICommand:
         outputs = OutputFiles(force=args.force, inputs=inputs)
         outputs.plan("--out", args.out, "project")
         outputs.plan("--json", args.json, "json")
-        if (args.texture or "").strip().lower() == AUTO_TEXTURE and (
-                args.series or len(items) > 1 or Path(items[0].path).suffix.lower() == ".gr"):
+        if args.texture and Path(items[0].path).suffix.lower() == ".gr":
+            raise NanotwinError("texture is not available for PDF (G(r)) fits yet: leave out --texture")
+        if (args.texture or "").strip().lower() == AUTO_TEXTURE and (args.series or len(items) > 1):
             raise NanotwinError("--texture auto is for one powder pattern; give the axis (--texture 110) "
-                                "for a series, and no texture for a G(r)")
+                                "for a series")
         if args.series or len(items) > 1:
             return run_series_fit(args, outputs, items)
         given = [option for option, attr in SERIES_ONLY if getattr(args, attr)]

@@ -16,6 +16,7 @@ from nanotwin_core.io.data import PatternData, read_pattern
 from nanotwin_core.io.import_guess import read_pattern_guessed
 from nanotwin_core.io.pattern_checks import check_blank, check_pattern
 from nanotwin_core.io.vendor_formats import declared_kalpha2
+from nanotwin_core.refine.texture_choice import texture_option
 
 POWDER_REFINE = "scale,background,adp,size"
 
@@ -32,9 +33,10 @@ def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: 
     ``[fit]`` and ``[instrument]``, else the defaults (polarization of 2theta data ``x_kind ==
     "tth"`` from the ``wavelength``: lab for a tube line, else sync; none for Q); an
     ``--instrument`` file replaces the instrument (its lines printed; ``wavelength``: the
-    data's, checked against the file's); every option given overrides its part. Returns the
-    reason for a default polarization (None when given or not applicable). A data ``header``
-    stating a K-alpha doublet (``io.vendor_formats.declared_kalpha2``) gives the default doublet."""
+    data's, checked against the file's); every option given overrides its part (``--texture``
+    the model's texture). Returns the reason for a default polarization (None when given or not
+    applicable). A data ``header`` stating a K-alpha doublet (``io.vendor_formats.declared_kalpha2``)
+    gives the default doublet."""
     from nanotwin_core.model import FitSpec, Instrument
 
     said_polarization = None
@@ -87,6 +89,8 @@ def apply_fit_options(args: argparse.Namespace, model, x_kind: str, wavelength: 
     if args.max_nfev is not None:
         fit.max_nfev = args.max_nfev
     fit.constraints.update(parse_constraints(args.constrain))
+    if args.texture:  # overrides a model file's texture; "auto": nanotwin fit tries the axes
+        model.texture = texture_option(args.texture, "fit")
     model.validate()
     return said_polarization
 

@@ -18,7 +18,6 @@ from nanotwin_core.errors import NanotwinError
 from nanotwin_core.io.data import q_from_tth
 from nanotwin_core.io.pattern_checks import check_q_reachable
 from nanotwin_core.model import Model, PopulationSpec, read_model_toml
-from nanotwin_core.refine.texture_choice import texture_option
 
 DEFAULT_Q_GRID = "0.5:20:0.005"
 
@@ -227,8 +226,6 @@ def model_from_args(args: argparse.Namespace) -> Model:
     for key, value in low_q_from_args(args).items():
         setattr(model, key, value)
     model.radiation = radiation_from_args(args, model.radiation)
-    if getattr(args, "texture", None):  # overrides a model file's texture; "auto": nanotwin fit tries axes
-        model.texture = texture_option(args.texture, getattr(args, "command", None))
     if getattr(args, "twin_states", None):
         from nanotwin_core.refine.dse_fit import twin_states
 

@@ -46,6 +46,7 @@ from nanotwin_core.model_parts import Instrument, TextureSpec
 from nanotwin_core.population.table import population_header
 from nanotwin_core.refine.instrument import observed_pattern
 from nanotwin_core.refine.small_angle_fit import CrystalTable, add_low_q_terms
+from nanotwin_core.refine.texture_choice import texture_option
 from nanotwin_core.scattering.polarization import polarization_fraction
 from nanotwin_core.scattering.texture import textured_debye_intensity
 
@@ -245,7 +246,7 @@ def _texture_of(args) -> TextureSpec | None:
             else "twinned crystals" if args.twin else "the PDF (--pdf)" if args.pdf else None)
     if what is not None:
         raise NanotwinError(f"texture is not available for {what} yet: leave out --texture")
-    return TextureSpec.parse(args.texture)
+    return texture_option(args.texture, "simulate")
 
 
 def _instrument_header(args, instrument: Instrument | None) -> list[str]:
@@ -264,6 +265,7 @@ def _simulate_population(args, outputs: OutputFiles, x, x_kind: str, wavelength,
     if args.xyz:
         raise NanotwinError("--population builds its crystals from a model: not with --xyz")
     model = model_from_args(args)
+    model.texture = _texture_of(args)
     if instrument is not None:
         model.instrument = instrument
     else:

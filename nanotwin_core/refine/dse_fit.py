@@ -53,9 +53,10 @@ from nanotwin_core.refine.report import format_esd
 from nanotwin_core.refine.size_grids import grid_weights, min_domains, size_distribution, size_grid
 from nanotwin_core.refine.small_angle_fit import add_low_q_terms
 from nanotwin_core.refine.structure_fit import build_structure_database, check_structure_fit, tilt_note
+from nanotwin_core.refine.texture_choice import texture_axis_hint
 from nanotwin_core.refine.twin_density import model_twin_density_database
 from nanotwin_core.scattering.radiation import Radiation
-from nanotwin_core.scattering.texture import texture_axis_hint, texture_database_spec
+from nanotwin_core.scattering.texture import texture_database_spec
 from nanotwin_core.structures.adp import resolve_adp, structure_adp_groups, structure_b, with_surface_groups
 from nanotwin_core.structures.files import resolve_structure
 

@@ -9,12 +9,14 @@ that axis explains nothing (r = 1 is a stationary point of a cubic pattern: its 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.model import Model
 from nanotwin_core.model_parts import DEFAULT_TEXTURE_RATIO, TextureSpec
+from nanotwin_core.reflections import reflections
 from nanotwin_core.scattering.texture import hkl_text
 
 TEXTURE_AXES = ((1, 0, 0), (1, 1, 0), (1, 1, 1))
@@ -46,3 +48,15 @@ def fit_texture_axes(model: Model, fit_one: Callable[[Model], tuple],
     best = min(tried, key=lambda t: t[0])
     said = ", ".join(f"{label}: Rwp {rwp:.4f} (r = {ratio:.3g})" for rwp, label, ratio, _p, _r in tried)
     return best[3], best[4], [f"texture auto: tried {said}; kept {best[1]}"]
+
+
+def texture_axis_hint(structure, q_peak: float, tol: float = 0.06) -> tuple[tuple[int, int, int],
+                                                                         tuple[int, int, int]] | None:
+    """(hkl of the reflection family nearest ``q_peak`` (1/Å, within ``tol``), its lowest-index
+    direction) or None: the axis to try (``--texture``) when that family's peaks are too strong."""
+    near = reflections(structure, q_peak + tol, q_min=max(0.0, q_peak - tol), classify=False)
+    if not near:
+        return None
+    best = max(near, key=lambda r: r.f_squared * r.multiplicity / (1.0 + abs(r.q - q_peak) / 0.01))
+    g = math.gcd(*(abs(v) for v in best.hkl))
+    return best.hkl, tuple(abs(v) // g for v in best.hkl)  # type: ignore[return-value]

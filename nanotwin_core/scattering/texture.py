@@ -35,17 +35,14 @@ W = 1 - 3 (r - 1) P_2 + O((r - 1)^2): in a cubic crystal (P_2^sym = 0) the patte
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 from scipy.special import eval_legendre
 
-from nanotwin_core.builder.point_group import expand_directions_planes
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.numba_setup import REDUCTION_SLOTS, call_parallel
-from nanotwin_core.reflections import reflections
 from nanotwin_core.scattering.debye import debye_from_sums, sinc_sums
 from nanotwin_core.scattering.lattice_route import flat_contents, table_r_bound
 from nanotwin_core.scattering.six_point import OFFSET, fold_negative
@@ -118,12 +115,17 @@ def order_coefficients(ratio: float, orders: np.ndarray) -> np.ndarray:
 
 def equivalent_axes(structure, hkl: Sequence[int], cell: np.ndarray | None = None) -> np.ndarray:
     """(m, 3) Cartesian unit vectors of the plane normals equivalent to (hkl) under the point group
-    of ``structure`` (one per +- pair), in the frame of ``cell`` (rows a, b, c in Å; default the
-    structure's)."""
-    _dirs, planes = expand_directions_planes(None, tuple(int(v) for v in hkl), structure)
+    of ``structure`` (its space group's rotations acting on hkl; one per +- pair, P_l being even),
+    in the frame of ``cell`` (rows a, b, c in Å; default the structure's)."""
+    hkl = [int(v) for v in hkl]
+    found: set[tuple[int, int, int]] = set()
+    for op in structure.space_group().operations().sym_ops:
+        h = tuple(int(v) for v in op.apply_to_hkl(hkl))
+        if tuple(-v for v in h) not in found:
+            found.add(h)  # type: ignore[arg-type]
     cell = structure.cell.matrix if cell is None else np.asarray(cell, dtype=float)
     recip = np.linalg.inv(cell).T  # rows a*, b*, c* (without 2 pi)
-    vec = np.array(planes, dtype=float) @ recip
+    vec = np.array(sorted(found, reverse=True), dtype=float) @ recip
     return np.ascontiguousarray(vec / np.linalg.norm(vec, axis=1)[:, None])
 
 
@@ -220,15 +222,3 @@ def texture_database_spec(structure, axis: Sequence[int], ratio: float) -> tuple
     axes = equivalent_axes(structure, axis)
     orders = active_orders(axes, texture_l_max(fit_ratio_bounds(ratio)))
     return axis, tuple(int(v) for v in orders)
-
-
-def texture_axis_hint(structure, q_peak: float, tol: float = 0.06) -> tuple[tuple[int, int, int],
-                                                                         tuple[int, int, int]] | None:
-    """(hkl of the reflection family nearest ``q_peak`` (1/Å, within ``tol``), its lowest-index
-    direction) or None: the axis to try (``--texture``) when that family's peaks are too strong."""
-    near = reflections(structure, q_peak + tol, q_min=max(0.0, q_peak - tol), classify=False)
-    if not near:
-        return None
-    best = max(near, key=lambda r: r.f_squared * r.multiplicity / (1.0 + abs(r.q - q_peak) / 0.01))
-    g = math.gcd(*(abs(v) for v in best.hkl))
-    return best.hkl, tuple(abs(v) // g for v in best.hkl)  # type: ignore[return-value]
