@@ -195,6 +195,9 @@ def test_texture_toml_and_cli_round_trip(tmp_path, capsys) -> None:
     assert TextureSpec.parse("1,-1,0:1.3").axis == (1, -1, 0)
     with pytest.raises(NanotwinError, match="HKL"):
         TextureSpec.parse("11:0.7")
+    with pytest.raises(NanotwinError, match="more than l = 64"):
+        TextureSpec.parse("110:0.2")
+    assert truncation_error(0.3, 64) < 0.01 and truncation_error(3.5, 64) < 0.01
     data = tmp_path / "tex.xy"
     assert cli_main(["simulate", "--structure", "PbS-rocksalt", "--shape", "sphere", "--population",
                      "D=2.5,sD=0.15", "--texture", "110:0.75", "--q", "1.5:4.2:0.005", "--out", str(data),

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLineEdit,
 
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.model_parts import DEFAULT_TEXTURE_RATIO, TextureSpec
+from nanotwin_core.scattering.texture import RATIO_LIMITS
 
 
 class TextureRow(QWidget):
@@ -29,7 +30,7 @@ class TextureRow(QWidget):
         self.axis_edit.setMaximumWidth(70)
         self.axis_edit.setToolTip("texture axis: the plane normal hkl, e.g. 110 or 1,1,0")
         self.ratio_spin = QDoubleSpinBox()
-        self.ratio_spin.setRange(0.06, 19.9)
+        self.ratio_spin.setRange(*RATIO_LIMITS)
         self.ratio_spin.setDecimals(3)
         self.ratio_spin.setSingleStep(0.05)
         self.ratio_spin.setPrefix("r = ")

@@ -51,6 +51,7 @@ from nanotwin_core.scattering.types import type_pairs
 
 TEXTURE_TOL = 1e-3  # |w_l| below which orders are left out
 MAX_ORDER = 64  # cap on l_max
+RATIO_LIMITS = (0.3, 3.5)  # ratios the orders up to MAX_ORDER represent (truncation error <= 0.0083)
 FIT_RATIO_BOUNDS = (0.35, 3.0)  # refined ratios stay here (the expansion to l = 54 covers them)
 R_STEP_QMAX = 0.25  # r step (Å) x largest Q of the moment histograms (six-point weights)
 _NODES, _WEIGHTS = leggauss(1024)
@@ -78,13 +79,15 @@ def hkl_text(hkl: Sequence[int]) -> str:
 
 
 def check_ratio(ratio: float) -> float:
-    """``ratio`` as a float in (0.05, 20); NanotwinError otherwise."""
+    """``ratio`` as a float within ``RATIO_LIMITS``; NanotwinError otherwise."""
     try:
         r = float(ratio)
     except (TypeError, ValueError):
         raise NanotwinError(f"texture ratio must be a number, got {ratio!r}") from None
-    if not 0.05 < r < 20:
-        raise NanotwinError(f"texture ratio must lie in (0.05, 20), got {ratio!r}")
+    lo, hi = RATIO_LIMITS
+    if not lo <= r <= hi:
+        raise NanotwinError(f"texture ratio must lie in {lo:g}-{hi:g} (1 = random; a stronger texture needs "
+                            f"more than l = {MAX_ORDER} Legendre orders), got {ratio!r}")
     return r
 
 
