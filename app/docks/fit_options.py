@@ -57,7 +57,7 @@ REFINE_TIPS = {
     "chain": "crystals per linear chain (stacked along c; small-angle structure factor)",
     "chain_gap": "gap (Å) between the stacked crystals of a chain",
     "ligand": "organic ligand shell: thickness (Å) and electron density (e/Å^3), a low-Q term",
-    "texture": "March-Dollase ratio r of the fibre texture (the texture row below; 0.5-2)",
+    "texture": "March-Dollase ratio r of the fibre texture (the texture row below; 0.35-3)",
 }
 RANGE_UNITS = {"Q (1/Å)": "q_range", "2θ (°)": "tth_range"}
 AUTO_ORDER = -1  # background spin value meaning "None: 4 when the background is refined"
