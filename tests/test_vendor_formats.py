@@ -129,7 +129,8 @@ def test_a_declared_doublet_is_the_default_instrument(tmp_path, capsys):
         data = read_pattern(path)
         args = argparse.Namespace(model=None, instrument=None, zero=None, kalpha2=kalpha2, background=None,
                                   refine=None, caglioti=None, polarization=None, range=None, tth_range=None,
-                                  blank=None, max_nfev=None, constrain=None, adp=None)
+                                  blank=None, max_nfev=None, constrain=None, adp=None,
+                                  texture=None)
         model = Model(structure="PbS-rocksalt", shape="sphere", size_nm=3.0)
         apply_fit_options(args, model, data.x_kind, data.wavelength, data.header)
         return model.instrument
