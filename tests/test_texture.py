@@ -4,6 +4,7 @@ independent orientation average, analytic limits, the size databases, fits and r
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -258,3 +259,25 @@ def test_routes_that_cannot_take_a_texture_refuse(pbs) -> None:
     model = Model(structure="PbS-rocksalt", shape="sphere", size_nm=2.0, texture=TextureSpec((1, 1, 0), 0.7))
     with pytest.raises(NanotwinError, match="texture is not available for PDF"):
         pdf_model_of(model, refine=("scale",), qmin=0.5, qmax=20.0)
+
+
+def test_texture_auto_follows_the_hint_and_keeps_none_for_a_random_powder() -> None:
+    """An untextured pattern keeps no texture; a 110-textured one is fitted about 110 only (the
+    untextured fit names the (220) family), one textured fit instead of three."""
+    q = np.linspace(1.6, 4.0, 400)
+    start = Model(structure="PbS-rocksalt", shape="sphere", population=PopulationSpec(D=2.5, sD=0.15),
+                  adp={"Pb": 1.0, "S": 1.0})
+    start.fit.refine = ["scale", "size"]
+    start.fit.background_order = None
+    for texture, kept, n_fits in ((None, "kept no texture", 4), (TextureSpec((1, 1, 0), 0.6), "kept 110", 2)):
+        y = 1e-3 * compute_pattern(replace(start, texture=texture), q).intensity
+        data = PatternData(x=q, y=y, x_kind="q", sigma=np.sqrt(y))
+        fitted = []
+
+        def fit_one(m, data=data, seen=fitted):
+            seen.append(m)
+            return fit_model(m, data)
+
+        problem, _, notes = fit_texture_axes(start, fit_one)
+        assert kept in notes[0] and len(fitted) == n_fits, notes
+        assert (problem.model.texture is None) == (texture is None)
