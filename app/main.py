@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from nanotwin_app.gui_gc import collect_in_gui_thread
 from nanotwin_app.main_window import MainWindow
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -76,13 +77,14 @@ def run_gui(args, settings=None) -> int:
     app.installEventFilter(events)
     window.show()
     try:
-        if not shot:
-            if file:
-                QTimer.singleShot(0, lambda: window.open_file(file))
-            if demo:
-                QTimer.singleShot(0, lambda: None if events.received else window.run_demo(demo))
-            return int(app.exec())
-        return _screenshot(window, file, demo, Path(shot))
+        with collect_in_gui_thread():  # never in a worker thread: Qt objects die in their own thread
+            if not shot:
+                if file:
+                    QTimer.singleShot(0, lambda: window.open_file(file))
+                if demo:
+                    QTimer.singleShot(0, lambda: None if events.received else window.run_demo(demo))
+                return int(app.exec())
+            return _screenshot(window, file, demo, Path(shot))
     finally:
         app.removeEventFilter(events)
 

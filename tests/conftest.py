@@ -72,6 +72,20 @@ def shared_data() -> Path:
     return require_data(SHARED_DATA)
 
 
+@pytest.fixture(autouse=True)
+def collect_garbage_in_the_gui_thread(request):
+    """Window tests run as the window does (``nanotwin_app.gui_gc``): no automatic garbage
+    collection, which a worker thread could trigger on Qt objects of an earlier test."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    from nanotwin_app.gui_gc import collect_in_gui_thread
+
+    request.getfixturevalue("qtbot")  # the QApplication exists before the timer
+    with collect_in_gui_thread():
+        yield
+
+
 @pytest.fixture
 def headless_window(qtbot, tmp_path):
     """A headless main window (no GL, no warm-up) computing for real, disposed of afterwards."""
