@@ -127,35 +127,20 @@ class SizeDatabase:
     # ------------------------------------------------------------------ storage
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
         """(plain numpy arrays, JSON-able metadata) for HDF5 projects; inverse: ``from_arrays``."""
-        arrays = {"counts": np.asarray(self.counts, np.int64), "sizes_nm": np.asarray(self.sizes_nm, float),
-                  "pairs": np.asarray(self.pairs, np.int64), "q_fine": np.asarray(self.q_fine, float),
-                  "sinc": np.asarray(self.sinc, np.float32), "self_sums": np.asarray(self.self_sums, float),
-                  "n_atoms": np.asarray(self.n_atoms, float)}
+        arrays, meta = stored_sums(self, "nanotwin.SizeDatabase/1")
         if self.texture is not None:
             arrays["texture"] = np.asarray(self.texture, np.float32)
-        meta = {"format": "nanotwin.SizeDatabase/1", "shape": self.shape, "seconds": float(self.seconds),
-                "types": [[t.element, t.adp_group, float(t.occupancy)] for t in self.types],
-                "info": _jsonable(self.info)}
         return arrays, meta
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping) -> SizeDatabase:
         """Rebuild from ``to_arrays`` output (checked: a damaged entry raises NanotwinError)."""
         try:
-            if meta.get("format") != "nanotwin.SizeDatabase/1":
-                raise NanotwinError(f"unknown format {meta.get('format')!r}")
-            types = [AtomType(str(e), str(g), float(o)) for e, g, o in meta["types"]]
-            db = cls(shape=str(meta["shape"]), counts=np.asarray(arrays["counts"], np.int64),
-                     sizes_nm=np.asarray(arrays["sizes_nm"], float), types=types,
-                     pairs=np.asarray(arrays["pairs"], np.int64), q_fine=np.asarray(arrays["q_fine"], float),
-                     sinc=np.asarray(arrays["sinc"], np.float32),
-                     self_sums=np.asarray(arrays["self_sums"], float),
-                     n_atoms=np.asarray(arrays["n_atoms"], float), seconds=float(meta.get("seconds", 0.0)),
-                     info=dict(meta.get("info", {})),
+            db = cls(**stored_fields(arrays, meta, "nanotwin.SizeDatabase/1"),
                      texture=None if "texture" not in arrays else np.asarray(arrays["texture"], np.float32))
         except (KeyError, TypeError, ValueError) as exc:
             raise NanotwinError(f"stored size database is damaged: {exc}") from None
-        n, n_t = db.n_sizes, len(types)
+        n, n_t = db.n_sizes, len(db.types)
         bad_pairs = db.pairs.size and (db.pairs.min() < 0 or db.pairs.max() >= n_t)
         if (db.sinc.shape != (n, len(db.pairs), len(db.q_fine)) or db.self_sums.shape != (n, n_t)
                 or db.n_atoms.shape != (n,) or bad_pairs):
@@ -179,6 +164,34 @@ def _weighted_sinc(sinc: np.ndarray, idx: np.ndarray, w: np.ndarray) -> np.ndarr
             for j in range(n_q):
                 out[p, j] += wi * sinc[i, p, j]
     return out
+
+
+def stored_sums(db, fmt: str) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and metadata every stored database has (sizes, types, pairs, fine Q grid, sinc
+    sums in float32, self sums, atom counts; ``fmt`` its format name): ``to_arrays``' common part."""
+    arrays = {"counts": np.asarray(db.counts, np.int64), "sizes_nm": np.asarray(db.sizes_nm, float),
+              "pairs": np.asarray(db.pairs, np.int64), "q_fine": np.asarray(db.q_fine, float),
+              "sinc": np.asarray(db.sinc, np.float32), "self_sums": np.asarray(db.self_sums, float),
+              "n_atoms": np.asarray(db.n_atoms, float)}
+    meta = {"format": fmt, "shape": db.shape, "seconds": float(db.seconds),
+            "types": [[t.element, t.adp_group, float(t.occupancy)] for t in db.types],
+            "info": _jsonable(db.info)}
+    return arrays, meta
+
+
+def stored_fields(arrays: Mapping[str, np.ndarray], meta: Mapping, fmt: str) -> dict:
+    """The constructor fields of ``stored_sums``' part (KeyError, TypeError or ValueError where the
+    entry is damaged or of another format than ``fmt``)."""
+    if meta.get("format") != fmt:
+        raise ValueError(f"unknown format {meta.get('format')!r}")
+    return {"shape": str(meta["shape"]), "counts": np.asarray(arrays["counts"], np.int64),
+            "sizes_nm": np.asarray(arrays["sizes_nm"], float),
+            "types": [AtomType(str(e), str(g), float(o)) for e, g, o in meta["types"]],
+            "pairs": np.asarray(arrays["pairs"], np.int64), "q_fine": np.asarray(arrays["q_fine"], float),
+            "sinc": np.asarray(arrays["sinc"], np.float32),
+            "self_sums": np.asarray(arrays["self_sums"], float),
+            "n_atoms": np.asarray(arrays["n_atoms"], float), "seconds": float(meta.get("seconds", 0.0)),
+            "info": dict(meta.get("info", {}))}
 
 
 def _jsonable(value):

@@ -28,10 +28,10 @@ from nanotwin_core.builder.networks import domain_sizes_by_law
 from nanotwin_core.builder.twin_laws import parse_twin_law
 from nanotwin_core.errors import NanotwinError
 from nanotwin_core.refine.fast_database import build_fast_database, ensemble_types, fast_q_grid
-from nanotwin_core.refine.size_database import database_key
+from nanotwin_core.refine.size_database import database_key, stored_fields, stored_sums
 from nanotwin_core.refine.sums_evaluation import SumsEvaluator
 from nanotwin_core.scattering.radiation import Radiation
-from nanotwin_core.scattering.types import AtomType, type_pairs
+from nanotwin_core.scattering.types import type_pairs
 
 DEFAULT_NODES = 5
 DEFAULT_RANGE = (0.75, 1.35)  # domain sizes the database covers, as factors of the start size
@@ -145,40 +145,24 @@ class TwinDensityDatabase:
     # ------------------------------------------------------------------ storage
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
         """(plain numpy arrays, JSON-able metadata) for HDF5 projects; inverse: ``from_arrays``."""
-        arrays = {"counts": np.asarray(self.counts, np.int64), "sizes_nm": np.asarray(self.sizes_nm, float),
-                  "pairs": np.asarray(self.pairs, np.int64), "q_fine": np.asarray(self.q_fine, float),
-                  "sinc": np.asarray(self.sinc, np.float32), "self_sums": np.asarray(self.self_sums, float),
-                  "n_atoms": np.asarray(self.n_atoms, float), "nu_nodes": np.asarray(self.nu_nodes, float),
-                  "nu_interval": np.asarray(self.nu_interval, float)}
-        meta = {"format": FORMAT, "shape": self.shape, "seconds": float(self.seconds),
-                "types": [[t.element, t.adp_group, float(t.occupancy)] for t in self.types],
-                "ratios": [[law, float(r)] for law, r in self.ratios.items()],
-                "domain_nm": float(self.domain_nm),
-                "info": json.loads(json.dumps(self.info, default=str))}
+        arrays, meta = stored_sums(self, FORMAT)
+        arrays.update(nu_nodes=np.asarray(self.nu_nodes, float),
+                      nu_interval=np.asarray(self.nu_interval, float))
+        meta.update(ratios=[[law, float(r)] for law, r in self.ratios.items()],
+                    domain_nm=float(self.domain_nm))
         return arrays, meta
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping) -> TwinDensityDatabase:
         """Rebuild from ``to_arrays`` output (a damaged entry raises NanotwinError)."""
         try:
-            if meta.get("format") != FORMAT:
-                raise ValueError(f"unknown format {meta.get('format')!r}")
-            types = [AtomType(str(e), str(g), float(o)) for e, g, o in meta["types"]]
-            db = cls(shape=str(meta["shape"]), counts=np.asarray(arrays["counts"], np.int64),
-                     sizes_nm=np.asarray(arrays["sizes_nm"], float), types=types,
-                     pairs=np.asarray(arrays["pairs"], np.int64),
-                     q_fine=np.asarray(arrays["q_fine"], float), sinc=np.asarray(arrays["sinc"], np.float32),
-                     self_sums=np.asarray(arrays["self_sums"], float),
-                     n_atoms=np.asarray(arrays["n_atoms"], float),
-                     nu_nodes=np.asarray(arrays["nu_nodes"], float),
+            db = cls(**stored_fields(arrays, meta, FORMAT), nu_nodes=np.asarray(arrays["nu_nodes"], float),
                      nu_interval=np.asarray(arrays["nu_interval"], float),
-                     ratios={str(k): float(v) for k, v in meta["ratios"]},
-                     domain_nm=float(meta["domain_nm"]), seconds=float(meta.get("seconds", 0.0)),
-                     info=dict(meta.get("info", {})))
+                     ratios={str(k): float(v) for k, v in meta["ratios"]}, domain_nm=float(meta["domain_nm"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise NanotwinError(f"stored twin-density database is damaged: {exc}") from None
         n, k = db.n_sizes, len(db.nu_nodes)
-        if db.sinc.shape != (n, k, len(db.pairs), len(db.q_fine)) or db.self_sums.shape != (n, len(types)):
+        if db.sinc.shape != (n, k, len(db.pairs), len(db.q_fine)) or db.self_sums.shape != (n, len(db.types)):
             raise NanotwinError("stored twin-density database has inconsistent array shapes")
         return db
 
