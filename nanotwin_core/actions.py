@@ -414,7 +414,8 @@ def refit_if_needed(
                 change["population"], note = grown
                 notes.append(note)
         if grow and round_ < MAX_GROWTH:
-            domain = grown_domain_size(model, problem.database, result.params)
+            domain = grown_domain_size(model, problem.database, result.params,
+                                       tuple(problem.settings.twin_density_range))
             if domain is not None:
                 change["domain_size_nm"], note = domain
                 notes.append(note)

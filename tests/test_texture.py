@@ -281,3 +281,26 @@ def test_texture_auto_follows_the_hint_and_keeps_none_for_a_random_powder() -> N
         problem, _, notes = fit_texture_axes(start, fit_one)
         assert kept in notes[0] and len(fitted) == n_fits, notes
         assert (problem.model.texture is None) == (texture is None)
+
+
+def test_texture_auto_never_keeps_a_failed_fit() -> None:
+    """A textured fit that failed (an error diagnostic) is no result, whatever its Rwp."""
+    from types import SimpleNamespace
+
+    from nanotwin_core.structures.library import get_structure
+
+    q = np.linspace(1.6, 4.0, 200)
+    problem = SimpleNamespace(q_data=q, mask=np.ones(q.size, bool), structure=get_structure("PbS-rocksalt"))
+    outcome = {None: (0.20, False), "100": (0.01, True), "110": (0.10, False), "111": (0.15, False)}
+
+    def fit_one(m):
+        label = None if m.texture is None else m.texture.label
+        rwp, failed = outcome[label]
+        result = SimpleNamespace(rwp=rwp, failed=failed, chi2=1e4 * rwp**2, n_points=q.size, n_params=5,
+                                 y_obs=np.ones(q.size), y_calc=np.ones(q.size),
+                                 params=[SimpleNamespace(name="texture", value=0.6)])
+        return SimpleNamespace(**vars(problem), model=m), result
+
+    start = Model(structure="PbS-rocksalt", shape="sphere", size_nm=3.0)
+    chosen, result, notes = fit_texture_axes(start, fit_one)
+    assert chosen.model.texture.label == "110" and not result.failed and "kept 110" in notes[0]

@@ -25,11 +25,13 @@ from nanotwin_core.population.grid import prism_steps_nm
 from nanotwin_core.refine.dse_fit import FitSettings, prepare_fit
 from nanotwin_core.refine.fast_database import build_fast_database
 from nanotwin_core.refine.fit_parts import fit_parts
+from nanotwin_core.refine.parameters import Parameter, ParameterSet
 from nanotwin_core.refine.twin_density import (
     TwinDensityDatabase,
     build_twin_density_database,
     cached_twin_density_database,
     chebyshev_nodes,
+    grown_domain_size,
     lagrange_weights,
 )
 from nanotwin_core.scattering import build_pair_table, debye_intensity, rehistogram
@@ -229,3 +231,18 @@ def test_fit_moves_the_domain_box_where_the_domain_size_ends(gamma) -> None:
     assert d.at_bound is None and d.value == pytest.approx(1.6, rel=2e-3)
     _, unmoved = fit_model(start, data, grow=False, databases=cache)
     assert unmoved.params["domain_nm"].at_bound == "min"  # where every fit stopped before: 1.8 nm
+
+
+def test_the_domain_box_moves_from_the_range_it_was_built_with(small) -> None:
+    """A box built on 0.5-2 x the start (not the default 0.75-1.35): the start it came from is
+    lo / 0.5, and the new start puts the old lower limit at the new box's upper end."""
+    db, _, _ = small
+    wide = replace(db, nu_interval=np.array([1 / 6.0, 1 / 1.5]))  # 1.5-6 nm = 0.5-2 x 3 nm
+    limit = Parameter("domain_nm", 1.5, True, 1.5, 6.0)
+    limit.at_bound = "min"
+    model = Model(structure="CsPbBr3-gamma", twins=list(LAWS), domain_size_nm=PER_LAW, ensemble=True)
+    new, note = grown_domain_size(model, wide, ParameterSet([limit]), (0.5, 2.0))
+    assert new == pytest.approx({law: v * 0.25 for law, v in PER_LAW.items()})  # 0.75 nm from 3 nm
+    assert "min limit 1.5" in note
+    limit.at_bound = None
+    assert grown_domain_size(model, wide, ParameterSet([limit]), (0.5, 2.0)) is None

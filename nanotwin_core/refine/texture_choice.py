@@ -60,8 +60,9 @@ def fit_texture_axes(model: Model, fit_one: Callable[[Model], tuple],
         problem, result = fit_one(trial)
         ratio = next(p.value for p in result.params if p.name == "texture")
         tried.append((result.rwp, hkl_text(axis), ratio, problem, result))
-    best = min(tried, key=lambda t: t[0])
-    if best[1] != "none" and not significant(tried[0][4], best[4]):
+    usable = [t for t in tried if not t[4].failed] or tried  # a failed fit is no result, however low its Rwp
+    best = min(usable, key=lambda t: t[0])
+    if best[1] != "none" and not tried[0][4].failed and not significant(tried[0][4], best[4]):
         best = tried[0]  # one more parameter always lowers chi^2 a little: that is not a texture
     said = ", ".join(f"{label}: Rwp {rwp:.4f}" + ("" if ratio is None else f" (r = {ratio:.3g})")
                      for rwp, label, ratio, _p, _r in tried)

@@ -291,22 +291,23 @@ def model_twin_density_database(model, settings, cache: dict | None, structure, 
         progress=progress, cancel=cancel)
 
 
-def grown_domain_size(model, database, params) -> tuple[float | dict[str, float], str] | None:
+def grown_domain_size(model, database, params, domain_range: tuple[float, float] = DEFAULT_RANGE
+                      ) -> tuple[float | dict[str, float], str] | None:
     """The start domain size of ``model`` moved past the limit of the twin-density box where a fit
     left ``domain_nm`` (None when it did not end at a limit), with one line saying so.
 
-    The box covers [lo, hi] x the start size (``DEFAULT_RANGE``); the new start puts the old limit
-    at the far end of the new box (start = limit x lo at the lower limit, limit x hi at the upper
-    one), so the two boxes overlap there. Every law keeps its ratio to the shared size."""
+    The box covers ``domain_range`` (lo, hi) x the start size (``FitSettings.twin_density_range``);
+    the new start puts the old limit at the far end of the new box (start = limit x lo at the lower
+    limit, limit x hi at the upper one), so the two boxes overlap there. Every law keeps its ratio
+    to the shared size."""
     if not isinstance(database, TwinDensityDatabase) or "domain_nm" not in params:
         return None
     p = params["domain_nm"]
     if not p.is_free or not p.at_bound:
         return None
-    lo, hi = database.bounds_nm
-    factor = lo / DEFAULT_RANGE[0] if p.at_bound == "min" else hi / DEFAULT_RANGE[1]  # old start
-    new_start = p.value * (DEFAULT_RANGE[0] if p.at_bound == "min" else DEFAULT_RANGE[1])
-    scale = new_start / factor
+    old_start = database.bounds_nm[0] / domain_range[0]
+    new_start = p.value * (domain_range[0] if p.at_bound == "min" else domain_range[1])
+    scale = new_start / old_start
     old = model.domain_size_nm
     new = {law: v * scale for law, v in old.items()} if isinstance(old, dict) else float(old) * scale
     note = (f"the twin-domain box moved (domain_nm at its {p.at_bound} limit {p.value:.4g} nm): its "
